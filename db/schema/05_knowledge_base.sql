@@ -1,0 +1,189 @@
+-- 05_knowledge_base.sql — categories, articles with a publishing workflow, versions, chunks with
+-- embeddings, article feedback, and the search RPC.
+
+SELECT public.ensure_enum('article_status', ARRAY['draft', 'review', 'published', 'archived']);
+SELECT public.ensure_enum('article_visibility', ARRAY['public', 'internal']);
+
+CREATE TABLE IF NOT EXISTS public.kb_categories (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    slug        text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9][a-z0-9-]*$'),
+    name        text NOT NULL,
+    description text,
+    parent_id   uuid REFERENCES public.kb_categories (id) ON DELETE SET NULL,
+    position    integer NOT NULL DEFAULT 0,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS kb_categories_parent_idx ON public.kb_categories (parent_id);
+
+-- An article's identity is (source, external_id): a path for a Markdown directory, the help-centre id
+-- for an export, 'app' + its own id for articles authored in the CRM. Re-ingesting updates in place.
+CREATE TABLE IF NOT EXISTS public.kb_articles (
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    source        text NOT NULL DEFAULT 'app',
+    external_id   text NOT NULL DEFAULT gen_random_uuid()::text,
+    title         text NOT NULL CHECK (length(title) BETWEEN 1 AND 500),
+    slug          text,
+    body          text NOT NULL DEFAULT '',          -- Markdown, normalised at ingestion
+    summary       text,
+    category_id   uuid REFERENCES public.kb_categories (id) ON DELETE SET NULL,
+    locale        text NOT NULL DEFAULT 'en',
+    tags          text[] NOT NULL DEFAULT '{}',
+    status        article_status NOT NULL DEFAULT 'draft',
+    visibility    article_visibility NOT NULL DEFAULT 'public',
+    version       integer NOT NULL DEFAULT 1,
+    content_hash  text,
+    author_id     uuid REFERENCES public.users (id) ON DELETE SET NULL,
+    source_url    text,
+    published_at  timestamptz,
+    metadata      jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (source, external_id)
+);
+CREATE INDEX IF NOT EXISTS kb_articles_category_idx ON public.kb_articles (category_id);
+CREATE INDEX IF NOT EXISTS kb_articles_author_idx ON public.kb_articles (author_id);
+CREATE INDEX IF NOT EXISTS kb_articles_status_idx ON public.kb_articles (status, visibility, locale);
+CREATE INDEX IF NOT EXISTS kb_articles_title_trgm_idx ON public.kb_articles USING gin (title gin_trgm_ops);
+
+CREATE TABLE IF NOT EXISTS public.kb_article_versions (
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    article_id    uuid NOT NULL REFERENCES public.kb_articles (id) ON DELETE CASCADE,
+    version       integer NOT NULL,
+    title         text NOT NULL,
+    body          text NOT NULL,
+    content_hash  text,
+    author_id     uuid REFERENCES public.users (id) ON DELETE SET NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (article_id, version)
+);
+CREATE INDEX IF NOT EXISTS kb_article_versions_author_idx ON public.kb_article_versions (author_id);
+
+-- Chunks are what retrieval ranks. `context` is "Title › Heading › Subheading": it is embedded and
+-- indexed with the content so a chunk that never repeats its article's topic still matches it.
+CREATE TABLE IF NOT EXISTS public.kb_chunks (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    article_id       uuid NOT NULL REFERENCES public.kb_articles (id) ON DELETE CASCADE,
+    position         integer NOT NULL,
+    heading_path     text[] NOT NULL DEFAULT '{}',
+    context          text NOT NULL DEFAULT '',
+    content          text NOT NULL,
+    token_count      integer NOT NULL,
+    content_hash     text NOT NULL,
+    embedding        vector(384),
+    embedding_model  text,
+    fts              tsvector GENERATED ALWAYS AS
+                         (setweight(to_tsvector('english'::regconfig, context), 'A')
+                          || to_tsvector('english'::regconfig, content)) STORED,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (article_id, position)
+);
+CREATE INDEX IF NOT EXISTS kb_chunks_embedding_hnsw_idx ON public.kb_chunks
+    USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
+CREATE INDEX IF NOT EXISTS kb_chunks_fts_idx ON public.kb_chunks USING gin (fts);
+CREATE INDEX IF NOT EXISTS kb_chunks_content_hash_idx ON public.kb_chunks (content_hash);
+
+CREATE TABLE IF NOT EXISTS public.kb_article_feedback (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    article_id  uuid NOT NULL REFERENCES public.kb_articles (id) ON DELETE CASCADE,
+    user_id     uuid REFERENCES public.users (id) ON DELETE SET NULL,
+    ticket_id   uuid REFERENCES public.tickets (id) ON DELETE SET NULL,
+    helpful     boolean NOT NULL,
+    comment     text CHECK (length(comment) <= 5000),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS kb_article_feedback_article_idx ON public.kb_article_feedback (article_id);
+CREATE INDEX IF NOT EXISTS kb_article_feedback_user_idx ON public.kb_article_feedback (user_id);
+CREATE INDEX IF NOT EXISTS kb_article_feedback_ticket_idx ON public.kb_article_feedback (ticket_id);
+
+CREATE OR REPLACE TRIGGER kb_articles_set_updated_at BEFORE UPDATE ON public.kb_articles
+    FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+-- Publishing stamps published_at; the re-embedding itself is queued by the application.
+CREATE OR REPLACE FUNCTION public.kb_articles_publish_stamp() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.status = 'published' AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM 'published') THEN
+        NEW.published_at := coalesce(NEW.published_at, now());
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER kb_articles_publish_stamp
+    BEFORE INSERT OR UPDATE ON public.kb_articles
+    FOR EACH ROW EXECUTE FUNCTION public.kb_articles_publish_stamp();
+
+-- The search RPC (Supabase `rpc('match_kb_chunks', …)` style). SECURITY INVOKER: the caller's RLS
+-- decides which articles can match, so anon only ever gets published public articles.
+CREATE OR REPLACE FUNCTION public.match_kb_chunks(
+    query_embedding vector(384),
+    match_count integer DEFAULT 10,
+    min_similarity real DEFAULT 0
+) RETURNS TABLE (chunk_id bigint, article_id uuid, title text, heading_path text[], content text,
+                 similarity real)
+    LANGUAGE sql STABLE SECURITY INVOKER
+    AS $$
+    SELECT c.id, c.article_id, a.title, c.heading_path, c.content,
+           (1 - (c.embedding <=> query_embedding))::real AS similarity
+      FROM public.kb_chunks c
+      JOIN public.kb_articles a ON a.id = c.article_id
+     WHERE a.status = 'published'
+       AND c.embedding IS NOT NULL
+       AND 1 - (c.embedding <=> query_embedding) >= min_similarity
+     ORDER BY c.embedding <=> query_embedding
+     LIMIT least(match_count, 200)
+$$;
+
+ALTER TABLE public.kb_categories ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.kb_articles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.kb_article_versions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.kb_chunks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.kb_article_feedback ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS kb_categories_read ON public.kb_categories;
+CREATE POLICY kb_categories_read ON public.kb_categories FOR SELECT TO anon, authenticated USING (true);
+DROP POLICY IF EXISTS kb_categories_admin_all ON public.kb_categories;
+CREATE POLICY kb_categories_admin_all ON public.kb_categories FOR ALL TO authenticated
+    USING ((SELECT public.is_admin())) WITH CHECK ((SELECT public.is_admin()));
+
+-- Everyone: published public articles. Staff: every article, and they author them.
+DROP POLICY IF EXISTS kb_articles_public_read ON public.kb_articles;
+CREATE POLICY kb_articles_public_read ON public.kb_articles FOR SELECT TO anon, authenticated
+    USING (status = 'published' AND visibility = 'public');
+DROP POLICY IF EXISTS kb_articles_staff_read ON public.kb_articles;
+CREATE POLICY kb_articles_staff_read ON public.kb_articles FOR SELECT TO authenticated
+    USING ((SELECT public.is_staff()));
+DROP POLICY IF EXISTS kb_articles_staff_insert ON public.kb_articles;
+CREATE POLICY kb_articles_staff_insert ON public.kb_articles FOR INSERT TO authenticated
+    WITH CHECK ((SELECT public.is_staff()));
+DROP POLICY IF EXISTS kb_articles_staff_update ON public.kb_articles;
+CREATE POLICY kb_articles_staff_update ON public.kb_articles FOR UPDATE TO authenticated
+    USING ((SELECT public.is_staff())) WITH CHECK ((SELECT public.is_staff()));
+DROP POLICY IF EXISTS kb_articles_admin_delete ON public.kb_articles;
+CREATE POLICY kb_articles_admin_delete ON public.kb_articles FOR DELETE TO authenticated
+    USING ((SELECT public.is_admin()));
+
+DROP POLICY IF EXISTS kb_article_versions_staff ON public.kb_article_versions;
+CREATE POLICY kb_article_versions_staff ON public.kb_article_versions FOR ALL TO authenticated
+    USING ((SELECT public.is_staff())) WITH CHECK ((SELECT public.is_staff()));
+
+-- A chunk is visible exactly when its article is (the articles policies decide).
+DROP POLICY IF EXISTS kb_chunks_read ON public.kb_chunks;
+CREATE POLICY kb_chunks_read ON public.kb_chunks FOR SELECT TO anon, authenticated
+    USING (article_id IN (SELECT id FROM public.kb_articles));
+DROP POLICY IF EXISTS kb_chunks_admin_write ON public.kb_chunks;
+CREATE POLICY kb_chunks_admin_write ON public.kb_chunks FOR ALL TO authenticated
+    USING ((SELECT public.is_admin())) WITH CHECK ((SELECT public.is_admin()));
+
+DROP POLICY IF EXISTS kb_article_feedback_insert ON public.kb_article_feedback;
+CREATE POLICY kb_article_feedback_insert ON public.kb_article_feedback FOR INSERT TO authenticated
+    WITH CHECK (user_id = (SELECT auth.uid()) AND article_id IN (SELECT id FROM public.kb_articles));
+DROP POLICY IF EXISTS kb_article_feedback_read ON public.kb_article_feedback;
+CREATE POLICY kb_article_feedback_read ON public.kb_article_feedback FOR SELECT TO authenticated
+    USING (user_id = (SELECT auth.uid()) OR (SELECT public.is_staff()));
+
+GRANT SELECT ON public.kb_categories, public.kb_articles, public.kb_chunks TO anon;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.kb_categories, public.kb_articles,
+    public.kb_article_versions, public.kb_chunks, public.kb_article_feedback
+    TO authenticated, service_role;
+GRANT EXECUTE ON FUNCTION public.match_kb_chunks(vector, integer, real) TO anon, authenticated, service_role;
