@@ -32,7 +32,9 @@ class RetrievalSettings(BaseModel):
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     fusion: Literal["rrf", "convex"] = "rrf"
     rrf_k: int = Field(60, ge=1)
-    dense_weight: float = Field(0.5, ge=0, le=1, description="convex fusion weight of the dense score")
+    dense_weight: float = Field(
+        0.5, ge=0, le=1, description="convex fusion weight of the dense score"
+    )
     candidates: int = Field(50, ge=1, le=1000, description="per-retriever candidates before fusion")
     top_k: int = Field(5, ge=1, le=100)
     per_article: int = Field(1, ge=1, description="max chunks per article in the result")

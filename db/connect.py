@@ -83,16 +83,15 @@ def ensure_database(*, server_url: str, name: str) -> None:
 
 def drop_database(*, server_url: str, name: str) -> None:
     with connect(server_url, autocommit=True, vector=False) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def require_pgvector(conn: psycopg.Connection) -> None:
-    row = conn.execute(
-        "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
-    ).fetchone()
+    row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
     if row is None:
         raise MissingExtension(
             "the server has no pgvector extension (vector); install it "
             "(e.g. apt-get install postgresql-NN-pgvector) or use the embedded server"
         )
-

@@ -65,10 +65,14 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)
         if not match:
-            raise MigrationError(f"{path.name}: migration files must be named YYYYMMDDHHMMSS_name.sql")
+            raise MigrationError(
+                f"{path.name}: migration files must be named YYYYMMDDHHMMSS_name.sql"
+            )
         text = path.read_text(encoding="utf-8")
         if text.count(_UP) != 1 or text.count(_DOWN) != 1 or text.index(_UP) > text.index(_DOWN):
-            raise MigrationError(f"{path.name}: needs one '{_UP}' line followed by one '{_DOWN}' line")
+            raise MigrationError(
+                f"{path.name}: needs one '{_UP}' line followed by one '{_DOWN}' line"
+            )
         up, down = text.split(_UP, 1)[1].split(_DOWN, 1)
         migrations.append(
             Migration(
@@ -159,9 +163,13 @@ def rollback(conn: psycopg.Connection, *, steps: int = 1) -> list[str]:
             try:
                 with conn.transaction():
                     conn.execute(migration.down)
-                    conn.execute("DELETE FROM public.schema_migrations WHERE version = %s", (version,))
+                    conn.execute(
+                        "DELETE FROM public.schema_migrations WHERE version = %s", (version,)
+                    )
             except psycopg.Error as exc:
-                raise MigrationError(f"rollback of {version}_{migration.name} failed: {exc}") from exc
+                raise MigrationError(
+                    f"rollback of {version}_{migration.name} failed: {exc}"
+                ) from exc
             undone.append(version)
     return undone
 

