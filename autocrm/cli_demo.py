@@ -27,18 +27,20 @@ def demo() -> None:
     Example: autocrm demo
     """
     settings = Settings()
-    with exclusive(settings.data_dir / "demo.lock", what="demo"):
-        with open_db(settings, need_schema=False) as conn:
-            applied = migrations.migrate(conn)
-            typer.echo(f"database ready ({len(applied)} migration(s) applied)")
-            migrations.seed(conn)
-            summary = conn.execute(SUMMARY_SQL).fetchone()
-            typer.echo("demo organisation:")
-            for key, value in summary.items():
-                typer.echo(f"  {key:<10} {value}")
-            by_status = conn.execute(
-                "SELECT status, count(*) AS n FROM tickets GROUP BY status ORDER BY status"
-            ).fetchall()
-            typer.echo(
-                "  tickets by status: " + ", ".join(f"{r['status']} {r['n']}" for r in by_status)
-            )
+    with (
+        exclusive(settings.data_dir / "demo.lock", what="demo"),
+        open_db(settings, need_schema=False) as conn,
+    ):
+        applied = migrations.migrate(conn)
+        typer.echo(f"database ready ({len(applied)} migration(s) applied)")
+        migrations.seed(conn)
+        summary = conn.execute(SUMMARY_SQL).fetchone()
+        typer.echo("demo organisation:")
+        for key, value in summary.items():
+            typer.echo(f"  {key:<10} {value}")
+        by_status = conn.execute(
+            "SELECT status, count(*) AS n FROM tickets GROUP BY status ORDER BY status"
+        ).fetchall()
+        typer.echo(
+            "  tickets by status: " + ", ".join(f"{r['status']} {r['n']}" for r in by_status)
+        )
