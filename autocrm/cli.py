@@ -8,7 +8,7 @@ import warnings
 
 import typer
 
-from autocrm import cli_db, cli_demo
+from autocrm import cli_db, cli_demo, cli_ingest
 from autocrm.errors import USER_FACING_ERRORS
 
 # Nothing downloads at run time: transformers/huggingface must use local files only.
@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 app.add_typer(cli_db.app, name="db")
 app.command("demo")(cli_demo.demo)
+app.command("ingest")(cli_ingest.ingest_command)
+app.add_typer(cli_ingest.kb_app, name="kb")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from autocrm.context import open_db
 from autocrm.locks import exclusive
 from autocrm.settings import Settings
 from db import migrate as migrations
+from db.server import check_data_dir
 
 SUMMARY_SQL = """
 SELECT (SELECT count(*) FROM users WHERE role = 'customer') AS customers,
@@ -27,6 +28,7 @@ def demo() -> None:
     Example: autocrm demo
     """
     settings = Settings()
+    check_data_dir(settings.data_dir)  # "data directory … is not writable" rather than a lock error
     with (
         exclusive(settings.data_dir / "demo.lock", what="demo"),
         open_db(settings, need_schema=False) as conn,
