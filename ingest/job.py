@@ -179,10 +179,7 @@ class _Job:
         )
         for art in group:
             art.vectors = np.array(
-                [
-                    fresh[h] if h in fresh else np.asarray(reuse[h], dtype=np.float32)
-                    for h in art.chunk_hashes
-                ],
+                [fresh[h] if h in fresh else reuse[h].to_numpy() for h in art.chunk_hashes],
                 dtype=np.float32,
             ).reshape(len(art.chunks), -1)
             self.report.chunks_reused += sum(1 for h in art.chunk_hashes if h not in fresh)

@@ -4,6 +4,8 @@ and per-test isolation (a rolled-back transaction, or a fresh database cloned fr
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -27,10 +29,14 @@ DATASETS = SHARED / "datasets"
 
 
 @pytest.fixture(scope="session")
-def pg_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("pg")
+def pg_root() -> Iterator[Path]:
+    # Not pytest's tmp_path: pytest re-chmods its base dir to 0700 at every session start, which
+    # locks the server's own OS user out of a data dir another session is still using.
+    root = Path(tempfile.mkdtemp(prefix="autocrm-test-pg-"))
+    root.chmod(0o755)
     yield root
     stop_embedded(root / "pgdata")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +97,12 @@ def require_shared() -> Path:
     if not DATASETS.exists():
         pytest.skip(f"shared datasets not found at {DATASETS} (../shared is absent)")
     return DATASETS
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """all-MiniLM-L6-v2 from the installed package files (loaded once per session)."""
+    from autocrm.settings import Settings
+    from pipeline.embedder import build_embedder
+
+    return build_embedder(Settings())
