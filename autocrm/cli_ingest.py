@@ -9,10 +9,9 @@ from tqdm import tqdm
 
 from autocrm.context import open_db
 from autocrm.settings import Settings
-from ingest.job import IngestReport, ingest
-from ingest.sources import SourceError
-from ingest.store import set_embedding_dimension
-from pipeline.embedder import build_embedder
+
+# The heavy imports (llama-index, torch) happen inside the commands, so `autocrm --help` and the
+# db commands start fast.
 
 kb_app = typer.Typer(help="Knowledge base maintenance.", no_args_is_help=True)
 
@@ -37,6 +36,10 @@ def ingest_command(
     """
     if (source is None) == (not from_db):
         raise typer.BadParameter("give a SOURCE or --from-db (not both)")
+    from ingest.job import ingest
+    from ingest.sources import SourceError
+    from pipeline.embedder import build_embedder
+
     settings = Settings()
     embedder = build_embedder(settings)
     with open_db(settings) as conn:
@@ -58,7 +61,7 @@ def ingest_command(
     raise typer.Exit(report.exit_code)
 
 
-def print_report(report: IngestReport) -> None:
+def print_report(report) -> None:
     typer.echo(
         f"{report.source}: {report.seen} seen, {report.new} new, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.archived} archived, {report.failed} failed; "
@@ -82,6 +85,8 @@ def set_dimension(
     """
     if not yes:
         typer.confirm(f"Drop all stored embeddings and switch to vector({dim})?", abort=True)
+    from ingest.store import set_embedding_dimension
+
     with open_db(Settings()) as conn:
         set_embedding_dimension(conn, dim=dim)
     typer.echo(f"kb_chunks.embedding is now vector({dim}); re-ingest with --reembed")

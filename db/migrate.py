@@ -202,6 +202,8 @@ def apply_schema_files(conn: psycopg.Connection, *, directory: Path = SCHEMA_DIR
 
 def seed(conn: psycopg.Connection) -> None:
     """Load the demo organisation (idempotent: re-running adds nothing)."""
+    if not SEED_FILE.is_file():
+        raise MigrationError(f"seed file {SEED_FILE} is missing")
     with conn.transaction():
         conn.execute(SEED_FILE.read_text(encoding="utf-8"))
 
