@@ -40,9 +40,15 @@ def connect(url: str, *, autocommit: bool = False, vector: bool = True) -> psyco
     return conn
 
 
+# HNSW search breadth, and pgvector 0.8 iterative scans: when filters (status, visibility, locale)
+# reject candidates, the index scan continues instead of returning too few rows.
+SEARCH_SETTINGS = "SET hnsw.ef_search = 100; SET hnsw.iterative_scan = relaxed_order"
+
+
 def _register_vector(conn: psycopg.Connection) -> None:
     try:
         register_vector(conn)
+        conn.execute(SEARCH_SETTINGS)
     except psycopg.ProgrammingError:
         # The vector type does not exist yet (before the first migration); nothing to register.
         if not conn.autocommit:
@@ -53,6 +59,7 @@ def make_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> ConnectionP
     def configure(conn: psycopg.Connection) -> None:
         conn.row_factory = dict_row
         register_vector(conn)
+        conn.execute(SEARCH_SETTINGS)
         conn.commit()
 
     pool = ConnectionPool(

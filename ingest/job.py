@@ -367,6 +367,8 @@ def _run(
             with timer.stage("index"):
                 if bulk:
                     conn.execute(store.HNSW_INDEX)
+                if report.new or report.updated or report.archived:
+                    conn.execute(store.ANALYZE)  # fresh statistics keep retrieval plans right
             report.stage_seconds = timer.as_seconds()
             conn.execute(
                 FINISH_RUN,

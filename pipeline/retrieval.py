@@ -1,0 +1,178 @@
+"""``retrieve``: ranked KB chunks for a query, in one SQL round trip.
+
+Dense: HNSW cosine over ``kb_chunks.embedding`` (pgvector 0.8 iterative scans keep recall when
+filters remove candidates: set per connection in ``db.connect``). Keyword: Okapi BM25 computed from
+``kb_postings``/``kb_terms``/``kb_corpus`` (kept exact by triggers) with the same english analyzer
+as the ``fts`` column. Fusion: reciprocal rank (``rrf``) or a convex combination of the dense cosine
+and the max-normalised BM25 score (``convex``). Optional MMR re-ranking for diversity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from uuid import UUID
+
+import numpy as np
+import psycopg
+
+from autocrm.settings import RetrievalSettings
+
+_TEMPLATE = (Path(__file__).parent / "sql" / "hybrid_search.sql").read_text()
+
+FILTERS = """a.status = 'published'
+           AND (%(visibility)s = 'all' OR a.visibility = 'public')
+           AND (%(locale)s::text IS NULL OR a.locale = %(locale)s)
+           AND (%(category)s::text IS NULL
+                OR a.category_id = (SELECT id FROM kb_categories WHERE slug = %(category)s))"""
+
+BM25_CTE = f"""
+weighted AS MATERIALIZED (
+    SELECT t.term, ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf, s.avgdl
+      FROM kb_terms t,
+           (SELECT n_chunks::float8 AS n,
+                   greatest(total_len::float8 / greatest(n_chunks, 1), 1) AS avgdl
+              FROM kb_corpus) s
+     WHERE t.term = ANY (tsvector_to_array(to_tsvector('english', %(query)s))) AND t.df > 0
+),
+bm25_all AS MATERIALIZED (
+    SELECT p.chunk_id,
+           sum(w.idf * p.tf * (%(k1)s + 1)
+               / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / w.avgdl))) AS score
+      FROM weighted w JOIN kb_postings p ON p.term = w.term
+     GROUP BY p.chunk_id
+),
+bm25 AS (
+    -- Walk the scores best-first and probe each chunk's article for the filters until enough.
+    SELECT x.chunk_id, x.score, row_number() OVER (ORDER BY x.score DESC, x.chunk_id) AS rnk,
+           x.score / max(x.score) OVER () AS norm
+      FROM (SELECT b.chunk_id, b.score
+              FROM (SELECT * FROM bm25_all ORDER BY score DESC, chunk_id) b
+              CROSS JOIN LATERAL (
+                    SELECT 1 FROM kb_chunks c JOIN kb_articles a ON a.id = c.article_id
+                     WHERE c.id = b.chunk_id AND {FILTERS}) ok
+             LIMIT %(candidates)s) x
+),"""
+
+DENSE_CTE = f"""
+dense AS (
+    SELECT d.id AS chunk_id, 1 - d.dist AS score, row_number() OVER (ORDER BY d.dist, d.id) AS rnk
+      FROM (SELECT c.id, c.embedding <=> %(vector)s AS dist
+              FROM kb_chunks c
+              JOIN kb_articles a ON a.id = c.article_id
+             WHERE {FILTERS} AND c.embedding IS NOT NULL
+             ORDER BY c.embedding <=> %(vector)s
+             LIMIT %(candidates)s) d
+),"""
+
+_NO_DENSE = "NULL::float8 AS dense_score, NULL::bigint AS dense_rank"
+_NO_BM25 = "NULL::float8 AS bm25_score, NULL::bigint AS bm25_rank"
+_DENSE_COLS = "d.score AS dense_score, d.rnk AS dense_rank"
+_BM25_COLS = "b.score AS bm25_score, b.rnk AS bm25_rank"
+_RRF = ("coalesce(%(w_dense)s / (%(rrf_k)s + d.rnk), 0)"
+        " + coalesce(%(w_bm25)s / (%(rrf_k)s + b.rnk), 0)")
+_CONVEX = "%(w_dense)s * coalesce(d.score, 0) + %(w_bm25)s * coalesce(b.norm, 0)"
+
+
+@cache
+def search_sql(mode: str, fusion: str, with_embeddings: bool) -> str:
+    """The statement for a retriever mode, assembled once from the template."""
+    parts = {
+        "bm25_cte": BM25_CTE if mode in ("bm25", "hybrid") else "",
+        "dense_cte": DENSE_CTE if mode in ("dense", "hybrid") else "",
+        "embedding_col": ", c.embedding" if with_embeddings else "",
+    }
+    if mode == "hybrid":
+        parts |= {"dense_id": "d.chunk_id", "bm25_id": "b.chunk_id", "dense_cols": _DENSE_COLS,
+                  "bm25_cols": _BM25_COLS, "fused_expr": _RRF if fusion == "rrf" else _CONVEX,
+                  "fused_from": "dense d FULL OUTER JOIN bm25 b ON b.chunk_id = d.chunk_id"}
+    elif mode == "dense":
+        parts |= {"dense_id": "d.chunk_id", "bm25_id": "NULL::bigint", "dense_cols": _DENSE_COLS,
+                  "bm25_cols": _NO_BM25, "fused_expr": "d.score", "fused_from": "dense d"}
+    else:
+        parts |= {"dense_id": "NULL::bigint", "bm25_id": "b.chunk_id", "dense_cols": _NO_DENSE,
+                  "bm25_cols": _BM25_COLS, "fused_expr": "b.score", "fused_from": "bm25 b"}
+    return _TEMPLATE.format(**parts)
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    chunk_id: int
+    article_id: UUID
+    external_id: str
+    title: str
+    source_url: str | None
+    visibility: str
+    heading_path: list[str]
+    context: str
+    content: str
+    score: float
+    dense_score: float | None
+    bm25_score: float | None
+    dense_rank: int | None
+    bm25_rank: int | None
+
+    def as_record(self, rank: int) -> dict:
+        """What ``ai_responses.retrieved`` stores for this chunk."""
+        return {"rank": rank, "chunk_id": self.chunk_id, "article_id": str(self.article_id),
+                "score": round(self.score, 6), "dense": _round(self.dense_score),
+                "bm25": _round(self.bm25_score)}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def retrieve(
+    conn: psycopg.Connection,
+    *,
+    query: str,
+    query_vector: np.ndarray | None,
+    settings: RetrievalSettings,
+) -> list[RetrievedChunk]:
+    """Top ``settings.top_k`` chunks for the query (dense needs ``query_vector``)."""
+    mode = settings.mode
+    if mode != "bm25" and query_vector is None:
+        raise ValueError(f"retrieval mode {mode!r} needs a query vector")
+    use_mmr = settings.mmr_lambda is not None
+    params = {
+        "query": query, "vector": query_vector, "k1": settings.bm25_k1, "b": settings.bm25_b,
+        "candidates": settings.candidates, "rrf_k": settings.rrf_k,
+        "w_dense": 2 * settings.dense_weight if settings.fusion == "rrf" else settings.dense_weight,
+        "w_bm25": (2 * (1 - settings.dense_weight) if settings.fusion == "rrf"
+                   else 1 - settings.dense_weight),
+        "per_article": settings.per_article,
+        "limit": settings.candidates if use_mmr else settings.top_k,
+        "visibility": settings.visibility, "locale": settings.locale,
+        "category": settings.category,
+    }
+    rows = conn.execute(search_sql(mode, settings.fusion, use_mmr), params).fetchall()
+    if use_mmr:
+        return _mmr(rows, query_vector, lam=settings.mmr_lambda, k=settings.top_k)
+    return [_chunk(row) for row in rows]
+
+
+def _chunk(row: dict) -> RetrievedChunk:
+    return RetrievedChunk(**{k: v for k, v in row.items() if k != "embedding"})
+
+
+def _mmr(rows: list[dict], query_vector: np.ndarray | None, *, lam: float,
+         k: int) -> list[RetrievedChunk]:
+    """Maximal marginal relevance: trade relevance to the query for novelty against picks."""
+    if not rows or query_vector is None:
+        return [_chunk(r) for r in rows[:k]]
+    vectors = np.stack([r["embedding"].to_numpy() for r in rows])
+    relevance = vectors @ query_vector
+    picked: list[int] = []
+    while len(picked) < min(k, len(rows)):
+        best, best_score = -1, -np.inf
+        for i in range(len(rows)):
+            if i in picked:
+                continue
+            redundancy = max((float(vectors[i] @ vectors[j]) for j in picked), default=0.0)
+            score = lam * relevance[i] - (1 - lam) * redundancy
+            if score > best_score:
+                best, best_score = i, score
+        picked.append(best)
+    return [_chunk(rows[i]) for i in picked]
