@@ -59,6 +59,15 @@ class DecisionSettings(BaseModel):
     auto_send: AutoSendPolicy = AutoSendPolicy.always
     business_hours: tuple[int, int] = (9, 17)
     business_timezone: str = "UTC"
+    # Logistic weights over retrieval signals (pipeline/decision.py); calibrated on MTRAG dev by
+    # `autocrm eval calibrate`, see README.
+    weights: dict[str, float] = {
+        "bias": -6.0,
+        "top_dense": 9.0,
+        "margin": 4.0,
+        "agree": 1.0,
+        "both_top3": 1.0,
+    }
 
 
 class GenerationSettings(BaseModel):

@@ -70,8 +70,9 @@ _NO_DENSE = "NULL::float8 AS dense_score, NULL::bigint AS dense_rank"
 _NO_BM25 = "NULL::float8 AS bm25_score, NULL::bigint AS bm25_rank"
 _DENSE_COLS = "d.score AS dense_score, d.rnk AS dense_rank"
 _BM25_COLS = "b.score AS bm25_score, b.rnk AS bm25_rank"
-_RRF = ("coalesce(%(w_dense)s / (%(rrf_k)s + d.rnk), 0)"
-        " + coalesce(%(w_bm25)s / (%(rrf_k)s + b.rnk), 0)")
+_RRF = (
+    "coalesce(%(w_dense)s / (%(rrf_k)s + d.rnk), 0) + coalesce(%(w_bm25)s / (%(rrf_k)s + b.rnk), 0)"
+)
 _CONVEX = "%(w_dense)s * coalesce(d.score, 0) + %(w_bm25)s * coalesce(b.norm, 0)"
 
 
@@ -84,15 +85,32 @@ def search_sql(mode: str, fusion: str, with_embeddings: bool) -> str:
         "embedding_col": ", c.embedding" if with_embeddings else "",
     }
     if mode == "hybrid":
-        parts |= {"dense_id": "d.chunk_id", "bm25_id": "b.chunk_id", "dense_cols": _DENSE_COLS,
-                  "bm25_cols": _BM25_COLS, "fused_expr": _RRF if fusion == "rrf" else _CONVEX,
-                  "fused_from": "dense d FULL OUTER JOIN bm25 b ON b.chunk_id = d.chunk_id"}
+        parts |= {
+            "dense_id": "d.chunk_id",
+            "bm25_id": "b.chunk_id",
+            "dense_cols": _DENSE_COLS,
+            "bm25_cols": _BM25_COLS,
+            "fused_expr": _RRF if fusion == "rrf" else _CONVEX,
+            "fused_from": "dense d FULL OUTER JOIN bm25 b ON b.chunk_id = d.chunk_id",
+        }
     elif mode == "dense":
-        parts |= {"dense_id": "d.chunk_id", "bm25_id": "NULL::bigint", "dense_cols": _DENSE_COLS,
-                  "bm25_cols": _NO_BM25, "fused_expr": "d.score", "fused_from": "dense d"}
+        parts |= {
+            "dense_id": "d.chunk_id",
+            "bm25_id": "NULL::bigint",
+            "dense_cols": _DENSE_COLS,
+            "bm25_cols": _NO_BM25,
+            "fused_expr": "d.score",
+            "fused_from": "dense d",
+        }
     else:
-        parts |= {"dense_id": "NULL::bigint", "bm25_id": "b.chunk_id", "dense_cols": _NO_DENSE,
-                  "bm25_cols": _BM25_COLS, "fused_expr": "b.score", "fused_from": "bm25 b"}
+        parts |= {
+            "dense_id": "NULL::bigint",
+            "bm25_id": "b.chunk_id",
+            "dense_cols": _NO_DENSE,
+            "bm25_cols": _BM25_COLS,
+            "fused_expr": "b.score",
+            "fused_from": "bm25 b",
+        }
     return _TEMPLATE.format(**parts)
 
 
@@ -115,9 +133,14 @@ class RetrievedChunk:
 
     def as_record(self, rank: int) -> dict:
         """What ``ai_responses.retrieved`` stores for this chunk."""
-        return {"rank": rank, "chunk_id": self.chunk_id, "article_id": str(self.article_id),
-                "score": round(self.score, 6), "dense": _round(self.dense_score),
-                "bm25": _round(self.bm25_score)}
+        return {
+            "rank": rank,
+            "chunk_id": self.chunk_id,
+            "article_id": str(self.article_id),
+            "score": round(self.score, 6),
+            "dense": _round(self.dense_score),
+            "bm25": _round(self.bm25_score),
+        }
 
 
 def _round(value: float | None) -> float | None:
@@ -137,14 +160,22 @@ def retrieve(
         raise ValueError(f"retrieval mode {mode!r} needs a query vector")
     use_mmr = settings.mmr_lambda is not None
     params = {
-        "query": query, "vector": query_vector, "k1": settings.bm25_k1, "b": settings.bm25_b,
-        "candidates": settings.candidates, "rrf_k": settings.rrf_k,
+        "query": query,
+        "vector": query_vector,
+        "k1": settings.bm25_k1,
+        "b": settings.bm25_b,
+        "candidates": settings.candidates,
+        "rrf_k": settings.rrf_k,
         "w_dense": 2 * settings.dense_weight if settings.fusion == "rrf" else settings.dense_weight,
-        "w_bm25": (2 * (1 - settings.dense_weight) if settings.fusion == "rrf"
-                   else 1 - settings.dense_weight),
+        "w_bm25": (
+            2 * (1 - settings.dense_weight)
+            if settings.fusion == "rrf"
+            else 1 - settings.dense_weight
+        ),
         "per_article": settings.per_article,
         "limit": settings.candidates if use_mmr else settings.top_k,
-        "visibility": settings.visibility, "locale": settings.locale,
+        "visibility": settings.visibility,
+        "locale": settings.locale,
         "category": settings.category,
     }
     rows = conn.execute(search_sql(mode, settings.fusion, use_mmr), params).fetchall()
@@ -157,8 +188,9 @@ def _chunk(row: dict) -> RetrievedChunk:
     return RetrievedChunk(**{k: v for k, v in row.items() if k != "embedding"})
 
 
-def _mmr(rows: list[dict], query_vector: np.ndarray | None, *, lam: float,
-         k: int) -> list[RetrievedChunk]:
+def _mmr(
+    rows: list[dict], query_vector: np.ndarray | None, *, lam: float, k: int
+) -> list[RetrievedChunk]:
     """Maximal marginal relevance: trade relevance to the query for novelty against picks."""
     if not rows or query_vector is None:
         return [_chunk(r) for r in rows[:k]]

@@ -1,0 +1,276 @@
+"""The orchestrator: answer one ticket. Query → retrieve → draft → decide → store.
+
+The API (suggestions), the worker (auto-responder), the CLI (`suggest`, `ask`) and the evals all
+call these functions; nothing is re-implemented per entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from uuid import UUID
+
+import psycopg
+
+from autocrm.errors import NotFound
+from autocrm.settings import Settings
+from autocrm.timing import StageTimer
+from pipeline.chat import ChatModel
+from pipeline.decision import Action, Decision, decide
+from pipeline.drafting import Draft, extractive_draft, final_text, llm_draft
+from pipeline.embedder import Embedder
+from pipeline.query import Turn, build_query
+from pipeline.retrieval import RetrievedChunk, retrieve
+
+Kind = Literal["suggestion", "auto_reply"]
+
+SELECT_TICKET = """
+SELECT t.id, t.subject, t.description, u.full_name AS customer_name
+  FROM tickets t JOIN users u ON u.id = t.customer_id
+ WHERE t.id = %s
+"""
+SELECT_THREAD = """
+SELECT message_type::text AS speaker, body FROM conversations
+ WHERE ticket_id = %s AND NOT is_internal ORDER BY created_at, id
+"""
+INSERT_RESPONSE = """
+INSERT INTO ai_responses (ticket_id, kind, query, retrieved, cited, draft, model, prompt_version,
+                          settings, confidence, decision, handoff_reason, latency_ms, token_usage)
+VALUES (%(ticket_id)s, %(kind)s, %(query)s, %(retrieved)s, %(cited)s, %(draft)s, %(model)s,
+        %(prompt_version)s, %(settings)s, %(confidence)s, %(decision)s, %(reason)s, %(latency)s,
+        %(tokens)s)
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+INSERT_MESSAGE = """
+INSERT INTO conversations (ticket_id, message_type, is_internal, body, metadata)
+VALUES (%s, 'ai', %s, %s, %s) RETURNING id
+"""
+LINK_MESSAGE = "UPDATE ai_responses SET message_id = %s WHERE id = %s"
+# After a public AI reply the ball is in the customer's court; otherwise a human must look.
+UPDATE_STATUS = """
+UPDATE tickets SET status = CASE WHEN %(sent)s THEN 'pending'::ticket_status ELSE 'open' END
+ WHERE id = %(ticket_id)s AND status IN ('new', 'open')
+"""
+
+
+class AlreadyAnswered(Exception):
+    """Another worker already stored this ticket's auto-response (exactly-once holds)."""
+
+
+@dataclass
+class AnswerResult:
+    response_id: UUID
+    message_id: UUID | None
+    decision: Decision
+    draft: Draft
+    query: str
+    chunks: list[RetrievedChunk]
+    latency_ms: dict[str, float]
+    text: str
+
+
+@dataclass
+class Prepared:
+    """Everything up to the decision, before anything is stored (evals stop here)."""
+
+    query: str
+    chunks: list[RetrievedChunk]
+    draft: Draft
+    decision: Decision
+    timer: StageTimer
+
+
+def prepare_answer(
+    conn: psycopg.Connection,
+    *,
+    subject: str,
+    description: str,
+    thread: list[Turn],
+    customer_name: str | None,
+    kind: Kind,
+    embedder: Embedder,
+    chat_model: ChatModel | None,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Prepared:
+    timer = StageTimer()
+    gen = settings.generation
+    with timer.stage("query"):
+        query = build_query(
+            subject=subject, description=description, thread=thread, max_chars=gen.query_max_chars
+        )
+    retrieval = settings.retrieval.model_copy(
+        update={"visibility": "public" if kind == "auto_reply" else "all"}
+    )
+    with timer.stage("embed"):
+        vector = embedder.embed([query])[0] if retrieval.mode != "bm25" else None
+    with timer.stage("retrieve"):
+        chunks = retrieve(conn, query=query, query_vector=vector, settings=retrieval)
+    with timer.stage("draft"):
+        if chat_model is not None:
+            thread_text = (
+                "\n".join(f"{t.speaker}: {t.text}" for t in thread)
+                or f"customer: {subject}\n{description}"
+            )
+            draft = llm_draft(
+                chat_model=chat_model,
+                thread_text=thread_text,
+                sources=chunks,
+                customer_name=customer_name,
+                settings=gen,
+            )
+        else:
+            draft = extractive_draft(
+                query=query, sources=chunks, customer_name=customer_name, settings=gen
+            )
+    with timer.stage("decide"):
+        latest = next(
+            (t.text for t in reversed(thread) if t.speaker == "customer"),
+            f"{subject} {description}",
+        )
+        decision = decide(
+            chunks=chunks,
+            request_text=latest,
+            settings=settings.decision,
+            auto=kind == "auto_reply",
+            now=now or datetime.now(UTC),
+            llm_answerable=draft.llm_answerable,
+            llm_reason=draft.llm_reason,
+            llm_confidence=draft.llm_confidence,
+        )
+    return Prepared(query, chunks, draft, decision, timer)
+
+
+def answer_ticket(
+    conn: psycopg.Connection,
+    *,
+    ticket_id: UUID | str,
+    kind: Kind,
+    embedder: Embedder,
+    chat_model: ChatModel | None,
+    settings: Settings,
+    now: datetime | None = None,
+) -> AnswerResult:
+    """Answer a ticket and store the outcome (one transaction: response, message, first response)."""
+    started = time.perf_counter()
+    ticket = conn.execute(SELECT_TICKET, (ticket_id,)).fetchone()
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id} not found")
+    thread = [Turn(r["speaker"], r["body"]) for r in conn.execute(SELECT_THREAD, (ticket_id,))]
+    prepared = prepare_answer(
+        conn,
+        subject=ticket["subject"],
+        description=ticket["description"],
+        thread=thread,
+        customer_name=ticket["customer_name"],
+        kind=kind,
+        embedder=embedder,
+        chat_model=chat_model,
+        settings=settings,
+        now=now,
+    )
+    with prepared.timer.stage("store"):
+        response_id, message_id, text = store_answer(
+            conn,
+            ticket_id=ticket["id"],
+            kind=kind,
+            prepared=prepared,
+            settings=settings,
+            started=started,
+        )
+    return AnswerResult(
+        response_id,
+        message_id,
+        prepared.decision,
+        prepared.draft,
+        prepared.query,
+        prepared.chunks,
+        prepared.timer.as_ms(),
+        text,
+    )
+
+
+def store_answer(
+    conn: psycopg.Connection,
+    *,
+    ticket_id: UUID,
+    kind: Kind,
+    prepared: Prepared,
+    settings: Settings,
+    started: float,
+) -> tuple[UUID, UUID | None, str]:
+    decision, draft = prepared.decision, prepared.draft
+    sent = decision.action == Action.send
+    text = final_text(draft)
+    body = (
+        text
+        if decision.action != Action.handoff
+        else (
+            f"AI hand-off ({decision.reason}, confidence {decision.confidence:.2f}). "
+            f"Draft for reference:\n\n{text}"
+        )
+    )
+    latency = prepared.timer.as_ms() | {"total": round((time.perf_counter() - started) * 1000, 2)}
+    with conn.transaction():
+        row = conn.execute(
+            INSERT_RESPONSE,
+            {
+                "ticket_id": ticket_id,
+                "kind": kind,
+                "query": prepared.query,
+                "retrieved": json.dumps([c.as_record(i) for i, c in enumerate(prepared.chunks, 1)]),
+                "cited": json.dumps(
+                    [
+                        {
+                            "index": n,
+                            "chunk_id": draft.sources[n - 1].chunk_id,
+                            "article_id": str(draft.sources[n - 1].article_id),
+                        }
+                        for n in draft.cited
+                    ]
+                ),
+                "draft": text,
+                "model": draft.model,
+                "prompt_version": draft.prompt_version,
+                "settings": settings_snapshot(settings),
+                "confidence": decision.confidence,
+                "decision": decision.action.value,
+                "reason": decision.reason.value if decision.reason else None,
+                "latency": json.dumps(latency),
+                "tokens": json.dumps(
+                    {"prompt": draft.prompt_tokens, "completion": draft.completion_tokens}
+                ),
+            },
+        ).fetchone()
+        if row is None:
+            raise AlreadyAnswered(f"ticket {ticket_id} already has an auto-response")
+        message_id = conn.execute(
+            INSERT_MESSAGE,
+            (
+                ticket_id,
+                not sent,
+                body,
+                json.dumps({"ai_response_id": str(row["id"]), "decision": decision.action.value}),
+            ),
+        ).fetchone()["id"]
+        conn.execute(LINK_MESSAGE, (message_id, row["id"]))
+        if kind == "auto_reply":
+            conn.execute(UPDATE_STATUS, {"sent": sent, "ticket_id": ticket_id})
+    return row["id"], message_id, text
+
+
+def settings_snapshot(settings: Settings) -> str:
+    """The knobs that shaped a response, stored with it (reproducibility)."""
+    return json.dumps(
+        {
+            "retrieval": settings.retrieval.model_dump(),
+            "generation": settings.generation.model_dump(),
+            "decision": settings.decision.model_dump(mode="json"),
+            "embedding_model": settings.embedding_model_name,
+            "llm_model": settings.llm_model or None,
+        }
+    )
