@@ -52,6 +52,7 @@ bm25 AS (
               CROSS JOIN LATERAL (
                     SELECT 1 FROM kb_chunks c JOIN kb_articles a ON a.id = c.article_id
                      WHERE c.id = b.chunk_id AND {FILTERS}) ok
+             ORDER BY b.score DESC, b.chunk_id
              LIMIT %(candidates)s) x
 ),"""
 

@@ -1,0 +1,183 @@
+"""Retrieval on the real database: Okapi BM25 against a reference implementation, fusion, filters."""
+
+from __future__ import annotations
+
+import bm25s
+import numpy as np
+import pytest
+
+from autocrm.settings import ChunkingSettings, RetrievalSettings
+from db.connect import connect
+from ingest.job import ingest
+from pipeline.retrieval import retrieve
+from tests.fakes import FakeEmbedder
+from tests.ingest.test_aws_help_centre import sample
+
+QUERIES = [
+    "maximum number of load balancers per region",
+    "encrypt data in transit greengrass",
+    "lambda function timeout limit",
+    "SageMaker Studio single sign-on",
+    "list my channels",
+]
+
+
+@pytest.fixture(scope="module")
+def aws_db(server_url, template_url, tmp_path_factory):
+    """A sample of the AWS help centre ingested once for this module (fake embedder: BM25 tests)."""
+    from db.connect import drop_database
+    from db.server import with_database
+
+    name = "retrieval_module"
+    drop_database(server_url=server_url, name=name)
+    with connect(server_url, autocommit=True, vector=False) as conn:
+        conn.execute(f'CREATE DATABASE {name} TEMPLATE "autocrm_test_template"')
+    url = with_database(server_url, name)
+    root, _ = sample(tmp_path_factory.mktemp("aws"), questions=20, distractors=60)
+    with connect(url, autocommit=True) as conn:
+        ingest(conn, source_path=root, embedder=FakeEmbedder(), chunking=ChunkingSettings())
+    yield url
+    drop_database(server_url=server_url, name=name)
+
+
+def test_bm25_matches_reference_implementation(aws_db):
+    """Same tokens (Postgres' english analyzer), same k1/b, Lucene idf: bm25s must agree."""
+    with connect(aws_db, autocommit=True) as conn:
+        docs = conn.execute("""
+            SELECT c.id, array_agg(l.lexeme ORDER BY l.lexeme) FILTER (WHERE true) AS lexemes,
+                   array_agg(cardinality(l.positions) ORDER BY l.lexeme) AS tfs
+              FROM kb_chunks c, unnest(c.fts) l GROUP BY c.id ORDER BY c.id""").fetchall()
+        ids = [d["id"] for d in docs]
+        corpus = [
+            [lex for lex, tf in zip(d["lexemes"], d["tfs"], strict=True) for _ in range(tf)]
+            for d in docs
+        ]
+        reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+        reference.index(corpus, show_progress=False)
+        settings = RetrievalSettings(
+            mode="bm25", top_k=10, candidates=10, per_article=100, visibility="all"
+        )
+        for query in QUERIES:
+            tokens = [
+                r["t"]
+                for r in conn.execute(
+                    "SELECT unnest(tsvector_to_array(to_tsvector('english', %s))) AS t", (query,)
+                )
+            ]
+            tokens = [t for t in tokens if any(t in doc for doc in corpus)]
+            scores = reference.get_scores(tokens)
+            expected = [ids[i] for i in np.argsort(-scores, kind="stable")[:10] if scores[i] > 0]
+            ours = retrieve(conn, query=query, query_vector=None, settings=settings)
+            assert [c.chunk_id for c in ours] == expected, query
+            # Lucene's tf term lacks Okapi's (k1 + 1) factor: scores differ by exactly that.
+            ref_scores = {ids[i]: scores[i] for i in range(len(ids))}
+            for chunk in ours:
+                assert chunk.bm25_score == pytest.approx(2.2 * ref_scores[chunk.chunk_id], rel=1e-4)
+
+
+def test_bm25_statistics_follow_inserts_and_deletes(aws_db):
+    with connect(aws_db) as conn:
+        before = conn.execute("SELECT n_chunks, total_len FROM kb_corpus").fetchone()
+        conn.execute("DELETE FROM kb_chunks WHERE id IN (SELECT id FROM kb_chunks LIMIT 5)")
+        after = conn.execute("SELECT n_chunks, total_len FROM kb_corpus").fetchone()
+        assert after["n_chunks"] == before["n_chunks"] - 5
+        exact = conn.execute("""
+            SELECT (SELECT count(*) FROM kb_chunks) AS n,
+                   (SELECT coalesce(sum(cardinality(l.positions)), 0) FROM kb_chunks c,
+                           unnest(c.fts) l) AS len,
+                   (SELECT count(*) FROM kb_terms t WHERE t.df <> (
+                        SELECT count(*) FROM kb_postings p WHERE p.term = t.term)) AS wrong_df
+        """).fetchone()
+        assert (exact["n"], exact["len"], exact["wrong_df"]) == (
+            after["n_chunks"],
+            after["total_len"],
+            0,
+        )
+        conn.rollback()
+
+
+def test_modes_fusions_and_per_article_dedup(aws_db):
+    embedder = FakeEmbedder()
+    with connect(aws_db, autocommit=True) as conn:
+        query = QUERIES[0]
+        vector = embedder.embed([query])[0]
+        for mode in ("bm25", "dense", "hybrid"):
+            for fusion in ("rrf", "convex"):
+                settings = RetrievalSettings(mode=mode, fusion=fusion, top_k=8, visibility="all")
+                chunks = retrieve(conn, query=query, query_vector=vector, settings=settings)
+                assert len(chunks) == 8
+                assert len({c.article_id for c in chunks}) == 8  # one chunk per article
+                assert [c.score for c in chunks] == sorted((c.score for c in chunks), reverse=True)
+        hybrid = retrieve(
+            conn,
+            query=query,
+            query_vector=vector,
+            settings=RetrievalSettings(top_k=10, visibility="all"),
+        )
+        assert any(c.dense_rank and c.bm25_rank for c in hybrid)
+        two = retrieve(
+            conn,
+            query=query,
+            query_vector=vector,
+            settings=RetrievalSettings(top_k=10, per_article=2, visibility="all"),
+        )
+        counts = {}
+        for c in two:
+            counts[c.article_id] = counts.get(c.article_id, 0) + 1
+        assert max(counts.values()) <= 2
+        mmr = retrieve(
+            conn,
+            query=query,
+            query_vector=vector,
+            settings=RetrievalSettings(top_k=5, mmr_lambda=0.5, visibility="all"),
+        )
+        assert len(mmr) == 5
+
+
+def test_filters_status_visibility_locale_category(aws_db):
+    embedder = FakeEmbedder()
+    with connect(aws_db) as conn:
+        query = QUERIES[2]
+        vector = embedder.embed([query])[0]
+        top = retrieve(
+            conn,
+            query=query,
+            query_vector=vector,
+            settings=RetrievalSettings(top_k=3, visibility="all"),
+        )
+        hidden, internal = top[0].article_id, top[1].article_id
+        conn.execute("UPDATE kb_articles SET status = 'draft' WHERE id = %s", (hidden,))
+        conn.execute("UPDATE kb_articles SET visibility = 'internal' WHERE id = %s", (internal,))
+        public = retrieve(
+            conn,
+            query=query,
+            query_vector=vector,
+            settings=RetrievalSettings(top_k=10, visibility="public"),
+        )
+        agent = retrieve(
+            conn,
+            query=query,
+            query_vector=vector,
+            settings=RetrievalSettings(top_k=10, visibility="all"),
+        )
+        assert hidden not in {c.article_id for c in public + agent}
+        assert internal not in {c.article_id for c in public}
+        assert internal in {c.article_id for c in agent}
+        # A very selective filter (one German article) still finds it: iterative index scans.
+        conn.execute("INSERT INTO kb_categories (slug, name) VALUES ('rare', 'Rare')")
+        conn.execute(
+            "UPDATE kb_articles SET locale = 'de', category_id = "
+            "(SELECT id FROM kb_categories WHERE slug = 'rare') WHERE id = %s",
+            (top[2].article_id,),
+        )
+        for mode in ("dense", "bm25", "hybrid"):
+            only = retrieve(
+                conn,
+                query=query,
+                query_vector=vector,
+                settings=RetrievalSettings(
+                    mode=mode, top_k=5, locale="de", category="rare", visibility="all"
+                ),
+            )
+            assert [c.article_id for c in only] == [top[2].article_id], mode
+        conn.rollback()
