@@ -106,3 +106,33 @@ def real_embedder():
     from pipeline.embedder import build_embedder
 
     return build_embedder(Settings())
+
+
+@pytest.fixture(scope="session")
+def kb_db(server_url: str, template_url: str, real_embedder) -> str:
+    """The demo org with its knowledge base ingested for real (real embeddings), once per session.
+    Tests that write to it use the ``kb_conn`` fixture (rolled back)."""
+    from autocrm.settings import ChunkingSettings
+    from ingest.job import ingest
+
+    name = "autocrm_test_kb"
+    drop_database(server_url=server_url, name=name)
+    with connect(server_url, autocommit=True, vector=False) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+    url = with_database(server_url, name)
+    with connect(url, autocommit=True) as conn:
+        ingest(
+            conn,
+            source_path=None,
+            from_db=True,
+            embedder=real_embedder,
+            chunking=ChunkingSettings(),
+        )
+    return url
+
+
+@pytest.fixture
+def kb_conn(kb_db: str) -> Iterator[psycopg.Connection]:
+    with connect(kb_db) as c:
+        yield c
+        c.rollback()
