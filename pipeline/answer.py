@@ -274,3 +274,44 @@ def settings_snapshot(settings: Settings) -> str:
             "llm_model": settings.llm_model or None,
         }
     )
+
+
+def record_failure(
+    conn: psycopg.Connection, *, ticket_id: UUID | str, error: str, settings: Settings
+) -> UUID | None:
+    """The model failed for good: store the hand-off (model_failure) so a human picks it up."""
+    with conn.transaction():
+        row = conn.execute(
+            INSERT_RESPONSE,
+            {
+                "ticket_id": ticket_id,
+                "kind": "auto_reply",
+                "query": "",
+                "retrieved": "[]",
+                "cited": "[]",
+                "draft": None,
+                "model": settings.llm_model or "unknown",
+                "prompt_version": "answer",
+                "settings": settings_snapshot(settings),
+                "confidence": 0.0,
+                "decision": Action.handoff.value,
+                "reason": "model_failure",
+                "latency": "{}",
+                "tokens": "{}",
+            },
+        ).fetchone()
+        if row is None:
+            return None
+        conn.execute("UPDATE ai_responses SET error = %s WHERE id = %s", (error[:2000], row["id"]))
+        message_id = conn.execute(
+            INSERT_MESSAGE,
+            (
+                ticket_id,
+                True,
+                f"AI hand-off (model_failure): {error[:500]}",
+                json.dumps({"ai_response_id": str(row["id"]), "decision": "escalated"}),
+            ),
+        ).fetchone()["id"]
+        conn.execute(LINK_MESSAGE, (message_id, row["id"]))
+        conn.execute(UPDATE_STATUS, {"sent": False, "ticket_id": ticket_id})
+    return row["id"]

@@ -95,7 +95,8 @@ class OpenAIChatModel:
     ):
         from openai import OpenAI
 
-        # An empty key would make the client fall back to OPENAI_API_KEY from the environment.
+        # Keyless local servers get a placeholder, as in the embedder: some openai 1.x releases
+        # turn an empty key into a 'Bearer ' header that cannot be encoded.
         self.client = OpenAI(
             base_url=base_url, api_key=api_key or "none", timeout=timeout_s, max_retries=0
         )
@@ -188,10 +189,11 @@ class OpenAIChatModel:
         # Jitter spreads the retries of workers that failed together (a 429 burst, a restart).
         delay = random.uniform(ceiling / 2, ceiling)
         response = getattr(exc, "response", None)
-        retry_after = response.headers.get("retry-after", "") if response is not None else ""
-        if retry_after.replace(".", "", 1).isdigit():
-            delay = max(delay, min(float(retry_after), self.max_backoff_s))
-        return delay
+        try:  # a 429/503 may say when to come back; honoured up to our own ceiling
+            retry_after = float(response.headers["retry-after"])  # type: ignore[union-attr]
+        except (AttributeError, KeyError, ValueError):
+            return delay
+        return max(delay, min(retry_after, self.max_backoff_s))
 
     def _translate(self, exc: Exception, *, attempts: int) -> tuple[ChatModelError, bool]:
         """The error to raise for ``exc`` and whether another attempt may succeed."""

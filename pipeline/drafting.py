@@ -114,13 +114,17 @@ def _units(content: str) -> list[str]:
     units: list[str] = []
     for block in re.split(r"\n\s*\n", content):
         lines = [ln for ln in block.splitlines() if ln.strip()]
-        if not lines or lines[0].lstrip().startswith(("```", "|", "#")):
-            continue  # code, tables and headings read badly out of context
+        if not lines or lines[0].lstrip().startswith(("```", "#")):
+            continue  # code and headings read badly out of context
+        if lines[0].lstrip().startswith("|"):
+            if len(block) <= 800:
+                units.append(block.strip())  # a small table only makes sense whole
+            continue
         if all(_LIST_ITEM.match(ln) or ln.startswith("   ") for ln in lines):
             units.extend(_LIST_ITEM.sub("", ln).strip() for ln in lines if _LIST_ITEM.match(ln))
         else:
             units.extend(s.strip() for s in _SENTENCE.split(" ".join(ln.strip() for ln in lines)))
-    return [u for u in units if 25 <= len(u) <= 600]
+    return [u for u in units if 25 <= len(u) <= 800]
 
 
 def extractive_draft(
@@ -190,6 +194,8 @@ def llm_draft(
     sources = sources[: settings.max_sources]
     prompt = load_prompt("answer")
     numbered = "\n\n".join(f"[{i}] {c.context}\n{c.content}" for i, c in enumerate(sources, 1))
+    # The thread sits inside <ticket> tags in the prompt: a literal closing tag must not end it.
+    thread_text = re.sub(r"(?i)</?\s*ticket\s*>", "[ticket-tag removed]", thread_text)
     messages = prompt.render(
         sources=numbered, thread=thread_text, customer_name=customer_name or "there"
     )

@@ -136,3 +136,6 @@ def kb_conn(kb_db: str) -> Iterator[psycopg.Connection]:
     with connect(kb_db) as c:
         yield c
         c.rollback()
+
+
+from tests.llm_fixtures import llm_server  # noqa: E402,F401  (the fake OpenAI-compatible server)

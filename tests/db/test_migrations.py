@@ -73,6 +73,9 @@ def test_migrating_an_empty_database_equals_applying_the_schema_files(server_url
         migrated, from_files = catalog(empty_db), catalog(files_url)
     finally:
         drop_database(server_url=server_url, name="schema_files_check")
+    # The job queue's objects belong to procrastinate (its own versioned schema), not db/schema/.
+    for kind in CATALOG_QUERIES:
+        migrated[kind] = {x for x in migrated[kind] if "procrastinate" not in x}
     migrated["tables"].discard("public.schema_migrations:r:rls=false")
     migrated["columns"] = {c for c in migrated["columns"] if not c.startswith("schema_migrations.")}
     migrated["indexes"] = {i for i in migrated["indexes"] if "schema_migrations" not in i}

@@ -1,0 +1,171 @@
+"""Background jobs on a Postgres-backed queue (procrastinate): the auto-responder, re-embedding of
+published articles, and a sweeper that makes sure no new ticket is ever left without a response.
+
+Exactly one auto-response per ticket, whatever happens: duplicated events are folded by the queueing
+lock (one waiting job per ticket), and the unique index on ai_responses(ticket_id) for auto-replies
+is the final word when several workers or retries race.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import procrastinate
+from procrastinate import Blueprint, JobContext, RetryStrategy
+from psycopg_pool import ConnectionPool
+
+from autocrm.settings import Settings
+from pipeline.answer import AlreadyAnswered, answer_ticket, record_failure
+from pipeline.chat import ChatModel, ChatModelError
+from pipeline.embedder import Embedder
+
+log = logging.getLogger("autocrm.worker")
+tasks = Blueprint()
+AUTO_RESPOND_ATTEMPTS = 4
+
+# New tickets that have no auto-response and no waiting job: picked up by the sweeper.
+UNANSWERED = """
+SELECT t.id FROM tickets t
+ WHERE t.status = 'new' AND t.created_at < now() - interval '20 seconds'
+   AND NOT EXISTS (SELECT 1 FROM ai_responses r WHERE r.ticket_id = t.id AND r.kind = 'auto_reply')
+ ORDER BY t.created_at LIMIT 200
+"""
+
+
+@dataclass
+class WorkerResources:
+    """Built once by the worker entry point; tasks borrow from it."""
+
+    pool: ConnectionPool
+    embedder: Embedder
+    chat_model: ChatModel | None
+    settings: Settings
+
+
+_resources: WorkerResources | None = None
+
+
+def install(resources: WorkerResources) -> None:
+    global _resources
+    _resources = resources
+
+
+def _res() -> WorkerResources:
+    if _resources is None:
+        raise RuntimeError(
+            "worker resources not installed (start the worker with `autocrm worker`)"
+        )
+    return _resources
+
+
+def build_queue(url: str) -> procrastinate.App:
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+    app.add_tasks_from(tasks, namespace="autocrm")
+    return app
+
+
+@tasks.task(
+    name="auto_respond",
+    queue="auto",
+    pass_context=True,
+    retry=RetryStrategy(
+        max_attempts=AUTO_RESPOND_ATTEMPTS, exponential_wait=2, retry_exceptions={ChatModelError}
+    ),
+)
+def auto_respond(context: JobContext, ticket_id: str) -> str:
+    """Triage then answer/draft/hand off one new ticket."""
+    res = _res()
+    final_attempt = context.job.attempts + 1 >= AUTO_RESPOND_ATTEMPTS
+    with res.pool.connection() as conn:
+        conn.autocommit = True
+        triage_ticket(conn, ticket_id=ticket_id, res=res)
+        try:
+            result = answer_ticket(
+                conn,
+                ticket_id=ticket_id,
+                kind="auto_reply",
+                embedder=res.embedder,
+                chat_model=res.chat_model,
+                settings=res.settings,
+            )
+        except AlreadyAnswered:
+            return "already answered"
+        except ChatModelError as exc:
+            if not final_attempt:
+                raise  # retried with backoff
+            record_failure(conn, ticket_id=ticket_id, error=str(exc), settings=res.settings)
+            return "model failure: handed off"
+    return result.decision.action.value
+
+
+def triage_ticket(conn, *, ticket_id: str, res: WorkerResources) -> None:
+    from pipeline import triage
+
+    row = conn.execute(
+        "SELECT subject, description, category, priority::text AS priority, tags, "
+        "language, ai_analysis FROM tickets WHERE id = %s",
+        (ticket_id,),
+    ).fetchone()
+    if row is None or row["ai_analysis"]:
+        return  # gone, or already triaged (a retry)
+    analysis = triage.analyse_ticket(
+        conn,
+        subject=row["subject"],
+        description=row["description"],
+        embedder=res.embedder,
+        chat_model=res.chat_model,
+    )
+    routing = triage.route_ticket(
+        conn,
+        category=row["category"] or analysis.category,
+        priority=analysis.priority,
+        tags=row["tags"],
+        language=analysis.language,
+    )
+    triage.apply_triage(conn, ticket_id=ticket_id, analysis=analysis, routing=routing)
+
+
+@tasks.task(name="reembed_articles", queue="kb")
+def reembed_articles() -> str:
+    """Re-chunk and re-embed articles edited or published in the app (`ingest --from-db`)."""
+    from ingest.job import ingest
+
+    res = _res()
+    with res.pool.connection() as conn:
+        conn.autocommit = True
+        report = ingest(
+            conn,
+            source_path=None,
+            from_db=True,
+            embedder=res.embedder,
+            chunking=res.settings.chunking,
+        )
+    return f"{report.new} new, {report.updated} updated"
+
+
+@tasks.periodic(cron="* * * * *", periodic_id="sweep")
+@tasks.task(name="sweep_unanswered", queue="auto")
+def sweep_unanswered(timestamp: int) -> int:
+    """Safety net: enqueue any new ticket whose event was lost (crash between commit and defer)."""
+    res = _res()
+    with res.pool.connection() as conn:
+        ids = [str(r["id"]) for r in conn.execute(UNANSWERED)]
+    return sum(enqueue_auto_response(ticket_id=i) for i in ids)
+
+
+def enqueue_auto_response(*, ticket_id: str) -> bool:
+    """Queue the auto-responder for a ticket; a duplicate event while one waits is a no-op."""
+    try:
+        auto_respond.configure(queueing_lock=f"auto:{ticket_id}").defer(ticket_id=str(ticket_id))
+    except procrastinate.exceptions.AlreadyEnqueued:
+        return False
+    return True
+
+
+def enqueue_reembed() -> bool:
+    try:
+        reembed_articles.configure(queueing_lock="reembed").defer()
+    except procrastinate.exceptions.AlreadyEnqueued:
+        return False
+    return True

@@ -1,0 +1,115 @@
+"""``autocrm suggest``, ``autocrm ask`` and ``autocrm worker``: the answer pipeline from a shell."""
+
+from __future__ import annotations
+
+import typer
+
+from autocrm.context import open_db
+from autocrm.settings import Settings
+
+
+def _print_answer(*, decision, query: str, chunks: list, text: str) -> None:
+    reason = f" ({decision.reason.value})" if decision.reason else ""
+    typer.echo(f"decision: {decision.action.value}{reason}   confidence: {decision.confidence:.2f}")
+    typer.echo(f"query: {query[:200]}")
+    typer.echo("retrieved: " + ", ".join(f"{c.external_id} ({c.score:.3f})" for c in chunks))
+    typer.echo("\n" + text)
+
+
+def suggest(ticket_id: str = typer.Argument(..., help="ticket UUID")) -> None:
+    """Draft a suggested reply for a ticket, store it, and print it with citations.
+
+    Example: autocrm suggest 99999999-0000-4000-8000-000000000010
+    """
+    from pipeline.answer import answer_ticket
+    from pipeline.chat import build_chat_model
+    from pipeline.embedder import build_embedder
+
+    settings = Settings()
+    embedder, chat = build_embedder(settings), build_chat_model(settings)
+    with open_db(settings) as conn:
+        result = answer_ticket(
+            conn,
+            ticket_id=ticket_id,
+            kind="suggestion",
+            embedder=embedder,
+            chat_model=chat,
+            settings=settings,
+        )
+    _print_answer(
+        decision=result.decision, query=result.query, chunks=result.chunks, text=result.text
+    )
+
+
+def ask(
+    question: str = typer.Argument(..., help="a question, as a customer would ask it"),
+    internal: bool = typer.Option(False, "--internal", help="also use internal articles"),
+) -> None:
+    """Retrieve and draft an answer against the knowledge base (nothing is stored).
+
+    Example: autocrm ask "How do I reset my password?"
+    """
+    from pipeline.answer import prepare_answer
+    from pipeline.chat import build_chat_model
+    from pipeline.drafting import final_text
+    from pipeline.embedder import build_embedder
+    from pipeline.query import Turn
+
+    settings = Settings()
+    embedder, chat = build_embedder(settings), build_chat_model(settings)
+    with open_db(settings) as conn:
+        prepared = prepare_answer(
+            conn,
+            subject=question,
+            description="",
+            thread=[Turn("customer", question)],
+            customer_name=None,
+            kind="suggestion" if internal else "auto_reply",
+            embedder=embedder,
+            chat_model=chat,
+            settings=settings,
+        )
+    _print_answer(
+        decision=prepared.decision,
+        query=prepared.query,
+        chunks=prepared.chunks,
+        text=final_text(prepared.draft),
+    )
+
+
+def worker(
+    concurrency: int = typer.Option(2, min=1, help="jobs run at once"),
+    once: bool = typer.Option(False, "--once", help="exit when the queue is empty"),
+) -> None:
+    """Run the background worker: auto-responder, re-embedding, the unanswered-ticket sweeper.
+
+    Example: autocrm worker --concurrency 4
+    """
+    from api import tasks
+    from db.connect import make_pool, resolve_url
+    from pipeline.chat import build_chat_model
+    from pipeline.embedder import build_embedder
+
+    settings = Settings()
+    url = resolve_url(settings)
+    open_db(settings).close()  # schema current, pgvector present: fail fast with a clear message
+    pool = make_pool(url, max_size=concurrency + 2)
+    tasks.install(
+        tasks.WorkerResources(
+            pool=pool,
+            embedder=build_embedder(settings),
+            chat_model=build_chat_model(settings),
+            settings=settings,
+        )
+    )
+    queue = tasks.build_queue(url)
+    try:
+        with queue.open():
+            queue.run_worker(
+                queues=["auto", "kb"],
+                concurrency=concurrency,
+                wait=not once,
+                install_signal_handlers=True,
+            )
+    finally:
+        pool.close()
