@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cache
 
 import procrastinate
 from procrastinate import Blueprint, JobContext, RetryStrategy
@@ -59,6 +60,7 @@ def _res() -> WorkerResources:
     return _resources
 
 
+@cache  # one App per process and database: the blueprint's tasks bind to the first app built
 def build_queue(url: str) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
     app.add_tasks_from(tasks, namespace="autocrm")

@@ -8,7 +8,7 @@ import warnings
 
 import typer
 
-from autocrm import cli_db, cli_demo, cli_ingest, cli_pipeline
+from autocrm import cli_db, cli_demo, cli_eval, cli_ingest, cli_pipeline
 from autocrm.errors import USER_FACING_ERRORS
 
 # Nothing downloads at run time: transformers/huggingface must use local files only.
@@ -29,6 +29,7 @@ app.add_typer(cli_ingest.kb_app, name="kb")
 app.command("suggest")(cli_pipeline.suggest)
 app.command("ask")(cli_pipeline.ask)
 app.command("worker")(cli_pipeline.worker)
+app.add_typer(cli_eval.app, name="eval")
 
 
 def main() -> None:

@@ -1,4 +1,9 @@
-"""``autocrm demo``: the main job, end to end, on the embedded database."""
+"""``autocrm demo``: the main job, end to end, on the embedded database.
+
+Migrate → seed the Flowdesk demo org → embed its knowledge base → open a few tickets as customers →
+run the auto-responder (triage, retrieval, draft, decision) through the real queue and worker → show
+what it did.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +26,56 @@ SELECT (SELECT count(*) FROM users WHERE role = 'customer') AS customers,
        (SELECT count(*) FROM conversations) AS messages
 """
 
+# (customer id, subject, description): opened by the demo once (idempotent by subject).
+DEMO_TICKETS = [
+    (
+        "22222222-0000-4000-8000-000000000003",
+        "How do I reset my password?",
+        "I forgot my Flowdesk password and can't log in. How can I reset it?",
+    ),
+    (
+        "22222222-0000-4000-8000-000000000005",
+        "API rate limit on the Team plan",
+        "What is the API rate limit on the Team plan, and which headers tell me how much is left?",
+    ),
+    (
+        "22222222-0000-4000-8000-000000000007",
+        "Refund for annual plan",
+        "We bought the annual Business plan by mistake last week. Can we get a refund? "
+        "I'd like to talk to a person about this.",
+    ),
+    (
+        "22222222-0000-4000-8000-000000000008",
+        "Printer on fire",
+        "Our office printer makes a burning smell when it prints in colour. What should we do?",
+    ),
+]
+
+INSERT_DEMO_TICKET = """
+INSERT INTO tickets (customer_id, subject, description, channel, metadata)
+SELECT %s, %s, %s, 'web', '{"demo": true}'
+ WHERE NOT EXISTS (SELECT 1 FROM tickets WHERE subject = %s AND metadata ? 'demo')
+RETURNING id
+"""
+
+SHOW_DEMO_TICKETS = """
+SELECT t.number, t.subject, t.status::text AS status, t.priority::text AS priority, t.category,
+       tm.name AS team, r.decision::text AS decision, r.handoff_reason::text AS reason,
+       r.confidence, r.draft
+  FROM tickets t
+  LEFT JOIN teams tm ON tm.id = t.team_id
+  LEFT JOIN ai_responses r ON r.ticket_id = t.id AND r.kind = 'auto_reply'
+ WHERE t.metadata ? 'demo' ORDER BY t.number
+"""
+
 
 def demo() -> None:
-    """Set up the embedded database, load the demo org and show what is there.
+    """Set up the embedded database, load the demo org, embed its KB and auto-answer tickets.
 
     Example: autocrm demo
     """
     settings = Settings()
-    check_data_dir(settings.data_dir)  # "data directory … is not writable" rather than a lock error
+    check_data_dir(settings.data_dir)
     with (
         exclusive(settings.data_dir / "demo.lock", what="demo"),
         open_db(settings, need_schema=False) as conn,
@@ -36,13 +83,49 @@ def demo() -> None:
         applied = migrations.migrate(conn)
         typer.echo(f"database ready ({len(applied)} migration(s) applied)")
         migrations.seed(conn)
+
+    from api import tasks
+    from api.worker import run_worker
+    from autocrm.cli_ingest import print_report
+    from db.connect import resolve_url
+    from ingest.job import ingest
+    from pipeline.embedder import build_embedder
+
+    embedder = build_embedder(settings)
+    with open_db(settings) as conn:  # anew: the vector type now exists
+        typer.echo("\n== knowledge base: embedding the articles authored in the app ==")
+        print_report(
+            ingest(
+                conn, source_path=None, from_db=True, embedder=embedder, chunking=settings.chunking
+            )
+        )
         summary = conn.execute(SUMMARY_SQL).fetchone()
-        typer.echo("demo organisation:")
+        typer.echo("\n== demo organisation ==")
         for key, value in summary.items():
             typer.echo(f"  {key:<10} {value}")
-        by_status = conn.execute(
-            "SELECT status, count(*) AS n FROM tickets GROUP BY status ORDER BY status"
-        ).fetchall()
-        typer.echo(
-            "  tickets by status: " + ", ".join(f"{r['status']} {r['n']}" for r in by_status)
-        )
+        new_ids = [
+            row["id"]
+            for c, s, d in DEMO_TICKETS
+            for row in conn.execute(INSERT_DEMO_TICKET, (c, s, d, s)).fetchall()
+        ]
+    typer.echo(f"\n== auto-responder: {len(new_ids)} new ticket(s) queued ==")
+    queue = tasks.build_queue(resolve_url(settings))
+    with queue.open():
+        for ticket_id in new_ids:
+            tasks.enqueue_auto_response(ticket_id=str(ticket_id))
+    run_worker(settings, concurrency=2, once=True, embedder=embedder)
+    with open_db(settings) as conn:
+        for row in conn.execute(SHOW_DEMO_TICKETS):
+            decision = row["decision"] or "(not answered yet)"
+            reason = f" ({row['reason']})" if row["reason"] else ""
+            confidence = (
+                f", confidence {row['confidence']:.2f}" if row["confidence"] is not None else ""
+            )
+            typer.echo(f"\n#{row['number']} {row['subject']}")
+            typer.echo(
+                f"  triage: {row['category'] or '-'} / {row['priority']} → {row['team'] or '-'}"
+                f"; status {row['status']}"
+            )
+            typer.echo(f"  AI: {decision}{reason}{confidence}")
+            if row["decision"] == "sent" and row["draft"]:
+                typer.echo("  " + row["draft"].replace("\n", "\n  ")[:900])

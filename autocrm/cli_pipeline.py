@@ -85,31 +85,8 @@ def worker(
 
     Example: autocrm worker --concurrency 4
     """
-    from api import tasks
-    from db.connect import make_pool, resolve_url
-    from pipeline.chat import build_chat_model
-    from pipeline.embedder import build_embedder
+    from api.worker import run_worker
 
     settings = Settings()
-    url = resolve_url(settings)
     open_db(settings).close()  # schema current, pgvector present: fail fast with a clear message
-    pool = make_pool(url, max_size=concurrency + 2)
-    tasks.install(
-        tasks.WorkerResources(
-            pool=pool,
-            embedder=build_embedder(settings),
-            chat_model=build_chat_model(settings),
-            settings=settings,
-        )
-    )
-    queue = tasks.build_queue(url)
-    try:
-        with queue.open():
-            queue.run_worker(
-                queues=["auto", "kb"],
-                concurrency=concurrency,
-                wait=not once,
-                install_signal_handlers=True,
-            )
-    finally:
-        pool.close()
+    run_worker(settings, concurrency=concurrency, once=once)

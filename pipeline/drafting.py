@@ -149,9 +149,10 @@ def extractive_draft(
         units = [p[3] for p in picked if p[1] == s_index]
         heading = sources[s_index].heading_path[-1] if sources[s_index].heading_path else None
         intro = f"From **{heading or sources[s_index].title}** [{s_index + 1}]:"
-        body = (
-            "\n".join(f"{n}. {u}" for n, u in enumerate(units, 1)) if len(units) > 1 else units[0]
-        )
+        if len(units) > 1 and not any(u.startswith("|") for u in units):
+            body = "\n".join(f"{n}. {u}" for n, u in enumerate(units, 1))
+        else:  # one passage, or a table among them (a table cannot sit in a numbered list)
+            body = "\n\n".join(units)
         lines.append(f"{intro}\n{body}")
     cited = [i + 1 for i in dict.fromkeys(p[1] for p in picked)]
     greeting = f"Hi {customer_name.split()[0]}," if customer_name else "Hi,"

@@ -1,0 +1,100 @@
+"""``autocrm eval …``: retrieval and answer quality on real datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from tqdm import tqdm
+
+from autocrm.context import open_db
+from autocrm.settings import Settings
+
+app = typer.Typer(help="Evaluate retrieval and answers on datasets.", no_args_is_help=True)
+
+
+def apply_overrides(settings: Settings, overrides: list[str]) -> Settings:
+    """``--set retrieval.mode=bm25 --set chunking.chunk_tokens=128`` → a new Settings."""
+    data = settings.model_dump()
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--set needs key=value, got {item!r}")
+        *path, leaf = key.split(".")
+        node = data
+        for part in path:
+            if not isinstance(node.get(part), dict):
+                raise typer.BadParameter(f"unknown setting {key!r}")
+            node = node[part]
+        if leaf not in node:
+            raise typer.BadParameter(f"unknown setting {key!r}")
+        try:
+            node[leaf] = json.loads(value)
+        except json.JSONDecodeError:
+            node[leaf] = value
+    return Settings.model_validate(data)
+
+
+@app.command("run")
+def run(
+    dataset: str = typer.Option(..., help="aws-docs-qa | mtrag | PATH to a JSONL dataset"),
+    split: str = typer.Option("dev"),
+    kb: Path = typer.Option(None, help="knowledge-base source for a JSONL dataset"),
+    set_: list[str] = typer.Option([], "--set", help="override a setting: retrieval.mode=bm25"),
+    name: str = typer.Option(None, help="run name (default: dataset + time)"),
+    limit: int = typer.Option(0, help="only the first N questions (0 = all)"),
+    json_out: Path = typer.Option(None, "--json-out", help="write the summary metrics here"),
+    report_dir: Path = typer.Option(Path("reports"), help="where reports are written"),
+) -> None:
+    """Run the pipeline over a dataset and report retrieval, answer and decision metrics.
+
+    Example: autocrm eval run --dataset mtrag --set retrieval.mode=hybrid --json-out mtrag.json
+    """
+    from datetime import datetime
+
+    from db.connect import resolve_url
+    from db.server import with_database
+    from evals.datasets import load_dataset
+    from evals.kb import eval_kb_url
+    from evals.report import write_report
+    from evals.runner import run_questions, store_run
+    from pipeline.chat import build_chat_model
+    from pipeline.embedder import build_embedder
+
+    settings = apply_overrides(Settings(), set_)
+    settings.retrieval.top_k = max(settings.retrieval.top_k, 10)
+    data = load_dataset(dataset, split=split, kb=kb, cache_dir=settings.data_dir / "eval-cache")
+    if limit:
+        data.questions = data.questions[:limit]
+    embedder, chat = build_embedder(settings), build_chat_model(settings)
+    app_url = resolve_url(settings)
+    server = with_database(app_url, "postgres")
+    kb_url, reused = eval_kb_url(
+        server_url=server,
+        source=data.kb_source,
+        chunking=settings.chunking,
+        embedder=embedder,
+        progress=lambda it: tqdm(it, desc="ingest KB", disable=None),
+    )
+    typer.echo(f"knowledge base: {'reused' if reused else 'ingested'} ({kb_url})")
+    from db.connect import connect
+
+    with connect(kb_url, autocommit=True) as conn:
+        result = run_questions(
+            conn,
+            dataset=data,
+            embedder=embedder,
+            chat_model=chat,
+            settings=settings,
+            progress=lambda it: tqdm(it, desc="questions", disable=None),
+        )
+    run_name = name or f"{data.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    with open_db(settings) as conn:
+        store_run(conn, run=result, name=run_name, split=split, settings=settings)
+    out = write_report(result, out_dir=report_dir / run_name, name=run_name)
+    for key, value in result.summary.items():
+        typer.echo(f"  {key:<26} {value}")
+    typer.echo(f"run {result.run_id}; report in {out}")
+    if json_out:
+        json_out.write_text(json.dumps(result.summary, indent=2))

@@ -1,0 +1,82 @@
+"""Eval reports: Markdown summary, JSON, a CSV row per question, PNG charts."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from evals.runner import RunResult  # noqa: E402
+
+METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+
+
+def write_report(run: RunResult, *, out_dir: Path, name: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "summary.json").write_text(
+        json.dumps(
+            {"name": name, "dataset": run.dataset, "run_id": run.run_id, "summary": run.summary},
+            indent=2,
+        )
+    )
+    with (out_dir / "questions.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "answerable", "action", "confidence", *METRICS, "top5", "gold"])
+        for r in run.results:
+            writer.writerow(
+                [
+                    r.question.id,
+                    r.question.answerable,
+                    r.action,
+                    f"{r.confidence:.3f}",
+                    *(f"{r.metrics[m]:.3f}" for m in METRICS),
+                    " ".join(r.ranked[:5]),
+                    " ".join(r.question.reference_context_ids),
+                ]
+            )
+    lines = [f"# Eval {name} — {run.dataset}", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in run.summary.items()]
+    (out_dir / "summary.md").write_text("\n".join(lines) + "\n")
+    _charts(run, out_dir)
+    return out_dir
+
+
+def _charts(run: RunResult, out_dir: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(METRICS, [run.summary.get(m, 0) for m in METRICS], color="#4C72B0")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"{run.dataset}: retrieval")
+    fig.tight_layout()
+    fig.savefig(out_dir / "metrics.png", dpi=110)
+    plt.close(fig)
+
+    answerable = [r for r in run.results if r.question.answerable]
+    ks = list(range(1, 11))
+    curve = [
+        sum(bool(set(r.ranked[:k]) & set(r.question.reference_context_ids)) for r in answerable)
+        / max(1, len(answerable))
+        for k in ks
+    ]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(ks, curve, marker="o")
+    ax.set_xlabel("k")
+    ax.set_ylabel("hit rate@k")
+    ax.set_ylim(0, 1)
+    ax.set_title("recall@k curve")
+    fig.tight_layout()
+    fig.savefig(out_dir / "recall_at_k.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    totals = [sum(r.latency_ms.values()) for r in run.results]
+    ax.hist(totals, bins=30, color="#55A868")
+    ax.set_xlabel("ms per question (query+embed+retrieve+draft+decide)")
+    ax.set_title("latency")
+    fig.tight_layout()
+    fig.savefig(out_dir / "latency.png", dpi=110)
+    plt.close(fig)

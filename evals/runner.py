@@ -1,0 +1,187 @@
+"""Run the production pipeline over an eval dataset and score it.
+
+Per question: the conversation becomes the ticket thread, ``prepare_answer`` (the same function the
+API and the worker use) retrieves, drafts and decides; nothing is stored in the KB database. The run
+and its per-question results go to ``eval_runs`` / ``eval_results`` in the application database.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import psycopg
+
+from autocrm.settings import Settings
+from evals.datasets import EvalDataset, EvalQuestion
+from evals.metrics import retrieval_metrics
+from pipeline.answer import prepare_answer
+from pipeline.chat import ChatModel
+from pipeline.decision import Action
+from pipeline.embedder import Embedder
+from pipeline.query import Turn
+
+# A fixed "now" inside any auto-send window, so runs are reproducible.
+EVAL_NOW = datetime(2026, 1, 3, 12, 0, tzinfo=UTC)
+
+INSERT_RUN = """
+INSERT INTO eval_runs (name, dataset, split, git_commit, settings, metrics, status, finished_at)
+VALUES (%s, %s, %s, %s, %s, %s, 'finished', now()) RETURNING id
+"""
+INSERT_RESULT = """
+INSERT INTO eval_results (run_id, question_id, question, answer, retrieved, metrics, latency_ms)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+@dataclass
+class QuestionResult:
+    question: EvalQuestion
+    ranked: list[str]
+    metrics: dict[str, float]
+    action: str
+    confidence: float
+    signals: dict
+    latency_ms: dict[str, float]
+    answer: str
+
+
+@dataclass
+class RunResult:
+    dataset: str
+    results: list[QuestionResult]
+    summary: dict[str, float] = field(default_factory=dict)
+    run_id: str | None = None
+
+
+def thread_of(question: EvalQuestion) -> list[Turn]:
+    turns = [
+        Turn("customer" if t["speaker"] == "user" else "agent", t["text"])
+        for t in question.conversation
+    ]
+    return [*turns, Turn("customer", question.user_input)]
+
+
+def run_questions(
+    conn: psycopg.Connection,
+    *,
+    dataset: EvalDataset,
+    embedder: Embedder,
+    chat_model: ChatModel | None,
+    settings: Settings,
+    progress: Callable[[Iterable], Iterable] = lambda x: x,
+) -> RunResult:
+    results = []
+    for q in progress(dataset.questions):
+        prepared = prepare_answer(
+            conn,
+            subject="",
+            description="",
+            thread=thread_of(q),
+            customer_name=None,
+            kind="auto_reply",
+            embedder=embedder,
+            chat_model=chat_model,
+            settings=settings,
+            now=EVAL_NOW,
+        )
+        ranked = [c.external_id for c in prepared.chunks]
+        results.append(
+            QuestionResult(
+                question=q,
+                ranked=ranked,
+                metrics=retrieval_metrics(ranked, set(q.reference_context_ids)),
+                action=prepared.decision.action.value,
+                confidence=prepared.decision.confidence,
+                signals={k: v for k, v in prepared.decision.signals.items()},
+                latency_ms=prepared.timer.as_ms(),
+                answer=prepared.draft.text,
+            )
+        )
+    return RunResult(dataset.name, results, summarise(results))
+
+
+def summarise(results: list[QuestionResult]) -> dict[str, float]:
+    answerable = [r for r in results if r.question.answerable]
+    summary: dict[str, float] = {"questions": len(results), "answerable": len(answerable)}
+    for key in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"):
+        summary[key] = (
+            round(statistics.fmean(r.metrics[key] for r in answerable), 4) if answerable else 0.0
+        )
+    labelled = [r for r in results if r.question.answerable is not None]
+    if any(not r.question.answerable for r in labelled):
+        sent = [r for r in labelled if r.action == Action.send.value]
+        answered = [r for r in labelled if r.action != Action.handoff.value]
+        summary["answerable_precision"] = (
+            round(sum(r.question.answerable for r in sent) / len(sent), 4) if sent else 0.0
+        )
+        summary["answerable_recall"] = round(
+            sum(r.question.answerable for r in sent) / max(1, len(answerable)), 4
+        )
+        summary["auto_send_rate"] = round(len(sent) / len(labelled), 4)
+        summary["not_handed_off_precision"] = (
+            round(sum(r.question.answerable for r in answered) / len(answered), 4)
+            if answered
+            else 0.0
+        )
+    for stage in ("embed", "retrieve", "draft"):
+        values = [r.latency_ms.get(stage, 0.0) for r in results]
+        if values:
+            summary[f"p50_{stage}_ms"] = round(statistics.median(values), 2)
+    return summary
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def store_run(
+    conn: psycopg.Connection, *, run: RunResult, name: str, split: str, settings: Settings
+) -> str:
+    snapshot = {
+        "retrieval": settings.retrieval.model_dump(),
+        "chunking": settings.chunking.model_dump(),
+        "generation": settings.generation.model_dump(),
+        "decision": settings.decision.model_dump(mode="json"),
+        "embedding_model": settings.embedding_model_name,
+        "llm_model": settings.llm_model or None,
+    }
+    with conn.transaction():
+        run_id = conn.execute(
+            INSERT_RUN,
+            (name, run.dataset, split, git_commit(), json.dumps(snapshot), json.dumps(run.summary)),
+        ).fetchone()["id"]
+        with conn.cursor() as cur:
+            cur.executemany(
+                INSERT_RESULT,
+                [
+                    (
+                        run_id,
+                        r.question.id,
+                        r.question.user_input,
+                        r.answer,
+                        json.dumps(r.ranked),
+                        json.dumps(
+                            r.metrics
+                            | {
+                                "action": r.action,
+                                "confidence": r.confidence,
+                                "answerable": r.question.answerable,
+                            }
+                        ),
+                        json.dumps(r.latency_ms),
+                    )
+                    for r in run.results
+                ],
+            )
+    run.run_id = str(run_id)
+    return run.run_id
