@@ -98,3 +98,33 @@ def run(
     typer.echo(f"run {result.run_id}; report in {out}")
     if json_out:
         json_out.write_text(json.dumps(result.summary, indent=2))
+
+
+@app.command("compare")
+def compare(
+    run_a: str = typer.Argument(..., help="baseline run id or name"),
+    run_b: str = typer.Argument(..., help="candidate run id or name"),
+    show: int = typer.Option(20, help="how many changed questions to list"),
+) -> None:
+    """Per-metric deltas (B − A) with paired bootstrap 95% intervals, and changed questions.
+
+    Example: autocrm eval compare mtrag-bm25 mtrag-hybrid
+    """
+    from evals.compare import compare_runs
+
+    with open_db(Settings()) as conn:
+        result = compare_runs(conn, run_a=run_a, run_b=run_b)
+    typer.echo(
+        f"A = {result.run_a['name']}  B = {result.run_b['name']}  "
+        f"({result.paired} paired questions)"
+    )
+    typer.echo(f"{'metric':<12}{'A':>8}{'B':>8}{'B−A':>9}   95% CI")
+    for d in result.deltas:
+        mark = "*" if d.low > 0 or d.high < 0 else " "
+        typer.echo(
+            f"{d.metric:<12}{d.a:>8.3f}{d.b:>8.3f}{d.delta:>+9.3f}   "
+            f"[{d.low:+.3f}, {d.high:+.3f}] {mark}"
+        )
+    typer.echo(f"\n{len(result.changed)} question(s) changed outcome (hit@5 or decision):")
+    for c in result.changed[:show]:
+        typer.echo(f"  {c['question_id']}: {c['before']} → {c['after']}  {c['question'][:70]}")
