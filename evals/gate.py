@@ -1,0 +1,55 @@
+"""The CI quality gate: a fixed, small subset of both shared datasets, evaluated with the production
+pipeline in well under 3 minutes, checked against thresholds committed in ``evals/gate.json``
+(measured values minus a small margin)."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+from evals.datasets import EvalDataset, load_dataset
+
+THRESHOLDS = Path(__file__).with_name("gate.json")
+SEED = 20261125
+
+
+def aws_subset(*, work_dir: Path, questions: int = 20, distractors: int = 40) -> EvalDataset:
+    """The first N dev questions whose gold page is small, their pages, and fixed distractors."""
+    full = load_dataset("aws-docs-qa", cache_dir=work_dir)
+    kb = full.kb_source
+    size = {q.id: (kb / q.reference_context_ids[0]).stat().st_size for q in full.questions}
+    chosen = sorted(full.questions, key=lambda q: (size[q.id], q.id))[:questions]
+    gold = sorted({q.reference_context_ids[0] for q in chosen})
+    pool = sorted(p.relative_to(kb).as_posix() for p in kb.rglob("*.md"))
+    rng = random.Random(SEED)
+    others = rng.sample(
+        [p for p in pool if p not in gold and (kb / p).stat().st_size < 6000], distractors
+    )
+    root = work_dir / "aws-subset"
+    shutil.rmtree(root, ignore_errors=True)
+    for rel in gold + others:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(kb / rel, root / rel)
+    return EvalDataset("aws-docs-qa-gate", chosen, root)
+
+
+def mtrag_subset(*, work_dir: Path, tasks: int = 40, distractors: int = 100) -> EvalDataset:
+    """Fixed cloud/govt tasks (answerable and not), their gold passages, fixed distractors."""
+    full = load_dataset("mtrag", cache_dir=work_dir)
+    rng = random.Random(SEED)
+    chosen = sorted(rng.sample(full.questions, tasks), key=lambda q: q.id)
+    gold = {pid for q in chosen for pid in q.reference_context_ids}
+    rows = [json.loads(line) for line in full.kb_source.read_text().splitlines()]
+    others = rng.sample([r for r in rows if r["id"] not in gold], distractors)
+    out = work_dir / "mtrag-subset.jsonl"
+    out.write_text(
+        "".join(json.dumps(r) + "\n" for r in rows if r["id"] in gold)
+        + "".join(json.dumps(r) + "\n" for r in others)
+    )
+    return EvalDataset("mtrag-gate", chosen, out)
+
+
+def thresholds() -> dict[str, dict[str, float]]:
+    return json.loads(THRESHOLDS.read_text())
