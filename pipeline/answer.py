@@ -22,7 +22,7 @@ from pipeline.chat import ChatModel
 from pipeline.decision import Action, Decision, decide
 from pipeline.drafting import Draft, extractive_draft, final_text, llm_draft
 from pipeline.embedder import Embedder
-from pipeline.query import Turn, build_query
+from pipeline.query import Turn, build_query, rewrite_query
 from pipeline.retrieval import RetrievedChunk, retrieve
 
 Kind = Literal["suggestion", "auto_reply"]
@@ -103,6 +103,11 @@ def prepare_answer(
         query = build_query(
             subject=subject, description=description, thread=thread, max_chars=gen.query_max_chars
         )
+        if gen.rewrite_query and chat_model is not None:
+            turns = thread or [Turn("customer", f"{subject}\n{description}")]
+            query = rewrite_query(
+                chat_model=chat_model, thread=turns, max_chars=gen.query_max_chars
+            )
     retrieval = settings.retrieval.model_copy(
         update={"visibility": "public" if kind == "auto_reply" else "all"}
     )

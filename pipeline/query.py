@@ -10,6 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
+from pipeline.chat import ChatModel
+
 _WS = re.compile(r"\s+")
 _QUOTED_REPLY = re.compile(r"(?m)^>.*$")  # e-mail quoting repeats earlier turns
 
@@ -39,3 +43,22 @@ def build_query(
 
 def _clean(text: str) -> str:
     return _WS.sub(" ", _QUOTED_REPLY.sub("", text or "")).strip()
+
+
+class _Rewritten(BaseModel):
+    question: str
+
+
+def rewrite_query(*, chat_model: ChatModel, thread: list[Turn], max_chars: int = 2000) -> str:
+    """With an LLM: the thread as one standalone question (``rewrite_v1`` prompt)."""
+    from pipeline.prompts import load_prompt
+
+    text = "\n".join(f"{t.speaker}: {t.text}" for t in thread)[-max_chars * 2 :]
+    text = re.sub(r"(?i)</?\s*ticket\s*>", "[ticket-tag removed]", text)
+    result = chat_model.complete(
+        load_prompt("rewrite").render(thread=text),
+        temperature=0.0,
+        max_tokens=200,
+        schema=_Rewritten,
+    )
+    return result.parsed.question.strip()[:max_chars]
