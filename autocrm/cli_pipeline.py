@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import typer
 
 from autocrm.context import open_db
@@ -25,6 +27,10 @@ def suggest(ticket_id: str = typer.Argument(..., help="ticket UUID")) -> None:
     from pipeline.chat import build_chat_model
     from pipeline.embedder import build_embedder
 
+    try:
+        UUID(ticket_id)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{ticket_id!r} is not a ticket id (a UUID)") from exc
     settings = Settings()
     embedder, chat = build_embedder(settings), build_chat_model(settings)
     with open_db(settings) as conn:
