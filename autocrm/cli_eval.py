@@ -90,14 +90,15 @@ def run(
             progress=lambda it: tqdm(it, desc="questions", disable=None),
         )
     run_name = name or f"{data.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    out = write_report(result, out_dir=report_dir / run_name, name=run_name)  # first: never lost
+    if json_out:
+        json_out.write_text(json.dumps(result.summary, indent=2))
     with open_db(settings) as conn:
         store_run(conn, run=result, name=run_name, split=split, settings=settings)
-    out = write_report(result, out_dir=report_dir / run_name, name=run_name)
+    write_report(result, out_dir=out, name=run_name)  # again, now with the run id
     for key, value in result.summary.items():
         typer.echo(f"  {key:<26} {value}")
     typer.echo(f"run {result.run_id}; report in {out}")
-    if json_out:
-        json_out.write_text(json.dumps(result.summary, indent=2))
 
 
 @app.command("compare")
