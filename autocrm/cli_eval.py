@@ -129,3 +129,29 @@ def compare(
     typer.echo(f"\n{len(result.changed)} question(s) changed outcome (hit@5 or decision):")
     for c in result.changed[:show]:
         typer.echo(f"  {c['question_id']}: {c['before']} → {c['after']}  {c['question'][:70]}")
+
+
+@app.command("calibrate")
+def calibrate_command(
+    run: str = typer.Argument(..., help="a labelled run (id or name), e.g. an MTRAG dev run"),
+    target_precision: float = typer.Option(0.9, help="precision of 'answerable' to reach"),
+    write: bool = typer.Option(False, "--write", help="save to pipeline/calibration.json"),
+) -> None:
+    """Fit the decision's confidence to answerability labels and pick the send threshold.
+
+    Example: autocrm eval calibrate mtrag-hybrid --write
+    """
+    from evals.calibrate import calibrate, save
+
+    with open_db(Settings()) as conn:
+        result = calibrate(conn, run=run, target_precision=target_precision)
+    typer.echo(f"{result.n} questions; weights {json.dumps(result.weights)}")
+    typer.echo("threshold  precision  recall  auto-send rate")
+    for t, p, r, s in result.table[::5]:
+        typer.echo(f"  {t:.2f}     {p:.3f}     {r:.3f}   {s:.3f}")
+    typer.echo(
+        f"chosen send threshold {result.send_threshold:.2f}: precision "
+        f"{result.precision:.3f}, recall {result.recall:.3f}"
+    )
+    if write:
+        typer.echo(f"written to {save(result, run_name=run)}")

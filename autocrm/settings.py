@@ -6,6 +6,7 @@ Tunable RAG knobs are typed sub-models so an eval run or a single request can ov
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -53,21 +54,31 @@ class AutoSendPolicy(StrEnum):
     never = "never"
 
 
+CALIBRATION_FILE = Path(__file__).resolve().parents[1] / "pipeline" / "calibration.json"
+_UNCALIBRATED = {"bias": -6.0, "top_dense": 9.0, "margin": 4.0, "agree": 1.0, "both_top3": 1.0}
+
+
+def _calibrated(key: str, fallback: object) -> object:
+    """Defaults fitted by `autocrm eval calibrate --write` (MTRAG dev), when that file exists."""
+    try:
+        return json.loads(CALIBRATION_FILE.read_text())[key]
+    except (OSError, KeyError, ValueError):
+        return fallback
+
+
 class DecisionSettings(BaseModel):
-    send_threshold: float = Field(0.75, ge=0, le=1, description="confidence to auto-send")
+    send_threshold: float = Field(
+        default_factory=lambda: _calibrated("send_threshold", 0.75),
+        ge=0,
+        le=1,
+        description="confidence to auto-send",
+    )
     draft_threshold: float = Field(0.35, ge=0, le=1, description="below this: hand off")
     auto_send: AutoSendPolicy = AutoSendPolicy.always
     business_hours: tuple[int, int] = (9, 17)
     business_timezone: str = "UTC"
-    # Logistic weights over retrieval signals (pipeline/decision.py); calibrated on MTRAG dev by
-    # `autocrm eval calibrate`, see README.
-    weights: dict[str, float] = {
-        "bias": -6.0,
-        "top_dense": 9.0,
-        "margin": 4.0,
-        "agree": 1.0,
-        "both_top3": 1.0,
-    }
+    # Logistic weights over retrieval signals (pipeline/decision.py).
+    weights: dict[str, float] = Field(default_factory=lambda: _calibrated("weights", _UNCALIBRATED))
 
 
 class GenerationSettings(BaseModel):

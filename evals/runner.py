@@ -176,6 +176,7 @@ def store_run(
                                 "action": r.action,
                                 "confidence": r.confidence,
                                 "answerable": r.question.answerable,
+                                "signals": r.signals,
                             }
                         ),
                         json.dumps(r.latency_ms),

@@ -1,0 +1,82 @@
+"""Calibrate the decision's confidence on a labelled eval run (MTRAG dev: UNANSWERABLE and
+UNDERSPECIFIED tasks must not be auto-sent).
+
+Fits a logistic regression from the retrieval signals to "answerable", then picks the lowest send
+threshold whose precision on the run reaches the target; writes both to ``pipeline/calibration.json``,
+which ``DecisionSettings`` uses as its defaults.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from sklearn.linear_model import LogisticRegression
+
+from autocrm.errors import InvalidInput
+from evals.compare import _run
+
+FEATURES = ("top_dense", "margin", "agree", "both_top3")
+CALIBRATION = Path(__file__).resolve().parents[1] / "pipeline" / "calibration.json"
+SELECT = "SELECT metrics FROM eval_results WHERE run_id = %s"
+
+
+@dataclass
+class Calibration:
+    weights: dict[str, float]
+    send_threshold: float
+    precision: float
+    recall: float
+    auto_send_rate: float
+    n: int
+    table: list[tuple[float, float, float, float]]  # threshold, precision, recall, send rate
+
+
+def calibrate(conn: psycopg.Connection, *, run: str, target_precision: float = 0.9) -> Calibration:
+    run_row = _run(conn, run)
+    rows = [r["metrics"] for r in conn.execute(SELECT, (run_row["id"],))]
+    rows = [r for r in rows if r.get("answerable") is not None and r.get("signals")]
+    if not rows or all(r["answerable"] for r in rows):
+        raise InvalidInput(
+            "calibration needs a run with answerable and unanswerable questions "
+            "and stored signals (run `autocrm eval run --dataset mtrag`)"
+        )
+    x = np.array([[float(r["signals"][f] or 0) for f in FEATURES] for r in rows])
+    y = np.array([bool(r["answerable"]) for r in rows])
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
+    p = model.predict_proba(x)[:, 1]
+    table = []
+    for t in np.round(np.arange(0.30, 0.99, 0.01), 2):
+        sent = p >= t
+        if not sent.any():
+            break
+        table.append(
+            (float(t), float(y[sent].mean()), float((sent & y).sum() / y.sum()), float(sent.mean()))
+        )
+    meeting = [row for row in table if row[1] >= target_precision]
+    best = meeting[0] if meeting else max(table, key=lambda row: row[1])
+    weights = {"bias": float(model.intercept_[0])} | {
+        f: float(w) for f, w in zip(FEATURES, model.coef_[0], strict=True)
+    }
+    return Calibration(weights, best[0], best[1], best[2], best[3], len(rows), table)
+
+
+def save(calibration: Calibration, *, run_name: str) -> Path:
+    CALIBRATION.write_text(
+        json.dumps(
+            {
+                "calibrated_on": run_name,
+                "questions": calibration.n,
+                "weights": {k: round(v, 4) for k, v in calibration.weights.items()},
+                "send_threshold": calibration.send_threshold,
+                "precision": round(calibration.precision, 4),
+                "recall": round(calibration.recall, 4),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return CALIBRATION
