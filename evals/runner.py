@@ -108,7 +108,7 @@ def run_questions(
 def summarise(results: list[QuestionResult]) -> dict[str, float]:
     answerable = [r for r in results if r.question.answerable]
     summary: dict[str, float] = {"questions": len(results), "answerable": len(answerable)}
-    for key in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"):
+    for key in ("recall@1", "recall@5", "recall@10", "hit@5", "mrr@10", "ndcg@10"):
         summary[key] = (
             round(statistics.fmean(r.metrics[key] for r in answerable), 4) if answerable else 0.0
         )

@@ -1,8 +1,10 @@
-"""Build the retrieval query from a ticket: subject, description and the recent public thread.
+"""Build the retrieval query from a ticket: the newest customer message and the one before it.
 
-The newest customer message leads (it is what needs answering); earlier customer turns follow, most
-recent first, so a follow-up such as "and for annual plans?" is retrieved with its context. Capped in
-characters: long threads must not drown the question.
+The newest message leads (it is what needs answering); the previous customer turn follows, so a
+follow-up such as "and for annual plans?" is retrieved with its context. Measured on MTRAG dev
+(cloud + govt, answerable, hybrid RRF): latest + previous turn reaches recall@5 0.818 / MRR@10
+0.854, the latest turn alone 0.754 / 0.779, every customer turn concatenated 0.793 / 0.799 (older
+turns drift off topic). A ticket's subject and description count as its first customer turn. Capped in characters.
 """
 
 from __future__ import annotations
@@ -28,17 +30,11 @@ def build_query(
     *, subject: str, description: str, thread: list[Turn], max_chars: int = 2000
 ) -> str:
     customer_turns = [_clean(t.text) for t in thread if t.speaker == "customer" and _clean(t.text)]
+    if customer_turns and customer_turns[0] == _clean(description):
+        description = ""  # the opening message repeats the description: count it once
     first = _clean(f"{subject}. {description}" if description else subject)
     turns = [first, *customer_turns] if first else customer_turns
-    if not turns:
-        return ""
-    latest, earlier = turns[-1], list(reversed(turns[:-1]))
-    parts = [latest]
-    for text in earlier:
-        if len(" ".join(parts)) + len(text) + 1 > max_chars:
-            break
-        parts.append(text)
-    return " ".join(parts)[:max_chars]
+    return " ".join(reversed(turns[-2:]))[:max_chars]
 
 
 def _clean(text: str) -> str:
