@@ -155,3 +155,56 @@ def calibrate_command(
     )
     if write:
         typer.echo(f"written to {save(result, run_name=run)}")
+
+
+@app.command("sweep")
+def sweep_command(
+    dataset: str = typer.Option(..., help="aws-docs-qa | mtrag | PATH"),
+    grid: list[str] = typer.Option(..., "--grid", help="key=v1,v2 (repeatable)"),
+    kb: Path = typer.Option(None, help="knowledge-base source for a JSONL dataset"),
+    limit: int = typer.Option(0, help="only the first N questions"),
+    out: Path = typer.Option(Path("reports/sweep"), help="output directory"),
+) -> None:
+    """Evaluate every point of a small settings grid: one table and one chart.
+
+    Example: autocrm eval sweep --dataset mtrag --grid retrieval.mode=bm25,dense,hybrid --grid retrieval.rrf_k=30,60
+    """
+    from db.connect import resolve_url
+    from db.server import with_database
+    from evals.datasets import load_dataset
+    from evals.sweep import parse_grid, sweep, write_sweep
+    from pipeline.embedder import build_embedder
+
+    settings = Settings()
+    data = load_dataset(dataset, kb=kb, cache_dir=settings.data_dir / "eval-cache")
+    if limit:
+        data.questions = data.questions[:limit]
+    rows = sweep(
+        dataset=data,
+        base=settings,
+        grid=parse_grid(grid),
+        server_url=with_database(resolve_url(settings), "postgres"),
+        embedder=build_embedder(settings),
+        with_overrides=apply_overrides,
+    )
+    path = write_sweep(rows, out_dir=out)
+    typer.echo((path / "sweep.md").read_text())
+    typer.echo(f"table, CSV and chart in {path}")
+
+
+@app.command("build-dataset")
+def build_dataset_command(
+    out: Path = typer.Option(..., help="JSONL file to write"),
+    since_days: int = typer.Option(30, "--since-days", help="responses from the last N days"),
+) -> None:
+    """Turn agent-accepted AI responses and edited finals into an eval dataset (JSONL).
+
+    Example: autocrm eval build-dataset --out prod.jsonl && autocrm eval run --dataset prod.jsonl --kb ./kb
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from evals.production import build_dataset
+
+    with open_db(Settings()) as conn:
+        n = build_dataset(conn, since=datetime.now(UTC) - timedelta(days=since_days), out=out)
+    typer.echo(f"{n} question(s) written to {out}")
