@@ -171,3 +171,40 @@ def enqueue_reembed() -> bool:
     except procrastinate.exceptions.AlreadyEnqueued:
         return False
     return True
+
+
+# Feedback loop ----------------------------------------------------------------------------------
+# Both run on the "kb" queue, which every worker already serves: maintenance, never urgent.
+
+
+@tasks.periodic(cron="*/5 * * * *", periodic_id="feedback-signals")
+@tasks.task(name="derive_feedback_signals", queue="kb", queueing_lock="feedback-signals")
+def derive_feedback_signals(timestamp: int) -> str:
+    """Implicit signals (replied again, reopened, deflected, first response), then rescore the
+    responses with new feedback, filling in embedding similarities of edited replies."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline.feedback import derive_implicit_signals
+    from pipeline.scoring import score_responses
+
+    res = _res()
+    now = datetime.fromtimestamp(timestamp, UTC)
+    with res.pool.connection() as conn:
+        conn.autocommit = True
+        added = derive_implicit_signals(conn, now=now)
+        # A day back, not five minutes: a job that was down for a while catches up.
+        scored = score_responses(conn, since=now - timedelta(days=1), embedder=res.embedder)
+    return ", ".join(f"{n} {signal}" for signal, n in added.items()) + f"; {scored} scored"
+
+
+@tasks.periodic(cron="*/15 * * * *", periodic_id="refresh-ai-views")
+@tasks.task(name="refresh_ai_views", queue="kb", queueing_lock="refresh-ai-views")
+def refresh_ai_views(timestamp: int) -> str:
+    """REFRESH … CONCURRENTLY the AI effectiveness and team performance views."""
+    from pipeline.feedback import refresh_effectiveness_views
+
+    res = _res()
+    with res.pool.connection() as conn:
+        conn.autocommit = True
+        refresh_effectiveness_views(conn)
+    return "refreshed"

@@ -8,7 +8,7 @@ import warnings
 
 import typer
 
-from autocrm import cli_db, cli_demo, cli_eval, cli_ingest, cli_pipeline
+from autocrm import cli_db, cli_demo, cli_eval, cli_feedback, cli_ingest, cli_pipeline
 from autocrm.errors import USER_FACING_ERRORS
 
 # Nothing downloads at run time: transformers/huggingface must use local files only.
@@ -30,6 +30,10 @@ app.command("suggest")(cli_pipeline.suggest)
 app.command("ask")(cli_pipeline.ask)
 app.command("worker")(cli_pipeline.worker)
 app.add_typer(cli_eval.app, name="eval")
+app.add_typer(cli_feedback.report_app, name="report")
+app.add_typer(cli_feedback.export_app, name="export")
+app.add_typer(cli_feedback.feedback_app, name="feedback")
+cli_ingest.kb_app.command("propose")(cli_feedback.kb_propose)
 
 
 def main() -> None:

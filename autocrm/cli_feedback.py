@@ -1,0 +1,215 @@
+"""The feedback loop from a shell: ``report ai``, ``report gaps``, ``export learning``,
+``kb propose`` and ``feedback sync``. Thin: parse arguments, call the library, print."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import typer
+
+from autocrm.context import open_db
+from autocrm.errors import InvalidInput
+from autocrm.settings import Settings
+
+report_app = typer.Typer(
+    help="Reports on the AI: effectiveness and knowledge gaps.", no_args_is_help=True
+)
+export_app = typer.Typer(help="Export data for training and evaluation.", no_args_is_help=True)
+feedback_app = typer.Typer(
+    help="The feedback loop's scheduled work, on demand.", no_args_is_help=True
+)
+
+_SINCE = re.compile(r"^(\d+)([hdw])$")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+SINCE_HELP = "how far back: 12h, 30d, 4w, or a date like 2026-11-01"
+
+
+def parse_since(text: str, *, now: datetime | None = None) -> datetime:
+    """'30d' -> 30 days before now; '2026-11-01' -> that day, 00:00 UTC."""
+    now = now or datetime.now(UTC)
+    match = _SINCE.match(text.strip())
+    if match:
+        n, unit = int(match.group(1)), match.group(2)
+        return now - timedelta(**{_UNITS[unit]: n})
+    try:
+        return datetime.combine(date.fromisoformat(text.strip()), datetime.min.time(), UTC)
+    except ValueError:
+        raise InvalidInput(f"--since {text!r}: use 12h, 30d, 4w or YYYY-MM-DD") from None
+
+
+@report_app.command("ai")
+def report_ai(
+    since: str = typer.Option("30d", help=SINCE_HELP),
+    out: Path = typer.Option(None, help="folder for the charts (default reports/ai-<date>/)"),
+    refresh: bool = typer.Option(True, help="refresh the materialized views first"),
+) -> None:
+    """AI effectiveness: acceptance, edit similarity, deflection, reopens, CSAT, escalations,
+    score and latency by day, team, category, model, prompt version and decision; writes
+    trend.png, by_category.png and effectiveness.csv.
+
+    Example: autocrm report ai --since 30d --out reports/ai-november
+    """
+    from evals.effectiveness import build_report, format_table
+
+    start = parse_since(since)
+    out = out or Path("reports") / f"ai-{date.today().isoformat()}"
+    with open_db(Settings()) as conn:
+        report = build_report(conn, since=start.date(), out_dir=out, refresh=refresh)
+    if not report.rows:
+        typer.echo(f"no AI responses since {start.date()}")
+    typer.echo(format_table(report.summary, ["decision", *list(_metric_columns())]))
+    typer.echo("")
+    typer.echo(format_table(report.rows))
+    typer.echo("\nwrote " + ", ".join(str(p) for p in report.charts))
+
+
+def _metric_columns():
+    from evals.effectiveness import TABLE_COLUMNS
+
+    skip = {"day", "team", "category", "model", "prompt_version", "decision"}
+    return (c for c in TABLE_COLUMNS if c not in skip)
+
+
+@report_app.command("gaps")
+def report_gaps(
+    since: str = typer.Option("30d", help=SINCE_HELP),
+    min_size: int = typer.Option(2, min=1, help="smallest cluster listed"),
+    similarity: float = typer.Option(0.55, min=0, max=1, help="cosine at which topics merge"),
+    low_confidence: float = typer.Option(0.5, min=0, max=1, help="confidence counted as low"),
+    examples: int = typer.Option(3, min=1, help="example tickets per cluster"),
+    top: int = typer.Option(20, min=1, help="clusters shown"),
+) -> None:
+    """Knowledge gaps: tickets with low retrieval confidence, a missing-knowledge hand-off or a
+    rejected draft, clustered by topic, largest first, with a suggested article title.
+
+    Example: autocrm report gaps --since 14d --min-size 3
+    """
+    from pipeline.embedder import build_embedder
+    from pipeline.gaps import find_gaps
+
+    settings = Settings()
+    embedder = build_embedder(settings)
+    with open_db(settings) as conn:
+        clusters = find_gaps(
+            conn,
+            embedder=embedder,
+            since=parse_since(since),
+            low_confidence=low_confidence,
+            similarity=similarity,
+            min_size=min_size,
+        )
+    if not clusters:
+        typer.echo("no knowledge gaps found")
+    for rank, c in enumerate(clusters[:top], 1):
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(c.reasons.items()))
+        typer.echo(f"{rank}. {c.title}  ({c.size} tickets: {reasons})  [{c.key}]")
+        for t in c.tickets[:examples]:
+            typer.echo(f"     #{t.number} {t.subject[:90]}  ({t.status})")
+
+
+@export_app.command("learning")
+def export_learning_command(
+    since: str = typer.Option("30d", help=SINCE_HELP),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl (full records) or chat (messages)"),
+    out: Path = typer.Option(None, help="file to write (default: standard output)"),
+    redact: bool = typer.Option(True, help="redact emails, phones, card numbers and addresses"),
+    save: bool = typer.Option(False, "--save", help="also store the records in learning_examples"),
+) -> None:
+    """Export (ticket thread, retrieved contexts, AI draft, final human reply, score) records for
+    fine-tuning and new eval sets. PII is redacted unless --no-redact.
+
+    Example: autocrm export learning --since 30d --format jsonl --out learning.jsonl
+    """
+    from evals.learning import export_learning
+
+    if fmt not in ("jsonl", "chat"):
+        raise InvalidInput("--format must be jsonl or chat")
+    with open_db(Settings()) as conn:
+        stream = out.open("w", encoding="utf-8") if out else sys.stdout
+        try:
+            n = export_learning(
+                conn,
+                since=parse_since(since),
+                out=stream,
+                fmt=fmt,
+                redact_pii=redact,
+                save=save,
+            )
+        finally:
+            if out:
+                stream.close()
+    typer.echo(f"{n} records" + (f" written to {out}" if out else ""), err=True)
+
+
+def kb_propose(
+    since: str = typer.Option("30d", help=SINCE_HELP),
+    min_size: int = typer.Option(2, min=1, help="smallest gap cluster to write an article for"),
+    similarity: float = typer.Option(0.55, min=0, max=1, help="cosine at which topics merge"),
+    duplicate: float = typer.Option(
+        0.85, min=0, max=1, help="skip when an existing chunk is at least this similar"
+    ),
+) -> None:
+    """Draft KB articles for knowledge gaps that humans solved: saved as 'draft' articles
+    (source 'proposals') for review, never published. Re-running updates the same drafts.
+
+    Example: autocrm kb propose --since 30d
+    """
+    from pipeline.chat import build_chat_model
+    from pipeline.embedder import build_embedder
+    from pipeline.gaps import find_gaps
+    from pipeline.proposals import propose_articles
+
+    settings = Settings()
+    embedder, chat = build_embedder(settings), build_chat_model(settings)
+    with open_db(settings) as conn:
+        clusters = find_gaps(
+            conn, embedder=embedder, since=parse_since(since), similarity=similarity,
+            min_size=min_size,
+        )  # fmt: skip
+        proposals = propose_articles(
+            conn, clusters=clusters, embedder=embedder, chat_model=chat,
+            duplicate_similarity=duplicate,
+        )  # fmt: skip
+    if not proposals:
+        typer.echo("no knowledge gaps to propose articles for")
+    for p in proposals:
+        typer.echo(f"{p.outcome:<11} {p.key}  {p.title}: {_describe(p)}")
+
+
+def _describe(p) -> str:
+    if p.outcome == "duplicate":
+        return f"covered by '{p.similar_title}' (cosine {p.similarity:.2f})"
+    if p.outcome == "no_solution":
+        return f"none of its {p.tickets} tickets was solved by an agent yet"
+    if p.outcome == "kept":
+        return "a reviewer has this draft; left as is"
+    return f"draft article {p.article_id} ({p.drafted_by}, {p.solved} solved tickets)"
+
+
+@feedback_app.command("sync")
+def feedback_sync(
+    window_hours: float = typer.Option(24, min=0, help="reply window for replied_again/reopened"),
+    rescore_all: bool = typer.Option(False, help="rescore every response of another score version"),
+) -> None:
+    """Run the scheduled feedback work now: derive implicit signals, rescore responses (embedding
+    similarity included), refresh the effectiveness views.
+
+    Example: autocrm feedback sync --window-hours 48
+    """
+    from pipeline.embedder import build_embedder
+    from pipeline.feedback import derive_implicit_signals, refresh_effectiveness_views
+    from pipeline.scoring import score_responses
+
+    settings = Settings()
+    embedder = build_embedder(settings)
+    now = datetime.now(UTC)
+    with open_db(settings) as conn:
+        added = derive_implicit_signals(conn, now=now, reply_window_hours=window_hours)
+        scored = score_responses(
+            conn, since=now - timedelta(days=30), embedder=embedder, all_versions=rescore_all
+        )
+        refresh_effectiveness_views(conn)
+    typer.echo(", ".join(f"{n} {s}" for s, n in added.items()) + f"; {scored} responses scored")
