@@ -1,8 +1,10 @@
 """Calibrate the decision's confidence on a labelled eval run (MTRAG dev: UNANSWERABLE and
 UNDERSPECIFIED tasks must not be auto-sent).
 
-Fits a logistic regression from the retrieval signals to "answerable", then picks the lowest send
-threshold whose precision on the run reaches the target; writes both to ``pipeline/calibration.json``,
+Fits a logistic regression (standardised features) from the decision's signals to "answerable".
+The send threshold is picked on 5-fold cross-validated probabilities, so the precision it promises
+is not measured on the questions it was fitted to: the lowest threshold whose out-of-fold precision
+reaches the target. The scaling is folded into the weights; both go to ``pipeline/calibration.json``,
 which ``DecisionSettings`` uses as its defaults.
 """
 
@@ -15,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import psycopg
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from autocrm.errors import InvalidInput
 from evals.compare import _run
+from pipeline.decision import FEATURES  # noqa: E402
 
-FEATURES = ("top_dense", "margin", "agree", "both_top3")
 CALIBRATION = Path(__file__).resolve().parents[1] / "pipeline" / "calibration.json"
 SELECT = "SELECT metrics FROM eval_results WHERE run_id = %s"
 
@@ -46,8 +49,12 @@ def calibrate(conn: psycopg.Connection, *, run: str, target_precision: float = 0
         )
     x = np.array([[float(r["signals"][f] or 0) for f in FEATURES] for r in rows])
     y = np.array([bool(r["answerable"]) for r in rows])
-    model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
-    p = model.predict_proba(x)[:, 1]
+    mean, scale = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+    z = (x - mean) / scale
+    model = LogisticRegression(C=1.0, max_iter=1000)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=7)
+    p = cross_val_predict(model, z, y, cv=folds, method="predict_proba")[:, 1]
+    model.fit(z, y)
     table = []
     for t in np.round(np.arange(0.30, 0.99, 0.01), 2):
         sent = p >= t

@@ -111,8 +111,14 @@ def prepare_answer(
     retrieval = settings.retrieval.model_copy(
         update={"visibility": "public" if kind == "auto_reply" else "all"}
     )
+    latest = next(
+        (t.text for t in reversed(thread) if t.speaker == "customer"), f"{subject} {description}"
+    )
     with timer.stage("embed"):
-        vector = embedder.embed([query])[0] if retrieval.mode != "bm25" else None
+        # The newest message is embedded too (same batch): the decision compares it with the top
+        # passage, a strong answerability signal for follow-ups.
+        vectors = embedder.embed([query, latest])
+        vector = vectors[0] if retrieval.mode != "bm25" else None
     with timer.stage("retrieve"):
         chunks = retrieve(conn, query=query, query_vector=vector, settings=retrieval)
     with timer.stage("draft"):
@@ -133,12 +139,10 @@ def prepare_answer(
                 query=query, sources=chunks, customer_name=customer_name, settings=gen
             )
     with timer.stage("decide"):
-        latest = next(
-            (t.text for t in reversed(thread) if t.speaker == "customer"),
-            f"{subject} {description}",
-        )
         decision = decide(
             chunks=chunks,
+            query=query,
+            latest_vector=vectors[1],
             request_text=latest,
             settings=settings.decision,
             auto=kind == "auto_reply",

@@ -15,10 +15,12 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from pydantic import BaseModel
 
 from autocrm.settings import AutoSendPolicy, DecisionSettings
 from pipeline.retrieval import RetrievedChunk
+from pipeline.text import terms
 
 
 class Action(StrEnum):
@@ -56,35 +58,78 @@ _POLICY = re.compile(
 _WORD = re.compile(r"[A-Za-z0-9]{2,}")
 
 
-def retrieval_signals(chunks: list[RetrievedChunk]) -> dict[str, float]:
+FEATURES = (
+    "top_dense",
+    "margin",
+    "agree",
+    "both_top3",
+    "coverage_top1",
+    "coverage_top3",
+    "latest_coverage_top1",
+    "latest_coverage_top3",
+    "bm25_per_term",
+    "latest_similarity",
+    "latest_words",
+    "latest_pronoun",
+)
+_PRONOUN = re.compile(r"(?i)^\s*(it|this|that|they|those|these|he|she|her|his)\b")
+
+
+def retrieval_signals(
+    chunks: list[RetrievedChunk], *, query: str, latest: str, latest_vector: np.ndarray | None
+) -> dict[str, float]:
+    """What the confidence is computed from: how close and how agreed-upon the best passages are,
+    and how much of the question (the whole query, and the newest message alone) they cover."""
     dense = sorted((c.dense_score for c in chunks if c.dense_score is not None), reverse=True)
     top_dense = dense[0] if dense else 0.0
-    margin = top_dense - dense[1] if len(dense) > 1 else top_dense
     by_dense = min(chunks, key=lambda c: c.dense_rank or 10**6, default=None)
     by_bm25 = min(chunks, key=lambda c: c.bm25_rank or 10**6, default=None)
-    agree = float(
-        bool(
-            by_dense
-            and by_bm25
-            and by_dense.dense_rank
-            and by_bm25.bm25_rank
-            and by_dense.article_id == by_bm25.article_id
-        )
-    )
-    both = sum(1 for c in chunks[:3] if c.dense_rank and c.bm25_rank) / 3 if chunks else 0.0
-    return {"top_dense": top_dense, "margin": margin, "agree": agree, "both_top3": both}
+    query_terms, latest_terms = terms(query), terms(latest)
+    passages = [terms(f"{c.context} {c.content}") for c in chunks[:3]]
+
+    def coverage(wanted: set[str], got: set[str]) -> float:
+        return len(wanted & got) / len(wanted) if wanted else 0.0
+
+    cov = [coverage(query_terms, p) for p in passages] or [0.0]
+    lcov = [coverage(latest_terms, p) for p in passages] or [0.0]
+    top = chunks[0] if chunks else None
+    return {
+        "top_dense": top_dense,
+        "margin": top_dense - dense[1] if len(dense) > 1 else top_dense,
+        "agree": float(
+            bool(
+                by_dense
+                and by_bm25
+                and by_dense.dense_rank
+                and by_bm25.bm25_rank
+                and by_dense.article_id == by_bm25.article_id
+            )
+        ),
+        "both_top3": sum(1 for c in chunks[:3] if c.dense_rank and c.bm25_rank) / 3
+        if chunks
+        else 0.0,
+        "coverage_top1": cov[0],
+        "coverage_top3": max(cov),
+        "latest_coverage_top1": lcov[0],
+        "latest_coverage_top3": max(lcov),
+        "bm25_per_term": max((c.bm25_score or 0.0 for c in chunks), default=0.0)
+        / max(1, len(query_terms)),
+        "latest_similarity": float(top.embedding @ latest_vector)
+        if top is not None and top.embedding is not None and latest_vector is not None
+        else 0.0,
+        "latest_words": float(len(latest.split())),
+        "latest_pronoun": float(bool(_PRONOUN.match(latest))),
+    }
 
 
 def confidence_from(signals: dict[str, float], settings: DecisionSettings) -> float:
+    """Logistic over the signals; weights fitted by `autocrm eval calibrate` (feature scaling is
+    folded into them, so this is a plain dot product)."""
     w = settings.weights
-    z = (
-        w["bias"]
-        + w["top_dense"] * signals["top_dense"]
-        + w["margin"] * signals["margin"]
-        + w["agree"] * signals["agree"]
-        + w["both_top3"] * signals["both_top3"]
+    z = w.get("bias", 0.0) + sum(
+        w.get(name, 0.0) * float(signals.get(name) or 0.0) for name in FEATURES
     )
-    return 1 / (1 + math.exp(-z))
+    return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 def request_flags(text: str) -> HandoffReason | None:
@@ -111,6 +156,8 @@ def may_auto_send(settings: DecisionSettings, now: datetime) -> bool:
 def decide(
     *,
     chunks: list[RetrievedChunk],
+    query: str = "",
+    latest_vector: np.ndarray | None = None,
     request_text: str,
     settings: DecisionSettings,
     auto: bool,
@@ -120,7 +167,9 @@ def decide(
     llm_confidence: float | None = None,
 ) -> Decision:
     """``auto``: the auto-responder asks (may send); otherwise an agent asks for a suggestion."""
-    signals: dict = retrieval_signals(chunks)
+    signals: dict = retrieval_signals(
+        chunks, query=query or request_text, latest=request_text, latest_vector=latest_vector
+    )
     confidence = confidence_from(signals, settings) if chunks else 0.0
     if llm_confidence is not None:
         confidence = min(confidence, llm_confidence) if llm_answerable else 0.0

@@ -15,80 +15,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import Stemmer
-
 from autocrm.settings import GenerationSettings
 from pipeline.chat import ChatModel, ChatModelError
 from pipeline.decision import HandoffReason
 from pipeline.retrieval import RetrievedChunk
+from pipeline.text import terms
 
 EXTRACTIVE_MODEL = "extractive-v1"
 EXTRACTIVE_PROMPT = "extractive_v1"
 
-_stem = Stemmer.Stemmer("english").stemWord
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 _LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+")
 _CITE = re.compile(r"\[(\d{1,2})\]")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^)]+)\)|<?https?://\S+>?|\bwww\.\S+", re.IGNORECASE)
-STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "this",
-        "to",
-        "was",
-        "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-        "please",
-        "thanks",
-        "hi",
-        "hello",
-        "help",
-    ]
-)
 
 
 @dataclass
@@ -103,10 +42,6 @@ class Draft:
     llm_reason: HandoffReason | None = None
     llm_confidence: float | None = None
     sources: list[RetrievedChunk] = field(default_factory=list)
-
-
-def terms(text: str) -> set[str]:
-    return {_stem(w.lower()) for w in _WORD.findall(text) if w.lower() not in STOP}
 
 
 def _units(content: str) -> list[str]:

@@ -131,6 +131,7 @@ class RetrievedChunk:
     bm25_score: float | None
     dense_rank: int | None
     bm25_rank: int | None
+    embedding: np.ndarray | None = None  # the chunk's vector: MMR and the decision use it
 
     def as_record(self, rank: int) -> dict:
         """What ``ai_responses.retrieved`` stores for this chunk."""
@@ -179,14 +180,15 @@ def retrieve(
         "locale": settings.locale,
         "category": settings.category,
     }
-    rows = conn.execute(search_sql(mode, settings.fusion, use_mmr), params).fetchall()
+    rows = conn.execute(search_sql(mode, settings.fusion, True), params).fetchall()
     if use_mmr:
         return _mmr(rows, query_vector, lam=settings.mmr_lambda, k=settings.top_k)
     return [_chunk(row) for row in rows]
 
 
 def _chunk(row: dict) -> RetrievedChunk:
-    return RetrievedChunk(**{k: v for k, v in row.items() if k != "embedding"})
+    vector = row["embedding"]
+    return RetrievedChunk(**row | {"embedding": None if vector is None else vector.to_numpy()})
 
 
 def _mmr(
@@ -195,7 +197,7 @@ def _mmr(
     """Maximal marginal relevance: trade relevance to the query for novelty against picks."""
     if not rows or query_vector is None:
         return [_chunk(r) for r in rows[:k]]
-    vectors = np.stack([r["embedding"].to_numpy() for r in rows])
+    vectors = np.stack([r["embedding"].to_numpy() for r in rows])  # rows carry pgvector Vectors
     relevance = vectors @ query_vector
     picked: list[int] = []
     while len(picked) < min(k, len(rows)):

@@ -1,0 +1,73 @@
+"""Word-level text helpers shared by drafting and the decision: stemmed content terms."""
+
+from __future__ import annotations
+
+import re
+
+import Stemmer
+
+_stem = Stemmer.Stemmer("english").stemWord
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
+STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "please",
+        "thanks",
+        "hi",
+        "hello",
+        "help",
+    ]
+)
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed, lower-cased words minus stop words."""
+    return {_stem(w.lower()) for w in _WORD.findall(text) if w.lower() not in STOP}
