@@ -7,6 +7,8 @@ what it did.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 
 from autocrm.context import open_db
@@ -66,6 +68,11 @@ SELECT t.number, t.subject, t.status::text AS status, t.priority::text AS priori
   LEFT JOIN teams tm ON tm.id = t.team_id
   LEFT JOIN ai_responses r ON r.ticket_id = t.id AND r.kind = 'auto_reply'
  WHERE t.metadata ? 'demo' ORDER BY t.number
+"""
+
+SENT_DEMO_REPLIES = """
+SELECT r.id, t.customer_id FROM ai_responses r JOIN tickets t ON t.id = r.ticket_id
+ WHERE t.metadata ? 'demo' AND r.kind = 'auto_reply' AND r.decision = 'sent'
 """
 
 
@@ -129,3 +136,22 @@ def demo() -> None:
             typer.echo(f"  AI: {decision}{reason}{confidence}")
             if row["decision"] == "sent" and row["draft"]:
                 typer.echo("  " + row["draft"].replace("\n", "\n  ")[:900])
+        from datetime import date, timedelta
+
+        from evals.effectiveness import effectiveness_summary, format_table
+        from pipeline.feedback import derive_implicit_signals, record_customer_signal
+
+        # The customers whose questions were answered rate the replies (idempotent event keys).
+        for row in conn.execute(SENT_DEMO_REPLIES).fetchall():
+            record_customer_signal(
+                conn,
+                response_id=row["id"],
+                customer_id=row["customer_id"],
+                signal="helped",
+                csat=5,
+                event_key=f"demo:{row['id']}",
+            )
+        derive_implicit_signals(conn, now=datetime.now(UTC))
+        rows = effectiveness_summary(conn, since=date.today() - timedelta(days=30), refresh=True)
+        typer.echo("\n== AI effectiveness, last 30 days (autocrm report ai --since 30d) ==")
+        typer.echo(format_table(rows))
