@@ -65,8 +65,9 @@ def calibrate(conn: psycopg.Connection, *, run: str, target_precision: float = 0
         )
     meeting = [row for row in table if row[1] >= target_precision]
     best = meeting[0] if meeting else max(table, key=lambda row: row[1])
-    weights = {"bias": float(model.intercept_[0])} | {
-        f: float(w) for f, w in zip(FEATURES, model.coef_[0], strict=True)
+    coef = model.coef_[0] / scale  # fold the standardisation into plain weights
+    weights = {"bias": float(model.intercept_[0] - (coef * mean).sum())} | {
+        f: float(w) for f, w in zip(FEATURES, coef, strict=True)
     }
     return Calibration(weights, best[0], best[1], best[2], best[3], len(rows), table)
 

@@ -58,6 +58,8 @@ _POLICY = re.compile(
 _WORD = re.compile(r"[A-Za-z0-9]{2,}")
 
 
+# Question length and a leading pronoun also separate MTRAG's unanswerable turns, but they are
+# artefacts of that dataset (support tickets are long): they are logged, never weighted.
 FEATURES = (
     "top_dense",
     "margin",
@@ -69,8 +71,6 @@ FEATURES = (
     "latest_coverage_top3",
     "bm25_per_term",
     "latest_similarity",
-    "latest_words",
-    "latest_pronoun",
 )
 _PRONOUN = re.compile(r"(?i)^\s*(it|this|that|they|those|these|he|she|her|his)\b")
 
