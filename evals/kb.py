@@ -11,7 +11,7 @@ from psycopg import sql
 
 from autocrm.settings import ChunkingSettings
 from db import migrate
-from db.connect import connect, drop_database, ensure_database
+from db.connect import connect, ensure_database
 from db.server import with_database
 from ingest.job import ingest
 from pipeline.embedder import Embedder
@@ -44,7 +44,7 @@ def eval_kb_url(
         ).fetchone()
     if row and row["note"] == READY:
         return url, True
-    drop_database(server_url=server_url, name=name)  # a half-built one from an interrupted run
+    # A half-built one (an interrupted run) is resumed: ingestion is incremental and crash-safe.
     ensure_database(server_url=server_url, name=name)
     with connect(url, autocommit=True) as conn:
         migrate.migrate(conn)

@@ -1,0 +1,256 @@
+"""Load test on loopback: 50 concurrent clients against `autocrm serve` with the worker running.
+
+Clients open tickets (as customers), read threads, and ask for suggestions (as an agent) for a fixed
+time; then the worker drains the queue and every ticket created during the test is checked for
+exactly one auto-response or hand-off record. Reports requests/s, p50/p95/p99 per route and the
+error rate. Targets: zero errors, zero lost tickets, suggestion p95 ≤ 150 ms (offline drafter).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+from api.auth import mint_token
+from autocrm.settings import Settings
+from db.connect import connect, resolve_url
+
+ADMIN = "11111111-0000-4000-8000-000000000001"
+CUSTOMERS = [f"22222222-0000-4000-8000-0000000000{n:02d}" for n in range(1, 11)]
+QUESTIONS = [
+    "How do I reset my password?",
+    "What is the API rate limit on the Team plan?",
+    "How do I export all my data as CSV?",
+    "Can I pay annually instead of monthly?",
+    "How do I set up SAML SSO with Okta?",
+    "Slack notifications stopped arriving",
+    "How do webhooks retry failed deliveries?",
+    "How do I invite a guest to a project?",
+]
+COUNT_RESPONSES = """
+SELECT count(*) FILTER (WHERE n = 0) AS lost, count(*) FILTER (WHERE n > 1) AS duplicated,
+       count(*) AS tickets
+  FROM (SELECT t.id, (SELECT count(*) FROM ai_responses r WHERE r.ticket_id = t.id
+                        AND r.kind = 'auto_reply') AS n
+          FROM tickets t WHERE t.subject LIKE %s) x
+"""
+PENDING_JOBS = (
+    "SELECT count(*) AS n FROM procrastinate_jobs WHERE status IN ('todo', 'doing') "
+    "AND task_name = 'autocrm:auto_respond'"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else 0.0
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.samples: list[str] = []
+
+    async def call(self, client: httpx.AsyncClient, route: str, method: str, url: str, **kw):
+        start = time.perf_counter()
+        try:
+            response = await client.request(method, url, **kw)
+            ok = response.status_code < 400
+        except httpx.HTTPError as exc:
+            response, ok = None, False
+            self.samples.append(f"{route}: {type(exc).__name__}")
+        self.latency[route].append((time.perf_counter() - start) * 1000)
+        if not ok:
+            self.errors[route] += 1
+            if response is not None and len(self.samples) < 10:
+                self.samples.append(f"{route}: {response.status_code} {response.text[:160]}")
+        return response if ok else None
+
+
+async def _client(
+    n: int, base: str, tokens: dict, stop_at: float, rec: Recorder, tag: str, mine: list[str]
+) -> None:
+    rng = random.Random(n)
+    customer = CUSTOMERS[n % len(CUSTOMERS)]
+    auth = {"Authorization": f"Bearer {tokens[customer]}"}
+    agent = {"Authorization": f"Bearer {tokens[ADMIN]}"}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        while time.monotonic() < stop_at:
+            roll = rng.random()
+            if roll < 0.4 or not mine:
+                q = rng.choice(QUESTIONS)
+                r = await rec.call(
+                    client,
+                    "POST /tickets",
+                    "POST",
+                    "/tickets",
+                    headers=auth,
+                    json={"subject": f"{tag} {q}", "description": q},
+                )
+                if r is not None:
+                    mine.append(r.json()["id"])
+            elif roll < 0.8:
+                await rec.call(
+                    client,
+                    "GET /tickets/{id}/messages",
+                    "GET",
+                    f"/tickets/{rng.choice(mine)}/messages",
+                    headers=auth,
+                )
+            else:
+                await rec.call(
+                    client,
+                    "POST /tickets/{id}/suggestions",
+                    "POST",
+                    f"/tickets/{rng.choice(mine)}/suggestions",
+                    headers=agent,
+                )
+
+
+def run_load(
+    *, clients: int = 50, seconds: float = 60, drain_s: float = 300, worker_concurrency: int = 2
+) -> dict:
+    settings = Settings()
+    url = resolve_url(settings)
+    with connect(url, autocommit=True) as conn:
+        if not conn.execute("SELECT EXISTS (SELECT 1 FROM kb_chunks) AS ok").fetchone()["ok"]:
+            raise SystemExit("the knowledge base is empty: run `autocrm demo` first")
+    port = _free_port()
+    env = os.environ | {"AUTOCRM_DATABASE_URL": url}
+    exe = str(Path(sys.executable).parent / "autocrm")
+    server = subprocess.Popen(
+        [exe, "serve", "--port", str(port), "--log-level", "warning"], env=env
+    )
+    worker = subprocess.Popen(
+        [exe, "worker", "--concurrency", str(worker_concurrency)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    tag = f"[load {int(time.time())}]"
+    try:
+        _wait_ready(base)
+        secret = settings.jwt_secret.get_secret_value()
+        tokens = {u: mint_token(secret=secret, user_id=u) for u in [ADMIN, *CUSTOMERS]}
+        rec = Recorder()
+        per_client: list[list[str]] = [[] for _ in range(clients)]
+        started = time.monotonic()
+
+        async def main() -> None:
+            stop_at = time.monotonic() + seconds
+            await asyncio.gather(
+                *(
+                    _client(i, base, tokens, stop_at, rec, tag, per_client[i])
+                    for i in range(clients)
+                )
+            )
+
+        asyncio.run(main())
+        elapsed = time.monotonic() - started
+        drained = _drain(url, drain_s)
+        with connect(url, autocommit=True) as conn:
+            counts = conn.execute(COUNT_RESPONSES, (f"{tag}%",)).fetchone()
+    finally:
+        for proc in (server, worker):
+            proc.send_signal(signal.SIGINT)
+        for proc in (server, worker):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    total = sum(len(v) for v in rec.latency.values())
+    errors = sum(rec.errors.values())
+    routes = {
+        route: {
+            "n": len(v),
+            "p50": _percentile(v, 0.5),
+            "p95": _percentile(v, 0.95),
+            "p99": _percentile(v, 0.99),
+            "mean": statistics.fmean(v),
+            "errors": rec.errors.get(route, 0),
+        }
+        for route, v in rec.latency.items()
+    }
+    suggestion_p95 = routes.get("POST /tickets/{id}/suggestions", {}).get("p95", float("inf"))
+    return {
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "requests": total,
+        "rps": round(total / elapsed, 1),
+        "errors": errors,
+        "error_rate": round(errors / max(1, total), 4),
+        "routes": routes,
+        "tickets_created": counts["tickets"],
+        "lost": counts["lost"],
+        "duplicated": counts["duplicated"],
+        "queue_drained": drained,
+        "error_samples": rec.samples,
+        "targets": {
+            "zero_errors": errors == 0,
+            "zero_lost": counts["lost"] == 0 and counts["duplicated"] == 0,
+            "suggestion_p95_le_150ms": suggestion_p95 <= 150,
+        },
+    }
+
+
+def _wait_ready(base: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the API at {base} did not become ready in {timeout_s:.0f} s")
+
+
+def _drain(url: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    with connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            if conn.execute(PENDING_JOBS).fetchone()["n"] == 0:
+                return True
+            time.sleep(1)
+    return False
+
+
+def format_load(result: dict) -> str:
+    lines = [
+        f"{result['clients']} clients, {result['seconds']} s: {result['requests']} requests, "
+        f"{result['rps']} req/s, {result['errors']} errors ({result['error_rate']:.2%})",
+        "",
+        "| route | n | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    for route, r in sorted(result["routes"].items()):
+        lines.append(
+            f"| {route} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} "
+            f"| {r['errors']} |"
+        )
+    lines += [
+        "",
+        f"tickets created {result['tickets_created']}: lost {result['lost']}, "
+        f"duplicated {result['duplicated']} (queue drained: {result['queue_drained']})",
+    ]
+    lines += [f"target {k}: {'PASS' if v else 'FAIL'}" for k, v in result["targets"].items()]
+    lines += [f"  sample error: {s}" for s in result["error_samples"][:5]]
+    return "\n".join(lines)
