@@ -60,10 +60,31 @@ def _res() -> WorkerResources:
     return _resources
 
 
-@cache  # one App per process and database: the blueprint's tasks bind to the first app built
 def build_queue(url: str) -> procrastinate.App:
+    """The App for a database (one per process and URL). The module's tasks, and so the enqueue
+    helpers below, defer through the App returned last."""
+    app = _queue_for(url)
+    for task in set(tasks.tasks.values()):
+        task.blueprint = app  # what add_tasks_from does, also for an App built earlier
+    return app
+
+
+@cache
+def _queue_for(url: str) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
-    app.add_tasks_from(tasks, namespace="autocrm")
+    if not any(name.startswith("autocrm:") for name in tasks.tasks):  # the first App built
+        app.add_tasks_from(tasks, namespace="autocrm")
+        return app
+    # Another database in this process (tests, evals): add_tasks_from again would prefix the names
+    # once more (autocrm:autocrm:…), queueing jobs no worker knows. Register them as they are.
+    app.tasks.update(tasks.tasks)
+    for periodic in tasks.periodic_registry.periodic_tasks.values():
+        app.periodic_registry.register_task(
+            task=periodic.task,
+            cron=periodic.cron,
+            periodic_id=periodic.periodic_id,
+            configure_kwargs=periodic.configure_kwargs,
+        )
     return app
 
 

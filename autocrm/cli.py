@@ -8,7 +8,7 @@ import warnings
 
 import typer
 
-from autocrm import cli_db, cli_demo, cli_eval, cli_feedback, cli_ingest, cli_pipeline
+from autocrm import cli_api, cli_db, cli_demo, cli_eval, cli_feedback, cli_ingest, cli_pipeline
 from autocrm.errors import USER_FACING_ERRORS
 
 # Nothing downloads at run time: transformers/huggingface must use local files only.
@@ -29,6 +29,8 @@ app.add_typer(cli_ingest.kb_app, name="kb")
 app.command("suggest")(cli_pipeline.suggest)
 app.command("ask")(cli_pipeline.ask)
 app.command("worker")(cli_pipeline.worker)
+app.command("serve")(cli_api.serve)
+app.command("token")(cli_api.token)
 app.add_typer(cli_eval.app, name="eval")
 app.add_typer(cli_feedback.report_app, name="report")
 app.add_typer(cli_feedback.export_app, name="export")

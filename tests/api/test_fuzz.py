@@ -1,34 +1,45 @@
 """Property-based fuzzing of the OpenAPI schema (schemathesis): no input makes the API answer 5xx.
 
-Every operation is called with generated paths, queries and bodies, once as an admin (deepest code
-paths) and once as a customer (RLS-limited), over real HTTP against the real database.
+Every operation is called with generated paths, queries and bodies, as an admin (deepest code
+paths) and as a customer (RLS-limited), over real HTTP against the real database. (Driven by hand:
+schemathesis' lazy pytest loader does not run under pytest 9.)
 """
 
 from __future__ import annotations
 
-import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 
 from tests.api.conftest import auth_headers
 
-
-@pytest.fixture(scope="module")
-def api_schema(api):
-    return schemathesis.openapi.from_url(f"{api.base_url}/openapi.json")
+# Would ingest whatever path is generated: covered by tests/api/test_kb_admin.py instead.
+EXCLUDED = {("POST", "/admin/ingestions")}
 
 
-# POST /admin/ingestions would ingest whatever path is generated: tested in tests/api instead.
-schema = schemathesis.pytest.from_fixture("api_schema").exclude(
-    method="POST", path="/admin/ingestions"
-)
+def test_no_server_errors(api):
+    schema = schemathesis.openapi.from_url(f"{api.base_url}/openapi.json")
+    operations = [r.ok() for r in schema.get_all_operations()]
+    checked = 0
+    for operation in operations:
+        if (operation.method.upper(), operation.path) in EXCLUDED:
+            continue
 
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=8,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def call(case):
+            for who in ("admin", "customer"):
+                response = case.call(base_url=api.base_url, headers=auth_headers(who))
+                assert response.status_code < 500, (
+                    f"{who}: {case.method} {case.formatted_path} → {response.status_code}: "
+                    f"{response.text[:300]}"
+                )
 
-@schema.parametrize()
-@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-@pytest.mark.parametrize("who", ["admin", "customer"])
-def test_no_server_errors(case, who, api):
-    response = case.call(base_url=api.base_url, headers=auth_headers(who))
-    assert response.status_code < 500, (
-        f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:300]}"
-    )
+        call()
+        checked += 1
+    assert checked >= 15  # every documented operation but the excluded one was exercised

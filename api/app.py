@@ -1,0 +1,107 @@
+"""The FastAPI app: ``create_app(settings)``. The lifespan builds the connection pool, the embedder,
+the chat model and the job queue once, and closes them on shutdown; routes borrow them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Resources
+from api.errors import install_handlers, problem_media_types
+from api.metrics import Metrics, MetricsMiddleware
+from api.middleware import BodyGuard
+from api.routes import admin, feedback, health, kb, messages, suggestions, tickets
+from api.tracing import setup_tracing
+from autocrm.settings import Settings
+from pipeline.embedder import Embedder
+
+log = logging.getLogger("autocrm.api")
+POOL_MAX_SIZE = 20
+
+DESCRIPTION = """The AI layer of a support CRM: tickets, suggested replies grounded in the knowledge
+base, feedback on AI responses, KB search and authoring.
+
+**Auth**: `Authorization: Bearer <JWT>` (HS256, Supabase-style claims; mint one with
+`autocrm token --user <uuid>`), or the service key (`Authorization: Bearer <key>` or `apikey:`).
+Without a token you are `anon` (KB search and public articles only). What you can see is decided
+by the database's row-level security; rows you may not see answer 404.
+
+**Errors** are `application/problem+json` (RFC 9457). **Lists** are cursor-paginated: pass the
+`next_cursor` of a page as `cursor` to get the next one."""
+
+
+def build_resources(settings: Settings, *, embedder: Embedder | None = None) -> Resources:
+    from api.tasks import build_queue
+    from db.connect import make_pool, resolve_url
+    from pipeline.chat import build_chat_model
+    from pipeline.embedder import build_embedder
+
+    url = resolve_url(settings)
+    pool = make_pool(url, max_size=POOL_MAX_SIZE)
+    try:
+        res = Resources(
+            settings=settings,
+            pool=pool,
+            embedder=embedder or build_embedder(settings),
+            chat_model=build_chat_model(settings),
+            queue=None,
+        )
+        res.embedder.embed(["warm-up"])  # load the model now, not on the first request
+        res.model_ready = True
+        res.queue = build_queue(url).open()
+    except BaseException:
+        pool.close()
+        raise
+    return res
+
+
+def close_resources(res: Resources) -> None:
+    if res.queue is not None:
+        res.queue.close()
+    res.pool.close()
+
+
+def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastAPI:
+    """The app for ``settings``. ``embedder``: an already-loaded one to reuse (tests, benchmarks)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        res = await run_in_threadpool(build_resources, settings, embedder=embedder)
+        app.state.resources = res
+        log.info("autocrm api ready")
+        try:
+            yield
+        finally:
+            await run_in_threadpool(close_resources, res)
+
+    app = FastAPI(
+        title="AutoCRM AI",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    install_handlers(app)
+    modules = (health, tickets, messages, suggestions, feedback, kb, admin)
+    for module in modules:
+        app.include_router(module.router)
+    app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
+    # Added last = outermost: it also counts requests the body guard rejects.
+    routes = [route for module in modules for route in module.router.routes]
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=routes)
+    setup_tracing(app, endpoint=settings.otlp_endpoint)
+    default_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_media_types(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
