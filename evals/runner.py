@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from autocrm.settings import Settings
+from evals.answers import answer_metrics
 from evals.datasets import EvalDataset, EvalQuestion
 from evals.metrics import retrieval_metrics
 from pipeline.answer import prepare_answer
@@ -94,7 +95,14 @@ def run_questions(
             QuestionResult(
                 question=q,
                 ranked=ranked,
-                metrics=retrieval_metrics(ranked, set(q.reference_context_ids)),
+                metrics=retrieval_metrics(ranked, set(q.reference_context_ids))
+                | answer_metrics(
+                    question=q.user_input,
+                    answer=prepared.draft.text,
+                    reference=q.reference,
+                    retrieved_ids=ranked,
+                    reference_ids=q.reference_context_ids,
+                ),
                 action=prepared.decision.action.value,
                 confidence=prepared.decision.confidence,
                 signals={k: v for k, v in prepared.decision.signals.items()},
@@ -108,7 +116,19 @@ def run_questions(
 def summarise(results: list[QuestionResult]) -> dict[str, float]:
     answerable = [r for r in results if r.question.answerable]
     summary: dict[str, float] = {"questions": len(results), "answerable": len(answerable)}
-    for key in ("recall@1", "recall@5", "recall@10", "hit@5", "mrr@10", "ndcg@10"):
+    keys = (
+        "recall@1",
+        "recall@5",
+        "recall@10",
+        "hit@5",
+        "mrr@10",
+        "ndcg@10",
+        "ragas_rouge_score",
+        "ragas_non_llm_string_similarity",
+        "ragas_id_based_context_precision",
+        "ragas_id_based_context_recall",
+    )
+    for key in keys:
         summary[key] = (
             round(statistics.fmean(r.metrics[key] for r in answerable), 4) if answerable else 0.0
         )

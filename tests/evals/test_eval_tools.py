@@ -147,14 +147,12 @@ def test_production_dataset_from_accepted_and_edited_responses(kb_conn, real_emb
         assert row["user_input"] == "How do I reset my password?" and row["reference_context_ids"]
 
 
-def test_eval_run_cli_on_a_users_own_dataset(server_url, tmp_path, template_url):
-    from db.server import with_database
-
+def test_eval_run_cli_on_a_users_own_dataset(shared_db, tmp_path):
     kb = write_tiny_kb(tmp_path / "kb")
     questions = write_questions(tmp_path / "q.jsonl")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOCRM_")}
     env |= {
-        "AUTOCRM_DATABASE_URL": with_database(server_url, "autocrm_test_shared"),
+        "AUTOCRM_DATABASE_URL": shared_db,
         "HF_HUB_OFFLINE": "1",
     }
     out = subprocess.run(
@@ -181,6 +179,12 @@ def test_eval_run_cli_on_a_users_own_dataset(server_url, tmp_path, template_url)
     assert out.returncode == 0, out.stderr
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["questions"] == 2 and summary["recall@5"] == 1.0
+    # ragas' offline metrics on the answers: ID-based context recall is exact here
+    assert summary["ragas_id_based_context_recall"] == 1.0
+    assert (
+        0 < summary["ragas_rouge_score"] <= 1
+        and 0 < summary["ragas_non_llm_string_similarity"] <= 1
+    )
     report = tmp_path / "reports" / "tiny"
     assert {
         "summary.md",
