@@ -8,7 +8,18 @@ import warnings
 
 import typer
 
-from autocrm import cli_api, cli_db, cli_demo, cli_eval, cli_feedback, cli_ingest, cli_pipeline
+from autocrm import (
+    cli_api,
+    cli_bench,
+    cli_bench_load,
+    cli_bench_retrieval,
+    cli_db,
+    cli_demo,
+    cli_eval,
+    cli_feedback,
+    cli_ingest,
+    cli_pipeline,
+)
 from autocrm.errors import USER_FACING_ERRORS
 
 # Nothing downloads at run time: transformers/huggingface must use local files only.
@@ -31,6 +42,9 @@ app.command("ask")(cli_pipeline.ask)
 app.command("worker")(cli_pipeline.worker)
 app.command("serve")(cli_api.serve)
 app.command("token")(cli_api.token)
+app.add_typer(cli_bench.app, name="bench")
+cli_bench.app.command("retrieval")(cli_bench_retrieval.bench_retrieval_command)
+cli_bench.app.command("load")(cli_bench_load.bench_load_command)
 app.add_typer(cli_eval.app, name="eval")
 app.add_typer(cli_feedback.report_app, name="report")
 app.add_typer(cli_feedback.export_app, name="export")
