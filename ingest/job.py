@@ -101,7 +101,7 @@ class _Job:
                 self.report.unchanged += 1
             else:
                 with self.timer.stage("write"), self.conn.transaction():
-                    store.update_metadata_only(
+                    store.upsert_article(
                         self.conn, source=self.source, item=item, content_hash=digest
                     )
                 self.report.updated += 1

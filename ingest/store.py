@@ -105,6 +105,32 @@ def reusable_vectors(conn: psycopg.Connection, *, article_ids: Sequence, model: 
     return {row["content_hash"]: row["embedding"] for row in rows}
 
 
+def upsert_article(
+    conn: psycopg.Connection, *, source: str, item: SourceItem, content_hash: str
+) -> dict:
+    """Insert or update one article (its category created on first use); returns id and version.
+    Same content hash: the version stays, only metadata (status, visibility, tags…) changes."""
+    if item.category:
+        conn.execute(ENSURE_CATEGORY, (item.category, item.category.replace("-", " ").title()))
+    return conn.execute(
+        UPSERT_ARTICLE,
+        {
+            "source": source,
+            "external_id": item.external_id,
+            "title": item.title,
+            "body": item.body,
+            "locale": item.locale,
+            "tags": item.tags,
+            "status": item.status,
+            "visibility": item.visibility,
+            "content_hash": content_hash,
+            "source_url": item.source_url,
+            "metadata": json.dumps(item.metadata),
+            "category": item.category,
+        },
+    ).fetchone()
+
+
 def write_articles(
     conn: psycopg.Connection, *, source: str, articles: list[PreparedArticle], model: str
 ) -> None:
@@ -112,25 +138,7 @@ def write_articles(
     article_ids = []
     for art in articles:
         item = art.item
-        if item.category:
-            conn.execute(ENSURE_CATEGORY, (item.category, item.category.replace("-", " ").title()))
-        row = conn.execute(
-            UPSERT_ARTICLE,
-            {
-                "source": source,
-                "external_id": item.external_id,
-                "title": item.title,
-                "body": item.body,
-                "locale": item.locale,
-                "tags": item.tags,
-                "status": item.status,
-                "visibility": item.visibility,
-                "content_hash": art.content_hash,
-                "source_url": item.source_url,
-                "metadata": json.dumps(item.metadata),
-                "category": item.category,
-            },
-        ).fetchone()
+        row = upsert_article(conn, source=source, item=item, content_hash=art.content_hash)
         conn.execute(
             INSERT_VERSION, (row["id"], row["version"], item.title, item.body, art.content_hash)
         )
@@ -153,31 +161,6 @@ def write_articles(
                         model,
                     )
                 )
-
-
-def update_metadata_only(
-    conn: psycopg.Connection, *, source: str, item: SourceItem, content_hash: str
-) -> None:
-    """Same content, new status/visibility/tags: no re-chunking, no new version."""
-    if item.category:
-        conn.execute(ENSURE_CATEGORY, (item.category, item.category.replace("-", " ").title()))
-    conn.execute(
-        UPSERT_ARTICLE,
-        {
-            "source": source,
-            "external_id": item.external_id,
-            "title": item.title,
-            "body": item.body,
-            "locale": item.locale,
-            "tags": item.tags,
-            "status": item.status,
-            "visibility": item.visibility,
-            "content_hash": content_hash,
-            "source_url": item.source_url,
-            "metadata": json.dumps(item.metadata),
-            "category": item.category,
-        },
-    )
 
 
 def archive_missing(conn: psycopg.Connection, *, source: str, present: list[str]) -> int:
