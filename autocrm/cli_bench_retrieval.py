@@ -41,7 +41,7 @@ def bench_retrieval_command(
 
     Example: autocrm bench retrieval --sizes 10000,100000 --queries 200 --json-out bench.json
     """
-    from evals.bench_retrieval import render_markdown, run_bench
+    from evals.bench_retrieval import fmt, render_markdown, run_bench
     from pipeline.embedder import build_embedder
 
     try:
@@ -78,8 +78,13 @@ def bench_retrieval_command(
         typer.echo(f"  offline suggestion, mean ms per stage: {stages}")
         worst = res["recall"]
         typer.echo(
-            f"  recall@10 {worst['mean']:.3f} (ef_search {worst['ef_search']}, HNSW used: "
-            f"{worst['uses_hnsw']}); worst {worst['min']:.1f}: {worst['worst_query'][:100]!r}"
+            f"  recall@10 {worst['mean']:.3f} (aws-docs-qa {fmt(worst['mean_aws_docs_qa'])}, "
+            f"MTRAG {fmt(worst['mean_mtrag'])}; ef_search {worst['ef_search']}); "
+            f"worst {worst['min']:.1f}: {worst['worst_query'][:80]!r}"
+        )
+        typer.echo(
+            f"  HNSW index used by the recall query: {worst['uses_hnsw']}, "
+            f"by retrieve's dense plan: {res['retrieve_dense_uses_hnsw']}"
         )
         for t in res["targets"]:
             sign = "≤" if t["at_most"] else "≥"
