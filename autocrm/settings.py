@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     embedding_model: str = Field(default_factory=default_model_path)
     embedding_model_name: str = "all-MiniLM-L6-v2"
     embedding_dim: int = 384
-    embedding_backend: Literal["torch", "onnx", "auto"] = "torch"
+    embedding_backend: Literal["torch", "onnx", "auto"] = "auto"
     embedding_batch_size: int = Field(64, ge=1)
     llm_base_url: str = ""
     llm_api_key: SecretStr = SecretStr("")

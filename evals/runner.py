@@ -8,6 +8,7 @@ and its per-question results go to ``eval_runs`` / ``eval_results`` in the appli
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import subprocess
 from collections.abc import Callable, Iterable
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from autocrm.settings import Settings
-from evals.answers import answer_metrics
+from evals.answers import answer_metrics, build_judge
 from evals.datasets import EvalDataset, EvalQuestion
 from evals.metrics import retrieval_metrics
 from pipeline.answer import prepare_answer
@@ -77,40 +78,52 @@ def run_questions(
     progress: Callable[[Iterable], Iterable] = lambda x: x,
 ) -> RunResult:
     results = []
-    for q in progress(dataset.questions):
-        prepared = prepare_answer(
-            conn,
-            subject="",
-            description="",
-            thread=thread_of(q),
-            customer_name=None,
-            kind="auto_reply",
-            embedder=embedder,
-            chat_model=chat_model,
-            settings=settings,
-            now=EVAL_NOW,
-        )
-        ranked = [c.external_id for c in prepared.chunks]
-        results.append(
-            QuestionResult(
-                question=q,
-                ranked=ranked,
-                metrics=retrieval_metrics(ranked, set(q.reference_context_ids))
-                | answer_metrics(
-                    question=q.user_input,
-                    answer=prepared.draft.text,
-                    reference=q.reference,
-                    retrieved_ids=ranked,
-                    reference_ids=q.reference_context_ids,
-                ),
-                action=prepared.decision.action.value,
-                confidence=prepared.decision.confidence,
-                signals={k: v for k, v in prepared.decision.signals.items()},
-                latency_ms=prepared.timer.as_ms(),
-                answer=prepared.draft.text,
+    # LLM-judged answer metrics only for runs that draft with the LLM: sweeps and the quality gate
+    # pass chat_model=None to stay offline and free.
+    judge = build_judge(settings=settings, embedder=embedder) if chat_model is not None else None
+    try:
+        for q in progress(dataset.questions):
+            prepared = prepare_answer(
+                conn,
+                subject="",
+                description="",
+                thread=thread_of(q),
+                customer_name=None,
+                kind="auto_reply",
+                embedder=embedder,
+                chat_model=chat_model,
+                settings=settings,
+                now=EVAL_NOW,
             )
-        )
-    return RunResult(dataset.name, results, summarise(results))
+            ranked = [c.external_id for c in prepared.chunks]
+            results.append(
+                QuestionResult(
+                    question=q,
+                    ranked=ranked,
+                    metrics=retrieval_metrics(ranked, set(q.reference_context_ids))
+                    | answer_metrics(
+                        question=q.user_input,
+                        answer=prepared.draft.text,
+                        reference=q.reference,
+                        retrieved_ids=ranked,
+                        reference_ids=q.reference_context_ids,
+                        contexts=[c.content for c in prepared.draft.sources],
+                        judge=judge,
+                    ),
+                    action=prepared.decision.action.value,
+                    confidence=prepared.decision.confidence,
+                    signals={k: v for k, v in prepared.decision.signals.items()},
+                    latency_ms=prepared.timer.as_ms(),
+                    answer=prepared.draft.text,
+                )
+            )
+    finally:
+        if judge is not None:
+            judge.close()
+    summary = summarise(results)
+    if judge is not None:
+        summary["judge_failures"] = sum(judge.failures.values())
+    return RunResult(dataset.name, results, summary)
 
 
 def summarise(results: list[QuestionResult]) -> dict[str, float]:
@@ -132,6 +145,13 @@ def summarise(results: list[QuestionResult]) -> dict[str, float]:
         summary[key] = (
             round(statistics.fmean(r.metrics[key] for r in answerable), 4) if answerable else 0.0
         )
+    # LLM-judged metrics (only with a judge): None/NaN where it failed or did not apply, skipped.
+    for key in sorted({k for r in answerable for k in r.metrics if k.startswith("ragas_")}):
+        if key not in keys:
+            values = [
+                v for r in answerable if (v := r.metrics[key]) is not None and not math.isnan(v)
+            ]
+            summary[key] = round(statistics.fmean(values), 4) if values else None
     labelled = [r for r in results if r.question.answerable is not None]
     if any(not r.question.answerable for r in labelled):
         sent = [r for r in labelled if r.action == Action.send.value]

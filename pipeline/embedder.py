@@ -113,10 +113,11 @@ VARIANTS: dict[str, Variant] = {
 }
 DEFAULT_PRECISION = {"torch": "fp32", "onnx": "int8"}
 
-# ``embedding_backend = "auto"``: the first variant here that passed the gate and whose CPU flags
-# this machine has; else torch fp32 (also for a non-default model). Order = model-only speed,
-# fastest first, measured by `autocrm bench ingest --pages 300` (AMD EPYC, 2 cores, batch 64):
-# torch-bf16 ~?? chunks/s, torch-fp32 ~?? chunks/s (onnx-int8, ~?? chunks/s, failed the gate).
+# ``embedding_backend = "auto"`` (the default): the first variant here that passed the gate and
+# whose CPU flags this machine has; else torch fp32 (also for a non-default model). Order = model-only
+# speed, fastest first, measured by `autocrm bench ingest --pages 100` on a quiet machine (AMD EPYC
+# with avx512_bf16, 2 cores, batch 64): torch-bf16 39.0 chunks/s, torch-fp32 18.5 chunks/s
+# (onnx-int8 54.5 chunks/s, but it failed the gate).
 AUTO_ORDER = ("torch-bf16", "torch-fp32")
 
 ONNX_FILES = {"int8": "onnx/model_qint8_avx512_vnni.onnx", "fp32": "onnx/model.onnx"}
