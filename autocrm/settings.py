@@ -42,7 +42,20 @@ class RetrievalSettings(BaseModel):
     mmr_lambda: float | None = Field(None, ge=0, le=1)
     bm25_k1: float = Field(1.2, gt=0)
     bm25_b: float = Field(0.75, ge=0, le=1)
-    ef_search: int = Field(100, ge=10, le=1000)
+    bm25_exhaustive_postings: int = Field(
+        50_000,
+        ge=0,
+        description="score every posting (exact BM25) while the query terms have at most this many",
+    )
+    bm25_term_postings: int = Field(
+        2000, ge=1, description="above that: each term's best postings read (champion list)"
+    )
+    bm25_rescore: int = Field(
+        300, ge=1, description="above that: best partial scores rescored exactly (≥ candidates)"
+    )
+    ef_search: int = Field(
+        100, ge=10, le=1000, description="HNSW search breadth (db.connect.EF_SEARCH per connection)"
+    )
     visibility: Literal["public", "all"] = "public"
     locale: str | None = None
     category: str | None = None

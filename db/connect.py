@@ -42,7 +42,9 @@ def connect(url: str, *, autocommit: bool = False, vector: bool = True) -> psyco
 
 # HNSW search breadth, and pgvector 0.8 iterative scans: when filters (status, visibility, locale)
 # reject candidates, the index scan continues instead of returning too few rows.
-SEARCH_SETTINGS = "SET hnsw.ef_search = 100; SET hnsw.iterative_scan = relaxed_order"
+# ``RetrievalSettings.ef_search`` defaults to EF_SEARCH; ``retrieve`` sets another value per call.
+EF_SEARCH = 100
+SEARCH_SETTINGS = f"SET hnsw.ef_search = {EF_SEARCH}; SET hnsw.iterative_scan = relaxed_order"
 
 
 def _register_vector(conn: psycopg.Connection) -> None:

@@ -75,6 +75,38 @@ def test_bm25_matches_reference_implementation(aws_db):
                 assert chunk.bm25_score == pytest.approx(2.2 * ref_scores[chunk.chunk_id], rel=1e-4)
 
 
+def test_bm25_champion_lists_return_exact_scores(aws_db):
+    """Above the exhaustive budget BM25 reads each term's best postings only: with lists longer
+    than any term's postings it ranks exactly like the exhaustive path; with short lists every
+    score it returns is still the exact score, and the best chunk is still found."""
+    exhaustive = RetrievalSettings(
+        mode="bm25", top_k=10, candidates=10, per_article=100, visibility="all"
+    )
+    with connect(aws_db, autocommit=True) as conn:
+        for query in QUERIES:
+            full = retrieve(conn, query=query, query_vector=None, settings=exhaustive)
+            complete = exhaustive.model_copy(
+                update={"bm25_exhaustive_postings": 0, "bm25_term_postings": 100_000}
+            )
+            ranked = retrieve(conn, query=query, query_vector=None, settings=complete)
+            assert [(c.chunk_id, c.bm25_score) for c in ranked] == [
+                (c.chunk_id, c.bm25_score) for c in full
+            ], query
+            short = complete.model_copy(update={"bm25_term_postings": 5, "bm25_rescore": 10})
+            pruned = retrieve(conn, query=query, query_vector=None, settings=short)
+            exact = {
+                c.chunk_id: c.bm25_score
+                for c in retrieve(
+                    conn,
+                    query=query,
+                    query_vector=None,
+                    settings=exhaustive.model_copy(update={"top_k": 100, "candidates": 1000}),
+                )
+            }
+            assert pruned and all(c.bm25_score == exact[c.chunk_id] for c in pruned), query
+            assert pruned[0].chunk_id == full[0].chunk_id, query
+
+
 def test_bm25_statistics_follow_inserts_and_deletes(aws_db):
     with connect(aws_db) as conn:
         before = conn.execute("SELECT n_chunks, total_len FROM kb_corpus").fetchone()
