@@ -43,6 +43,8 @@ def eval_kb_url(
             (name,),
         ).fetchone()
     if row and row["note"] == READY:
+        with connect(url, autocommit=True) as conn:
+            migrate.migrate(conn)  # a cached KB follows schema changes (a no-op when current)
         return url, True
     # A half-built one (an interrupted run) is resumed: ingestion is incremental and crash-safe.
     ensure_database(server_url=server_url, name=name)
