@@ -54,7 +54,7 @@ class RetrievalSettings(BaseModel):
         300, ge=1, description="above that: best partial scores rescored exactly (≥ candidates)"
     )
     ef_search: int = Field(
-        100, ge=10, le=1000, description="HNSW search breadth (db.connect.EF_SEARCH per connection)"
+        800, ge=10, le=1000, description="HNSW search breadth (db.connect.EF_SEARCH per connection)"
     )
     visibility: Literal["public", "all"] = "public"
     locale: str | None = None

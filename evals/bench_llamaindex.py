@@ -2,7 +2,7 @@
 
 Measured (``seconds``): one real ``IngestionPipeline.run(documents=...)`` with
 ``[MarkdownNodeParser(), SentenceSplitter(chunk_tokens, overlap_tokens), HuggingFaceEmbedding]``
-and ``PGVectorStore`` (pgvector, HNSW ``vector_cosine_ops`` m=16 ef_construction=64 like our
+and ``PGVectorStore`` (pgvector, HNSW ``vector_cosine_ops`` m=16 ef_construction=256 like our
 ``kb_chunks``) into a freshly dropped and created database: Markdown text in, vectors committed out.
 The pipeline keeps its default in-memory transformation cache (part of the standard path).
 
@@ -37,7 +37,7 @@ DATASET = Path("/work/shared/datasets/aws-docs-qa/kb")
 EMBED_DIM = 384
 HNSW = {
     "hnsw_m": 16,
-    "hnsw_ef_construction": 64,
+    "hnsw_ef_construction": 256,
     "hnsw_ef_search": 40,
     "hnsw_dist_method": "vector_cosine_ops",
 }

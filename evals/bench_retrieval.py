@@ -447,7 +447,7 @@ def hnsw_recall(
     queries: list[Query],
     *,
     candidates: int,
-    ef_values: tuple[int, ...] = (40, 100, 200),
+    ef_values: tuple[int, ...] = (100, 200, 400),
     k: int = 10,
 ) -> dict:
     """Recall@k of the dense candidate query (HNSW, as in retrieval) against the same query with

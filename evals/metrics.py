@@ -34,6 +34,11 @@ def ndcg_at(ranked: list[str], gold: set[str], k: int = 10) -> float:
 def retrieval_metrics(ranked: list[str], gold: set[str]) -> dict[str, float]:
     """recall@k: share of the gold documents in the top k; hit@k: at least one of them is."""
     ranked = dedupe(ranked)
-    return {"recall@1": recall_at(ranked, gold, 1), "recall@5": recall_at(ranked, gold, 5),
-            "recall@10": recall_at(ranked, gold, 10), "hit@5": hit_at(ranked, gold, 5),
-            "mrr@10": mrr_at(ranked, gold), "ndcg@10": ndcg_at(ranked, gold)}
+    return {
+        "recall@1": recall_at(ranked, gold, 1),
+        "recall@5": recall_at(ranked, gold, 5),
+        "recall@10": recall_at(ranked, gold, 10),
+        "hit@5": hit_at(ranked, gold, 5),
+        "mrr@10": mrr_at(ranked, gold),
+        "ndcg@10": ndcg_at(ranked, gold),
+    }

@@ -79,7 +79,7 @@ ANALYZE = "ANALYZE kb_articles, kb_chunks, kb_postings, kb_terms"
 
 HNSW_INDEX = sql.SQL(
     "CREATE INDEX IF NOT EXISTS kb_chunks_embedding_hnsw_idx ON public.kb_chunks "
-    "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+    "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 256)"
 )
 
 

@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS public.kb_chunks (
     UNIQUE (article_id, position)
 );
 CREATE INDEX IF NOT EXISTS kb_chunks_embedding_hnsw_idx ON public.kb_chunks
-    USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
+    USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 256);
 CREATE INDEX IF NOT EXISTS kb_chunks_fts_idx ON public.kb_chunks USING gin (fts);
 CREATE INDEX IF NOT EXISTS kb_chunks_content_hash_idx ON public.kb_chunks (content_hash);
 
