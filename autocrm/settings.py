@@ -43,7 +43,7 @@ class RetrievalSettings(BaseModel):
     bm25_k1: float = Field(1.2, gt=0)
     bm25_b: float = Field(0.75, ge=0, le=1)
     bm25_exhaustive_postings: int = Field(
-        50_000,
+        20_000,
         ge=0,
         description="score every posting (exact BM25) while the query terms have at most this many",
     )
@@ -53,8 +53,8 @@ class RetrievalSettings(BaseModel):
     bm25_rescore: int = Field(
         300, ge=1, description="above that: best partial scores rescored exactly (≥ candidates)"
     )
-    ef_search: int = Field(
-        800, ge=10, le=1000, description="HNSW search breadth (db.connect.EF_SEARCH per connection)"
+    ef_search: int | None = Field(
+        None, ge=10, le=1000, description="HNSW search breadth; None = grows with the corpus"
     )
     visibility: Literal["public", "all"] = "public"
     locale: str | None = None

@@ -40,11 +40,10 @@ def connect(url: str, *, autocommit: bool = False, vector: bool = True) -> psyco
     return conn
 
 
-# HNSW search breadth (800: recall@10 0.96 against exact search at 100k chunks, ~8 ms; see the
-# README's Performance section), and pgvector 0.8 iterative scans: when filters (status, visibility, locale)
+# HNSW search breadth (retrieve() widens it with the corpus, see pipeline.retrieval.ef_search_for),
+# and pgvector 0.8 iterative scans: when filters (status, visibility, locale)
 # reject candidates, the index scan continues instead of returning too few rows.
-# ``RetrievalSettings.ef_search`` defaults to EF_SEARCH; ``retrieve`` sets another value per call.
-EF_SEARCH = 800
+EF_SEARCH = 100
 SEARCH_SETTINGS = f"SET hnsw.ef_search = {EF_SEARCH}; SET hnsw.iterative_scan = relaxed_order"
 
 

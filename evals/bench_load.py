@@ -85,7 +85,14 @@ class Recorder:
 
 
 async def _client(
-    n: int, base: str, tokens: dict, stop_at: float, rec: Recorder, tag: str, mine: list[str]
+    n: int,
+    base: str,
+    tokens: dict,
+    stop_at: float,
+    rec: Recorder,
+    tag: str,
+    mine: list[str],
+    think_s: float,
 ) -> None:
     rng = random.Random(n)
     customer = CUSTOMERS[n % len(CUSTOMERS)]
@@ -93,6 +100,13 @@ async def _client(
     agent = {"Authorization": f"Bearer {tokens[ADMIN]}"}
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         while time.monotonic() < stop_at:
+            if think_s:
+                # A person reads and types between actions: exponential pauses, mean think_s.
+                await asyncio.sleep(
+                    min(rng.expovariate(1 / think_s), max(0.0, stop_at - time.monotonic()))
+                )
+                if time.monotonic() >= stop_at:
+                    break
             roll = rng.random()
             if roll < 0.4 or not mine:
                 q = rng.choice(QUESTIONS)
@@ -125,8 +139,16 @@ async def _client(
 
 
 def run_load(
-    *, clients: int = 50, seconds: float = 60, drain_s: float = 300, worker_concurrency: int = 2
+    *,
+    clients: int = 50,
+    seconds: float = 60,
+    think_ms: float = 0,
+    drain_s: float = 300,
+    worker_concurrency: int = 2,
 ) -> dict:
+    """``think_ms`` = 0: every client sends its next request as soon as the last one answered (a
+    closed loop at saturation: latency then measures the queue). > 0: clients pause between
+    requests (exponential, that mean), like people working in the app."""
     settings = Settings()
     url = resolve_url(settings)
     with connect(url, autocommit=True) as conn:
@@ -151,6 +173,7 @@ def run_load(
         secret = settings.jwt_secret.get_secret_value()
         tokens = {u: mint_token(secret=secret, user_id=u) for u in [ADMIN, *CUSTOMERS]}
         rec = Recorder()
+        load_before = os.getloadavg()
         per_client: list[list[str]] = [[] for _ in range(clients)]
         started = time.monotonic()
 
@@ -158,13 +181,14 @@ def run_load(
             stop_at = time.monotonic() + seconds
             await asyncio.gather(
                 *(
-                    _client(i, base, tokens, stop_at, rec, tag, per_client[i])
+                    _client(i, base, tokens, stop_at, rec, tag, per_client[i], think_ms / 1000)
                     for i in range(clients)
                 )
             )
 
         asyncio.run(main())
         elapsed = time.monotonic() - started
+        load_after = os.getloadavg()
         drained = _drain(url, drain_s)
         with connect(url, autocommit=True) as conn:
             counts = conn.execute(COUNT_RESPONSES, (f"{tag}%",)).fetchone()
@@ -192,7 +216,9 @@ def run_load(
     suggestion_p95 = routes.get("POST /tickets/{id}/suggestions", {}).get("p95", float("inf"))
     return {
         "clients": clients,
+        "think_ms": think_ms,
         "seconds": round(elapsed, 1),
+        "loadavg_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "requests": total,
         "rps": round(total / elapsed, 1),
         "errors": errors,
@@ -235,8 +261,10 @@ def _drain(url: str, timeout_s: float) -> bool:
 
 def format_load(result: dict) -> str:
     lines = [
-        f"{result['clients']} clients, {result['seconds']} s: {result['requests']} requests, "
-        f"{result['rps']} req/s, {result['errors']} errors ({result['error_rate']:.2%})",
+        f"{result['clients']} clients (mean think time {result['think_ms']:g} ms), "
+        f"{result['seconds']} s: {result['requests']} requests, {result['rps']} req/s, "
+        f"{result['errors']} errors ({result['error_rate']:.2%}); load average "
+        f"{result['loadavg_before_after'][0]} before, {result['loadavg_before_after'][1]} at the end",
         "",
         "| route | n | p50 ms | p95 ms | p99 ms | errors |",
         "|---|---|---|---|---|---|",

@@ -41,6 +41,7 @@ from ingest import store
 from ingest.chunking import Chunker
 from ingest.sources import SourceItem, read_source
 from pipeline.embedder import Embedder
+from pipeline.retrieval import ef_search_for
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 KB_DIR = SHARED / "aws-docs-qa" / "kb"
@@ -447,7 +448,8 @@ def hnsw_recall(
     queries: list[Query],
     *,
     candidates: int,
-    ef_values: tuple[int, ...] = (100, 200, 400),
+    default_ef: int,
+    ef_values: tuple[int, ...] = (100, 200, 400, 800),
     k: int = 10,
 ) -> dict:
     """Recall@k of the dense candidate query (HNSW, as in retrieval) against the same query with
@@ -470,7 +472,7 @@ def hnsw_recall(
         "uses_hnsw": "kb_chunks_embedding_hnsw_idx" in plan,
         "by_ef_search": {},
     }
-    current = int(conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"])
+    current = default_ef  # what retrieve() uses for this corpus (pipeline.retrieval.ef_search_for)
     for ef in sorted({*ef_values, current}):
         recalls, times = [], []
         with conn.transaction():
@@ -693,7 +695,11 @@ def bench_size(
         result["bm25_agreement"] = bm25_agreement(conn, bench)
         progress(f"{size} chunks: HNSW recall@10 against exact search")
         result["recall"] = hnsw_recall(
-            conn, bench.vectors, bench.queries, candidates=hybrid.candidates
+            conn,
+            bench.vectors,
+            bench.queries,
+            candidates=hybrid.candidates,
+            default_ef=hybrid.ef_search or ef_search_for(size),
         )
         result["latency_ms"]["exact_dense_top10"] = result["recall"]["exact_latency_ms"]
     before = load.get("before_vacuum", {}).get("bm25_ms")
