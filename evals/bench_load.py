@@ -238,15 +238,17 @@ def run_load(
 
 
 def _wait_ready(base: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
+    deadline, last = time.monotonic() + timeout_s, "no answer"
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+            response = httpx.get(f"{base}/readyz", timeout=2)
+            if response.status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass
+            last = response.text[:300]
+        except httpx.HTTPError as exc:
+            last = f"{type(exc).__name__}: {exc}"
         time.sleep(0.5)
-    raise SystemExit(f"the API at {base} did not become ready in {timeout_s:.0f} s")
+    raise SystemExit(f"the API at {base} did not become ready in {timeout_s:.0f} s: {last}")
 
 
 def _drain(url: str, timeout_s: float) -> bool:
