@@ -57,6 +57,9 @@ def _register_vector(conn: psycopg.Connection) -> None:
             conn.rollback()
 
 
+POOL_WAIT_S = 5.0  # a request waits this long for a connection, then fails (503), never hangs
+
+
 def make_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> ConnectionPool:
     def configure(conn: psycopg.Connection) -> None:
         conn.row_factory = dict_row
@@ -69,6 +72,10 @@ def make_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> ConnectionP
         min_size=min_size,
         max_size=max_size,
         configure=configure,
+        # A connection is checked before it is lent: after a database restart the first requests
+        # get fresh connections instead of failing on dead ones.
+        check=ConnectionPool.check_connection,
+        timeout=POOL_WAIT_S,
         kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
         open=False,
     )

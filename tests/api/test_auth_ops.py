@@ -111,17 +111,36 @@ def test_unexpected_errors_are_500_without_details(api, monkeypatch):
     assert "hunter2" not in response.text and body["detail"] == "internal error"
 
 
-def test_database_outage_is_503_and_the_pool_recovers(api, db):
-    db.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    )
-    first = api.get("/tickets", as_="agent")
-    assert_problem(first, 503)
-    assert first.json()["type"].endswith("database-unavailable")
-    statuses = [api.get("/tickets", as_="agent").status_code for _ in range(30)]
-    assert statuses[-1] == 200, statuses
-    api.app.state.resources.pool.check()  # drop any other dead connection: later tests share it
+KILL_CONNECTIONS = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+
+
+def test_killed_connections_cost_no_errors_and_an_outage_is_503(api, db, server_url):
+    from db.connect import connect
+
+    # A restart (every pooled connection dead): the pool checks a connection before lending it.
+    db.execute(KILL_CONNECTIONS)
+    assert [api.get("/tickets", as_="agent").status_code for _ in range(5)] == [200] * 5
+    # An outage (no new connection possible): a prompt 503 problem, then recovery.
+    name = db.execute("SELECT current_database() AS d").fetchone()["d"]
+    with connect(server_url, autocommit=True, vector=False) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        try:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            started = time.monotonic()
+            down = api.get("/tickets", as_="agent")
+            assert time.monotonic() - started < 15
+            assert_problem(down, 503)
+            assert down.json()["type"].endswith("database-unavailable")
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+    statuses = [api.get("/tickets", as_="agent").status_code for _ in range(5)]
+    assert statuses == [200] * 5, statuses
 
 
 def test_health_and_readiness(api):
