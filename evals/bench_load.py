@@ -67,6 +67,7 @@ class Recorder:
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
         self.samples: list[str] = []
+        self.stages: dict[str, list[float]] = defaultdict(list)  # suggestions' server-side ms
 
     async def call(self, client: httpx.AsyncClient, route: str, method: str, url: str, **kw):
         start = time.perf_counter()
@@ -129,13 +130,16 @@ async def _client(
                     headers=auth,
                 )
             else:
-                await rec.call(
+                r = await rec.call(
                     client,
                     "POST /tickets/{id}/suggestions",
                     "POST",
                     f"/tickets/{rng.choice(mine)}/suggestions",
                     headers=agent,
                 )
+                if r is not None:
+                    for stage, ms in r.json()["latency_ms"].items():
+                        rec.stages[stage].append(ms)
 
 
 def run_load(
@@ -229,6 +233,10 @@ def run_load(
         "duplicated": counts["duplicated"],
         "queue_drained": drained,
         "error_samples": rec.samples,
+        "suggestion_stages_ms": {
+            stage: {"p50": _percentile(v, 0.5), "p95": _percentile(v, 0.95)}
+            for stage, v in rec.stages.items()
+        },
         "targets": {
             "zero_errors": errors == 0,
             "zero_lost": counts["lost"] == 0 and counts["duplicated"] == 0,
@@ -281,6 +289,14 @@ def format_load(result: dict) -> str:
         f"tickets created {result['tickets_created']}: lost {result['lost']}, "
         f"duplicated {result['duplicated']} (queue drained: {result['queue_drained']})",
     ]
+    if result["suggestion_stages_ms"]:
+        lines.append(
+            "suggestion stages inside the server, p50/p95 ms: "
+            + ", ".join(
+                f"{k} {v['p50']:.1f}/{v['p95']:.1f}"
+                for k, v in result["suggestion_stages_ms"].items()
+            )
+        )
     lines += [f"target {k}: {'PASS' if v else 'FAIL'}" for k, v in result["targets"].items()]
     lines += [f"  sample error: {s}" for s in result["error_samples"][:5]]
     return "\n".join(lines)
