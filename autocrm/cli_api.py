@@ -19,10 +19,8 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from pipeline.embedder import limit_torch_threads
 
     settings = Settings()
-    limit_torch_threads(settings.serving_torch_threads)
     app = create_app(settings)  # fails here, with a clear message, on a bad tracing setup
     uvicorn.run(
         app,

@@ -92,9 +92,7 @@ def worker(
     Example: autocrm worker --concurrency 4
     """
     from api.worker import run_worker
-    from pipeline.embedder import limit_torch_threads
 
     settings = Settings()
     open_db(settings).close()  # schema current, pgvector present: fail fast with a clear message
-    limit_torch_threads(settings.serving_torch_threads)
     run_worker(settings, concurrency=concurrency, once=once)

@@ -120,12 +120,6 @@ class Settings(BaseSettings):
     embedding_dim: int = 384
     embedding_backend: Literal["torch", "onnx", "auto"] = "auto"
     embedding_batch_size: int = Field(64, ge=1)
-    serving_torch_threads: int = Field(
-        1,
-        ge=0,
-        description="torch intra-op threads in `serve` and `worker` (0 = torch's default: all "
-        "cores); 1 keeps concurrent requests and jobs from oversubscribing the cores",
-    )
     llm_base_url: str = ""
     llm_api_key: SecretStr = SecretStr("")
     llm_model: str = ""

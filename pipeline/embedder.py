@@ -411,20 +411,3 @@ def build_embedder(settings: Settings) -> Embedder:
         backend=settings.embedding_backend,
         models_dir=settings.data_dir / "models",
     )
-
-
-def limit_torch_threads(threads: int) -> None:
-    """Intra-op threads for the local model in a serving process (``serving_torch_threads``).
-
-    The API embeds each request's query on its own thread and the worker runs jobs side by side:
-    with torch's default (every core per call) those calls, and the two processes, fight over the
-    same cores (`autocrm bench load`: the embed stage went from 10 ms idle to ~50/120 ms p50/p95).
-    One thread per call lets concurrent calls run in parallel instead. 0 leaves torch's default.
-    """
-    if threads <= 0:
-        return
-    try:
-        import torch
-    except ImportError:  # an OpenAI-compatible embedder needs no torch
-        return
-    torch.set_num_threads(threads)
