@@ -4,7 +4,8 @@ Dense: HNSW cosine over ``kb_chunks.embedding`` (pgvector 0.8 iterative scans ke
 filters remove candidates: set per connection in ``db.connect``). Keyword: Okapi BM25 computed from
 ``kb_postings``/``kb_terms``/``kb_corpus`` (kept exact by triggers) with the same english analyzer
 as the ``fts`` column. Fusion: reciprocal rank (``rrf``) or a convex combination of the dense cosine
-and the max-normalised BM25 score (``convex``). Optional MMR re-ranking for diversity.
+and the max-normalised BM25 score (``convex``), of articles (each article's best chunk in each list,
+the default) or of chunks. Optional MMR re-ranking for diversity.
 """
 
 from __future__ import annotations
@@ -108,51 +109,55 @@ dense AS (
 ),"""
 
 _NO_DENSE = "NULL::float8 AS dense_score, NULL::bigint AS dense_rank"
-_NO_BM25 = "NULL::float8 AS bm25_score, NULL::bigint AS bm25_rank"
+_NO_BM25 = "NULL::float8 AS bm25_score, NULL::bigint AS bm25_rank, NULL::float8 AS bm25_norm"
 _DENSE_COLS = "d.score AS dense_score, d.rnk AS dense_rank"
-_BM25_COLS = "b.score AS bm25_score, b.rnk AS bm25_rank"
+_BM25_COLS = "b.score AS bm25_score, b.rnk AS bm25_rank, b.norm AS bm25_norm"
 _RRF = (
-    "coalesce(%(w_dense)s / (%(rrf_k)s + d.rnk), 0) + coalesce(%(w_bm25)s / (%(rrf_k)s + b.rnk), 0)"
+    "coalesce(%(w_dense)s / (%(rrf_k)s + {dense_rank}), 0)"
+    " + coalesce(%(w_bm25)s / (%(rrf_k)s + {bm25_rank}), 0)"
 )
-_CONVEX = "%(w_dense)s * coalesce(d.score, 0) + %(w_bm25)s * coalesce(b.norm, 0)"
+_CONVEX = "%(w_dense)s * coalesce({dense_score}, 0) + %(w_bm25)s * coalesce({bm25_norm}, 0)"
+# The columns a fusion reads, for a chunk and for its article (the best of the article's chunks).
+_CHUNK_COLS = {
+    "dense_rank": "dense_rank",
+    "bm25_rank": "bm25_rank",
+    "dense_score": "dense_score",
+    "bm25_norm": "bm25_norm",
+}
+_ARTICLE_COLS = {
+    "dense_rank": "article_dense_rank",
+    "bm25_rank": "article_bm25_rank",
+    "dense_score": "best_dense",
+    "bm25_norm": "best_bm25_norm",
+}
 
 
 @cache
-def search_sql(mode: str, fusion: str, with_embeddings: bool) -> str:
-    """The statement for a retriever mode, assembled once from the template."""
-    parts = {
-        "bm25_cte": BM25_CTE if mode in ("bm25", "hybrid") else "",
-        "dense_cte": DENSE_CTE if mode in ("dense", "hybrid") else "",
-        "embedding_col": ", c.embedding" if with_embeddings else "",
-    }
+def search_sql(mode: str, fusion: str, level: str) -> str:
+    """The statement for a retriever mode, fusion and fusion level, assembled once."""
+    dense = mode in ("dense", "hybrid")
+    bm25 = mode in ("bm25", "hybrid")
     if mode == "hybrid":
-        parts |= {
-            "dense_id": "d.chunk_id",
-            "bm25_id": "b.chunk_id",
-            "dense_cols": _DENSE_COLS,
-            "bm25_cols": _BM25_COLS,
-            "fused_expr": _RRF if fusion == "rrf" else _CONVEX,
-            "fused_from": "dense d FULL OUTER JOIN bm25 b ON b.chunk_id = d.chunk_id",
-        }
-    elif mode == "dense":
-        parts |= {
-            "dense_id": "d.chunk_id",
-            "bm25_id": "NULL::bigint",
-            "dense_cols": _DENSE_COLS,
-            "bm25_cols": _NO_BM25,
-            "fused_expr": "d.score",
-            "fused_from": "dense d",
-        }
-    else:
-        parts |= {
-            "dense_id": "NULL::bigint",
-            "bm25_id": "b.chunk_id",
-            "dense_cols": _NO_DENSE,
-            "bm25_cols": _BM25_COLS,
-            "fused_expr": "b.score",
-            "fused_from": "bm25 b",
-        }
-    return _TEMPLATE.format(**parts)
+        fuse = _RRF if fusion == "rrf" else _CONVEX
+        chunk_fused = fuse.format(**_CHUNK_COLS)
+        article_fused = fuse.format(**_ARTICLE_COLS) if level == "article" else "chunk_fused"
+    else:  # a single list has nothing to fuse: its chunks keep their own order
+        chunk_fused, article_fused = f"{mode}_score", "chunk_fused"
+    return _TEMPLATE.format(
+        bm25_cte=BM25_CTE if bm25 else "",
+        dense_cte=DENSE_CTE if dense else "",
+        dense_id="d.chunk_id" if dense else "NULL::bigint",
+        bm25_id="b.chunk_id" if bm25 else "NULL::bigint",
+        dense_cols=_DENSE_COLS if dense else _NO_DENSE,
+        bm25_cols=_BM25_COLS if bm25 else _NO_BM25,
+        fused_from={
+            "hybrid": "dense d FULL OUTER JOIN bm25 b ON b.chunk_id = d.chunk_id",
+            "dense": "dense d",
+            "bm25": "bm25 b",
+        }[mode],
+        chunk_fused=chunk_fused,
+        article_fused=article_fused,
+    )
 
 
 @dataclass(frozen=True)
@@ -229,7 +234,8 @@ def retrieve(
         # five calls, and one plan cannot fit every query (how common its terms are, which BM25
         # branch runs): at 36k chunks generic plans took 0.2-0.5 s where custom ones take 20 ms.
         # Planning costs about a millisecond.
-        rows = conn.execute(search_sql(mode, settings.fusion, True), params, prepare=False)
+        sql = search_sql(mode, settings.fusion, settings.fusion_level)
+        rows = conn.execute(sql, params, prepare=False)
         rows = rows.fetchall()
     if use_mmr:
         return _mmr(rows, query_vector, lam=settings.mmr_lambda, k=settings.top_k)

@@ -166,6 +166,56 @@ def test_modes_fusions_and_per_article_dedup(aws_db):
         assert len(mmr) == 5
 
 
+def _article_ranks(chunks) -> dict:
+    """Each article's place among the articles of a ranked chunk list (its best chunk's)."""
+    ranks: dict = {}
+    for chunk in chunks:
+        ranks.setdefault(chunk.article_id, len(ranks) + 1)
+    return ranks
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_article_level_rrf_fuses_each_articles_best_ranks(aws_db, query):
+    """An article scores w_d / (k + its dense place) + w_b / (k + its BM25 place), where its place
+    in a list is its best chunk's among the articles, even when the two best chunks differ."""
+    embedder = FakeEmbedder()
+    settings = RetrievalSettings(top_k=10, candidates=30, visibility="all")
+    assert settings.fusion_level == "article"
+    vector = embedder.embed([query])[0]
+    with connect(aws_db, autocommit=True) as conn:
+        single = {
+            mode: retrieve(
+                conn,
+                query=query,
+                query_vector=vector,
+                settings=settings.model_copy(
+                    update={"mode": mode, "top_k": 30, "per_article": 100}
+                ),
+            )
+            for mode in ("dense", "bm25")
+        }
+        hybrid = retrieve(conn, query=query, query_vector=vector, settings=settings)
+    dense, bm25 = _article_ranks(single["dense"]), _article_ranks(single["bm25"])
+    k, w_dense = settings.rrf_k, 2 * settings.dense_weight
+    expected = {
+        article: (w_dense / (k + dense[article]) if article in dense else 0)
+        + ((2 - w_dense) / (k + bm25[article]) if article in bm25 else 0)
+        for article in dense | bm25
+    }
+    assert [c.score for c in hybrid] == pytest.approx(sorted(expected.values(), reverse=True)[:10])
+    for chunk in hybrid:
+        assert chunk.score == pytest.approx(expected[chunk.article_id])
+    # Chunk level fuses chunk ranks instead: the same lists, another statement and order.
+    by_chunk = settings.model_copy(update={"fusion_level": "chunk"})
+    with connect(aws_db, autocommit=True) as conn:
+        chunks = retrieve(conn, query=query, query_vector=vector, settings=by_chunk)
+    for chunk in chunks:
+        fused = (w_dense / (k + chunk.dense_rank) if chunk.dense_rank else 0) + (
+            (2 - w_dense) / (k + chunk.bm25_rank) if chunk.bm25_rank else 0
+        )
+        assert chunk.score == pytest.approx(fused)
+
+
 def test_filters_status_visibility_locale_category(aws_db):
     embedder = FakeEmbedder()
     with connect(aws_db) as conn:
