@@ -125,13 +125,17 @@ class Judge:
             self.failures[key] += 1
             log.warning("LLM judge failed on %s: %s: %s", key, type(exc).__name__, exc)
             return None
-        value = float(result.value)
-        # NaN (e.g. no statements found) would also be invalid in the jsonb that stores metrics.
-        return None if math.isnan(value) else round(value, 4)
+        return _finite(result.value)
 
     def close(self) -> None:
         self.loop.run_until_complete(self.client.close())
         self.loop.close()
+
+
+def _finite(value: float) -> float | None:
+    """A score rounded, or None for NaN (e.g. no statements found): NaN is invalid in jsonb."""
+    value = float(value)
+    return None if math.isnan(value) else round(value, 4)
 
 
 def build_judge(*, settings: Settings, embedder: Embedder) -> Judge | None:
@@ -180,8 +184,10 @@ def answer_metrics(
         retrieved_context_ids=list(dict.fromkeys(retrieved_ids)),
         reference_context_ids=reference_ids,
     )
-    scores: dict[str, float | None] = {
-        f"ragas_{m.name}": round(float(m.single_turn_score(sample)), 4) for m in _metrics()
+    # Without gold ids (an unanswerable question) the ID-based metrics do not apply.
+    metrics = [m for m in _metrics() if reference_ids or "id_based" not in m.name]
+    scores: dict[str, float | None] = {f"ragas_{m.name}": None for m in _metrics()} | {
+        f"ragas_{m.name}": _finite(m.single_turn_score(sample)) for m in metrics
     }
     if judge is not None:
         scores |= judge.score(

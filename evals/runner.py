@@ -129,29 +129,14 @@ def run_questions(
 def summarise(results: list[QuestionResult]) -> dict[str, float]:
     answerable = [r for r in results if r.question.answerable]
     summary: dict[str, float] = {"questions": len(results), "answerable": len(answerable)}
-    keys = (
-        "recall@1",
-        "recall@5",
-        "recall@10",
-        "hit@5",
-        "mrr@10",
-        "ndcg@10",
-        "ragas_rouge_score",
-        "ragas_non_llm_string_similarity",
-        "ragas_id_based_context_precision",
-        "ragas_id_based_context_recall",
-    )
-    for key in keys:
+    for key in ("recall@1", "recall@5", "recall@10", "hit@5", "mrr@10", "ndcg@10"):
         summary[key] = (
             round(statistics.fmean(r.metrics[key] for r in answerable), 4) if answerable else 0.0
         )
-    # LLM-judged metrics (only with a judge): None/NaN where it failed or did not apply, skipped.
+    # ragas metrics: None (or NaN) where one did not apply (no gold ids) or the judge failed: skipped.
     for key in sorted({k for r in answerable for k in r.metrics if k.startswith("ragas_")}):
-        if key not in keys:
-            values = [
-                v for r in answerable if (v := r.metrics[key]) is not None and not math.isnan(v)
-            ]
-            summary[key] = round(statistics.fmean(values), 4) if values else None
+        values = [v for r in answerable if (v := r.metrics[key]) is not None and not math.isnan(v)]
+        summary[key] = round(statistics.fmean(values), 4) if values else None
     labelled = [r for r in results if r.question.answerable is not None]
     if any(not r.question.answerable for r in labelled):
         sent = [r for r in labelled if r.action == Action.send.value]

@@ -218,6 +218,21 @@ def test_no_judge_without_a_configured_llm(embedder):
     assert set(got) == set(OFFLINE)
 
 
+def test_without_gold_ids_the_id_based_metrics_are_none_and_storable():
+    """An unanswerable question has no gold ids: ragas would give NaN, which jsonb rejects."""
+    got = answer_metrics(
+        question=QUESTION,
+        answer="Open Settings.",
+        reference="Open Settings.",
+        retrieved_ids=["kb-1"],
+        reference_ids=[],
+    )
+    assert got["ragas_id_based_context_recall"] is None
+    assert got["ragas_id_based_context_precision"] is None
+    assert got["ragas_rouge_score"] == 1.0
+    json.dumps(got, allow_nan=False)
+
+
 def fake_prepare_answer(conn, *, thread, **_):
     """What prepare_answer gives the runner: retrieval, the draft and its sources, a decision."""
     asked = thread[-1].text
