@@ -229,3 +229,15 @@ def refresh_ai_views(timestamp: int) -> str:
         conn.autocommit = True
         refresh_effectiveness_views(conn)
     return "refreshed"
+
+
+@tasks.periodic(cron="17 * * * *", periodic_id="prune-embedding-cache")
+@tasks.task(name="prune_embedding_cache", queue="kb", queueing_lock="prune-embedding-cache")
+def prune_embedding_cache(timestamp: int) -> str:
+    """Hourly: drop cached query vectors past their TTL (pipeline/embedding_cache.py)."""
+    from pipeline.embedding_cache import prune
+
+    res = _res()
+    with res.pool.connection() as conn:
+        conn.autocommit = True
+        return f"{prune(conn)} pruned"

@@ -20,6 +20,10 @@ class StageTimer:
         finally:
             self.seconds[name] += time.perf_counter() - start
 
+    def record(self, name: str, started: float) -> None:
+        """Add the time since ``started`` (a ``perf_counter`` reading) to a stage named afterwards."""
+        self.seconds[name] += time.perf_counter() - started
+
     def as_ms(self) -> dict[str, float]:
         return {name: round(s * 1000, 2) for name, s in self.seconds.items()}
 

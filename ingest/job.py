@@ -395,7 +395,7 @@ def _run(
             job.encoder.shutdown(wait=True, cancel_futures=True)
             with timer.stage("index"):
                 if bulk:
-                    conn.execute(store.HNSW_INDEX)
+                    store.create_hnsw_index(conn)
                 if report.new or report.updated or report.archived:
                     conn.execute(store.ANALYZE)  # fresh statistics keep retrieval plans right
             report.stage_seconds = timer.as_seconds()
@@ -444,5 +444,5 @@ def _begin_bulk_load(conn: psycopg.Connection) -> bool:
     if empty:
         conn.execute("DROP INDEX IF EXISTS kb_chunks_embedding_hnsw_idx")
         return True
-    conn.execute(store.HNSW_INDEX)
+    store.create_hnsw_index(conn)
     return False

@@ -263,3 +263,29 @@ def test_filters_status_visibility_locale_category(aws_db):
             )
             assert [c.article_id for c in only] == [top[2].article_id], mode
         conn.rollback()
+
+
+def test_the_dense_statement_can_use_the_halfvec_hnsw_index(aws_db):
+    """The ORDER BY must match the index expression exactly, or every query is a full scan."""
+    from pipeline.retrieval import search_sql
+
+    settings = RetrievalSettings(mode="dense", visibility="all")
+    vector = FakeEmbedder().embed([QUERIES[0]])[0]
+    params = {
+        "query": QUERIES[0],
+        "vector": vector,
+        "candidates": 10,
+        "per_article": 1,
+        "limit": 5,
+        "visibility": "all",
+        "locale": None,
+        "category": None,
+    }
+    with connect(aws_db, autocommit=True) as conn, conn.transaction():
+        conn.execute("SET LOCAL enable_seqscan = off")
+        conn.execute("SET LOCAL enable_sort = off")
+        statement = search_sql("dense", settings.fusion, settings.fusion_level, len(vector))
+        plan = "\n".join(
+            r["QUERY PLAN"] for r in conn.execute("EXPLAIN " + statement, params, prepare=False)
+        )
+    assert "kb_chunks_embedding_hnsw_idx" in plan
