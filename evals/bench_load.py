@@ -233,8 +233,10 @@ def run_load(
         "duplicated": counts["duplicated"],
         "queue_drained": drained,
         "error_samples": rec.samples,
+        # "embed_cached": suggestions whose query vectors the worker had already computed (the
+        # shared cache, pipeline/embedding_cache.py); "embed": the model ran in the API.
         "suggestion_stages_ms": {
-            stage: {"p50": _percentile(v, 0.5), "p95": _percentile(v, 0.95)}
+            stage: {"n": len(v), "p50": _percentile(v, 0.5), "p95": _percentile(v, 0.95)}
             for stage, v in rec.stages.items()
         },
         "targets": {
@@ -293,7 +295,7 @@ def format_load(result: dict) -> str:
         lines.append(
             "suggestion stages inside the server, p50/p95 ms: "
             + ", ".join(
-                f"{k} {v['p50']:.1f}/{v['p95']:.1f}"
+                f"{k} {v['p50']:.1f}/{v['p95']:.1f} (n {v['n']})"
                 for k, v in result["suggestion_stages_ms"].items()
             )
         )

@@ -345,7 +345,6 @@ def bench_database(
             _write_batch(conn, batch, model)
         load["seconds"]["copy_with_bm25_triggers"] = time.perf_counter() - started
         started = time.perf_counter()
-        conn.execute("SET maintenance_work_mem = '1GB'")
         progress(f"{size} chunks: building the HNSW index")
         store.create_hnsw_index(conn)
         load["seconds"]["hnsw_build"] = time.perf_counter() - started

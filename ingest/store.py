@@ -80,6 +80,7 @@ ANALYZE = "ANALYZE kb_articles, kb_chunks, kb_postings, kb_terms"
 # The HNSW graph is built over half-precision copies of the vectors (migration 20261126050000):
 # at 100k chunks it searches 1.6x faster than over full vectors at the same recall@10 against exact
 # full-precision search. Retrieval orders by the same expression and scores with full precision.
+HNSW_BUILD_MEMORY = "1GB"
 _HNSW_INDEX = (
     "CREATE INDEX IF NOT EXISTS kb_chunks_embedding_hnsw_idx ON public.kb_chunks "
     "USING hnsw ((embedding::halfvec({dim})) halfvec_cosine_ops) "
@@ -88,9 +89,17 @@ _HNSW_INDEX = (
 
 
 def create_hnsw_index(conn: psycopg.Connection, *, dim: int | None = None) -> None:
-    """Build the HNSW index if it is missing (for the column's dimension unless given)."""
+    """Build the HNSW index if it is missing (for the column's dimension unless given).
+
+    With the graph in memory: pgvector builds it on disk past maintenance_work_mem (64 MB by
+    default, about 30k chunks), slower and, measured at 100k chunks, with a worse graph."""
     dim = dim or embedding_dimension(conn)
-    conn.execute(sql.SQL(_HNSW_INDEX.format(dim=int(dim))))
+    conn.execute(f"SET maintenance_work_mem = '{HNSW_BUILD_MEMORY}'")
+    try:
+        conn.execute(sql.SQL(_HNSW_INDEX.format(dim=int(dim))))
+    finally:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+            conn.execute("RESET maintenance_work_mem")
 
 
 @dataclass

@@ -35,19 +35,25 @@ FILTERS = """a.status = 'published'
 # BM25 scores. A query whose terms have at most ``bm25_exhaustive_postings`` postings in all (a help
 # centre of a few thousand articles, every rare-term query) scores every posting: exact Okapi BM25.
 # Above that, common terms would make the statement sum hundreds of thousands of postings (the
-# 100k-chunk benchmark: p95 ~0.5 s), so it reads "champion lists" instead: each term's
-# ``bm25_term_postings`` highest-impact postings (an index-only scan of kb_postings_impact_idx),
-# sums those partial scores, and rescores the best ``bm25_rescore`` chunks exactly over all query
-# terms. Every returned score is the exact BM25 score; what is approximate is which chunks get
-# scored (the benchmark reports the top-10 agreement with the exhaustive ranking).
+# 100k-chunk benchmark: p95 ~0.5 s), so it reads "champion lists" instead: the best postings of
+# each term (an index-only scan of kb_postings_impact_idx), ``bm25_champion_postings`` in all,
+# shared among the terms by idf (a rare term's postings weigh more, so it gets more of them), sums
+# those partial scores, and rescores the best ``bm25_rescore`` chunks exactly over all query terms.
+# Every returned score is the exact BM25 score; what is approximate is which chunks get scored
+# (the benchmark reports the top-10 agreement with the exhaustive ranking).
 BM25_CTE = f"""
-weighted AS MATERIALIZED (
-    SELECT t.term, ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf, s.avgdl, t.df
+terms AS MATERIALIZED (
+    SELECT t.term, t.df, ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf, s.avgdl
       FROM kb_terms t,
            (SELECT n_chunks::float8 AS n,
                    greatest(total_len::float8 / greatest(n_chunks, 1), 1) AS avgdl
               FROM kb_corpus) s
      WHERE t.term = ANY (tsvector_to_array(to_tsvector('english', %(query)s))) AND t.df > 0
+),
+weighted AS MATERIALIZED (
+    SELECT terms.*,
+           ceil(%(bm25_champion)s * idf / sum(idf) OVER ())::int AS champions
+      FROM terms
 ),
 bm25_exhaustive AS (
     SELECT p.chunk_id,
@@ -66,7 +72,7 @@ bm25_champions AS MATERIALIZED (
             SELECT chunk_id, tf, dl FROM kb_postings
              WHERE term = w.term
              ORDER BY kb_bm25_impact(tf, dl) DESC
-             LIMIT %(bm25_term_postings)s) p
+             LIMIT w.champions) p
      WHERE (SELECT sum(df) FROM weighted) > %(bm25_exhaustive)s
      GROUP BY p.chunk_id
      ORDER BY sum(w.idf * kb_bm25_impact(p.tf, p.dl)) DESC, p.chunk_id
@@ -214,7 +220,7 @@ def retrieve(
         "k1": settings.bm25_k1,
         "b": settings.bm25_b,
         "bm25_exhaustive": settings.bm25_exhaustive_postings,
-        "bm25_term_postings": settings.bm25_term_postings,
+        "bm25_champion": settings.bm25_champion_postings,
         "bm25_rescore": max(settings.bm25_rescore, settings.candidates),
         "candidates": settings.candidates,
         "rrf_k": settings.rrf_k,
@@ -246,12 +252,13 @@ def retrieve(
 
 
 def ef_search_for(n_chunks: int) -> int:
-    """HNSW search breadth for a corpus: 100 up to 12.5k chunks, then n/125, at most 1000.
+    """HNSW search breadth for a corpus: 100 up to 10k chunks, then n/100, at most 1000.
 
     Measured (`autocrm bench retrieval`, halfvec graph, m 16, ef_construction 256): recall@10
-    against exact search 0.95 at 10k chunks with 100, 0.965 at 100k with 800; a fixed large value is
-    no good on a small corpus, where Postgres then prefers an exact scan (27 ms at 10k, not 1 ms)."""
-    return max(EF_SEARCH, min(1000, n_chunks // 125))
+    against exact search 0.955 at 10k chunks with 100, 0.957-0.974 at 100k with 1000 (graphs differ
+    from build to build); a fixed large value is no good on a small corpus, where Postgres then
+    prefers an exact scan (27 ms at 10k instead of 2 ms)."""
+    return max(EF_SEARCH, min(1000, n_chunks // 100))
 
 
 _CORPUS_TTL_S = 60.0

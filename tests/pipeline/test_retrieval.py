@@ -86,13 +86,13 @@ def test_bm25_champion_lists_return_exact_scores(aws_db):
         for query in QUERIES:
             full = retrieve(conn, query=query, query_vector=None, settings=exhaustive)
             complete = exhaustive.model_copy(
-                update={"bm25_exhaustive_postings": 0, "bm25_term_postings": 100_000}
+                update={"bm25_exhaustive_postings": 0, "bm25_champion_postings": 10**7}
             )
             ranked = retrieve(conn, query=query, query_vector=None, settings=complete)
             assert [(c.chunk_id, c.bm25_score) for c in ranked] == [
                 (c.chunk_id, c.bm25_score) for c in full
             ], query
-            short = complete.model_copy(update={"bm25_term_postings": 5, "bm25_rescore": 10})
+            short = complete.model_copy(update={"bm25_champion_postings": 10, "bm25_rescore": 10})
             pruned = retrieve(conn, query=query, query_vector=None, settings=short)
             exact = {
                 c.chunk_id: c.bm25_score
