@@ -44,7 +44,11 @@ def connect(url: str, *, autocommit: bool = False, vector: bool = True) -> psyco
 # and pgvector 0.8 iterative scans: when filters (status, visibility, locale)
 # reject candidates, the index scan continues instead of returning too few rows.
 EF_SEARCH = 100
-SEARCH_SETTINGS = f"SET hnsw.ef_search = {EF_SEARCH}; SET hnsw.iterative_scan = relaxed_order"
+# No JIT: our statements are short; when a retrieval plan's estimated cost crossed jit_above_cost,
+# compiling it added 100-600 ms (measured at 100k chunks, p95 36 -> 27 ms without it).
+SEARCH_SETTINGS = (
+    f"SET hnsw.ef_search = {EF_SEARCH}; SET hnsw.iterative_scan = relaxed_order; SET jit = off"
+)
 
 
 def _register_vector(conn: psycopg.Connection) -> None:
