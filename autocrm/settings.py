@@ -111,6 +111,9 @@ class GenerationSettings(BaseModel):
     max_tokens: int = Field(600, ge=16, le=8192)
     rewrite_query: bool = False
     query_max_chars: int = Field(2000, ge=100)
+    reuse_query_embeddings: bool = Field(
+        True, description="API and worker share query vectors (ai_query_embeddings)"
+    )
 
 
 class Settings(BaseSettings):

@@ -190,7 +190,7 @@ def answer_ticket(
         chat_model=chat_model,
         settings=settings,
         now=now,
-        reuse_embeddings=True,
+        reuse_embeddings=settings.generation.reuse_query_embeddings,
     )
     with prepared.timer.stage("store"):
         response_id, message_id, text = store_answer(

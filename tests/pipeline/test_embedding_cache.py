@@ -123,3 +123,24 @@ def test_a_suggestion_after_the_auto_reply_reuses_its_vectors(kb_conn, real_embe
         (real_embedder.name, first.query.encode()),
     ).fetchone()["embedding"]
     np.testing.assert_allclose(stored.to_numpy(), real_embedder.embed([first.query])[0], atol=1e-6)
+
+
+def test_the_cache_can_be_switched_off(kb_conn, real_embedder):
+    from autocrm.settings import Settings
+
+    settings = Settings()
+    settings.generation.reuse_query_embeddings = False
+    ticket = make_ticket(
+        kb_conn, customer_id=ETHAN, subject="Export my data", description="How do I export?"
+    )
+    for kind in ("auto_reply", "suggestion"):
+        result = answer_ticket(
+            kb_conn,
+            ticket_id=ticket["id"],
+            kind=kind,
+            embedder=real_embedder,
+            chat_model=None,
+            settings=settings,
+        )
+        assert "embed" in result.latency_ms and "embed_cached" not in result.latency_ms
+    assert kb_conn.execute("SELECT count(*) AS n FROM ai_query_embeddings").fetchone()["n"] == 0
