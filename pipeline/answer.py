@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -98,9 +99,11 @@ def prepare_answer(
     settings: Settings,
     now: datetime | None = None,
     reuse_embeddings: bool = False,
+    on_text: Callable[[str], None] | None = None,
 ) -> Prepared:
     """Query, retrieval, draft and decision for a thread. ``reuse_embeddings``: look the query's
-    vectors up in the shared cache first (the API and the worker; evals measure the model)."""
+    vectors up in the shared cache first (the API and the worker; evals measure the model).
+    ``on_text``: the LLM drafter's reply text as it is written (streamed suggestions)."""
     timer = StageTimer()
     gen = settings.generation
     with timer.stage("query"):
@@ -142,6 +145,7 @@ def prepare_answer(
                 sources=chunks,
                 customer_name=customer_name,
                 settings=gen,
+                on_text=on_text,
             )
         else:
             draft = extractive_draft(
@@ -172,8 +176,10 @@ def answer_ticket(
     chat_model: ChatModel | None,
     settings: Settings,
     now: datetime | None = None,
+    on_text: Callable[[str], None] | None = None,
 ) -> AnswerResult:
-    """Answer a ticket and store the outcome (one transaction: response, message, first response)."""
+    """Answer a ticket and store the outcome (one transaction: response, message, first response).
+    ``on_text`` receives the LLM draft's text as the model writes it."""
     started = time.perf_counter()
     ticket = conn.execute(SELECT_TICKET, (ticket_id,)).fetchone()
     if ticket is None:
@@ -191,6 +197,7 @@ def answer_ticket(
         settings=settings,
         now=now,
         reuse_embeddings=settings.generation.reuse_query_embeddings,
+        on_text=on_text,
     )
     with prepared.timer.stage("store"):
         response_id, message_id, text = store_answer(

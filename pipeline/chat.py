@@ -2,11 +2,11 @@
 
 INTERFACE CONTRACT (shared by drafting, triage, query rewriting):
 
-    model.complete(messages, *, temperature, max_tokens, schema=None) -> ChatResult
-    model.stream(messages, *, temperature, max_tokens) -> Iterator[str]
+    model.complete(messages, *, temperature, max_tokens, schema=None, on_delta=None) -> ChatResult
 
 ``schema`` (a pydantic model class) asks for JSON output; ``ChatResult.parsed`` is then the validated
-instance, and invalid JSON raises ``ChatModelError`` (never a fake answer).
+instance, and invalid JSON raises ``ChatModelError`` (never a fake answer). ``on_delta`` makes the
+call a streamed one: each piece of text is handed to it as it arrives, and the result is the same.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
-from typing import Literal, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -56,11 +56,8 @@ class ChatModel(Protocol):
         temperature: float = 0.2,
         max_tokens: int = 600,
         schema: type[BaseModel] | None = None,
+        on_delta: Callable[[str], None] | None = None,
     ) -> ChatResult: ...
-
-    def stream(
-        self, messages: list[ChatMessage], *, temperature: float = 0.2, max_tokens: int = 600
-    ) -> Iterator[str]: ...
 
 
 class InvalidModelOutput(ChatModelError):
@@ -78,7 +75,7 @@ _FENCE = re.compile(r"^\s*```[a-zA-Z]*[ \t]*\n(.*?)\n?[ \t]*```\s*$", re.DOTALL)
 class OpenAIChatModel:
     """Any OpenAI-compatible ``/v1/chat/completions`` endpoint (OpenAI, vLLM, Ollama, llama.cpp).
 
-    The client is built with ``max_retries=0``: retries are ours, so ``complete`` and ``stream``
+    The client is built with ``max_retries=0``: retries are ours, so plain and streamed ``complete``
     share one backoff policy and one error translation into ``ChatModelError``.
     """
 
@@ -114,61 +111,71 @@ class OpenAIChatModel:
         temperature: float = 0.2,
         max_tokens: int = 600,
         schema: type[BaseModel] | None = None,
+        on_delta: Callable[[str], None] | None = None,
     ) -> ChatResult:
         json_mode = {"response_format": {"type": "json_object"}} if schema else {}
-        response = self._with_retries(
-            lambda: self.client.chat.completions.create(
-                model=self.name,
-                messages=[m.model_dump() for m in messages],
-                temperature=temperature,
-                max_tokens=max_tokens,
-                **json_mode,
-            )
-        )
-        # The client returns the body as a str when a 200 is not JSON (a base_url that is not /v1).
-        if not hasattr(response, "choices"):
-            raise ChatModelError(f"{self.endpoint} did not return a chat completion (not JSON)")
-        choice = response.choices[0] if response.choices else None
-        text = (choice.message.content if choice else None) or ""
-        usage = response.usage
+        request = {
+            "model": self.name,
+            "messages": [m.model_dump() for m in messages],
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            **json_mode,
+        }
+        if on_delta is None:
+            text, model, usage, finish = self._completion(request)
+        else:
+            text, model, usage, finish = self._streamed_completion(request, on_delta)
         parsed = None
         if schema is not None:
-            parsed = _parse(
-                text, schema, truncated=choice is not None and choice.finish_reason == "length"
-            )
+            parsed = _parse(text, schema, truncated=finish == "length")
         return ChatResult(
             text=text,
-            model=response.model or self.name,
+            model=model or self.name,
             prompt_tokens=(usage.prompt_tokens if usage else 0) or 0,
             completion_tokens=(usage.completion_tokens if usage else 0) or 0,
             parsed=parsed,
         )
 
-    def stream(
-        self, messages: list[ChatMessage], *, temperature: float = 0.2, max_tokens: int = 600
-    ) -> Iterator[str]:
+    def _completion(self, request: dict) -> tuple[str, str | None, Any, str | None]:
+        response = self._with_retries(lambda: self.client.chat.completions.create(**request))
+        # The client returns the body as a str when a 200 is not JSON (a base_url that is not /v1).
+        if not hasattr(response, "choices"):
+            raise ChatModelError(f"{self.endpoint} did not return a chat completion (not JSON)")
+        choice = response.choices[0] if response.choices else None
+        text = (choice.message.content if choice else None) or ""
+        return text, response.model, response.usage, choice.finish_reason if choice else None
+
+    def _streamed_completion(
+        self, request: dict, on_delta: Callable[[str], None]
+    ) -> tuple[str, str | None, Any, str | None]:
+        """The same completion, streamed: each text delta goes to ``on_delta`` as it arrives."""
         import httpx
         import openai
 
         chunks = self._with_retries(
             lambda: self.client.chat.completions.create(
-                model=self.name,
-                messages=[m.model_dump() for m in messages],
-                temperature=temperature,
-                max_tokens=max_tokens,
-                stream=True,
+                **request, stream=True, stream_options={"include_usage": True}
             )
         )
+        parts: list[str] = []
+        model, usage, finish = None, None, None
         try:
             for chunk in chunks:
-                delta = chunk.choices[0].delta.content if chunk.choices else None
+                model = chunk.model or model
+                usage = chunk.usage or usage
+                if not chunk.choices:
+                    continue
+                finish = chunk.choices[0].finish_reason or finish
+                delta = chunk.choices[0].delta.content
                 if delta:
-                    yield delta
+                    parts.append(delta)
+                    on_delta(delta)
         except (openai.APIError, httpx.HTTPError) as exc:
-            # Not retried once open: deltas already yielded may be on the agent's screen.
+            # Not retried once open: deltas already handed on may be on the agent's screen.
             raise self._translate(exc, attempts=1)[0] from exc
         finally:
             chunks.close()
+        return "".join(parts), model, usage, finish
 
     def _with_retries(self, call: Callable[[], T]) -> T:
         import httpx

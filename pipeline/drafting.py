@@ -13,6 +13,7 @@ wrote itself, so ticket text can never smuggle a URL into a reply.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from autocrm.settings import GenerationSettings
@@ -115,7 +116,10 @@ def llm_draft(
     sources: list[RetrievedChunk],
     customer_name: str | None,
     settings: GenerationSettings,
+    on_text: Callable[[str], None] | None = None,
 ) -> Draft:
+    """Draft with the LLM. ``on_text``: stream the reply's text as the model writes it (the
+    structured answer is parsed from the same streamed call)."""
     from pydantic import BaseModel, Field
 
     from pipeline.prompts import load_prompt  # prompts load lazily: offline runs never need them
@@ -140,6 +144,7 @@ def llm_draft(
         temperature=settings.temperature,
         max_tokens=settings.max_tokens,
         schema=AnswerOutput,
+        on_delta=ReplyStream(on_text).feed if on_text else None,
     )
     out = result.parsed
     if not isinstance(out, AnswerOutput):
@@ -161,6 +166,45 @@ def llm_draft(
         llm_confidence=out.confidence,
         sources=sources,
     )
+
+
+class ReplyStream:
+    """Turns the streamed JSON answer into the text of its "reply" field, piece by piece.
+
+    The answer arrives as JSON ({"answerable": …, "reply": "…", …}); each delta re-parses the
+    partial document (pydantic-core's partial mode keeps an unfinished string) and hands on what
+    the reply gained. Text is released only up to the last whitespace and with links stripped, so
+    a URL the model starts writing is never shown, not even in part. The finished draft (the
+    final event) stays the authority: this is the preview an agent watches being written."""
+
+    def __init__(self, on_text: Callable[[str], None]):
+        self.on_text = on_text
+        self.buffer = ""
+        self.sent = ""
+
+    def feed(self, delta: str) -> None:
+        from pydantic_core import from_json
+
+        self.buffer += delta
+        try:
+            # Partial mode "on" drops an unfinished string: the reply is there once it is whole.
+            finished = _reply(from_json(self.buffer, allow_partial=True))
+            reply = finished or _reply(from_json(self.buffer, allow_partial="trailing-strings"))
+        except ValueError:
+            return  # not yet a parsable prefix
+        if reply is None:
+            return
+        cut = len(reply) if finished else max(reply.rfind(" "), reply.rfind("\n")) + 1
+        safe = strip_links(reply[:cut])
+        # A link stripped only now may rewrite text already shown: wait until it extends again.
+        if len(safe) > len(self.sent) and safe.startswith(self.sent):
+            self.on_text(safe[len(self.sent) :])
+            self.sent = safe
+
+
+def _reply(answer: object) -> str | None:
+    reply = answer.get("reply") if isinstance(answer, dict) else None
+    return reply if isinstance(reply, str) else None
 
 
 def strip_links(text: str) -> str:

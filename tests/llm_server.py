@@ -39,6 +39,7 @@ class Reply:
     status: int = 200
     delay_s: float = 0.0  # before any byte is sent: longer than the client timeout = a hang
     chunks: list[str] | None = None  # stream deltas; default: the text split at word starts
+    chunk_delay_s: float = 0.0  # between stream deltas: a model writing slowly
     usage: tuple[int, int] | None = None  # (prompt, completion); default: word counts
     finish_reason: str = "stop"
     headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Retry-After": "0"}
@@ -192,6 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
         send([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
         chunks = reply.chunks if reply.chunks is not None else re.findall(r"\s*\S+", reply.text)
         for chunk in chunks:
+            time.sleep(reply.chunk_delay_s)
             send([{"index": 0, "delta": {"content": chunk}, "finish_reason": None}])
         send([{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}])
         if (body.get("stream_options") or {}).get("include_usage"):
@@ -208,7 +210,7 @@ def _usage(body: dict, reply: Reply) -> dict[str, int]:
         prompt, completion = reply.usage
     else:
         prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
-        completion = len(reply.text.split())
+        completion = len((reply.text or "".join(reply.chunks or [])).split())
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,

@@ -10,11 +10,11 @@ transaction while the model drafts.
 from __future__ import annotations
 
 import json
+import queue
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Literal
 from uuid import UUID
 
@@ -110,9 +110,9 @@ def suggest(
         visible_ticket(session.conn, ticket_id)
     metrics = request.app.state.metrics
 
-    def run() -> Suggestion:
+    def run(on_text: Callable[[str], None] | None = None) -> Suggestion:
         started = time.perf_counter()
-        result = run_pipeline(res, ticket_id)
+        result = run_pipeline(res, ticket_id, on_text=on_text)
         metrics.ai_decisions.labels("suggestion", result.decision.action.value).inc()
         total_ms = round((time.perf_counter() - started) * 1000, 2)
         return to_suggestion(result, ticket_id, total_ms=total_ms)
@@ -126,7 +126,9 @@ def suggest(
     )
 
 
-def run_pipeline(res: Resources, ticket_id: UUID) -> AnswerResult:
+def run_pipeline(
+    res: Resources, ticket_id: UUID, *, on_text: Callable[[str], None] | None = None
+) -> AnswerResult:
     with service_conn(res.pool) as conn:
         return answer_ticket(
             conn,
@@ -135,6 +137,7 @@ def run_pipeline(res: Resources, ticket_id: UUID) -> AnswerResult:
             embedder=res.embedder,
             chat_model=res.chat_model,
             settings=res.settings,
+            on_text=on_text,
         )
 
 
@@ -167,22 +170,34 @@ def _event(name: str, data: object) -> str:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-def sse_events(run) -> Iterator[str]:
-    """Comments keep the connection alive while the pipeline works; then the draft in small
-    chunks, then the full result. The draft comes from a structured (JSON) model call, so the
-    chunks are cut from the finished text rather than relayed token by token."""
+def sse_events(run: Callable[[Callable[[str], None]], Suggestion]) -> Iterator[str]:
+    """Comments keep the connection alive while the pipeline retrieves; with an LLM, "token"
+    events relay the reply as the model writes it (links never shown, see ReplyStream), then the
+    rest of the stored draft (its sources footer); then "done" with the stored result, which is
+    the authority (a hand-off wraps the draft in a note). The offline drafter writes no tokens:
+    its finished draft follows in small "token" chunks."""
+    pieces: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    streamed = ""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="suggest") as executor:
-        future = executor.submit(run)
+        future = executor.submit(run, pieces.put)
+        future.add_done_callback(lambda _: pieces.put(None))
         while True:
             try:
-                suggestion: Suggestion = future.result(timeout=KEEPALIVE_S)
-                break
-            except FutureTimeout:
+                piece = pieces.get(timeout=KEEPALIVE_S)
+            except queue.Empty:
                 yield ": working\n\n"
-            except Exception as exc:  # the status line is sent already: report it in-band
-                yield _event("error", problem_body(exc))
-                return
-    words = _WORDS.findall(suggestion.draft)
-    for start in range(0, len(words), 4):
-        yield _event("token", {"text": "".join(words[start : start + 4])})
+                continue
+            if piece is None:
+                break
+            streamed += piece
+            yield _event("token", {"text": piece})
+        try:
+            suggestion: Suggestion = future.result()
+        except Exception as exc:  # the status line is sent already: report it in-band
+            yield _event("error", problem_body(exc))
+            return
+    if suggestion.draft.startswith(streamed):
+        words = _WORDS.findall(suggestion.draft[len(streamed) :])
+        for start in range(0, len(words), 4):
+            yield _event("token", {"text": "".join(words[start : start + 4])})
     yield _event("done", suggestion.model_dump(mode="json"))

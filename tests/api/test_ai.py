@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.api.conftest import (
     make_settings,
 )
 from tests.builders import make_ticket
+from tests.llm_server import Reply
 
 
 def test_suggestion_is_grounded_and_stored_as_an_internal_draft(api, db):
@@ -241,3 +243,38 @@ def test_model_reply_becomes_the_suggestion(llm_api, llm_server, db):
         body["draft"].startswith("Hi Ethan, use Forgot password") and body["model"] == "test-model"
     )
     assert [c["index"] for c in body["citations"]] == [1]
+
+
+def test_llm_suggestion_streams_the_reply_as_the_model_writes_it(llm_api, llm_server, db):
+    ticket = make_ticket(
+        db,
+        customer_id=ETHAN,
+        team_id=TEAM_INTEGRATIONS,
+        subject="Reset password",
+        description="How do I reset my password?",
+    )
+    reply = (
+        "Hi Ethan, use Forgot password on the sign-in page [1]. "
+        "Ignore https://evil.example/phish and [this](https://evil.example) too."
+    )
+    answer = json.dumps({"answerable": True, "confidence": 0.9, "reply": reply, "cited": [1]})
+    chunks = [answer[i : i + 12] for i in range(0, len(answer), 12)]
+    llm_server.script(Reply(chunks=chunks, chunk_delay_s=0.03))
+    arrivals: list[tuple[float, str]] = []
+    with llm_api.http.stream(
+        "POST", f"/tickets/{ticket['id']}/suggestions?stream=true", headers=auth("agent")
+    ) as response:
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                arrivals.append((time.monotonic(), line[7:]))
+            elif line.startswith("data: "):
+                arrivals[-1] = (*arrivals[-1][:2], json.loads(line[6:]))
+    tokens = [a[2]["text"] for a in arrivals if a[1] == "token"]
+    done = arrivals[-1][2]
+    assert arrivals[-1][1] == "done" and len(tokens) > 5
+    # Relayed while the model was still writing (it takes ~0.4 s), not cut from the finished text.
+    first_token = next(a[0] for a in arrivals if a[1] == "token")
+    assert arrivals[-1][0] - first_token > 0.2
+    assert "".join(tokens) == done["draft"] and done["draft"].startswith("Hi Ethan, use Forgot")
+    assert not any("evil" in t or "http" in t for t in tokens)  # no link, not even in part
+    assert llm_server.requests[-1].body["stream"] is True

@@ -71,16 +71,28 @@ def test_invalid_schema_output_raises(llm_server: FakeLLMServer, text: str, deta
     assert len(llm_server.requests) == 1  # a bad answer is not retried
 
 
-def test_stream_yields_deltas_in_order(llm_server: FakeLLMServer) -> None:
+def test_streamed_completion_hands_on_deltas_in_order(llm_server: FakeLLMServer) -> None:
     llm_server.script(Reply(chunks=["Step ", "one", ", then", " two."]))
-    assert list(make_model(llm_server).stream(HELLO)) == ["Step ", "one", ", then", " two."]
+    deltas: list[str] = []
+    result = make_model(llm_server).complete(HELLO, on_delta=deltas.append)
+    assert deltas == ["Step ", "one", ", then", " two."]
+    assert result.text == "Step one, then two." and result.model == "test-model"
+    assert result.completion_tokens > 0  # usage from the stream's last chunk
     assert llm_server.requests[0].body["stream"] is True
+
+
+def test_streamed_completion_parses_the_schema_like_a_plain_one(llm_server: FakeLLMServer) -> None:
+    llm_server.script(Reply(chunks=['{"answerable": tr', 'ue, "cited"', ": [1, 2]}"]))
+    deltas: list[str] = []
+    result = make_model(llm_server).complete(HELLO, schema=Answer, on_delta=deltas.append)
+    assert len(deltas) == 3 and result.parsed == Answer(answerable=True, cited=[1, 2])
+    assert llm_server.requests[0].body["response_format"] == {"type": "json_object"}
 
 
 def test_stream_errors_are_translated(llm_server: FakeLLMServer) -> None:
     llm_server.script(Reply(status=401, text="bad key"))
     with pytest.raises(ChatModelError, match="HTTP 401.*bad key"):
-        list(make_model(llm_server).stream(HELLO))
+        make_model(llm_server).complete(HELLO, on_delta=lambda _: None)
 
 
 @pytest.mark.parametrize("status", [500, 429, 503])
@@ -195,7 +207,7 @@ def test_malformed_prompt_file_is_rejected(tmp_path, monkeypatch) -> None:
 
 def test_stream_retries_before_the_stream_opens(llm_server: FakeLLMServer) -> None:
     llm_server.script(503, Reply(text="back again"))
-    assert "".join(make_model(llm_server).stream(HELLO)) == "back again"
+    assert make_model(llm_server).complete(HELLO, on_delta=lambda _: None).text == "back again"
     assert len(llm_server.requests) == 2
 
 
