@@ -11,8 +11,6 @@ the default) or of chunks. Optional MMR re-ranking for diversity.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,6 +23,7 @@ from autocrm.settings import RetrievalSettings
 from db.connect import EF_SEARCH
 
 _TEMPLATE = (Path(__file__).parent / "sql" / "hybrid_search.sql").read_text()
+SET_EF_SEARCH = "SELECT set_config('hnsw.ef_search', %s, false)"
 
 FILTERS = """a.status = 'published'
            AND (%(visibility)s = 'all' OR a.visibility = 'public')
@@ -237,15 +236,19 @@ def retrieve(
         "category": settings.category,
     }
     dim = 0 if query_vector is None else len(query_vector)
-    ef = EF_SEARCH if mode == "bm25" else settings.ef_search or ef_search_for(_corpus_size(conn))
-    with _ef_search(conn, ef):
-        # Never a server-side prepared statement: Postgres would switch it to a generic plan after
-        # five calls, and one plan cannot fit every query (how common its terms are, which BM25
-        # branch runs): at 36k chunks generic plans took 0.2-0.5 s where custom ones take 20 ms.
-        # Planning costs about a millisecond.
-        sql = search_sql(mode, settings.fusion, settings.fusion_level, dim)
-        rows = conn.execute(sql, params, prepare=False)
-        rows = rows.fetchall()
+    # Never a server-side prepared statement: Postgres would switch it to a generic plan after
+    # five calls, and one plan cannot fit every query (how common its terms are, which BM25 branch
+    # runs): at 36k chunks generic plans took 0.2-0.5 s where custom ones take 20 ms. Planning
+    # costs about a millisecond.
+    statement = search_sql(mode, settings.fusion, settings.fusion_level, dim)
+    # One round trip: this call's HNSW search breadth and the statement, pipelined. Every dense
+    # call sets its own, so whatever a pooled connection was left with never matters.
+    ef = None if mode == "bm25" else settings.ef_search or ef_search_for(_corpus_size(conn))
+    with conn.pipeline():
+        if ef is not None:
+            conn.execute(SET_EF_SEARCH, (str(ef),), prepare=False)
+        cursor = conn.execute(statement, params, prepare=False)
+    rows = cursor.fetchall()
     if use_mmr:
         return _mmr(rows, query_vector, lam=settings.mmr_lambda, k=settings.top_k)
     return [_chunk(row) for row in rows]
@@ -276,21 +279,6 @@ def _corpus_size(conn: psycopg.Connection) -> int:
     n = int((row["n_chunks"] if isinstance(row, dict) else row[0]) or 0) if row else 0
     _corpus_cache[key] = (now, n)
     return n
-
-
-@contextmanager
-def _ef_search(conn: psycopg.Connection, ef: int) -> Iterator[None]:
-    """HNSW search breadth for one call when it is not the connection's default (db.connect)."""
-    if ef == EF_SEARCH:
-        yield
-        return
-    set_ef = "SELECT set_config('hnsw.ef_search', %s, false)"
-    conn.execute(set_ef, (str(ef),))
-    try:
-        yield
-    finally:
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
-            conn.execute(set_ef, (str(EF_SEARCH),))
 
 
 def _chunk(row: dict) -> RetrievedChunk:

@@ -289,3 +289,23 @@ def test_the_dense_statement_can_use_the_halfvec_hnsw_index(aws_db):
             r["QUERY PLAN"] for r in conn.execute("EXPLAIN " + statement, params, prepare=False)
         )
     assert "kb_chunks_embedding_hnsw_idx" in plan
+
+
+def test_each_dense_call_sets_its_own_search_breadth(aws_db):
+    """The breadth travels with the statement (one pipelined round trip): an explicit setting is
+    used, and the corpus-sized default comes back on the next call on the same connection."""
+    from pipeline.retrieval import ef_search_for
+
+    vector = FakeEmbedder().embed([QUERIES[0]])[0]
+    wide = RetrievalSettings(mode="dense", visibility="all", ef_search=321)
+    with connect(aws_db, autocommit=True) as conn:
+        retrieve(conn, query=QUERIES[0], query_vector=vector, settings=wide)
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == "321"
+        default = wide.model_copy(update={"ef_search": None})
+        retrieve(conn, query=QUERIES[0], query_vector=vector, settings=default)
+        n = conn.execute("SELECT n_chunks FROM kb_corpus").fetchone()["n_chunks"]
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()["hnsw.ef_search"] == str(
+            ef_search_for(n)
+        )
+    assert ef_search_for(5_000) == 100 and ef_search_for(50_000) == 500
+    assert ef_search_for(10**7) == 1000
