@@ -9,6 +9,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from autocrm.settings import Settings
 from db.connect import connect
 from pipeline.answer import answer_ticket
 from pipeline.embedding_cache import embed_cached, prune
@@ -89,33 +90,31 @@ def test_customers_and_staff_cannot_read_the_cache(conn):
         conn.execute("SELECT * FROM ai_query_embeddings")
 
 
-def test_a_suggestion_after_the_auto_reply_reuses_its_vectors(kb_conn, real_embedder):
-    from autocrm.settings import Settings
+def _answers(conn, embedder, settings, *, subject: str, description: str) -> list:
+    """The auto-reply to a new ticket, then an agent's suggestion on it."""
+    ticket = make_ticket(conn, customer_id=ETHAN, subject=subject, description=description)
+    return [
+        answer_ticket(
+            conn,
+            ticket_id=ticket["id"],
+            kind=kind,
+            embedder=embedder,
+            chat_model=None,
+            settings=settings,
+        )
+        for kind in ("auto_reply", "suggestion")
+    ]
 
-    settings = Settings()
-    ticket = make_ticket(
+
+def test_a_suggestion_after_the_auto_reply_reuses_its_vectors(kb_conn, real_embedder):
+    first, second = _answers(
         kb_conn,
-        customer_id=ETHAN,
+        real_embedder,
+        Settings(),
         subject="Password reset email never arrives",
         description="I asked for a password reset twice and got no email.",
     )
-    first = answer_ticket(
-        kb_conn,
-        ticket_id=ticket["id"],
-        kind="auto_reply",
-        embedder=real_embedder,
-        chat_model=None,
-        settings=settings,
-    )
     assert "embed" in first.latency_ms and "embed_cached" not in first.latency_ms
-    second = answer_ticket(
-        kb_conn,
-        ticket_id=ticket["id"],
-        kind="suggestion",
-        embedder=real_embedder,
-        chat_model=None,
-        settings=settings,
-    )
     assert "embed_cached" in second.latency_ms and "embed" not in second.latency_ms
     assert second.query == first.query
     stored = kb_conn.execute(
@@ -126,21 +125,11 @@ def test_a_suggestion_after_the_auto_reply_reuses_its_vectors(kb_conn, real_embe
 
 
 def test_the_cache_can_be_switched_off(kb_conn, real_embedder):
-    from autocrm.settings import Settings
-
     settings = Settings()
     settings.generation.reuse_query_embeddings = False
-    ticket = make_ticket(
-        kb_conn, customer_id=ETHAN, subject="Export my data", description="How do I export?"
+    results = _answers(
+        kb_conn, real_embedder, settings, subject="Export my data", description="How do I export?"
     )
-    for kind in ("auto_reply", "suggestion"):
-        result = answer_ticket(
-            kb_conn,
-            ticket_id=ticket["id"],
-            kind=kind,
-            embedder=real_embedder,
-            chat_model=None,
-            settings=settings,
-        )
+    for result in results:
         assert "embed" in result.latency_ms and "embed_cached" not in result.latency_ms
     assert kb_conn.execute("SELECT count(*) AS n FROM ai_query_embeddings").fetchone()["n"] == 0
