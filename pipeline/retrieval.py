@@ -68,13 +68,13 @@ bm25_exhaustive AS (
 bm25_champions AS MATERIALIZED (
     SELECT p.chunk_id
       FROM weighted w CROSS JOIN LATERAL (
-            SELECT chunk_id, tf, dl FROM kb_postings
+            SELECT chunk_id, kb_bm25_impact(tf, dl) AS impact FROM kb_postings
              WHERE term = w.term
              ORDER BY kb_bm25_impact(tf, dl) DESC
              LIMIT w.champions) p
      WHERE (SELECT sum(df) FROM weighted) > %(bm25_exhaustive)s
      GROUP BY p.chunk_id
-     ORDER BY sum(w.idf * kb_bm25_impact(p.tf, p.dl)) DESC, p.chunk_id
+     ORDER BY sum(w.idf * p.impact) DESC, p.chunk_id
      LIMIT %(bm25_rescore)s
 ),
 bm25_rescored AS (
