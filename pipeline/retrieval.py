@@ -124,19 +124,14 @@ _RRF = (
     " + coalesce(%(w_bm25)s / (%(rrf_k)s + {bm25_rank}), 0)"
 )
 _CONVEX = "%(w_dense)s * coalesce({dense_score}, 0) + %(w_bm25)s * coalesce({bm25_norm}, 0)"
-# The columns a fusion reads, for a chunk and for its article (the best of the article's chunks).
-_CHUNK_COLS = {
-    "dense_rank": "dense_rank",
-    "bm25_rank": "bm25_rank",
-    "dense_score": "dense_score",
-    "bm25_norm": "bm25_norm",
-}
+# The columns a fusion reads: a chunk's own, or its article's (the best of the article's chunks).
 _ARTICLE_COLS = {
     "dense_rank": "article_dense_rank",
     "bm25_rank": "article_bm25_rank",
     "dense_score": "best_dense",
     "bm25_norm": "best_bm25_norm",
 }
+_CHUNK_COLS = {name: name for name in _ARTICLE_COLS}
 
 
 @cache
