@@ -223,14 +223,20 @@ def test_model_failure_is_503_and_stores_nothing(llm_api, llm_server, db):
     assert events[-1][0] == "error" and events[-1][1]["status"] == 503
 
 
-def test_model_reply_becomes_the_suggestion(llm_api, llm_server, db):
-    ticket = make_ticket(
+@pytest.fixture
+def reset_ticket(db) -> dict:
+    """A customer's password question, in the integrations team's queue."""
+    return make_ticket(
         db,
         customer_id=ETHAN,
         team_id=TEAM_INTEGRATIONS,
         subject="Reset password",
         description="How do I reset my password?",
     )
+
+
+def test_model_reply_becomes_the_suggestion(llm_api, llm_server, reset_ticket):
+    ticket = reset_ticket
     reply = {
         "answerable": True,
         "confidence": 0.9,
@@ -245,14 +251,8 @@ def test_model_reply_becomes_the_suggestion(llm_api, llm_server, db):
     assert [c["index"] for c in body["citations"]] == [1]
 
 
-def test_llm_suggestion_streams_the_reply_as_the_model_writes_it(llm_api, llm_server, db):
-    ticket = make_ticket(
-        db,
-        customer_id=ETHAN,
-        team_id=TEAM_INTEGRATIONS,
-        subject="Reset password",
-        description="How do I reset my password?",
-    )
+def test_llm_suggestion_streams_the_reply_as_the_model_writes_it(llm_api, llm_server, reset_ticket):
+    ticket = reset_ticket
     reply = (
         "Hi Ethan, use Forgot password on the sign-in page [1]. "
         "Ignore https://evil.example/phish and [this](https://evil.example) too."
