@@ -61,7 +61,15 @@ class RetrievalSettings(BaseModel):
         description="above that: read this many best postings in all, shared among terms by idf",
     )
     bm25_rescore: int = Field(
-        100, ge=1, description="above that: best partial scores rescored exactly (≥ candidates)"
+        100,
+        ge=1,
+        description="best partial scores rescored exactly (≥ candidates); the proximity pass reads"
+        " as many",
+    )
+    # Term proximity: the best bm25_rescore chunks gain this × the idf of each pair of neighbouring
+    # query terms they hold as a phrase. Measured on the dev sets (`autocrm eval run`): see README.
+    bm25_proximity: float = Field(
+        1.5, ge=0, description="weight of query-phrase matches added to BM25 (0: plain Okapi BM25)"
     )
     ef_search: int | None = Field(
         None, ge=10, le=1000, description="HNSW search breadth; None = grows with the corpus"

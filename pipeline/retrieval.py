@@ -31,6 +31,16 @@ FILTERS = """a.status = 'published'
            AND (%(category)s::text IS NULL
                 OR a.category_id = (SELECT id FROM kb_categories WHERE slug = %(category)s))"""
 
+
+SENTENCE_END = r"[.!?]+(\s+|$)|\n+"  # not the dots inside "db.t2.small" or "v1.2"
+
+
+def _lexeme_query(column: str) -> str:
+    """SQL for a one-lexeme tsquery from an analysed lexeme: quoted, so it is not parsed again."""
+    quoted = f"replace(replace({column}, '\\', '\\\\'), '''', '''''')"
+    return f"(('''' || {quoted} || '''')::tsquery)"
+
+
 # BM25 scores. A query whose terms have at most ``bm25_exhaustive_postings`` postings in all (a help
 # centre of a few thousand articles, every rare-term query) scores every posting: exact Okapi BM25.
 # Above that, common terms would make the statement sum hundreds of thousands of postings (the
@@ -89,16 +99,40 @@ bm25_rescored AS (
 bm25_all AS MATERIALIZED (
     SELECT * FROM bm25_exhaustive UNION ALL SELECT * FROM bm25_rescored
 ),
+query_phrases AS MATERIALIZED (
+    -- Each pair of neighbouring terms in a sentence of the query, as a phrase at their distance
+    -- there ("total storage for all DB" -> total <1> storag, storag <3> db: stop words keep their
+    -- places on both sides), weighted by the rarer term's idf; each phrase counts once, like each
+    -- term. Pairs across sentences ("...my password? How do I reset") would only add noise.
+    SELECT tsquery_phrase({_lexeme_query("x.a")}, {_lexeme_query("x.b")}, x.gap) AS phrase,
+           least(wa.idf, wb.idf) AS idf
+      FROM (SELECT l.lexeme AS a, lead(l.lexeme) OVER w AS b, lead(q.pos) OVER w - q.pos AS gap
+              FROM regexp_split_to_table(%(query)s, '{SENTENCE_END}') WITH ORDINALITY s(text, n),
+                   unnest(to_tsvector('english', s.text)) l, unnest(l.positions) AS q(pos)
+            WINDOW w AS (PARTITION BY s.n ORDER BY q.pos)) x
+      JOIN weighted wa ON wa.term = x.a
+      JOIN weighted wb ON wb.term = x.b
+     WHERE x.a <> x.b AND %(proximity)s > 0
+     GROUP BY x.a, x.b, x.gap, wa.idf, wb.idf
+),
+bm25_ranked AS MATERIALIZED (
+    -- The best bm25_rescore chunks gain proximity * the idf of each query phrase they contain.
+    SELECT t.chunk_id, t.score, t.score + coalesce(%(proximity)s * p.idf, 0) AS boosted
+      FROM (SELECT *, row_number() OVER (ORDER BY score DESC, chunk_id) AS nth FROM bm25_all) t
+      LEFT JOIN LATERAL (
+            SELECT sum(q.idf) AS idf FROM kb_chunks c JOIN query_phrases q ON c.fts @@ q.phrase
+             WHERE c.id = t.chunk_id AND t.nth <= %(bm25_rescore)s) p ON true
+),
 bm25 AS (
     -- Walk the scores best-first and probe each chunk's article for the filters until enough.
-    SELECT x.chunk_id, x.score, row_number() OVER (ORDER BY x.score DESC, x.chunk_id) AS rnk,
-           x.score / max(x.score) OVER () AS norm
-      FROM (SELECT b.chunk_id, b.score
-              FROM (SELECT * FROM bm25_all ORDER BY score DESC, chunk_id) b
+    SELECT x.chunk_id, x.score, row_number() OVER (ORDER BY x.boosted DESC, x.chunk_id) AS rnk,
+           x.boosted / max(x.boosted) OVER () AS norm
+      FROM (SELECT b.chunk_id, b.score, b.boosted
+              FROM (SELECT * FROM bm25_ranked ORDER BY boosted DESC, chunk_id) b
               CROSS JOIN LATERAL (
                     SELECT 1 FROM kb_chunks c JOIN kb_articles a ON a.id = c.article_id
                      WHERE c.id = b.chunk_id AND {FILTERS}) ok
-             ORDER BY b.score DESC, b.chunk_id
+             ORDER BY b.boosted DESC, b.chunk_id
              LIMIT %(candidates)s) x
 ),"""
 
@@ -143,8 +177,10 @@ def search_sql(mode: str, fusion: str, level: str, dim: int) -> str:
         fuse = _RRF if fusion == "rrf" else _CONVEX
         chunk_fused = fuse.format(**_CHUNK_COLS)
         article_fused = fuse.format(**_ARTICLE_COLS) if level == "article" else "chunk_fused"
-    else:  # a single list has nothing to fuse: its chunks keep their own order
-        chunk_fused, article_fused = f"{mode}_score", "chunk_fused"
+    else:  # a single list has nothing to fuse: its chunks keep their own order (BM25's with the
+        # proximity boost, max-normalised; the reported bm25_score stays plain Okapi BM25)
+        chunk_fused = "dense_score" if mode == "dense" else "bm25_norm"
+        article_fused = "chunk_fused"
     return _TEMPLATE.format(
         bm25_cte=BM25_CTE if bm25 else "",
         dense_cte=DENSE_CTE.format(dim=int(dim)) if dense else "",
@@ -216,6 +252,7 @@ def retrieve(
         "bm25_exhaustive": settings.bm25_exhaustive_postings,
         "bm25_champion": settings.bm25_champion_postings,
         "bm25_rescore": max(settings.bm25_rescore, settings.candidates),
+        "proximity": settings.bm25_proximity,
         "candidates": settings.candidates,
         "rrf_k": settings.rrf_k,
         "w_dense": 2 * settings.dense_weight if settings.fusion == "rrf" else settings.dense_weight,

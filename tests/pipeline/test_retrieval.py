@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import bm25s
 import numpy as np
 import pytest
@@ -9,7 +12,7 @@ import pytest
 from autocrm.settings import ChunkingSettings, RetrievalSettings
 from db.connect import connect
 from ingest.job import ingest
-from pipeline.retrieval import retrieve
+from pipeline.retrieval import SENTENCE_END, retrieve
 from tests.fakes import FakeEmbedder
 from tests.ingest.test_aws_help_centre import sample
 
@@ -19,6 +22,13 @@ QUERIES = [
     "lambda function timeout limit",
     "SageMaker Studio single sign-on",
     "list my channels",
+]
+# Phrases, sentences (no pair across "?"), a repeated question and a dotted name.
+PHRASE_QUERIES = [
+    "total storage for all DB instances",
+    "How do I stop a DB instance? Stop a DB instance.",
+    "What is the maximum function timeout? Lambda quotas",
+    "Storage for db.t2.small instances",
 ]
 
 
@@ -40,39 +50,110 @@ def aws_db(server_url, template_url, tmp_path_factory):
     drop_database(server_url=server_url, name=name)
 
 
-def test_bm25_matches_reference_implementation(aws_db):
-    """Same tokens (Postgres' english analyzer), same k1/b, Lucene idf: bm25s must agree."""
+@pytest.fixture(scope="module")
+def reference(aws_db):
+    """bm25s over the same tokens (Postgres' english analyzer) and each chunk's term positions."""
     with connect(aws_db, autocommit=True) as conn:
         docs = conn.execute("""
-            SELECT c.id, array_agg(l.lexeme ORDER BY l.lexeme) FILTER (WHERE true) AS lexemes,
-                   array_agg(cardinality(l.positions) ORDER BY l.lexeme) AS tfs
+            SELECT c.id, array_agg(l.lexeme ORDER BY l.lexeme) AS lexemes,
+                   array_agg(array_to_string(l.positions, ',') ORDER BY l.lexeme) AS positions
               FROM kb_chunks c, unnest(c.fts) l GROUP BY c.id ORDER BY c.id""").fetchall()
-        ids = [d["id"] for d in docs]
-        corpus = [
-            [lex for lex, tf in zip(d["lexemes"], d["tfs"], strict=True) for _ in range(tf)]
-            for d in docs
-        ]
-        reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
-        reference.index(corpus, show_progress=False)
-        settings = RetrievalSettings(
-            mode="bm25", top_k=10, candidates=10, per_article=100, visibility="all"
-        )
+    ids = [d["id"] for d in docs]
+    positions = [
+        {
+            lex: {int(p) for p in ps.split(",")}
+            for lex, ps in zip(d["lexemes"], d["positions"], strict=True)
+        }
+        for d in docs
+    ]
+    corpus = [[lex for lex, ps in doc.items() for _ in ps] for doc in positions]
+    bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    bm25.index(corpus, show_progress=False)
+    return ids, positions, corpus, bm25
+
+
+def _query_lexemes(conn, text: str) -> list[tuple[int, str]]:
+    """The text's lexemes in order, with their positions (stop words keep their places)."""
+    rows = conn.execute(
+        "SELECT l.lexeme, p FROM unnest(to_tsvector('english', %s)) l, unnest(l.positions) p",
+        (text,),
+    ).fetchall()
+    return sorted((r["p"], r["lexeme"]) for r in rows)
+
+
+def _query_phrases(conn, query: str, known) -> set[tuple[str, str, int]]:
+    """Neighbouring known terms of each sentence of the query, and their distance."""
+    phrases = set()
+    for sentence in re.split(SENTENCE_END, query):
+        if sentence and sentence.strip():
+            lexemes = [(p, t) for p, t in _query_lexemes(conn, sentence) if known(t)]
+            phrases |= {(a, b, pb - pa) for (pa, a), (pb, b) in itertools.pairwise(lexemes)}
+    return {(a, b, gap) for a, b, gap in phrases if a != b}
+
+
+def test_bm25_matches_reference_implementation(aws_db, reference):
+    """Same tokens, same k1/b, Lucene idf: with the proximity pass off, bm25s must agree."""
+    ids, _, corpus, bm25 = reference
+    settings = RetrievalSettings(
+        mode="bm25", top_k=10, candidates=10, per_article=100, visibility="all", bm25_proximity=0
+    )
+    with connect(aws_db, autocommit=True) as conn:
         for query in QUERIES:
-            tokens = [
-                r["t"]
-                for r in conn.execute(
-                    "SELECT unnest(tsvector_to_array(to_tsvector('english', %s))) AS t", (query,)
-                )
-            ]
-            tokens = [t for t in tokens if any(t in doc for doc in corpus)]
-            scores = reference.get_scores(tokens)
+            tokens = [t for _, t in _query_lexemes(conn, query) if any(t in d for d in corpus)]
+            scores = bm25.get_scores(tokens)
             expected = [ids[i] for i in np.argsort(-scores, kind="stable")[:10] if scores[i] > 0]
             ours = retrieve(conn, query=query, query_vector=None, settings=settings)
             assert [c.chunk_id for c in ours] == expected, query
             # Lucene's tf term lacks Okapi's (k1 + 1) factor: scores differ by exactly that.
-            ref_scores = {ids[i]: scores[i] for i in range(len(ids))}
             for chunk in ours:
-                assert chunk.bm25_score == pytest.approx(2.2 * ref_scores[chunk.chunk_id], rel=1e-4)
+                expected_score = 2.2 * scores[ids.index(chunk.chunk_id)]
+                assert chunk.bm25_score == pytest.approx(expected_score, rel=1e-4)
+
+
+def test_bm25_proximity_matches_reference(aws_db, reference):
+    """The proximity pass: the best `bm25_rescore` chunks gain weight x the rarer term's idf for
+    each pair of neighbouring query terms they hold at the query's distance. Recomputed here from
+    the chunks' term positions, it must give the same order; the reported score stays plain."""
+    ids, positions, corpus, bm25 = reference
+    weight, rescore = 1.5, 30
+    settings = RetrievalSettings(
+        mode="bm25",
+        top_k=10,
+        candidates=10,
+        per_article=100,
+        visibility="all",
+        bm25_proximity=weight,
+        bm25_rescore=rescore,
+    )
+    n = len(corpus)
+    moved = 0
+    with connect(aws_db, autocommit=True) as conn:
+        for query in QUERIES + PHRASE_QUERIES:
+            terms = {t for _, t in _query_lexemes(conn, query) if any(t in d for d in corpus)}
+            plain = bm25.get_scores(sorted(terms))
+            df = {t: sum(t in d for d in corpus) for t in terms}
+            idf = {t: float(np.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))) for t in terms}
+            pairs = _query_phrases(conn, query, terms.__contains__)
+            boosted = 2.2 * plain
+            for i in np.argsort(-plain, kind="stable")[:rescore]:
+                if plain[i] <= 0:
+                    continue
+                has = positions[i]
+                boosted[i] += weight * sum(
+                    min(idf[a], idf[b])
+                    for a, b, gap in pairs
+                    if a in has and b in has and any(p + gap in has[b] for p in has[a])
+                )
+            expected = [ids[i] for i in np.argsort(-boosted, kind="stable")[:10] if boosted[i] > 0]
+            ours = retrieve(conn, query=query, query_vector=None, settings=settings)
+            assert [c.chunk_id for c in ours] == expected, query
+            assert all(
+                c.bm25_score == pytest.approx(2.2 * plain[ids.index(c.chunk_id)], rel=1e-4)
+                for c in ours
+            ), query
+            top_plain = [ids[i] for i in np.argsort(-plain, kind="stable")[:10]]
+            moved += expected != top_plain
+    assert moved, "the phrases changed no ranking: the test proves nothing"
 
 
 def test_bm25_champion_lists_return_exact_scores(aws_db):
