@@ -61,13 +61,10 @@ class RetrievalSettings(BaseModel):
         description="above that: read this many best postings in all, shared among terms by idf",
     )
     bm25_rescore: int = Field(
-        100,
-        ge=1,
-        description="best partial scores rescored exactly (≥ candidates); the proximity pass reads"
-        " as many",
+        100, ge=1, description="above that: best partial scores rescored exactly (≥ candidates)"
     )
-    # Term proximity: the best bm25_rescore chunks gain this × the idf of each pair of neighbouring
-    # query terms they hold as a phrase. Measured on the dev sets (`autocrm eval run`): see README.
+    # Term proximity: BM25's candidates gain this × the idf of each pair of neighbouring query
+    # terms they hold as a phrase, and are re-ranked. Measured on the dev sets: see README.
     bm25_proximity: float = Field(
         1.5, ge=0, description="weight of query-phrase matches added to BM25 (0: plain Okapi BM25)"
     )

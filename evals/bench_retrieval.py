@@ -533,14 +533,16 @@ class Bench:
     vectors: np.ndarray
     tickets: int = 50
 
-    def retrieval(self, mode: str):
-        return self.settings.retrieval.model_copy(update={"mode": mode})
+    def retrieval(self, mode: str, **overrides: object):
+        return self.settings.retrieval.model_copy(update={"mode": mode, **overrides})
 
-    def retrieve_fn(self, conn: psycopg.Connection, mode: str) -> Callable[[Query], object]:
+    def retrieve_fn(
+        self, conn: psycopg.Connection, mode: str, **overrides: object
+    ) -> Callable[[Query], object]:
         from pipeline.retrieval import retrieve
 
         vec = {q.id: v for q, v in zip(self.queries, self.vectors, strict=True)}
-        rs = self.retrieval(mode)
+        rs = self.retrieval(mode, **overrides)
         return lambda q: retrieve(
             conn, query=q.text, query_vector=vec[q.id] if mode != "bm25" else None, settings=rs
         )
@@ -648,6 +650,9 @@ def bench_size(
         result["retrieve_dense_uses_hnsw"] = (
             "kb_chunks_embedding_hnsw_idx" in result["plans"]["dense"]
         )
+        # What the proximity pass costs: BM25 without it, in the same run.
+        plain = bench.retrieve_fn(conn, "bm25", bm25_proximity=0)
+        result["latency_ms"]["retrieve_bm25_no_proximity"] = timed(plain, bench.queries)[0]
         hybrid = bench.retrieval("hybrid")
 
         def with_embedding(q: Query) -> object:
@@ -842,6 +847,7 @@ ROWS = [
     ("retrieve_hybrid", "retrieve, hybrid (query pre-embedded)"),
     ("retrieve_dense", "retrieve, dense only"),
     ("retrieve_bm25", "retrieve, BM25 only"),
+    ("retrieve_bm25_no_proximity", "retrieve, BM25 only, without the proximity pass"),
     ("retrieve_bm25_before_vacuum", "retrieve, BM25 only, before VACUUM (ANALYZE only)"),
     ("retrieve_hybrid_with_embedding", "retrieve, hybrid, incl. query embedding"),
     ("offline_suggestion", "offline suggestion (`prepare_answer`, no LLM)"),

@@ -115,25 +115,26 @@ query_phrases AS MATERIALIZED (
      WHERE x.a <> x.b AND %(proximity)s > 0
      GROUP BY x.a, x.b, x.gap, wa.idf, wb.idf
 ),
-bm25_ranked AS MATERIALIZED (
-    -- The best bm25_rescore chunks gain proximity * the idf of each query phrase they contain.
-    SELECT t.chunk_id, t.score, t.score + coalesce(%(proximity)s * p.idf, 0) AS boosted
-      FROM (SELECT *, row_number() OVER (ORDER BY score DESC, chunk_id) AS nth FROM bm25_all) t
-      LEFT JOIN LATERAL (
-            SELECT sum(q.idf) AS idf FROM kb_chunks c JOIN query_phrases q ON c.fts @@ q.phrase
-             WHERE c.id = t.chunk_id AND t.nth <= %(bm25_rescore)s) p ON true
+bm25_walk AS MATERIALIZED (
+    -- Walk the scores best-first and probe each chunk's article for the filters until enough.
+    SELECT b.chunk_id, b.score
+      FROM (SELECT * FROM bm25_all ORDER BY score DESC, chunk_id) b
+      CROSS JOIN LATERAL (
+            SELECT 1 FROM kb_chunks c JOIN kb_articles a ON a.id = c.article_id
+             WHERE c.id = b.chunk_id AND {FILTERS}) ok
+     ORDER BY b.score DESC, b.chunk_id
+     LIMIT %(candidates)s
 ),
 bm25 AS (
-    -- Walk the scores best-first and probe each chunk's article for the filters until enough.
+    -- The candidates re-ranked with proximity * the idf of each query phrase they hold.
     SELECT x.chunk_id, x.score, row_number() OVER (ORDER BY x.boosted DESC, x.chunk_id) AS rnk,
            x.boosted / max(x.boosted) OVER () AS norm
-      FROM (SELECT b.chunk_id, b.score, b.boosted
-              FROM (SELECT * FROM bm25_ranked ORDER BY boosted DESC, chunk_id) b
-              CROSS JOIN LATERAL (
-                    SELECT 1 FROM kb_chunks c JOIN kb_articles a ON a.id = c.article_id
-                     WHERE c.id = b.chunk_id AND {FILTERS}) ok
-             ORDER BY b.boosted DESC, b.chunk_id
-             LIMIT %(candidates)s) x
+      FROM (SELECT w.chunk_id, w.score, w.score + coalesce(%(proximity)s * p.idf, 0) AS boosted
+              FROM bm25_walk w
+              LEFT JOIN LATERAL (
+                    SELECT sum(q.idf) AS idf
+                      FROM kb_chunks c JOIN query_phrases q ON c.fts @@ q.phrase
+                     WHERE c.id = w.chunk_id) p ON true) x
 ),"""
 
 # Candidates come from the HNSW index over half-precision copies (ingest.store.create_hnsw_index);

@@ -111,19 +111,18 @@ def test_bm25_matches_reference_implementation(aws_db, reference):
 
 
 def test_bm25_proximity_matches_reference(aws_db, reference):
-    """The proximity pass: the best `bm25_rescore` chunks gain weight x the rarer term's idf for
-    each pair of neighbouring query terms they hold at the query's distance. Recomputed here from
-    the chunks' term positions, it must give the same order; the reported score stays plain."""
+    """The proximity pass: BM25's candidates gain weight x the rarer term's idf for each pair of
+    neighbouring query terms they hold at the query's distance, and are re-ranked. Recomputed here
+    from the chunks' term positions, it must give the same order; the reported score stays plain."""
     ids, positions, corpus, bm25 = reference
-    weight, rescore = 1.5, 30
+    weight, candidates = 1.5, 30
     settings = RetrievalSettings(
         mode="bm25",
         top_k=10,
-        candidates=10,
+        candidates=candidates,
         per_article=100,
         visibility="all",
         bm25_proximity=weight,
-        bm25_rescore=rescore,
     )
     n = len(corpus)
     moved = 0
@@ -134,12 +133,12 @@ def test_bm25_proximity_matches_reference(aws_db, reference):
             df = {t: sum(t in d for d in corpus) for t in terms}
             idf = {t: float(np.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))) for t in terms}
             pairs = _query_phrases(conn, query, terms.__contains__)
-            boosted = 2.2 * plain
-            for i in np.argsort(-plain, kind="stable")[:rescore]:
+            boosted = np.zeros(n)  # only the candidates are ranked
+            for i in np.argsort(-plain, kind="stable")[:candidates]:
                 if plain[i] <= 0:
                     continue
                 has = positions[i]
-                boosted[i] += weight * sum(
+                boosted[i] = 2.2 * plain[i] + weight * sum(
                     min(idf[a], idf[b])
                     for a, b, gap in pairs
                     if a in has and b in has and any(p + gap in has[b] for p in has[a])
