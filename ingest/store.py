@@ -74,6 +74,10 @@ EMBEDDING_DIMENSION = """
 SELECT atttypmod AS dim FROM pg_attribute
  WHERE attrelid = 'public.kb_chunks'::regclass AND attname = 'embedding'
 """
+RPC_DEFINITION = """
+SELECT pg_get_functiondef('public.match_kb_chunks(vector, integer, real)'::regprocedure)
+       AS definition
+"""
 
 ANALYZE = "ANALYZE kb_articles, kb_chunks, kb_postings, kb_terms"
 
@@ -196,8 +200,10 @@ def embedding_dimension(conn: psycopg.Connection) -> int:
 
 def set_embedding_dimension(conn: psycopg.Connection, *, dim: int) -> None:
     """Change the vector column's dimension: every stored embedding is dropped (they would be of the
-    wrong model anyway), the HNSW index rebuilt. Explicit, never implicit."""
+    wrong model anyway), the HNSW index rebuilt and the search RPC retyped. Explicit, never
+    implicit."""
     with conn.transaction():
+        old = embedding_dimension(conn)
         conn.execute("DROP INDEX IF EXISTS kb_chunks_embedding_hnsw_idx")
         conn.execute("UPDATE kb_chunks SET embedding = NULL, embedding_model = NULL")
         conn.execute(
@@ -206,3 +212,13 @@ def set_embedding_dimension(conn: psycopg.Connection, *, dim: int) -> None:
             )
         )
         create_hnsw_index(conn, dim=dim)
+        _retype_search_rpc(conn, old=old, new=dim)
+
+
+def _retype_search_rpc(conn: psycopg.Connection, *, old: int, new: int) -> None:
+    """``match_kb_chunks`` orders by ``embedding::halfvec(<dim>)``, the HNSW index's expression, so
+    the index serves it: rewrite its definition (db/schema) for the new dimension, grants kept."""
+    definition = conn.execute(RPC_DEFINITION).fetchone()["definition"]
+    for kind in ("vector", "halfvec"):
+        definition = definition.replace(f"{kind}({old})", f"{kind}({new})")
+    conn.execute(definition)

@@ -12,6 +12,7 @@ from db.connect import connect
 from db.errors import AlreadyRunning
 from ingest.job import IngestError, ingest
 from ingest.sources import SourceError, describe
+from ingest.store import set_embedding_dimension
 from tests.fakes import FakeEmbedder
 
 CHUNKING = ChunkingSettings(chunk_tokens=60, overlap_tokens=8, min_chunk_tokens=4)
@@ -259,6 +260,25 @@ def test_other_model_is_refused_unless_reembed(fresh_db, tmp_path):
 def test_other_dimension_is_refused_with_the_command_to_run(fresh_db, tmp_path):
     with pytest.raises(IngestError, match="set-dimension 768"):
         run(fresh_db, write_kb(tmp_path / "kb"), FakeEmbedder(dim=768))
+
+
+def test_set_dimension_switches_column_index_and_search_rpc(fresh_db, tmp_path):
+    """After `kb set-dimension 768` a 768-dim model ingests, and the HNSW index and the
+    match_kb_chunks RPC follow (its ORDER BY casts to the index's halfvec(dim))."""
+    run(fresh_db, write_kb(tmp_path / "kb"))
+    with connect(fresh_db, autocommit=True) as conn:
+        set_embedding_dimension(conn, dim=768)
+    embedder = FakeEmbedder(dim=768)
+    assert run(fresh_db, write_kb(tmp_path / "kb"), embedder, reembed=True).updated == 3
+    with connect(fresh_db, autocommit=True) as conn:
+        index = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'kb_chunks_embedding_hnsw_idx'"
+        ).fetchone()["indexdef"]
+        assert "halfvec(768)" in index
+        chunk = conn.execute("SELECT id, context, content FROM kb_chunks LIMIT 1").fetchone()
+        vector = embedder.embed([f"{chunk['context']}\n\n{chunk['content']}"])[0]
+        found = conn.execute("SELECT * FROM match_kb_chunks(%s, 3, 0)", (vector,)).fetchall()
+    assert found[0]["chunk_id"] == chunk["id"] and found[0]["similarity"] > 0.99
 
 
 def test_second_run_on_same_source_is_refused(fresh_db, tmp_path):
