@@ -208,3 +208,39 @@ def build_dataset_command(
     with open_db(Settings()) as conn:
         n = build_dataset(conn, since=datetime.now(UTC) - timedelta(days=since_days), out=out)
     typer.echo(f"{n} question(s) written to {out}")
+
+
+@app.command("gc")
+def gc_command(
+    older_than_days: float = typer.Option(
+        30, "--older-than-days", min=0, help="drop eval knowledge bases unused this long"
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="only list what would be dropped"),
+) -> None:
+    """Drop the cached eval knowledge-base databases that no run has used for a while.
+
+    Example: autocrm eval gc --older-than-days 14 --dry-run
+    """
+    from datetime import timedelta
+
+    from db.connect import resolve_url
+    from db.server import with_database
+    from evals.kb import collect_eval_kbs
+
+    server = with_database(resolve_url(Settings()), "postgres")
+    result = collect_eval_kbs(
+        server_url=server, older_than=timedelta(days=older_than_days), dry_run=dry_run
+    )
+    verb = "would drop" if dry_run else "dropped"
+    for action, kbs in (
+        (verb, result.dropped),
+        ("in use, kept", result.in_use),
+        ("kept", result.kept),
+    ):
+        for kb in kbs:
+            used = kb.last_used.isoformat(timespec="minutes") if kb.last_used else "unknown"
+            typer.echo(
+                f"{action:>13}  {kb.name}  {kb.size_bytes / 2**20:,.0f} MB  last used {used}"
+            )
+    freed = sum(kb.size_bytes for kb in result.dropped) / 2**20
+    typer.echo(f"{len(result.dropped)} {verb}, {freed:,.0f} MB; {len(result.kept)} kept")

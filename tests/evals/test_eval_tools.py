@@ -204,3 +204,53 @@ def test_eval_run_cli_on_a_users_own_dataset(shared_db, tmp_path):
             == 2
         )
         conn.execute("DELETE FROM eval_runs WHERE id = %s", (run["id"],))
+
+
+def test_eval_gc_drops_stale_knowledge_bases_only(server_url, shared_db):
+    """Stale (unused 40 days, or never stamped) eval KBs go; a fresh one stays, and so does a
+    stale one that a session is connected to. The CLI's dry run lists and drops nothing."""
+    from db.connect import drop_database, ensure_database
+    from db.server import with_database
+    from evals.kb import READY, collect_eval_kbs
+
+    now = datetime.now(UTC)
+    notes = {
+        "autocrm_eval_t_old": f"{READY}; last used {(now - timedelta(days=40)).isoformat()}",
+        "autocrm_eval_t_fresh": f"{READY}; last used {(now - timedelta(days=1)).isoformat()}",
+        "autocrm_eval_t_busy": f"{READY}; last used {(now - timedelta(days=40)).isoformat()}",
+        "autocrm_eval_t_nostamp": READY,
+    }
+    for name, note in notes.items():
+        ensure_database(server_url=server_url, name=name)
+        with connect(server_url, autocommit=True, vector=False) as conn:
+            conn.execute(f"COMMENT ON DATABASE {name} IS '{note}'")
+
+    def existing() -> set[str]:
+        with connect(server_url, autocommit=True, vector=False) as conn:
+            rows = conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'autocrm_eval_t_%'"
+            )
+            return {r["datname"] for r in rows}
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOCRM_")}
+    env |= {"AUTOCRM_DATABASE_URL": shared_db, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "autocrm"), "eval", "gc", "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "would drop  autocrm_eval_t_old" in out.stdout
+    assert "kept  autocrm_eval_t_fresh" in out.stdout
+    assert existing() == set(notes)
+
+    with connect(with_database(server_url, "autocrm_eval_t_busy"), vector=False):
+        result = collect_eval_kbs(server_url=server_url, older_than=timedelta(days=30))
+    mine = {kb.name for kb in result.dropped if kb.name in notes}
+    assert mine == {"autocrm_eval_t_old", "autocrm_eval_t_nostamp"}
+    assert [kb.name for kb in result.in_use if kb.name in notes] == ["autocrm_eval_t_busy"]
+    assert existing() == {"autocrm_eval_t_fresh", "autocrm_eval_t_busy"}
+    for name in ("autocrm_eval_t_fresh", "autocrm_eval_t_busy"):
+        drop_database(server_url=server_url, name=name)
