@@ -345,6 +345,31 @@ def test_filters_status_visibility_locale_category(aws_db):
         conn.rollback()
 
 
+def test_bm25_filter_walk_reaches_far_down_the_scores(aws_db):
+    """BM25 probes the filters best-first until it has its candidates: an article of the filtered
+    category whose best chunk ranks far below the rest is still found (top-N cuts would lose it)."""
+    query = QUERIES[0]
+    wide = RetrievalSettings(
+        mode="bm25", top_k=100, candidates=1000, per_article=100, visibility="all"
+    )
+    with connect(aws_db) as conn:
+        ranked = retrieve(conn, query=query, query_vector=None, settings=wide)
+        far = ranked[-1]  # its article's best chunk is far below the first 10
+        assert all(c.article_id != far.article_id for c in ranked[:10])
+        conn.execute("INSERT INTO kb_categories (slug, name) VALUES ('far', 'Far')")
+        conn.execute(
+            "UPDATE kb_articles SET category_id = (SELECT id FROM kb_categories WHERE slug = 'far')"
+            " WHERE id = %s",
+            (far.article_id,),
+        )
+        narrow = RetrievalSettings(
+            mode="bm25", top_k=5, candidates=5, visibility="all", category="far"
+        )
+        found = retrieve(conn, query=query, query_vector=None, settings=narrow)
+        assert found and {c.article_id for c in found} == {far.article_id}
+        conn.rollback()
+
+
 def test_the_dense_statement_can_use_the_halfvec_hnsw_index(aws_db):
     """The ORDER BY must match the index expression exactly, or every query is a full scan."""
     from pipeline.retrieval import search_sql
