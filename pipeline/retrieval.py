@@ -3,8 +3,9 @@
 Dense: HNSW cosine over ``kb_chunks.embedding`` (pgvector 0.8 iterative scans keep recall when
 filters remove candidates: set per connection in ``db.connect``). Keyword: Okapi BM25 computed from
 ``kb_postings``/``kb_terms``/``kb_corpus`` (kept exact by triggers) with the same english analyzer
-as the ``fts`` column. Fusion: reciprocal rank (``rrf``) or a convex combination of the dense cosine
-and the max-normalised BM25 score (``convex``), of articles (each article's best chunk in each list,
+as the ``fts`` column, its candidates re-ranked by term proximity (query phrases they hold). Fusion:
+reciprocal rank (``rrf``) or a convex combination of the dense cosine and the max-normalised
+(proximity-boosted) BM25 score (``convex``), of articles (each article's best chunk in each list,
 the default) or of chunks. Optional MMR re-ranking for diversity.
 """
 
