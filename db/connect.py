@@ -108,6 +108,25 @@ def drop_database(*, server_url: str, name: str) -> None:
         )
 
 
+def database_note(*, server_url: str, name: str) -> str | None:
+    """The database's comment (cached eval and benchmark databases keep their state there), or
+    None when it has none or does not exist."""
+    with connect(server_url, autocommit=True, vector=False) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') AS note FROM pg_database "
+            "WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    return row["note"] if row else None
+
+
+def set_database_note(*, server_url: str, name: str, note: str) -> None:
+    with connect(server_url, autocommit=True, vector=False) as conn:
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(note))
+        )
+
+
 def require_pgvector(conn: psycopg.Connection) -> None:
     row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
     if row is None:

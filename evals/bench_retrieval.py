@@ -35,7 +35,13 @@ from psycopg import sql
 
 from autocrm.settings import Settings
 from db import migrate
-from db.connect import connect, drop_database, ensure_database
+from db.connect import (
+    connect,
+    database_note,
+    drop_database,
+    ensure_database,
+    set_database_note,
+)
 from db.server import with_database
 from ingest import store
 from ingest.chunking import Chunker
@@ -311,13 +317,8 @@ def bench_database(
     """A database holding ``size`` chunks (reused when a previous run finished it): (url, load)."""
     name = f"bench_{size}_{base.key}_{seed}_{sigma:g}".replace(".", "")
     url = with_database(server_url, name)
-    with connect(server_url, autocommit=True, vector=False) as conn:
-        row = conn.execute(
-            "SELECT shobj_description(oid, 'pg_database') AS note FROM pg_database "
-            "WHERE datname = %s",
-            (name,),
-        ).fetchone()
-    if row and (row["note"] or "").startswith(READY):
+    note = database_note(server_url=server_url, name=name) or ""
+    if note.startswith(READY):
         progress(f"{size} chunks: reusing database {name}")
         with connect(url, autocommit=True) as conn:
             # The schema (indexes, functions) is part of what is measured: bring it up to date.
@@ -325,7 +326,7 @@ def bench_database(
             if applied:
                 progress(f"{size} chunks: applied {', '.join(applied)}; VACUUM ANALYZE")
                 conn.execute("VACUUM ANALYZE kb_articles, kb_chunks, kb_postings, kb_terms")
-        return url, json.loads(row["note"][len(READY) :]) | {"reused": True, "migrated": applied}
+        return url, json.loads(note[len(READY) :]) | {"reused": True, "migrated": applied}
     drop_database(server_url=server_url, name=name)
     ensure_database(server_url=server_url, name=name)
     load: dict = {"database": name, "seconds": {}}
@@ -376,10 +377,7 @@ def bench_database(
     ) or checks["chunks"] != size:
         raise RuntimeError(f"BM25 statistics disagree with the table: {checks}")
     note = READY + json.dumps(load | {"before_vacuum": {}}, default=str)
-    with connect(server_url, autocommit=True, vector=False) as conn:
-        conn.execute(
-            sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(note))
-        )
+    set_database_note(server_url=server_url, name=name, note=note)
     return url, load | {"reused": False}
 
 

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from autocrm.settings import ChunkingSettings
 from db import migrate
-from db.connect import connect, ensure_database
+from db.connect import connect, database_note, ensure_database, set_database_note
 from db.server import with_database
 from ingest.job import ingest
 from pipeline.embedder import Embedder
@@ -48,13 +48,7 @@ def eval_kb_url(
     """URL of the database holding this KB ingested; (url, reused)."""
     name = f"{PREFIX}{content_key(source, chunking=chunking, model=embedder.name)}"
     url = with_database(server_url, name)
-    with connect(server_url, autocommit=True, vector=False) as conn:
-        row = conn.execute(
-            "SELECT shobj_description(oid, 'pg_database') AS note FROM pg_database "
-            "WHERE datname = %s",
-            (name,),
-        ).fetchone()
-    if row and (row["note"] or "").startswith(READY):
+    if (database_note(server_url=server_url, name=name) or "").startswith(READY):
         with connect(url, autocommit=True) as conn:
             migrate.migrate(conn)  # a cached KB follows schema changes (a no-op when current)
         _mark(server_url, name, READY)
@@ -78,11 +72,8 @@ def eval_kb_url(
 
 
 def _mark(server_url: str, name: str, state: str) -> None:
-    note = f"{state}; last used {datetime.now(UTC).isoformat(timespec='seconds')}"
-    with connect(server_url, autocommit=True, vector=False) as conn:
-        conn.execute(
-            sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(note))
-        )
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    set_database_note(server_url=server_url, name=name, note=f"{state}; last used {stamp}")
 
 
 @dataclass(frozen=True)
