@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     embedding_dim: int = 384
     embedding_backend: Literal["torch", "onnx", "auto"] = "auto"
     embedding_batch_size: int = Field(64, ge=1)
+    embedding_device: Literal["cpu", "cuda", "auto"] = Field(
+        "cpu", description="where the local model runs; cuda needs the torch backend and a GPU"
+    )
     llm_base_url: str = ""
     llm_api_key: SecretStr = SecretStr("")
     llm_model: str = ""

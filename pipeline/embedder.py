@@ -265,12 +265,38 @@ def _export_onnx(model_path: str, target: Path, stamp: dict) -> None:
         raise EmbeddingError(f"ONNX export of {model_path} into {target} failed: {exc}") from exc
 
 
+def resolve_device(device: str, *, backend: str) -> str:
+    """ "cpu" or "cuda" for a configured device ("cpu" | "cuda" | "auto")."""
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    available = torch.cuda.is_available()
+    if device == "auto":
+        return "cuda" if available and backend == "torch" else "cpu"
+    if device != "cuda":
+        raise EmbeddingError(f"unknown embedding device {device!r}; choose cpu, cuda or auto")
+    if backend != "torch":
+        raise EmbeddingError(
+            f"embedding device cuda needs the torch backend, not {backend!r}: set "
+            "AUTOCRM_EMBEDDING_BACKEND=torch"
+        )
+    if not available:
+        raise EmbeddingError(
+            "embedding device cuda, but PyTorch sees no CUDA GPU (a CPU build of torch, or no "
+            "driver); set AUTOCRM_EMBEDDING_DEVICE=cpu or auto"
+        )
+    return "cuda"
+
+
 class SentenceTransformerEmbedder:
     """A local sentence-transformers model on one backend variant (see ``VARIANTS``).
 
     ``backend``: "torch", "onnx" or "auto" (see ``AUTO_ORDER``); ``precision``: "fp32" or "bf16"
     (torch), "int8" or "fp32" (onnx); None = the backend's default (torch fp32, onnx int8).
     ``models_dir``: where the ONNX export is cached [default: ``<data_dir>/models``].
+    ``device``: "cpu", "cuda" (torch backend; the vectors match the CPU's, cosine >= 0.9999 measured
+    on an H200) or "auto" (cuda when PyTorch sees a GPU).
     """
 
     def __init__(
@@ -282,6 +308,7 @@ class SentenceTransformerEmbedder:
         backend: str = "torch",
         precision: str | None = None,
         models_dir: Path | None = None,
+        device: str = "cpu",
     ):
         if not Path(model_path).is_dir():
             raise EmbeddingError(
@@ -291,8 +318,9 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         self.variant = resolve_variant(backend, precision, model_path=model_path)
+        self.device = resolve_device(device, backend=self.variant.backend)
         load_path = model_path
-        kwargs: dict = {"device": "cpu", "local_files_only": True}
+        kwargs: dict = {"device": self.device, "local_files_only": True}
         if self.variant.backend == "onnx":
             if models_dir is None:
                 from autocrm.settings import load_settings
@@ -410,4 +438,5 @@ def build_embedder(settings: Settings) -> Embedder:
         batch_size=settings.embedding_batch_size,
         backend=settings.embedding_backend,
         models_dir=settings.data_dir / "models",
+        device=settings.embedding_device,
     )

@@ -23,6 +23,7 @@ from pipeline.embedder import (
     cpu_flags,
     embedding_name,
     onnx_model_dir,
+    resolve_device,
     resolve_variant,
 )
 from tests.conftest import require_shared
@@ -185,3 +186,25 @@ def test_gated_backends_match_fp32_on_help_centre_chunks(key, variants, help_cen
     assert cosine.min() >= GATE_MIN_COSINE, f"{key}: min cosine {cosine.min():.4f}"
     assert hits >= ref_hits - 1 / len(gold)  # at most one question lost
     assert other.name == ref.name == NAME
+
+
+def test_embedding_device_cpu_cuda_and_auto():
+    """cuda needs the torch backend and a GPU PyTorch can see: a clear error otherwise (this
+    machine's torch is a CPU build); auto falls back to the CPU and embeds exactly as cpu does."""
+    import torch
+
+    gpu = torch.cuda.is_available()
+    assert resolve_device("cpu", backend="torch") == "cpu"
+    assert resolve_device("auto", backend="torch") == ("cuda" if gpu else "cpu")
+    assert resolve_device("auto", backend="onnx") == "cpu"
+    with pytest.raises(EmbeddingError, match="needs the torch backend"):
+        resolve_device("cuda", backend="onnx")
+    if gpu:
+        assert resolve_device("cuda", backend="torch") == "cuda"
+    else:
+        with pytest.raises(EmbeddingError, match="PyTorch sees no CUDA GPU"):
+            SentenceTransformerEmbedder(model_path=MODEL, name="m", device="cuda")
+        auto = SentenceTransformerEmbedder(model_path=MODEL, name="m", device="auto")
+        cpu = SentenceTransformerEmbedder(model_path=MODEL, name="m", device="cpu")
+        texts = ["Reset your password from the login page.", "Export a CSV report."]
+        assert auto.device == "cpu" and np.array_equal(auto.embed(texts), cpu.embed(texts))
