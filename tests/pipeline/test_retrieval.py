@@ -414,3 +414,34 @@ def test_each_dense_call_sets_its_own_search_breadth(aws_db):
         )
     assert ef_search_for(5_000) == 100 and ef_search_for(50_000) == 500
     assert ef_search_for(10**7) == 1000
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "'",
+        "\\",
+        "& | ! <-> :* ()",
+        "timeout <-> lambda",
+        "lambda's time\\out o''clock",
+        "🔑 lambda timeout 🔑",
+        "x" * 3000,
+        "",
+        "...???!!!",
+        "lambda\ntimeout\n\nlambda timeout",
+        "timeout:* & lambda:A",
+    ],
+)
+def test_hostile_queries_never_break_the_statement(aws_db, query):
+    """tsquery syntax, quotes, backslashes, emoji, empty and stop-word-only text are plain words
+    to BM25 and its phrases (lexemes are quoted, never parsed as query syntax)."""
+    vector = FakeEmbedder().embed([query or " "])[0]
+    with connect(aws_db, autocommit=True) as conn:
+        for mode in ("bm25", "hybrid"):
+            chunks = retrieve(
+                conn, query=query, query_vector=vector, settings=RetrievalSettings(mode=mode)
+            )
+            assert len(chunks) <= 5
+            # BM25 still matches the words in it (none for syntax-only or empty text)
+            if mode == "bm25":
+                assert bool(chunks) == any(w in query for w in ("lambda", "timeout"))
