@@ -9,10 +9,13 @@ is the final word when several workers or retries race.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
 import procrastinate
+import psycopg
 from procrastinate import Blueprint, JobContext, RetryStrategy
 from psycopg_pool import ConnectionPool
 
@@ -42,6 +45,13 @@ class WorkerResources:
     embedder: Embedder
     chat_model: ChatModel | None
     settings: Settings
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection in autocommit: each task step commits its own transactions."""
+        with self.pool.connection() as conn:
+            conn.autocommit = True
+            yield conn
 
 
 _resources: WorkerResources | None = None
@@ -100,8 +110,7 @@ def auto_respond(context: JobContext, ticket_id: str) -> str:
     """Triage then answer/draft/hand off one new ticket."""
     res = _res()
     final_attempt = context.job.attempts + 1 >= AUTO_RESPOND_ATTEMPTS
-    with res.pool.connection() as conn:
-        conn.autocommit = True
+    with res.connection() as conn:
         triage_ticket(conn, ticket_id=ticket_id, res=res)
         try:
             result = answer_ticket(
@@ -155,8 +164,7 @@ def reembed_articles() -> str:
     from ingest.job import ingest
 
     res = _res()
-    with res.pool.connection() as conn:
-        conn.autocommit = True
+    with res.connection() as conn:
         report = ingest(
             conn,
             source_path=None,
@@ -210,8 +218,7 @@ def derive_feedback_signals(timestamp: int) -> str:
 
     res = _res()
     now = datetime.fromtimestamp(timestamp, UTC)
-    with res.pool.connection() as conn:
-        conn.autocommit = True
+    with res.connection() as conn:
         added = derive_implicit_signals(conn, now=now)
         # A day back, not five minutes: a job that was down for a while catches up.
         scored = score_responses(conn, since=now - timedelta(days=1), embedder=res.embedder)
@@ -225,8 +232,7 @@ def refresh_ai_views(timestamp: int) -> str:
     from pipeline.feedback import refresh_effectiveness_views
 
     res = _res()
-    with res.pool.connection() as conn:
-        conn.autocommit = True
+    with res.connection() as conn:
         refresh_effectiveness_views(conn)
     return "refreshed"
 
@@ -238,6 +244,5 @@ def prune_embedding_cache(timestamp: int) -> str:
     from pipeline.embedding_cache import prune
 
     res = _res()
-    with res.pool.connection() as conn:
-        conn.autocommit = True
+    with res.connection() as conn:
         return f"{prune(conn)} pruned"

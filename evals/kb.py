@@ -94,11 +94,6 @@ class EvalKB:
         return cls(row["name"], row["size_bytes"], note.startswith(READY), last_used)
 
 
-def list_eval_kbs(*, server_url: str) -> list[EvalKB]:
-    with connect(server_url, autocommit=True, vector=False) as conn:
-        return [EvalKB.from_row(r) for r in conn.execute(LIST_EVAL_KBS)]
-
-
 @dataclass(frozen=True)
 class Collected:
     dropped: list[EvalKB]
@@ -113,16 +108,16 @@ def collect_eval_kbs(
     stale). Never forced: one that a run is using (or building) stays."""
     cutoff = (now or datetime.now(UTC)) - older_than
     dropped, in_use, kept = [], [], []
-    for kb in list_eval_kbs(server_url=server_url):
-        if kb.last_used is not None and kb.last_used >= cutoff:
-            kept.append(kb)
-            continue
-        if not dry_run:
-            try:
-                with connect(server_url, autocommit=True, vector=False) as conn:
-                    conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(kb.name)))
-            except psycopg.errors.ObjectInUse:
-                in_use.append(kb)
+    with connect(server_url, autocommit=True, vector=False) as conn:
+        for kb in [EvalKB.from_row(r) for r in conn.execute(LIST_EVAL_KBS)]:
+            if kb.last_used is not None and kb.last_used >= cutoff:
+                kept.append(kb)
                 continue
-        dropped.append(kb)
+            if not dry_run:
+                try:
+                    conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(kb.name)))
+                except psycopg.errors.ObjectInUse:
+                    in_use.append(kb)
+                    continue
+            dropped.append(kb)
     return Collected(dropped, in_use, kept)
