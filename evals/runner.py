@@ -21,6 +21,7 @@ from autocrm.settings import Settings
 from evals.answers import answer_metrics, build_judge
 from evals.datasets import EvalDataset, EvalQuestion
 from evals.metrics import retrieval_metrics
+from evals.replies import reply_metrics
 from pipeline.answer import prepare_answer
 from pipeline.chat import ChatModel
 from pipeline.decision import Action
@@ -96,6 +97,8 @@ def run_questions(
                 now=EVAL_NOW,
             )
             ranked = [c.external_id for c in prepared.chunks]
+            draft = prepared.draft
+            sources = prepared.sources.articles if prepared.sources else []
             results.append(
                 QuestionResult(
                     question=q,
@@ -109,6 +112,14 @@ def run_questions(
                         reference_ids=q.reference_context_ids,
                         contexts=[c.content for c in prepared.draft.sources],
                         judge=judge,
+                    )
+                    | reply_metrics(
+                        reply=draft.text,
+                        reference=q.reference,
+                        cited_ids=[draft.sources[n - 1].external_id for n in draft.cited],
+                        gold_ids=q.reference_context_ids,
+                        articles=[a.sections for a in sources],
+                        required_facts=q.required_facts,
                     ),
                     action=prepared.decision.action.value,
                     confidence=prepared.decision.confidence,
@@ -126,7 +137,36 @@ def run_questions(
     return RunResult(dataset.name, results, summary)
 
 
+# Reported for the whole run and for each part (tune: settings may be chosen on it; holdout: not).
+PART_METRICS = (
+    "mrr@10",
+    "hit@5",
+    "recall@5",
+    "rouge_l",
+    "token_recall",
+    "first60_recall",
+    "complete",
+    "send_precision",
+    "answered_rate",
+    "unanswerable_sent",
+)
+
+
 def summarise(results: list[QuestionResult]) -> dict[str, float]:
+    summary = _summary(results)
+    for part in ("tune", "holdout"):
+        chosen = [r for r in results if r.question.part == part]
+        if chosen and len(chosen) < len(results):
+            summary |= {f"{part}.{k}": v for k, v in _summary(chosen).items() if k in PART_METRICS}
+    return summary
+
+
+def _mean(values: list[float | None]) -> float | None:
+    kept = [v for v in values if v is not None and not math.isnan(v)]
+    return round(statistics.fmean(kept), 4) if kept else None
+
+
+def _summary(results: list[QuestionResult]) -> dict[str, float]:
     answerable = [r for r in results if r.question.answerable]
     summary: dict[str, float] = {"questions": len(results), "answerable": len(answerable)}
     for key in ("recall@1", "recall@5", "recall@10", "hit@5", "mrr@10", "ndcg@10"):
@@ -135,11 +175,38 @@ def summarise(results: list[QuestionResult]) -> dict[str, float]:
         )
     # ragas metrics: None (or NaN) where one did not apply (no gold ids) or the judge failed: skipped.
     for key in sorted({k for r in answerable for k in r.metrics if k.startswith("ragas_")}):
-        values = [v for r in answerable if (v := r.metrics[key]) is not None and not math.isnan(v)]
-        summary[key] = round(statistics.fmean(values), 4) if values else None
+        summary[key] = _mean([r.metrics[key] for r in answerable])
+    # The reply, as the customer receives it (evals/replies.py).
+    for key in ("rouge_l", "token_recall", "content_recall", "first60_recall", "facts_found"):
+        summary[key] = _mean([r.metrics.get(key) for r in answerable])
+    with_facts = [r for r in answerable if r.question.required_facts]
+    if with_facts:
+        summary["complete"] = _mean([r.metrics["complete"] for r in with_facts])
+    replies = [r for r in answerable if r.metrics.get("cited_articles")]
+    summary["reply_words_median"] = (
+        statistics.median(r.metrics["reply_words"] for r in replies) if replies else None
+    )
+    summary["cut_units"] = sum(r.metrics.get("cut_units", 0) for r in results)
+    summary["cited_articles_mean"] = _mean([r.metrics.get("cited_articles") for r in replies])
+    sent = [r for r in results if r.action == Action.send.value]
+    summary["sent"] = len(sent)
+    # "Sent" must mean "complete and correct": a sent unanswerable is a wrong send.
+    summary["send_precision"] = (
+        _mean(
+            [r.metrics.get("reply_correct") or 0.0 if r.question.answerable else 0.0 for r in sent]
+        )
+        if sent
+        else None
+    )
+    summary["answered_rate"] = (
+        round(sum(r.action != Action.handoff.value for r in answerable) / len(answerable), 4)
+        if answerable
+        else None
+    )
+    summary["correct_rate"] = _mean([r.metrics.get("reply_correct") for r in answerable])
     labelled = [r for r in results if r.question.answerable is not None]
     if any(not r.question.answerable for r in labelled):
-        sent = [r for r in labelled if r.action == Action.send.value]
+        summary["unanswerable_sent"] = sum(not r.question.answerable for r in sent)
         answered = [r for r in labelled if r.action != Action.handoff.value]
         summary["answerable_precision"] = (
             round(sum(r.question.answerable for r in sent) / len(sent), 4) if sent else 0.0
@@ -201,6 +268,8 @@ def store_run(
                                 "action": r.action,
                                 "confidence": r.confidence,
                                 "answerable": r.question.answerable,
+                                "part": r.question.part,
+                                "kind": r.question.meta.get("kind"),
                                 "signals": r.signals,
                             }
                         ),

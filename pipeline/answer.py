@@ -19,13 +19,16 @@ import psycopg
 from autocrm.errors import NotFound
 from autocrm.settings import Settings
 from autocrm.timing import StageTimer
+from pipeline.articles import Sources, load_sources
 from pipeline.chat import ChatModel
 from pipeline.decision import Action, Decision, decide
 from pipeline.drafting import Draft, extractive_draft, final_text, llm_draft
 from pipeline.embedder import Embedder
 from pipeline.embedding_cache import embed_cached
-from pipeline.query import Turn, build_query, rewrite_query
+from pipeline.extractive import Question
+from pipeline.query import Turn, build_query, customer_turns, rewrite_query
 from pipeline.retrieval import RetrievedChunk, retrieve
+from pipeline.text import terms
 
 Kind = Literal["suggestion", "auto_reply"]
 
@@ -84,6 +87,7 @@ class Prepared:
     draft: Draft
     decision: Decision
     timer: StageTimer
+    sources: Sources | None = None  # the articles the draft was built from
 
 
 def prepare_answer(
@@ -118,9 +122,9 @@ def prepare_answer(
     retrieval = settings.retrieval.model_copy(
         update={"visibility": "public" if kind == "auto_reply" else "all"}
     )
-    latest = next(
-        (t.text for t in reversed(thread) if t.speaker == "customer"), f"{subject} {description}"
-    )
+    turns = customer_turns(subject=subject, description=description, thread=thread)
+    latest = turns[-1] if turns else ""
+    question = Question(latest, turns[-2] if len(turns) > 1 else "")
     # The newest message is embedded too (same batch): the decision compares it with the top
     # passage, a strong answerability signal for follow-ups.
     started = time.perf_counter()
@@ -134,6 +138,12 @@ def prepare_answer(
     with timer.stage("retrieve"):
         chunks = retrieve(conn, query=query, query_vector=vector, settings=retrieval)
     with timer.stage("draft"):
+        sources = load_sources(
+            conn,
+            chunks=chunks,
+            question_terms=terms(f"{question.previous} {question.latest}"),
+            limit=gen.max_sources,
+        )
         if chat_model is not None:
             thread_text = (
                 "\n".join(f"{t.speaker}: {t.text}" for t in thread)
@@ -142,14 +152,20 @@ def prepare_answer(
             draft = llm_draft(
                 chat_model=chat_model,
                 thread_text=thread_text,
-                sources=chunks,
+                question=question,
+                sources=sources,
+                chunks=chunks,
                 customer_name=customer_name,
                 settings=gen,
                 on_text=on_text,
             )
         else:
             draft = extractive_draft(
-                query=query, sources=chunks, customer_name=customer_name, settings=gen
+                question=question,
+                sources=sources,
+                chunks=chunks,
+                customer_name=customer_name,
+                clarify=needs_clarification(question, sources.idf),
             )
     with timer.stage("decide"):
         decision = decide(
@@ -163,8 +179,16 @@ def prepare_answer(
             llm_answerable=draft.llm_answerable,
             llm_reason=draft.llm_reason,
             llm_confidence=draft.llm_confidence,
+            evidence=draft.evidence,
         )
-    return Prepared(query, chunks, draft, decision, timer)
+    return Prepared(query, chunks, draft, decision, timer, sources)
+
+
+def needs_clarification(question: Question, known: dict[str, float]) -> bool:
+    """Nothing to answer: no content word at all, or a few words the knowledge base has never
+    seen ("asdf qwerty"). A short follow-up in a thread ("and on Pro?") has its previous turn."""
+    words = terms(f"{question.previous} {question.latest}")
+    return not words or (len(words) <= 3 and not words & known.keys())
 
 
 def answer_ticket(

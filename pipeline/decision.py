@@ -71,6 +71,14 @@ FEATURES = (
     "latest_coverage_top3",
     "bm25_per_term",
     "latest_similarity",
+    # answer-level evidence from the drafter (pipeline/extractive.py): how much of the question
+    # the reply's units hold, how clearly the best unit won, whether the KB knows the words
+    "answer_coverage",
+    "latest_answer_coverage",
+    "unit_coverage",
+    "answer_in_chunk",
+    "runner_up_ratio",
+    "unseen_terms",
 )
 _PRONOUN = re.compile(r"(?i)^\s*(it|this|that|they|those|these|he|she|her|his)\b")
 
@@ -165,18 +173,30 @@ def decide(
     llm_answerable: bool | None = None,
     llm_reason: HandoffReason | None = None,
     llm_confidence: float | None = None,
+    evidence: dict[str, float] | None = None,
 ) -> Decision:
-    """``auto``: the auto-responder asks (may send); otherwise an agent asks for a suggestion."""
+    """``auto``: the auto-responder asks (may send); otherwise an agent asks for a suggestion.
+    ``evidence``: the drafter's answer-level signals (an LLM draft has none: its own verdict and
+    confidence stand in for them)."""
     signals: dict = retrieval_signals(
         chunks, query=query or request_text, latest=request_text, latest_vector=latest_vector
-    )
+    ) | (evidence or {})
     confidence = confidence_from(signals, settings) if chunks else 0.0
     if llm_confidence is not None:
         confidence = min(confidence, llm_confidence) if llm_answerable else 0.0
     signals["llm_answerable"] = llm_answerable
     flag = request_flags(request_text)
+    if flag is None and signals.get("clarify"):
+        flag = HandoffReason.needs_clarification
     if flag is not None:
         return Decision(action=Action.handoff, confidence=confidence, reason=flag, signals=signals)
+    if signals.get("no_answer"):
+        return Decision(
+            action=Action.handoff,
+            confidence=0.0,
+            reason=HandoffReason.missing_knowledge,
+            signals=signals,
+        )
     if llm_answerable is False:
         return Decision(
             action=Action.handoff,

@@ -1,9 +1,10 @@
-"""Drafting a reply from retrieved chunks, with citations the application renders.
+"""Drafting a reply from the retrieved articles, with citations the application renders.
 
-- ``extractive_draft``: the offline default. Picks the passages (sentences, or whole list items so
-  steps stay intact) that best match the question, keeps each source's original order, cites them
-  as [n] and wraps them in a short, polite reply.
+- ``extractive_draft``: the offline default, an extractive answerer over whole answer units
+  (``pipeline.extractive``): the reply opens with the sentence, procedure or table rows that answer
+  the question, quoted whole, and cites them as [n].
 - ``llm_draft``: an OpenAI-compatible model with the versioned answer prompt; structured output.
+  Its sources are the same whole sections of the articles, not chunk fragments.
 
 Either way the model (or extractor) refers to sources only by index; ``render_sources`` turns the
 indices into titles and links from the stored articles, and ``strip_links`` removes any link a model
@@ -17,18 +18,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from autocrm.settings import GenerationSettings
+from pipeline.articles import Sources
 from pipeline.chat import ChatModel, ChatModelError
 from pipeline.decision import HandoffReason
+from pipeline.extractive import Question, answer, score_units
 from pipeline.retrieval import RetrievedChunk
-from pipeline.text import terms
 
-EXTRACTIVE_MODEL = "extractive-v1"
-EXTRACTIVE_PROMPT = "extractive_v1"
+EXTRACTIVE_MODEL = "extractive-v2"
+EXTRACTIVE_PROMPT = "extractive_v2"
+SECTION_MAX_WORDS = 450  # per source given to the model, in whole blocks
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
-_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+")
 _CITE = re.compile(r"\[(\d{1,2})\]")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^)]+)\)|<?https?://\S+>?|\bwww\.\S+", re.IGNORECASE)
+_NAME = re.compile(r"[^\W\d_][\w'’.-]*")
+
+CLARIFY = (
+    "Could you tell us a little more about what you need help with? For example, which feature "
+    "you are using and what you were trying to do."
+)
+NO_ANSWER = "Thanks for your message. A member of our team will look into this and get back to you."
 
 
 @dataclass
@@ -43,77 +51,80 @@ class Draft:
     llm_reason: HandoffReason | None = None
     llm_confidence: float | None = None
     sources: list[RetrievedChunk] = field(default_factory=list)
+    evidence: dict[str, float] = field(default_factory=dict)  # answer-level decision signals
 
 
-def _units(content: str) -> list[str]:
-    """Passages to choose from: list items whole (a step), prose split into sentences."""
-    units: list[str] = []
-    for block in re.split(r"\n\s*\n", content):
-        lines = [ln for ln in block.splitlines() if ln.strip()]
-        if not lines or lines[0].lstrip().startswith(("```", "#")):
-            continue  # code and headings read badly out of context
-        if lines[0].lstrip().startswith("|"):
-            if len(block) <= 800:
-                units.append(block.strip())  # a small table only makes sense whole
-            continue
-        if all(_LIST_ITEM.match(ln) or ln.startswith("   ") for ln in lines):
-            units.extend(_LIST_ITEM.sub("", ln).strip() for ln in lines if _LIST_ITEM.match(ln))
-        else:
-            units.extend(s.strip() for s in _SENTENCE.split(" ".join(ln.strip() for ln in lines)))
-    return [u for u in units if 25 <= len(u) <= 800]
+def greeting(customer_name: str | None) -> str:
+    """ "Hi Ann," from the first word of a name that has one; "Hi," for a blank or odd name."""
+    match = _NAME.search(customer_name or "")
+    return f"Hi {match.group(0)[:40]}," if match else "Hi,"
 
 
 def extractive_draft(
     *,
-    query: str,
-    sources: list[RetrievedChunk],
+    question: Question,
+    sources: Sources,
+    chunks: list[RetrievedChunk],
     customer_name: str | None,
-    settings: GenerationSettings,
+    clarify: bool = False,
 ) -> Draft:
-    sources = sources[: settings.max_sources]
-    wanted = terms(query)
-    scored: list[tuple[float, int, int, str]] = []  # (score, source index, position, text)
-    for s_index, chunk in enumerate(sources):
-        prior = 1.0 / (1 + s_index)  # better-ranked sources are more likely the answer
-        for position, unit in enumerate(_units(chunk.content)):
-            overlap = len(wanted & terms(unit)) / (len(wanted) or 1)
-            scored.append((overlap + 0.3 * prior + 0.05 / (1 + position), s_index, position, unit))
-    best = sorted(scored, reverse=True)[: settings.max_sentences]
-    picked = sorted(best, key=lambda x: (x[1], x[2]))  # sources in rank order, text in its order
-    lines: list[str] = []
-    for s_index in dict.fromkeys(p[1] for p in picked):
-        units = [p[3] for p in picked if p[1] == s_index]
-        heading = sources[s_index].heading_path[-1] if sources[s_index].heading_path else None
-        intro = f"From **{heading or sources[s_index].title}** [{s_index + 1}]:"
-        if len(units) > 1 and not any(u.startswith("|") for u in units):
-            body = "\n".join(f"{n}. {u}" for n, u in enumerate(units, 1))
-        else:  # one passage, or a table among them (a table cannot sit in a numbered list)
-            body = "\n\n".join(units)
-        lines.append(f"{intro}\n{body}")
-    cited = [i + 1 for i in dict.fromkeys(p[1] for p in picked)]
-    greeting = f"Hi {customer_name.split()[0]}," if customer_name else "Hi,"
-    if lines:
-        text = (
-            f"{greeting}\n\nThanks for getting in touch. Here is what should help:\n\n"
-            + "\n\n".join(lines)
-            + "\n\nIf this doesn't solve it, just reply and one of our agents will take over."
-        )
+    """The reply built from whole units; a clarifying question (no passages) when ``clarify``."""
+    found = None if clarify else answer(question, sources)
+    if clarify:
+        body, cited, evidence = CLARIFY, [], {"clarify": 1.0}
+    elif found is None:
+        body, cited, evidence = NO_ANSWER, [], {"no_answer": 1.0}
     else:
-        text = f"{greeting}\n\nThanks for getting in touch. An agent will look into this shortly."
+        body, cited, evidence = "\n\n".join(found.parts), found.cited, found.evidence
     return Draft(
-        text=text,
+        text=f"{greeting(customer_name)}\n\n{body}",
         cited=cited,
         model=EXTRACTIVE_MODEL,
         prompt_version=EXTRACTIVE_PROMPT,
-        sources=sources,
+        sources=chunks,
+        evidence=evidence,
     )
+
+
+def source_sections(question: Question, sources: Sources) -> list[str]:
+    """For each article, "[n] Title › Section" and the whole section that answers best (the one
+    holding its best unit, else its retrieved chunk's), cut only between blocks."""
+    best: dict[int, int] = {}
+    for scored in score_units(question, sources):
+        best.setdefault(scored.article.index, scored.unit.section)
+    out = []
+    for article in sources.articles:
+        if not article.sections:
+            continue
+        index = best.get(article.index, _chunk_section(article))
+        section = article.sections[index]
+        blocks, words = [], 0
+        for block in section.blocks:
+            size = len(block.markdown.split())
+            if blocks and words + size > SECTION_MAX_WORDS:
+                break
+            blocks.append(block.markdown)
+            words += size
+        heading = " › ".join([article.title, *section.path])
+        out.append(f"[{article.index}] {heading}\n" + "\n\n".join(blocks))
+    return out
+
+
+def _chunk_section(article) -> int:
+    path = [h for h in article.chunk.heading_path if h != article.title]
+    for n, section in enumerate(article.sections):
+        if list(section.path) == path or (path and section.path and section.path[-1] == path[-1]):
+            return n
+    return 0
 
 
 def llm_draft(
     *,
     chat_model: ChatModel,
     thread_text: str,
-    sources: list[RetrievedChunk],
+    question: Question,
+    sources: Sources,
+    chunks: list[RetrievedChunk],
     customer_name: str | None,
     settings: GenerationSettings,
     on_text: Callable[[str], None] | None = None,
@@ -131,13 +142,12 @@ def llm_draft(
         reply: str
         cited: list[int] = []
 
-    sources = sources[: settings.max_sources]
     prompt = load_prompt("answer")
-    numbered = "\n\n".join(f"[{i}] {c.context}\n{c.content}" for i, c in enumerate(sources, 1))
+    numbered = "\n\n".join(source_sections(question, sources))
     # The thread sits inside <ticket> tags in the prompt: a literal closing tag must not end it.
     thread_text = re.sub(r"(?i)</?\s*ticket\s*>", "[ticket-tag removed]", thread_text)
     messages = prompt.render(
-        sources=numbered, thread=thread_text, customer_name=customer_name or "there"
+        sources=numbered, thread=thread_text, customer_name=greeting(customer_name)[3:-1] or "there"
     )
     result = chat_model.complete(
         messages,
@@ -150,9 +160,9 @@ def llm_draft(
     if not isinstance(out, AnswerOutput):
         raise ChatModelError("model returned no structured answer")
     text = strip_links(out.reply)
+    given = {a.index for a in sources.articles}
     cited = sorted(
-        {int(n) for n in _CITE.findall(text) if 1 <= int(n) <= len(sources)}
-        | {n for n in out.cited if 1 <= n <= len(sources)}
+        {int(n) for n in _CITE.findall(text) if int(n) in given} | (set(out.cited) & given)
     )
     return Draft(
         text=text,
@@ -164,7 +174,7 @@ def llm_draft(
         llm_answerable=out.answerable,
         llm_reason=out.handoff_reason,
         llm_confidence=out.confidence,
-        sources=sources,
+        sources=chunks,
     )
 
 

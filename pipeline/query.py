@@ -26,14 +26,21 @@ class Turn:
     text: str
 
 
+def customer_turns(*, subject: str, description: str, thread: list[Turn]) -> list[str]:
+    """What the customer said, oldest first; the subject and description are the first turn."""
+    turns = [_clean(t.text) for t in thread if t.speaker == "customer" and _clean(t.text)]
+    if turns and turns[0] == _clean(description):
+        description = ""  # the opening message repeats the description: count it once
+    first = _clean(f"{subject}. {description}" if description else subject)
+    if turns and turns[0] == first:
+        return turns  # the opening message is the subject itself (`autocrm ask`)
+    return [first, *turns] if first else turns
+
+
 def build_query(
     *, subject: str, description: str, thread: list[Turn], max_chars: int = 2000
 ) -> str:
-    customer_turns = [_clean(t.text) for t in thread if t.speaker == "customer" and _clean(t.text)]
-    if customer_turns and customer_turns[0] == _clean(description):
-        description = ""  # the opening message repeats the description: count it once
-    first = _clean(f"{subject}. {description}" if description else subject)
-    turns = [first, *customer_turns] if first else customer_turns
+    turns = customer_turns(subject=subject, description=description, thread=thread)
     return " ".join(reversed(turns[-2:]))[:max_chars]
 
 

@@ -1,0 +1,398 @@
+"""The offline drafter: an extractive answerer over whole answer units.
+
+It scores every unit of the retrieved articles (``pipeline.units``) against the question — how much
+of the question's idf weight the unit holds (the newest message counts fully, the turn before it
+half, so a follow-up such as "and on Pro?" keeps its topic), the words of its headings at half
+credit, the retriever's rank of its article, whether the retrieved chunk holds it — and builds the
+reply around the best one:
+
+- a sentence: it and the sentences that follow it in its paragraph (a pronoun at its start brings
+  the sentence before), up to a word budget, and a list the paragraph introduces with a colon;
+- a procedure: whole, in its own numbering, with its lead-in sentence;
+- a table row: the header and the matching rows, and the matching cell stated in a sentence when
+  the question names a column;
+- a bullet list: whole.
+A second article is added only when its best unit is nearly as good and answers a part of the
+question the first does not. Nothing is cut: every piece is a whole unit of its article.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.articles import SourceArticle, Sources
+from pipeline.text import terms as _all_terms
+from pipeline.units import Block, Unit, plain, table_cells
+
+# Weights of the unit score; chosen on the dev parts of the eval sets (see README, Replies).
+RANK_PRIOR = (0.3, 0.15, 0.1, 0.075, 0.06)
+IN_CHUNK_BONUS = 0.1
+STEPS_BONUS = 0.3  # a procedure for a "how do I" question
+ROW_BONUS = 0.12  # a table row for a "how much" one
+HEADING_CREDIT = 0.5
+PREVIOUS_TURN_WEIGHT = 0.5
+CONTEXT_SENTENCE_WEIGHT = 0.5
+PROSE_BUDGET_WORDS = 70
+SECOND_ARTICLE_RATIO = 0.85  # a second article's unit score against the best one's
+SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must add
+MAX_UNITS = 3
+MAX_CANDIDATES = 12
+MAX_ROWS = 3
+FOLLOWING_NOTE_WORDS = 40
+BULLETS_WHOLE_WORDS = 80
+INTRO_WORDS = 50
+SECTION_WHOLE_WORDS = 80
+
+_HOW = re.compile(
+    r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|walk me through|"
+    r"instructions|what (should|do|can) (i|we) do)\b"
+)
+_HOW_MUCH = re.compile(
+    r"(?i)\b(how (much|many|long|often|fast)|limit|price|pricing|cost|fee|rate|quota|maximum|"
+    r"minimum|max|min|per (month|minute|year)|which plans?|compare)\b"
+)
+# Words of how a question is asked, not what it is about ("can you tell me how much …").
+QUESTION_FILLER = frozenset(
+    [
+        "much",
+        "many",
+        "tell",
+        "know",
+        "want",
+        "need",
+        "would",
+        "could",
+        "should",
+        "like",
+        "able",
+        "way",
+        "let",
+        "also",
+        "just",
+        "still",
+        "any",
+        "some",
+        "get",
+        "got",
+        "anyone",
+        "someone",
+    ]
+)
+_ASKING = re.compile(
+    r"(?i)\?\s*$|^\s*(how|what|why|when|where|which|who|can|could|do|does|did|is|are|will|"
+    r"would|should|please|pls|i need|i want|i'd like|tell me|help|any way)\b"
+)
+_PROBLEM = re.compile(
+    r"(?i)\b(can'?t|cannot|won'?t|doesn'?t|isn'?t|not working|stopped|forgot|error|fix|stuck|"
+    r"broken|fails?|failed|help)\b"
+)
+_WITHOUT = re.compile(r"(?i)\bwithout\s+(the\s+|a\s+|an\s+|your\s+)?[\w-]+")
+_PRONOUN_START = re.compile(r"(?i)^(it|this|that|these|those|they|then|also|however)\b")
+
+
+def terms(text: str) -> set[str]:
+    return _all_terms(text) - QUESTION_FILLER
+
+
+@dataclass(frozen=True)
+class Question:
+    latest: str  # the newest customer message
+    previous: str = ""  # the customer's turn before it (a follow-up's context)
+
+    def weights(self, sources: Sources) -> dict[str, float]:
+        """idf weight of each term; the sentences that ask (a "?", "how do I…") count fully, the
+        ones that tell the story ("My Brew shows an orange icon.") and the previous turn less."""
+        asked, told = _asked_and_told(self.latest)
+        previous = terms(self.previous) - asked - told
+        return (
+            {t: PREVIOUS_TURN_WEIGHT * sources.weight(t) for t in previous}
+            | {t: CONTEXT_SENTENCE_WEIGHT * sources.weight(t) for t in told - asked}
+            | {t: sources.weight(t) for t in asked}
+        )
+
+    @property
+    def wants_steps(self) -> bool:
+        """A "how do I" or "it doesn't work" message (or a report with no question in it), not a
+        "how much / is it" one."""
+        if _HOW_MUCH.search(self.latest) and not _HOW.search(self.latest):
+            return False
+        return bool(
+            _HOW.search(self.latest)
+            or _PROBLEM.search(self.latest)
+            or not any(_ASKING.search(p) for p in _pieces(self.latest))
+        )
+
+
+def _pieces(text: str) -> list[str]:
+    return [p for p in re.split(r"(?<=[.!?])\s+|\n+", text) if p.strip()]
+
+
+def _asked_and_told(text: str) -> tuple[set[str], set[str]]:
+    pieces = _pieces(text)
+    asked = [p for p in pieces if _ASKING.search(p)]
+    if not asked:
+        return terms(text), set()
+    return terms(" ".join(asked)), terms(" ".join(p for p in pieces if p not in asked))
+
+
+@dataclass(frozen=True)
+class Scored:
+    score: float
+    coverage: float
+    article: SourceArticle
+    unit: Unit
+
+
+@dataclass
+class Answer:
+    """The reply body (without greeting) and what it was built from."""
+
+    parts: list[str]  # Markdown paragraphs, in reply order
+    cited: list[int]  # citation numbers
+    units: list[tuple[SourceArticle, Unit]]
+    evidence: dict[str, float]
+
+
+def coverage_of(weights: dict[str, float], got: set[str], context: set[str] = frozenset()) -> float:
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    held = sum(w for t, w in weights.items() if t in got)
+    held += HEADING_CREDIT * sum(w for t, w in weights.items() if t not in got and t in context)
+    return held / total
+
+
+def score_units(question: Question, sources: Sources) -> list[Scored]:
+    weights = question.weights(sources)
+    how, how_much = question.wants_steps, bool(_HOW_MUCH.search(question.latest))
+    scored = []
+    for article in sources.articles:
+        prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
+        for unit in article.units:
+            if unit.kind == "code":
+                continue  # code is quoted inside its procedure, never on its own
+            cov = coverage_of(weights, _unit_terms(article, unit), article.context_terms(unit))
+            if unit.kind == "steps":  # which procedure: its heading and intro say
+                cov = (cov + coverage_of(weights, _procedure_name(article, unit))) / 2
+            if cov <= 0:
+                continue
+            bonus = prior + (IN_CHUNK_BONUS if article.in_chunk(unit) else 0.0)
+            if how and unit.kind == "steps":
+                bonus += STEPS_BONUS
+            elif how_much and unit.kind == "row":
+                bonus += ROW_BONUS
+            scored.append(Scored(cov + bonus, cov, article, unit))
+    return sorted(scored, key=lambda s: (-s.score, s.article.rank, s.unit.section, s.unit.block))
+
+
+def answer(question: Question, sources: Sources) -> Answer | None:
+    """The reply built around the best unit; None when no unit holds any of the question.
+
+    More units join greedily, each only when it holds a part of the question the reply does not
+    yet hold (a question in two parts gets both), a second article only when nearly as good."""
+    ranked = score_units(question, sources)
+    if not ranked:
+        return None
+    weights = question.weights(sources)
+    best = ranked[0]
+    picked = [best]
+    covered = _covered(weights, [(best.article, best.unit)])
+    for other in ranked[1:MAX_CANDIDATES]:
+        if len(picked) == MAX_UNITS:
+            break
+        new_article = all(other.article is not p.article for p in picked)
+        if _overlaps(other, picked) or (
+            new_article
+            and (
+                len({p.article.index for p in picked}) == 2
+                or other.score < SECOND_ARTICLE_RATIO * best.score
+            )
+        ):
+            continue
+        gain = _covered(weights, [(p.article, p.unit) for p in [*picked, other]]) - covered
+        if gain >= SECOND_PART_GAIN:
+            picked.append(other)
+            covered += gain
+    parts: list[str] = []
+    used: list[tuple[SourceArticle, Unit]] = []
+    for n, scored in enumerate(picked):
+        more, more_used = _compose(scored, question)
+        if (
+            n
+            and scored.article is not picked[0].article
+            and scored.article is not picked[n - 1].article
+        ):
+            parts.append(f"Also, from **{scored.article.title}** [{scored.article.index}]:")
+        elif _citable(more[0]):
+            more[0] = f"{more[0]} [{scored.article.index}]"
+        else:
+            parts.append(f"From **{scored.article.title}** [{scored.article.index}]:")
+        parts += more
+        used += more_used
+    cited = list(dict.fromkeys(p.article.index for p in picked))
+    evidence = {
+        "answer_coverage": round(covered, 4),
+        "latest_answer_coverage": round(
+            _covered(Question(question.latest).weights(sources), used), 4
+        ),
+        "unit_score": round(best.score, 4),
+        "unit_coverage": round(best.coverage, 4),
+        "answer_in_chunk": float(best.article.in_chunk(best.unit)),
+        "answer_rank": float(best.article.rank),
+        "runner_up_ratio": round(ranked[1].score / best.score, 4) if len(ranked) > 1 else 0.0,
+        "answer_kind_steps": float(best.unit.kind == "steps"),
+        "answer_kind_row": float(best.unit.kind == "row"),
+        "unseen_terms": round(
+            sum(w for t, w in weights.items() if t not in sources.idf)
+            / (sum(weights.values()) or 1),
+            4,
+        ),
+    }
+    return Answer(parts, cited, used, evidence)
+
+
+def _citable(part: str) -> bool:
+    """A paragraph of prose can end in a citation marker; a list or table cannot."""
+    first = part.lstrip()
+    return not (first.startswith(("|", "```", "- ", "* ", "+ ")) or re.match(r"\d+[.)]\s", first))
+
+
+def _compose(
+    best: Scored, question: Question
+) -> tuple[list[str], list[tuple[SourceArticle, Unit]]]:
+    article, unit = best.article, best.unit
+    section = article.sections[unit.section]
+    block = section.blocks[unit.block]
+    used = [(article, unit)]
+    if unit.kind == "sentence":
+        return _sentences(article, unit, block, section.blocks), used
+    if unit.kind == "row":
+        return _rows(article, unit, block, question), used
+    if unit.kind == "bullets" and len(block.markdown.split()) > BULLETS_WHOLE_WORDS:
+        return [f"- {unit.text}"], used  # a long list: the matching item, whole
+    parts = _intro(section.blocks, unit.block) if unit.kind == "steps" else []
+    lead = _lead_in(section.blocks, unit.block)
+    if lead and lead not in " ".join(parts):
+        parts.append(lead)
+    parts.append(block.markdown)
+    note = section.blocks[unit.block + 1] if unit.block + 1 < len(section.blocks) else None
+    if (
+        unit.kind == "steps"
+        and note is not None
+        and note.kind == "paragraph"
+        and len(note.markdown.split()) <= FOLLOWING_NOTE_WORDS
+    ):
+        parts.append(note.markdown)  # "The reset link is valid for 60 minutes…"
+    return parts, used
+
+
+def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list[str]:
+    """A short section's prose whole (a cause and its fix); else the answering sentence and what
+    follows it in its paragraph, within the word budget."""
+    prose = [b for b in blocks if b.kind == "paragraph"]
+    if (
+        len(prose) == len(blocks)
+        and sum(len(b.markdown.split()) for b in prose) <= SECTION_WHOLE_WORDS
+    ):
+        return [b.markdown for b in prose]
+    items = block.items
+    start = unit.item or 0
+    if start > 0 and _PRONOUN_START.match(plain(items[start])):
+        start -= 1  # "It is valid for 60 minutes" needs the sentence that says what "it" is
+    picked = [items[start]]
+    words = len(picked[0].split())
+    for sentence in items[start + 1 :]:
+        if words + len(sentence.split()) > PROSE_BUDGET_WORDS:
+            break
+        picked.append(sentence)
+        words += len(sentence.split())
+    parts = [" ".join(picked)]
+    following = blocks[unit.block + 1] if unit.block + 1 < len(blocks) else None
+    if (
+        picked[-1] == items[-1]
+        and picked[-1].rstrip().endswith(":")
+        and following is not None
+        and following.kind in ("steps", "bullets", "table")
+    ):
+        parts.append(following.markdown)  # "… the following instance types:" and its list
+    return parts
+
+
+def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) -> list[str]:
+    """The table's header and the matching rows; the matching cell stated in a sentence when the
+    question names one column (or the table has one value column)."""
+    assert block.header is not None
+    header_cells = table_cells(block.header[0])
+    weights = {t: 1.0 for t in terms(f"{question.previous} {question.latest}")}
+    row_scores = [coverage_of(weights, terms(plain(row))) for row in block.items]
+    best = row_scores[unit.item or 0]
+    rows = [n for n, s in enumerate(row_scores) if best > 0 and s >= 0.8 * best][:MAX_ROWS]
+    rows = sorted({unit.item or 0, *rows})[:MAX_ROWS]
+    latest = terms(question.latest)
+    named = [c for c, cell in enumerate(header_cells) if c > 0 and terms(plain(cell)) & latest]
+    column = named[0] if len(named) == 1 else None
+    cells = table_cells(block.items[unit.item or 0])
+    parts = []
+    if column is not None and column < len(cells) and cells[0] and cells[column]:
+        label, name, value = (
+            plain(x).strip() for x in (cells[0], header_cells[column], cells[column])
+        )
+        parts.append(f"{label} — {name}: {value}.")
+    table = "\n".join([*block.header, *(block.items[n] for n in rows)])
+    return [*parts, table]
+
+
+def _lead_in(blocks, index: int) -> str | None:
+    """The short paragraph right before a list that introduces it ("To reset your password:")."""
+    if index == 0 or blocks[index - 1].kind != "paragraph":
+        return None
+    previous = blocks[index - 1]
+    text = previous.items[-1] if previous.items else ""
+    return text if text.rstrip().endswith(":") and len(text.split()) <= 40 else None
+
+
+def _procedure_name(article: SourceArticle, unit: Unit) -> set[str]:
+    """Terms of a procedure's heading and the short prose before it in its section; a
+    "(without the app)" in a heading says what the procedure is not about."""
+    section = article.sections[unit.section]
+    heading = _WITHOUT.sub(" ", " ".join(section.path[-1:]))
+    return terms(plain(" ".join([heading, *_intro(section.blocks, unit.block)])))
+
+
+def _intro(blocks, index: int) -> list[str]:
+    """The section's paragraphs before block ``index``, when they are short (a cause, a note)."""
+    before = blocks[:index]
+    if not before or any(b.kind != "paragraph" for b in before):
+        return []
+    text = [b.markdown for b in before]
+    return text if sum(len(t.split()) for t in text) <= INTRO_WORDS else []
+
+
+def _unit_terms(article: SourceArticle, unit: Unit) -> set[str]:
+    section = article.sections[unit.section]
+    if unit.kind == "row":  # a row means what its header says: "Team | 300" is a rate limit
+        header = section.blocks[unit.block].header
+        return terms(plain(f"{header[0] if header else ''} {unit.text}"))
+    if unit.kind == "steps":  # a procedure's heading names what it does ("Descale from the app")
+        return terms(plain(" ".join([*section.path[-1:], unit.text])))
+    return terms(plain(unit.text))
+
+
+def _covered(weights: dict[str, float], used: list[tuple[SourceArticle, Unit]]) -> float:
+    got: set[str] = set()
+    context: set[str] = set()
+    for article, unit in used:
+        got |= _unit_terms(article, unit)
+        context |= article.context_terms(unit)
+    return coverage_of(weights, got, context)
+
+
+def _overlaps(other: Scored, picked: list[Scored]) -> bool:
+    """Same block of the same article (two sentences of one paragraph, two rows of one table)."""
+    return any(
+        p.article is other.article
+        and p.unit.section == other.unit.section
+        and p.unit.block == other.unit.block
+        for p in picked
+    )
