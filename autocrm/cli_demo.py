@@ -53,6 +53,14 @@ DEMO_TICKETS = [
     ),
 ]
 
+NEXT_STEPS = """
+== what to try next ==
+  autocrm ask "How do I reset my password?"        a reply from the demo help centre (nothing stored)
+  autocrm ask "and on Business?" --after "What is the API rate limit on Team?"   a follow-up
+  autocrm serve                                    the HTTP API on http://127.0.0.1:8000/docs
+  autocrm eval run --dataset support-answers       measure the replies (ships with the repo)
+"""
+
 INSERT_DEMO_TICKET = """
 INSERT INTO tickets (customer_id, subject, description, channel, metadata)
 SELECT %s, %s, %s, 'web', '{"demo": true}'
@@ -134,8 +142,14 @@ def demo() -> None:
                 f"; status {row['status']}"
             )
             typer.echo(f"  AI: {decision}{reason}{confidence}")
-            if row["decision"] == "sent" and row["draft"]:
-                typer.echo("  " + row["draft"].replace("\n", "\n  ")[:900])
+            if row["draft"]:
+                label = (
+                    "reply sent to the customer"
+                    if row["decision"] == "sent"
+                    else "internal draft for an agent (not sent)"
+                )
+                typer.echo(f"  --- {label} ---")
+                typer.echo("  " + row["draft"].replace("\n", "\n  "))
         from datetime import date, timedelta
 
         from evals.effectiveness import effectiveness_summary, format_table
@@ -155,3 +169,4 @@ def demo() -> None:
         rows = effectiveness_summary(conn, since=date.today() - timedelta(days=30), refresh=True)
         typer.echo("\n== AI effectiveness, last 30 days (autocrm report ai --since 30d) ==")
         typer.echo(format_table(rows))
+    typer.echo(NEXT_STEPS)

@@ -13,8 +13,9 @@ from autocrm.settings import Settings
 def _print_answer(*, decision, query: str, chunks: list, text: str) -> None:
     reason = f" ({decision.reason.value})" if decision.reason else ""
     typer.echo(f"decision: {decision.action.value}{reason}   confidence: {decision.confidence:.2f}")
-    typer.echo(f"query: {query[:200]}")
-    typer.echo("retrieved: " + ", ".join(f"{c.external_id} ({c.score:.3f})" for c in chunks))
+    if decision.reason != "needs_clarification":  # nothing to search for: no passages either
+        typer.echo(f"query: {query[:200]}")
+        typer.echo("retrieved: " + ", ".join(f"{c.external_id} ({c.score:.3f})" for c in chunks))
     typer.echo("\n" + text)
 
 
@@ -50,10 +51,14 @@ def suggest(ticket_id: str = typer.Argument(..., help="ticket UUID")) -> None:
 def ask(
     question: str = typer.Argument(..., help="a question, as a customer would ask it"),
     internal: bool = typer.Option(False, "--internal", help="also use internal articles"),
+    after: list[str] = typer.Option(
+        [], "--after", help="an earlier customer message of the thread (repeatable, oldest first)"
+    ),
 ) -> None:
     """Retrieve and draft an answer against the knowledge base (nothing is stored).
 
     Example: autocrm ask "How do I reset my password?"
+    Example: autocrm ask "and on Business?" --after "What is the API rate limit on Team?"
     """
     from pipeline.answer import prepare_answer
     from pipeline.chat import build_chat_model
@@ -66,9 +71,9 @@ def ask(
     with open_db(settings) as conn:
         prepared = prepare_answer(
             conn,
-            subject=question,
+            subject="",
             description="",
-            thread=[Turn("customer", question)],
+            thread=[*(Turn("customer", text) for text in after), Turn("customer", question)],
             customer_name=None,
             kind="suggestion" if internal else "auto_reply",
             embedder=embedder,

@@ -14,6 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 from evals.runner import RunResult  # noqa: E402
 
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+REPLY_METRICS = (
+    "rouge_l",
+    "token_recall",
+    "first60_recall",
+    "reply_words",
+    "cut_units",
+    "cited_articles",
+    "complete",
+)
 
 
 def write_report(run: RunResult, *, out_dir: Path, name: str) -> Path:
@@ -26,24 +35,57 @@ def write_report(run: RunResult, *, out_dir: Path, name: str) -> Path:
     )
     with (out_dir / "questions.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id", "answerable", "action", "confidence", *METRICS, "top5", "gold"])
+        writer.writerow(
+            ["id", "part", "answerable", "action", "confidence", *METRICS, *REPLY_METRICS]
+            + ["top5", "gold", "question", "reply"]
+        )
         for r in run.results:
             writer.writerow(
                 [
                     r.question.id,
+                    r.question.part,
                     r.question.answerable,
                     r.action,
                     f"{r.confidence:.3f}",
                     *(f"{r.metrics[m]:.3f}" for m in METRICS),
+                    *(_cell(r.metrics.get(m)) for m in REPLY_METRICS),
                     " ".join(r.ranked[:5]),
                     " ".join(r.question.reference_context_ids),
+                    r.question.user_input,
+                    r.answer,
                 ]
             )
+    (out_dir / "replies.md").write_text(_replies(run, name))
     lines = [f"# Eval {name} — {run.dataset}", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in run.summary.items()]
     (out_dir / "summary.md").write_text("\n".join(lines) + "\n")
     _charts(run, out_dir)
     return out_dir
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _replies(run: RunResult, name: str) -> str:
+    """Every question with its reply whole, as the customer would read it."""
+    out = [f"# Replies of {name} — {run.dataset}", ""]
+    for r in run.results:
+        q = r.question
+        facts = r.metrics.get("complete")
+        out += [
+            f"## {q.id} ({q.part}) — {r.action}, confidence {r.confidence:.2f}"
+            + ("" if facts is None else f", complete {facts:g}"),
+            "",
+            *(f"> {t['speaker']}: {t['text']}" for t in q.conversation),
+            f"> **customer:** {q.user_input}",
+            "",
+            r.answer,
+            "",
+            f"*retrieved:* {', '.join(r.ranked[:5])} · *gold:* {', '.join(q.reference_context_ids)}",
+            "",
+        ]
+    return "\n".join(out)
 
 
 def _charts(run: RunResult, out_dir: Path) -> None:

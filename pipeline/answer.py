@@ -128,10 +128,13 @@ def prepare_answer(
     # The newest message is embedded too (same batch): the decision compares it with the top
     # passage, a strong answerability signal for follow-ups.
     started = time.perf_counter()
+    # ... and the sentences of it that ask ("How do I descale it using the app?" without the
+    # story around it): which section of an article answers is decided against them.
+    texts = [query, latest] + ([question.asked] if question.asked != latest else [])
     if reuse_embeddings:
-        vectors, cached = embed_cached(conn, embedder=embedder, texts=[query, latest])
+        vectors, cached = embed_cached(conn, embedder=embedder, texts=texts)
     else:
-        vectors, cached = embedder.embed([query, latest]), 0
+        vectors, cached = embedder.embed(texts), 0
     # A stage of its own when the model did not run at all: latency reports keep the two apart.
     timer.record("embed_cached" if cached == len(vectors) else "embed", started)
     vector = vectors[0] if retrieval.mode != "bm25" else None
@@ -143,6 +146,7 @@ def prepare_answer(
             chunks=chunks,
             question_terms=terms(f"{question.previous} {question.latest}"),
             limit=gen.max_sources,
+            query_vector=vectors[-1] if vector is not None else None,
         )
         if chat_model is not None:
             thread_text = (

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
 import psycopg
 
 from pipeline.retrieval import RetrievedChunk
@@ -25,6 +26,11 @@ SELECT t.term, ln(1 + (c.n_chunks - t.df + 0.5) / (t.df + 0.5)) AS idf
  WHERE t.term = ANY(%s) AND t.df > 0
 """
 SELECT_CORPUS = "SELECT n_chunks FROM kb_corpus"
+# Every chunk of those articles with its vector: how close each section is to the question.
+SELECT_SECTION_VECTORS = """
+SELECT article_id, heading_path, embedding FROM kb_chunks
+ WHERE article_id = ANY(%s) AND embedding IS NOT NULL
+"""
 _WS = re.compile(r"\s+")
 
 
@@ -36,6 +42,7 @@ class SourceArticle:
     chunk: RetrievedChunk  # the article's best retrieved chunk
     sections: tuple[Section, ...]
     rank: int  # 0 = the retriever's best article
+    similarity: list[float] = field(default_factory=list)  # per section: best chunk's cosine
 
     @property
     def title(self) -> str:
@@ -76,10 +83,16 @@ def normalise(text: str) -> str:
 
 
 def load_sources(
-    conn: psycopg.Connection, *, chunks: list[RetrievedChunk], question_terms: set[str], limit: int
+    conn: psycopg.Connection,
+    *,
+    chunks: list[RetrievedChunk],
+    question_terms: set[str],
+    limit: int,
+    query_vector: np.ndarray | None = None,
 ) -> Sources:
     """The first ``limit`` distinct articles of ``chunks`` in rank order, parsed, with the idf of
-    ``question_terms``."""
+    ``question_terms``; with ``query_vector``, each section's similarity to it (its best chunk's
+    cosine: the chunks were embedded with their "Title › Heading" context)."""
     first: dict = {}
     for position, chunk in enumerate(chunks):
         first.setdefault(chunk.article_id, (position, chunk))
@@ -90,6 +103,11 @@ def load_sources(
         articles = conn.execute(SELECT_ARTICLES, (ids,), prepare=False)
         idf = conn.execute(SELECT_IDF, (sorted(question_terms),), prepare=False)
         corpus = conn.execute(SELECT_CORPUS, prepare=False)
+        vectors = (
+            conn.execute(SELECT_SECTION_VECTORS, (ids,), prepare=False)
+            if query_vector is not None
+            else None
+        )
     bodies = {row["id"]: row for row in _dicts(articles)}
     n = next(iter(_dicts(corpus)), {}).get("n_chunks") or 1
     out = []
@@ -97,12 +115,37 @@ def load_sources(
         position, chunk = first[article_id]
         row = bodies.get(article_id)
         body = row["body"] if row and row["body"] else chunk.content
-        out.append(SourceArticle(position + 1, chunk, parse_article(body, chunk.title), rank))
+        article = SourceArticle(position + 1, chunk, parse_article(body, chunk.title), rank)
+        out.append(article)
+    if vectors is not None:
+        _section_similarity(out, _dicts(vectors), query_vector)
     return Sources(
         out,
         {row["term"]: float(row["idf"]) for row in _dicts(idf)},
         math.log(1 + (n + 0.5) / 0.5),
     )
+
+
+def _section_similarity(
+    articles: list[SourceArticle], rows: list[dict], query_vector: np.ndarray
+) -> None:
+    """A section's similarity is its best chunk's (a chunk belongs to the section whose heading
+    path ends like the chunk's); a section no chunk names takes its article's best."""
+    by_article: dict = {}
+    for row in rows:
+        vector = row["embedding"]
+        vector = vector.to_numpy() if hasattr(vector, "to_numpy") else np.asarray(vector)
+        score = float(vector @ query_vector)
+        heading = row["heading_path"][-1] if row["heading_path"] else ""
+        best = by_article.setdefault(row["article_id"], {})
+        best[heading] = max(best.get(heading, -1.0), score)
+    for article in articles:
+        best = by_article.get(article.chunk.article_id, {})
+        fallback = max(best.values(), default=0.0)
+        article.similarity = [
+            best.get(section.path[-1] if section.path else article.title, fallback)
+            for section in article.sections
+        ]
 
 
 def _dicts(cursor) -> list[dict]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.articles import SourceArticle, Sources
+from pipeline.articles import SourceArticle, Sources, normalise
 from pipeline.text import terms as _all_terms
 from pipeline.units import Block, Unit, plain, table_cells
 
@@ -29,10 +29,12 @@ from pipeline.units import Block, Unit, plain, table_cells
 RANK_PRIOR = (0.3, 0.15, 0.1, 0.075, 0.06)
 IN_CHUNK_BONUS = 0.1
 STEPS_BONUS = 0.3  # a procedure for a "how do I" question
-ROW_BONUS = 0.12  # a table row for a "how much" one
+ROW_BONUS = 0.25  # a table row for a "how much" one
 HEADING_CREDIT = 0.5
 PREVIOUS_TURN_WEIGHT = 0.5
-CONTEXT_SENTENCE_WEIGHT = 0.5
+SEMANTIC_WEIGHT = 1.0  # × the cosine of the unit's section (its best chunk) to the query
+FOLLOW_UP_WORDS = 10
+CONTEXT_SENTENCE_WEIGHT = 0.35
 PROSE_BUDGET_WORDS = 70
 SECOND_ARTICLE_RATIO = 0.85  # a second article's unit score against the best one's
 SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must add
@@ -49,35 +51,54 @@ _HOW = re.compile(
     r"instructions|what (should|do|can) (i|we) do)\b"
 )
 _HOW_MUCH = re.compile(
-    r"(?i)\b(how (much|many|long|often|fast)|limit|price|pricing|cost|fee|rate|quota|maximum|"
+    r"(?i)\b(how (much|many|long|often|fast|far|old|big|heavy|tall)|what size|limit|price|pricing|cost|fee|rate|quota|maximum|"
     r"minimum|max|min|per (month|minute|year)|which plans?|compare)\b"
 )
 # Words of how a question is asked, not what it is about ("can you tell me how much …").
 QUESTION_FILLER = frozenset(
-    [
-        "much",
-        "many",
-        "tell",
-        "know",
-        "want",
-        "need",
-        "would",
-        "could",
-        "should",
-        "like",
-        "able",
-        "way",
-        "let",
-        "also",
-        "just",
-        "still",
-        "any",
-        "some",
-        "get",
-        "got",
-        "anyone",
-        "someone",
-    ]
+    _all_terms(
+        " ".join(
+            [
+                "much",
+                "many",
+                "tell",
+                "know",
+                "want",
+                "need",
+                "would",
+                "could",
+                "should",
+                "like",
+                "able",
+                "way",
+                "let",
+                "also",
+                "just",
+                "still",
+                "any",
+                "some",
+                "get",
+                "got",
+                "anyone",
+                "someone",
+                "itself",
+                "told",
+                "say",
+                "says",
+                "said",
+                "thing",
+                "ok",
+                "sorry",
+                "hey",
+                "really",
+                "actually",
+                "already",
+                "earlier",
+                "anymore",
+                "guys",
+            ]
+        )
+    )
 )
 _ASKING = re.compile(
     r"(?i)\?\s*$|^\s*(how|what|why|when|where|which|who|can|could|do|does|did|is|are|will|"
@@ -92,7 +113,7 @@ _PRONOUN_START = re.compile(r"(?i)^(it|this|that|these|those|they|then|also|howe
 
 
 def terms(text: str) -> set[str]:
-    return _all_terms(text) - QUESTION_FILLER
+    return {t for t in _all_terms(text) if len(t) > 1} - QUESTION_FILLER
 
 
 @dataclass(frozen=True)
@@ -112,16 +133,39 @@ class Question:
         )
 
     @property
+    def asked(self) -> str:
+        """The sentences of the newest message that ask (all of it when none does)."""
+        pieces = _pieces(self.latest)
+        asked = [p for p in pieces if _ASKING.search(p)]
+        return " ".join(asked) if asked else self.latest
+
+    @property
+    def follow_up(self) -> bool:
+        """A short message after an earlier turn ("and on Pro?", "can I do it on the machine?")
+        asks the same kind of question as that turn."""
+        return bool(self.previous) and len(self.latest.split()) <= FOLLOW_UP_WORDS
+
+    @property
     def wants_steps(self) -> bool:
         """A "how do I" or "it doesn't work" message (or a report with no question in it), not a
         "how much / is it" one."""
-        if _HOW_MUCH.search(self.latest) and not _HOW.search(self.latest):
-            return False
+        return _wants_steps(self.latest) or (self.follow_up and _wants_steps(self.previous))
+
+    @property
+    def wants_value(self) -> bool:
         return bool(
-            _HOW.search(self.latest)
-            or _PROBLEM.search(self.latest)
-            or not any(_ASKING.search(p) for p in _pieces(self.latest))
+            _HOW_MUCH.search(self.latest) or (self.follow_up and _HOW_MUCH.search(self.previous))
         )
+
+
+def _wants_steps(text: str) -> bool:
+    if _HOW_MUCH.search(text) and not _HOW.search(text):
+        return False
+    return bool(
+        _HOW.search(text)
+        or _PROBLEM.search(text)
+        or not any(_ASKING.search(p) for p in _pieces(text))
+    )
 
 
 def _pieces(text: str) -> list[str]:
@@ -165,7 +209,8 @@ def coverage_of(weights: dict[str, float], got: set[str], context: set[str] = fr
 
 def score_units(question: Question, sources: Sources) -> list[Scored]:
     weights = question.weights(sources)
-    how, how_much = question.wants_steps, bool(_HOW_MUCH.search(question.latest))
+    how, how_much = question.wants_steps, question.wants_value
+    asked = set(weights)
     scored = []
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
@@ -178,10 +223,12 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if cov <= 0:
                 continue
             bonus = prior + (IN_CHUNK_BONUS if article.in_chunk(unit) else 0.0)
+            if article.similarity:
+                bonus += SEMANTIC_WEIGHT * article.similarity[unit.section]
             if how and unit.kind == "steps":
                 bonus += STEPS_BONUS
-            elif how_much and unit.kind == "row":
-                bonus += ROW_BONUS
+            elif unit.kind == "row" and (how_much or _row_key(unit) & asked):
+                bonus += ROW_BONUS  # a value question, or the row's key named ("E5", "Canada")
             scored.append(Scored(cov + bonus, cov, article, unit))
     return sorted(scored, key=lambda s: (-s.score, s.article.rank, s.unit.section, s.unit.block))
 
@@ -202,11 +249,16 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         if len(picked) == MAX_UNITS:
             break
         new_article = all(other.article is not p.article for p in picked)
-        if _overlaps(other, picked) or (
-            new_article
-            and (
-                len({p.article.index for p in picked}) == 2
-                or other.score < SECOND_ARTICLE_RATIO * best.score
+        two_procedures = other.unit.kind == "steps" and any(p.unit.kind == "steps" for p in picked)
+        if (
+            _overlaps(other, picked)
+            or two_procedures
+            or (
+                new_article
+                and (
+                    len({p.article.index for p in picked}) == 2
+                    or other.score < SECOND_ARTICLE_RATIO * best.score
+                )
             )
         ):
             continue
@@ -271,7 +323,11 @@ def _compose(
         return _rows(article, unit, block, question), used
     if unit.kind == "bullets" and len(block.markdown.split()) > BULLETS_WHOLE_WORDS:
         return [f"- {unit.text}"], used  # a long list: the matching item, whole
-    parts = _intro(section.blocks, unit.block) if unit.kind == "steps" else []
+    parts = (
+        [*_heading_line(article, unit), *_intro(section.blocks, unit.block)]
+        if unit.kind == "steps"
+        else []
+    )
     lead = _lead_in(section.blocks, unit.block)
     if lead and lead not in " ".join(parts):
         parts.append(lead)
@@ -352,12 +408,23 @@ def _lead_in(blocks, index: int) -> str | None:
     return text if text.rstrip().endswith(":") and len(text.split()) <= 40 else None
 
 
+def _heading_line(article: SourceArticle, unit: Unit) -> list[str]:
+    """The section's own heading in bold ("**Cause: the drip tray is full**"), when it has one."""
+    path = article.sections[unit.section].path
+    return [f"**{path[-1]}**"] if path and path[-1] else []
+
+
+def _row_key(unit: Unit) -> set[str]:
+    cells = table_cells(unit.text)
+    return terms(plain(cells[0])) if cells else set()
+
+
 def _procedure_name(article: SourceArticle, unit: Unit) -> set[str]:
-    """Terms of a procedure's heading and the short prose before it in its section; a
-    "(without the app)" in a heading says what the procedure is not about."""
+    """Terms of a procedure's heading and its lead-in ("To cancel on the web:"); a "(without the
+    app)" in a heading says what the procedure is not about."""
     section = article.sections[unit.section]
     heading = _WITHOUT.sub(" ", " ".join(section.path[-1:]))
-    return terms(plain(" ".join([heading, *_intro(section.blocks, unit.block)])))
+    return terms(plain(f"{heading} {_lead_in(section.blocks, unit.block) or ''}"))
 
 
 def _intro(blocks, index: int) -> list[str]:

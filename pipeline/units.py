@@ -197,6 +197,7 @@ def cut_units(reply: str, articles: list[tuple[Section, ...]]) -> int:
     source_steps: list[list[str]] = []
     for sections in articles:
         for section in sections:
+            source_sentences += [_norm(h) for h in section.path]  # a heading quoted as a line
             for block in section.blocks:
                 if block.kind == "table":
                     source_rows += [_norm(r) for r in block.items]
@@ -220,8 +221,8 @@ def cut_units(reply: str, articles: list[tuple[Section, ...]]) -> int:
                         cut += 1
             elif block.kind == "steps":
                 items = [_norm(i) for i in block.items]
-                quoted = next((s for s in source_steps if items and items[0] in s), None)
-                if quoted is not None and items != quoted:
+                whole = any(items == s for s in source_steps)
+                if not whole and any(items and items[0] in s for s in source_steps):
                     cut += 1  # a procedure quoted with steps left out or renumbered
             else:
                 for piece in block.items:

@@ -58,7 +58,7 @@ def test_llm_draft_cites_by_index_and_cannot_inject_links(kb_conn, real_embedder
     assert "evil" not in result.text and "[1]" in result.text
     assert result.draft.cited == [1]  # [9] does not exist: never rendered, never recorded
     assert f"[1] {result.draft.sources[0].title} — /kb/" in result.text
-    assert (stored["model"], stored["prompt_version"]) == ("test-model", "answer_v1")
+    assert (stored["model"], stored["prompt_version"]) == ("test-model", "answer_v2")
     assert stored["token_usage"]["prompt"] > 0 and len(stored["cited"]) == 1
     sent = llm_server.requests[0].messages
     assert sent[0]["role"] == "system" and "[1]" in sent[1]["content"]

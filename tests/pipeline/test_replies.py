@@ -1,0 +1,184 @@
+"""Replies a customer can use (issue 13): built from whole answer units of the articles, never cut,
+opening with the answer; the offline drafter and the LLM drafter's sources alike."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from autocrm.settings import Settings
+from pipeline.answer import prepare_answer
+from pipeline.chat import build_chat_model
+from pipeline.decision import Action, HandoffReason
+from pipeline.drafting import greeting
+from pipeline.query import Turn
+from pipeline.units import cut_units, parse_article, units
+
+PROCEDURE = """# Reset your password
+
+Intro sentence. Another one, e.g. this.
+
+## Request a reset link
+
+To reset it:
+
+1. Go to **app.flowdesk.io/login** and click **Forgot password?**
+2. Enter the email address you use for Flowdesk.
+3. Open the email and click **Reset password**.
+4. Choose a new password and sign in.
+
+The reset link is valid for **60 minutes** and can be used once.
+
+## Limits by plan
+
+| Plan | Requests per minute |
+|------|---------------------|
+| Free | 60 |
+| Enterprise | 3,000 (can be raised on request) |
+"""
+
+
+def prepared(
+    conn, embedder, question, *, thread=(), settings=None, chat_model=None, kind="auto_reply"
+):
+    turns = [Turn(speaker, text) for speaker, text in thread] + [Turn("customer", question)]
+    return prepare_answer(
+        conn,
+        subject="",
+        description="",
+        thread=turns,
+        customer_name="Sofia Marques",
+        kind=kind,
+        embedder=embedder,
+        chat_model=chat_model,
+        settings=settings or Settings(),
+    )
+
+
+def test_an_article_parses_into_whole_units():
+    sections = parse_article(PROCEDURE, "Reset your password")
+    assert [s.path for s in sections] == [(), ("Request a reset link",), ("Limits by plan",)]
+    intro, steps = sections[0].blocks[0], sections[1].blocks[1]
+    assert intro.items == ("Intro sentence.", "Another one, e.g. this.")  # no split at "e.g."
+    assert steps.kind == "steps" and len(steps.items) == 4
+    table = sections[2].blocks[0]
+    assert table.header[0].startswith("| Plan") and table.items[1].endswith("on request) |")
+    kinds = [u.kind for u in units(sections)]
+    assert kinds.count("steps") == 1 and kinds.count("row") == 2
+
+
+def test_cut_units_finds_every_kind_of_cut():
+    source = [parse_article(PROCEDURE, "Reset your password")]
+    whole = (
+        "Hi,\n\n**Request a reset link** [1]\n\n1. Go to **app.flowdesk.io/login** and click "
+        "**Forgot password?**\n2. Enter the email address you use for Flowdesk.\n3. Open the email "
+        "and click **Reset password**.\n4. Choose a new password and sign in.\n\n"
+        "| Plan | Requests per minute |\n|---|---|\n| Enterprise | 3,000 (can be raised on request) |"
+    )
+    assert cut_units(whole, source) == 0
+    for broken in (
+        "| Plan | Requests per minute |\n|---|---|\n| Enterprise | 3,",  # a row cut mid-cell
+        "1. Go to **app.flowdesk.io/login** and click **Forgot password?**\n"
+        "2. Open the email and click **Reset password**.",  # a step left out, renumbered
+        "The reset link is valid for **60 minutes** and",  # a sentence cut at its end
+        "link is valid for **60 minutes** and can be used once.",  # ... and at its start
+    ):
+        assert cut_units(f"Hi,\n\n{broken}", source) == 1, broken
+
+
+def test_a_procedure_is_quoted_whole_in_its_own_numbering(kb_conn, real_embedder):
+    result = prepared(kb_conn, real_embedder, "How do I reset my password?")
+    text = result.draft.text
+    assert text.startswith("Hi Sofia,")
+    steps = re.findall(r"(?m)^(\d+)\. (.*)$", text)
+    assert [n for n, _ in steps] == ["1", "2", "3", "4"]
+    assert "Enter the email address you use for Flowdesk." in text  # the step once dropped
+    assert result.draft.cited == [1] and result.chunks[0].external_id.endswith("reset-password")
+    articles = [a.sections for a in result.sources.articles]
+    assert cut_units(text, articles) == 0
+
+
+def test_a_table_answer_is_the_header_and_the_matching_row_never_a_cut_row(kb_conn, real_embedder):
+    result = prepared(kb_conn, real_embedder, "What is the API rate limit on the Enterprise plan?")
+    text = result.draft.text
+    assert "| Enterprise | 3,000 (can be raised on request) |" in text
+    assert "| Plan | Requests per minute |" in text  # the row under its header
+    table_rows = [ln for ln in text.splitlines() if ln.startswith("|")]
+    assert all(ln.rstrip().endswith("|") for ln in table_rows)
+    assert cut_units(text, [a.sections for a in result.sources.articles]) == 0
+
+
+def test_a_follow_up_answers_the_follow_up_using_the_thread(kb_conn, real_embedder):
+    result = prepared(
+        kb_conn,
+        real_embedder,
+        "and on Business?",
+        thread=[
+            ("customer", "What is the API rate limit on the Team plan?"),
+            ("agent", "The Team plan allows 300 requests per minute."),
+        ],
+        kind="suggestion",
+    )
+    assert "| Business | 1,000 |" in result.draft.text
+
+
+def test_an_empty_or_meaningless_question_gets_a_clarifying_question_and_no_passages(
+    kb_conn, real_embedder
+):
+    for question in ("", "???", "asdfgh qwerty"):
+        result = prepared(kb_conn, real_embedder, question)
+        assert result.decision.action == Action.handoff
+        assert result.decision.reason == HandoffReason.needs_clarification
+        assert result.draft.cited == [] and "[1]" not in result.draft.text
+        assert "Could you tell us a little more" in result.draft.text
+
+
+def test_replies_cite_at_most_the_articles_they_quote(kb_conn, real_embedder):
+    result = prepared(kb_conn, real_embedder, "How do I reset my password?")
+    quoted = {int(n) for n in re.findall(r"\[(\d)\]", result.draft.text)}
+    assert set(result.draft.cited) == quoted and len(quoted) <= 2
+
+
+def test_blank_or_odd_names_never_break_the_greeting():
+    assert greeting(" ") == "Hi," and greeting(None) == "Hi," and greeting("") == "Hi,"
+    assert greeting("  Ann-Marie  O'Neil") == "Hi Ann-Marie,"
+    assert greeting("<script>x</script>") == "Hi script,"
+    assert greeting("42 ###") == "Hi,"
+
+
+def test_the_llm_gets_whole_sections_a_procedure_and_a_table(kb_conn, real_embedder, llm_server):
+    reply = json.dumps(
+        {
+            "answerable": True,
+            "handoff_reason": None,
+            "confidence": 0.9,
+            "reply": "See [1].",
+            "cited": [1],
+        }
+    )
+    llm_server.script(reply, reply)
+    settings = llm_server.settings(llm_max_retries=0, llm_timeout_s=5)
+    chat = build_chat_model(settings)
+    prepared(
+        kb_conn, real_embedder, "How do I reset my password?", settings=settings, chat_model=chat
+    )
+    prepared(
+        kb_conn,
+        real_embedder,
+        "What is the API rate limit on the Enterprise plan?",
+        settings=settings,
+        chat_model=chat,
+    )
+    procedure, table = (r.messages[1]["content"] for r in llm_server.requests[-2:])
+    # The whole procedure, in its numbering, under "[n] Title › Section" (not chunk fragments).
+    assert "[1] Reset your password › Request a reset link" in procedure
+    for step in (
+        "1. Go to **app.flowdesk.io/login**",
+        "2. Enter the email address you use for Flowdesk.",
+        "4. Choose a new password and sign in.",
+    ):
+        assert step in procedure
+    # The table with its header and every row, whole.
+    assert "| Plan | Requests per minute |" in table
+    assert "| Enterprise | 3,000 (can be raised on request) |" in table
+    assert "| Free | 60 |" in table
