@@ -4,12 +4,17 @@ published articles, and a sweeper that makes sure no new ticket is ever left wit
 Exactly one auto-response per ticket, whatever happens: duplicated events are folded by the queueing
 lock (one waiting job per ticket), and the unique index on ai_responses(ticket_id) for auto-replies
 is the final word when several workers or retries race.
+
+Nothing stays in ``doing`` for ever: every worker records a heartbeat in ``procrastinate_workers``
+(every HEARTBEAT_INTERVAL_S), and ``retry_stalled_jobs`` puts back in the queue the jobs of a worker
+whose heartbeat is older than STALLED_WORKER_S (killed with -9, its machine gone, or its status
+update lost with the database); a retried job that had in fact finished is folded by the above.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -17,9 +22,12 @@ from functools import cache
 import procrastinate
 import psycopg
 from procrastinate import Blueprint, JobContext, RetryStrategy
+from procrastinate.jobs import Status
+from procrastinate.sync_psycopg_connector import SyncPsycopgConnector
 from psycopg_pool import ConnectionPool
 
 from autocrm.settings import Settings
+from db.connect import CONNECT_TIMEOUT_S
 from pipeline.answer import AlreadyAnswered, answer_ticket, record_failure
 from pipeline.chat import ChatModel, ChatModelError
 from pipeline.embedder import Embedder
@@ -27,6 +35,14 @@ from pipeline.embedder import Embedder
 log = logging.getLogger("autocrm.worker")
 tasks = Blueprint()
 AUTO_RESPOND_ATTEMPTS = 4
+# Worker liveness (procrastinate_workers.last_heartbeat). A worker that has not beaten for
+# STALLED_WORKER_S is dead: its jobs are retried, it is pruned, and /readyz stops counting it.
+HEARTBEAT_INTERVAL_S = 5.0
+STALLED_WORKER_S = 20.0
+# A job whose worker died this many times is failed rather than retried again: a job that kills
+# its worker (out of memory, a native crash) must not take every worker down in turn, for ever.
+STALLED_RETRY_LIMIT = 5
+QUEUE_POOL_WAIT_S = 2.0
 
 # New tickets that have no auto-response and no waiting job: picked up by the sweeper.
 UNANSWERED = """
@@ -81,7 +97,15 @@ def build_queue(url: str) -> procrastinate.App:
 
 @cache
 def _queue_for(url: str) -> procrastinate.App:
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+    # connect_timeout and a short wait for a pooled connection (queries here take milliseconds):
+    # with the database away, a worker's attempt fails fast and its supervisor backs off
+    # (api.worker), an enqueue fails fast and is retried once (_defer_across_restart), instead of
+    # hanging in connect() or for the pool's default 30 s. The pools check connections before
+    # lending them (procrastinate sets check=), so none is dead after a database restart.
+    connector = procrastinate.PsycopgConnector(
+        conninfo=url, timeout=QUEUE_POOL_WAIT_S, kwargs={"connect_timeout": CONNECT_TIMEOUT_S}
+    )
+    app = procrastinate.App(connector=connector)
     if not any(name.startswith("autocrm:") for name in tasks.tasks):  # the first App built
         app.add_tasks_from(tasks, namespace="autocrm")
         return app
@@ -103,7 +127,11 @@ def _queue_for(url: str) -> procrastinate.App:
     queue="auto",
     pass_context=True,
     retry=RetryStrategy(
-        max_attempts=AUTO_RESPOND_ATTEMPTS, exponential_wait=2, retry_exceptions={ChatModelError}
+        max_attempts=AUTO_RESPOND_ATTEMPTS,
+        exponential_wait=2,
+        # A database restart under a running job: retried in 2, 4, 8 s (when the job's own status
+        # update is lost too, retry_stalled_jobs takes over; the sweeper after the last attempt).
+        retry_exceptions={ChatModelError, psycopg.OperationalError},
     ),
 )
 def auto_respond(context: JobContext, ticket_id: str) -> str:
@@ -185,18 +213,103 @@ def sweep_unanswered(timestamp: int) -> int:
     return sum(enqueue_auto_response(ticket_id=i) for i in ids)
 
 
+@tasks.periodic(cron="* * * * * */15", periodic_id="retry-stalled")  # 6th field: seconds
+@tasks.task(
+    name="retry_stalled_jobs", queue="auto", queueing_lock="retry-stalled", pass_context=True
+)
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> str:
+    """Put back in the queue the ``doing`` jobs of workers with no heartbeat for STALLED_WORKER_S
+    (procrastinate's stalled-job recipe). One run per tick across all workers (a periodic job), so
+    two retriers never race on the same job."""
+    manager = context.app.job_manager
+    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_WORKER_S)
+    retried = failed = 0
+    for job in stalled:
+        if job.id == context.job.id:
+            continue
+        try:
+            if job.attempts + 1 >= STALLED_RETRY_LIMIT:
+                await manager.finish_job(job=job, status=Status.FAILED, delete_job=False)
+                failed += 1
+            else:
+                await manager.retry_job(job)
+                retried += 1
+        except procrastinate.exceptions.ConnectorException:
+            continue  # it finished (or was retried) since we listed it
+        log.warning(
+            "job %s %s of worker %s: no heartbeat for %.0f s; %s",
+            job.id,
+            job.task_name,
+            job.worker_id,
+            STALLED_WORKER_S,
+            "failed (retry limit)" if job.attempts + 1 >= STALLED_RETRY_LIMIT else "retried",
+        )
+    return f"{retried} retried, {failed} failed"
+
+
 def enqueue_auto_response(*, ticket_id: str) -> bool:
     """Queue the auto-responder for a ticket; a duplicate event while one waits is a no-op."""
+    configured = auto_respond.configure(queueing_lock=f"auto:{ticket_id}")
     try:
-        auto_respond.configure(queueing_lock=f"auto:{ticket_id}").defer(ticket_id=str(ticket_id))
+        _defer_across_restart(lambda: configured.defer(ticket_id=str(ticket_id)))
     except procrastinate.exceptions.AlreadyEnqueued:
         return False
     return True
 
 
-def enqueue_reembed() -> bool:
+def _defer_across_restart(defer: Callable[[], int]) -> int:
+    """Defer; after a database restart, once more with the queue's dead connections dropped.
+
+    The API defers through procrastinate's own (sync) pool, whose idle connections all die with the
+    server; psycopg_pool tries them one at a time with growing pauses (1, 2, 4 s) and gives up at
+    its timeout. Checking them all at once replaces the dead ones, and the retry gets a live one."""
     try:
-        reembed_articles.configure(queueing_lock="reembed").defer()
+        return defer()
+    except procrastinate.exceptions.ConnectorException as exc:
+        if isinstance(exc, procrastinate.exceptions.UniqueViolation) or not is_connection_error(
+            exc
+        ):
+            raise
+        connector = auto_respond.blueprint.connector.get_sync_connector()  # type: ignore[union-attr]
+        if not isinstance(connector, SyncPsycopgConnector):
+            raise  # in a worker: its supervisor reconnects
+        connector.pool.check()
+        return defer()
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """A lost or refused database connection, however wrapped (procrastinate's ConnectorException
+    carries the psycopg error as its cause)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, psycopg.OperationalError | psycopg.InterfaceError | OSError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+# /readyz: how many workers beat recently, and how long ago the last heartbeat of any was.
+WORKER_HEARTBEATS = """
+SELECT count(*) FILTER (WHERE last_heartbeat > now() - make_interval(secs => %(stale)s)) AS alive,
+       extract(epoch FROM now() - max(last_heartbeat))::float8 AS last_s
+  FROM procrastinate_workers
+"""
+
+
+def worker_heartbeat(conn: psycopg.Connection) -> str:
+    """ "ok" when a worker has beaten in the last STALLED_WORKER_S, else what is wrong, in words."""
+    row = conn.execute(WORKER_HEARTBEATS, {"stale": STALLED_WORKER_S}).fetchone()
+    if row["alive"]:
+        return "ok"
+    if row["last_s"] is None:
+        return "no worker heartbeat: no worker registered"
+    return f"no worker heartbeat for {row['last_s']:.0f} s"
+
+
+def enqueue_reembed() -> bool:
+    configured = reembed_articles.configure(queueing_lock="reembed")
+    try:
+        _defer_across_restart(configured.defer)
     except procrastinate.exceptions.AlreadyEnqueued:
         return False
     return True

@@ -133,28 +133,34 @@ def compare(
 
 @app.command("calibrate")
 def calibrate_command(
-    run: str = typer.Argument(..., help="a labelled run (id or name), e.g. an MTRAG dev run"),
-    target_precision: float = typer.Option(0.9, help="precision of 'answerable' to reach"),
+    runs: list[str] = typer.Argument(..., help="labelled runs (ids or names)"),
+    target_precision: float = typer.Option(0.95, help="precision of 'sent' replies to reach"),
     write: bool = typer.Option(False, "--write", help="save to pipeline/calibration.json"),
 ) -> None:
-    """Fit the decision's confidence to answerability labels and pick the send threshold.
+    """Fit the decision's confidence to reply correctness (tune part) and pick the send threshold.
 
-    Example: autocrm eval calibrate mtrag-hybrid --write
+    Example: autocrm eval calibrate support-answers-all mtrag-all --write
     """
     from evals.calibrate import calibrate, save
 
     with open_db(Settings()) as conn:
-        result = calibrate(conn, run=run, target_precision=target_precision)
+        result = calibrate(conn, runs=runs, target_precision=target_precision)
     typer.echo(f"{result.n} questions; weights {json.dumps(result.weights)}")
     typer.echo("threshold  precision  recall  auto-send rate")
     for t, p, r, s in result.table[::5]:
         typer.echo(f"  {t:.2f}     {p:.3f}     {r:.3f}   {s:.3f}")
     typer.echo(
         f"chosen send threshold {result.send_threshold:.2f}: precision "
-        f"{result.precision:.3f}, recall {result.recall:.3f}"
+        f"{result.precision:.3f}, recall {result.recall:.3f} (tune, out-of-fold)"
     )
+    if result.holdout:
+        h = result.holdout
+        typer.echo(
+            f"held-out part ({h['n']} questions): precision {h['precision']:.3f}, "
+            f"recall {h['recall']:.3f}, send rate {h['send_rate']:.3f}"
+        )
     if write:
-        typer.echo(f"written to {save(result, run_name=run)}")
+        typer.echo(f"written to {save(result, run_name='+'.join(runs))}")
 
 
 @app.command("sweep")

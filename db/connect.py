@@ -62,6 +62,7 @@ def _register_vector(conn: psycopg.Connection) -> None:
 
 
 POOL_WAIT_S = 5.0  # a request waits this long for a connection, then fails (503), never hangs
+RECONNECT_S = 10.0
 
 
 def make_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> ConnectionPool:
@@ -71,6 +72,16 @@ def make_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> ConnectionP
         conn.execute(SEARCH_SETTINGS)
         conn.commit()
 
+    def check(conn: psycopg.Connection) -> None:
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            # After a database restart every idle connection is dead, and the pool would try them
+            # one at a time with growing pauses (1, 2, 4 s), past POOL_WAIT_S: check them all now,
+            # the dead are replaced, and the next try gets a live one.
+            pool.check()
+            raise
+
     pool = ConnectionPool(
         url,
         min_size=min_size,
@@ -78,8 +89,12 @@ def make_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> ConnectionP
         configure=configure,
         # A connection is checked before it is lent: after a database restart the first requests
         # get fresh connections instead of failing on dead ones.
-        check=ConnectionPool.check_connection,
+        check=check,
         timeout=POOL_WAIT_S,
+        # While the server is away the pool retries connecting with doubling pauses; giving an
+        # attempt up after RECONNECT_S lets the next request start again from a 1 s pause, so the
+        # pool is back within seconds of the server, not after a pause as long as the outage.
+        reconnect_timeout=RECONNECT_S,
         kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
         open=False,
     )

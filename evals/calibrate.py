@@ -1,7 +1,12 @@
-"""Calibrate the decision's confidence on a labelled eval run (MTRAG dev: UNANSWERABLE and
-UNDERSPECIFIED tasks must not be auto-sent).
+"""Calibrate the decision's confidence on labelled eval runs: "sent" must mean "complete and
+correct" (evals/replies.py ``reply_correct``: every required fact of a support-answers question,
+or a reply that cites a gold passage and holds half of the reference's content words), so an
+unanswerable question, and an answerable one whose reply is wrong or incomplete, are negatives.
+Runs stored before replies were measured fall back to "answerable".
 
-Fits a logistic regression (standardised features) from the decision's signals to "answerable".
+Fits a logistic regression (standardised features) from the decision's signals to that label, on
+the questions of the runs' "tune" part only; the "holdout" part is reported at the chosen
+threshold, never fitted.
 The send threshold is picked on 5-fold cross-validated probabilities, so the precision it promises
 is not measured on the questions it was fitted to: the lowest threshold whose out-of-fold precision
 reaches the target. The scaling is folded into the weights; both go to ``pipeline/calibration.json``,
@@ -36,19 +41,37 @@ class Calibration:
     auto_send_rate: float
     n: int
     table: list[tuple[float, float, float, float]]  # threshold, precision, recall, send rate
+    holdout: dict[str, float] | None = None  # precision, recall, send rate, n at the threshold
 
 
-def calibrate(conn: psycopg.Connection, *, run: str, target_precision: float = 0.9) -> Calibration:
-    run_row = _run(conn, run)
-    rows = [r["metrics"] for r in conn.execute(SELECT, (run_row["id"],))]
+def label(row: dict) -> bool:
+    """A reply that may be sent: answerable, and correct where the run measured it."""
+    if not row.get("answerable"):
+        return False
+    return bool(row["reply_correct"]) if row.get("reply_correct") is not None else True
+
+
+def features(row: dict) -> list[float]:
+    return [float(row["signals"].get(f) or 0) for f in FEATURES]
+
+
+def calibrate(
+    conn: psycopg.Connection, *, runs: list[str], target_precision: float = 0.9
+) -> Calibration:
+    rows = []
+    for run in runs:
+        run_row = _run(conn, run)
+        rows += [r["metrics"] for r in conn.execute(SELECT, (run_row["id"],))]
     rows = [r for r in rows if r.get("answerable") is not None and r.get("signals")]
-    if not rows or all(r["answerable"] for r in rows):
+    held = [r for r in rows if r.get("part") == "holdout"]
+    rows = [r for r in rows if r.get("part") != "holdout"]
+    if not rows or all(label(r) for r in rows) or not any(label(r) for r in rows):
         raise InvalidInput(
-            "calibration needs a run with answerable and unanswerable questions "
-            "and stored signals (run `autocrm eval run --dataset mtrag`)"
+            "calibration needs runs with both sendable and not sendable replies and stored "
+            "signals (run `autocrm eval run --dataset support-answers` or `--dataset mtrag`)"
         )
-    x = np.array([[float(r["signals"][f] or 0) for f in FEATURES] for r in rows])
-    y = np.array([bool(r["answerable"]) for r in rows])
+    x = np.array([features(r) for r in rows])
+    y = np.array([label(r) for r in rows])
     mean, scale = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
     z = (x - mean) / scale
     model = LogisticRegression(C=1.0, max_iter=1000)
@@ -69,7 +92,18 @@ def calibrate(conn: psycopg.Connection, *, run: str, target_precision: float = 0
     weights = {"bias": float(model.intercept_[0] - (coef * mean).sum())} | {
         f: float(w) for f, w in zip(FEATURES, coef, strict=True)
     }
-    return Calibration(weights, best[0], best[1], best[2], best[3], len(rows), table)
+    result = Calibration(weights, best[0], best[1], best[2], best[3], len(rows), table)
+    if held:
+        p_held = model.predict_proba((np.array([features(r) for r in held]) - mean) / scale)[:, 1]
+        y_held = np.array([label(r) for r in held])
+        sent = p_held >= best[0]
+        result.holdout = {
+            "precision": float(y_held[sent].mean()) if sent.any() else 0.0,
+            "recall": float((sent & y_held).sum() / max(1, y_held.sum())),
+            "send_rate": float(sent.mean()),
+            "n": len(held),
+        }
+    return result
 
 
 def save(calibration: Calibration, *, run_name: str) -> Path:
@@ -82,6 +116,7 @@ def save(calibration: Calibration, *, run_name: str) -> Path:
                 "send_threshold": calibration.send_threshold,
                 "precision": round(calibration.precision, 4),
                 "recall": round(calibration.recall, 4),
+                "holdout": calibration.holdout,
             },
             indent=2,
         )

@@ -31,6 +31,7 @@ _ABBREVIATION = re.compile(
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_IMAGE = re.compile(r"!\[[^\]]*\](\([^)]*\))?")
 
 
 @dataclass(frozen=True)
@@ -139,9 +140,9 @@ def units(sections: tuple[Section, ...]) -> list[Unit]:
                 out.extend(
                     Unit("sentence", text, s, b, n)
                     for n, text in enumerate(block.items)
-                    if len(text) >= 3
+                    if _has_words(text)
                 )
-            elif block.kind == "steps":
+            elif block.kind == "steps" and all(_has_words(i) for i in block.items):
                 out.append(Unit("steps", block.markdown, s, b))
             elif block.kind == "bullets":  # scored item by item, quoted whole when short
                 out.extend(Unit("bullets", text, s, b, n) for n, text in enumerate(block.items))
@@ -150,6 +151,11 @@ def units(sections: tuple[Section, ...]) -> list[Unit]:
             elif block.kind == "code":
                 out.append(Unit("code", block.markdown, s, b))
     return out
+
+
+def _has_words(text: str) -> bool:
+    """Not an image alone, an empty list item or stray punctuation."""
+    return len(re.findall(r"[A-Za-z0-9]{2,}", _IMAGE.sub(" ", text))) >= 2
 
 
 def _same(a: str, b: str) -> bool:

@@ -69,7 +69,7 @@ def test_confident_auto_reply_is_sent_and_stored_in_one_go(kb_conn, real_embedde
     assert result.decision.action == Action.send, result.decision
     stored = row(kb_conn, "SELECT * FROM ai_responses WHERE id = %s", result.response_id)
     assert stored["decision"] == "sent" and stored["kind"] == "auto_reply"
-    assert stored["model"] == "extractive-v1" and stored["prompt_version"] == "extractive_v1"
+    assert stored["model"] == "extractive-v2" and stored["prompt_version"] == "extractive_v2"
     assert stored["settings"]["retrieval"]["mode"] == "hybrid"
     assert {"embed", "retrieve", "draft", "total"} <= set(stored["latency_ms"])
     assert stored["retrieved"][0]["rank"] == 1 and stored["cited"]

@@ -119,7 +119,9 @@ def test_a_follow_up_answers_the_follow_up_using_the_thread(kb_conn, real_embedd
         ],
         kind="suggestion",
     )
-    assert "| Business | 1,000 |" in result.draft.text
+    opening = result.draft.text.split("\n\n")[1]  # the direct answer, right after the greeting
+    assert "Business" in opening and "1,000" in opening and "300" not in opening
+    assert cut_units(result.draft.text, [a.sections for a in result.sources.articles]) == 0
 
 
 def test_an_empty_or_meaningless_question_gets_a_clarifying_question_and_no_passages(
