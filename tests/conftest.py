@@ -138,4 +138,14 @@ def kb_conn(kb_db: str) -> Iterator[psycopg.Connection]:
         c.rollback()
 
 
+@pytest.fixture
+def queue_db(server_url: str, kb_db: str) -> Iterator[str]:
+    """A copy of the ingested demo KB database that worker processes may commit to."""
+    name = f"w_{uuid.uuid4().hex[:10]}"
+    with connect(server_url, autocommit=True, vector=False) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "autocrm_test_kb"')
+    yield with_database(server_url, name)
+    drop_database(server_url=server_url, name=name)
+
+
 from tests.llm_fixtures import llm_server  # noqa: E402,F401  (the fake OpenAI-compatible server)

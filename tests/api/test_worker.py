@@ -7,13 +7,11 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
-from db.connect import connect, drop_database
-from db.server import with_database
+from db.connect import connect
 from tests.builders import make_ticket
 
 ETHAN = "22222222-0000-4000-8000-000000000006"
@@ -25,16 +23,6 @@ QUESTIONS = [
     "How do I connect Slack notifications?",
     "My tomato plants are sick, what should I do?",
 ]
-
-
-@pytest.fixture
-def queue_db(server_url, kb_db):
-    """A copy of the ingested demo KB database that worker processes may commit to."""
-    name = f"w_{uuid.uuid4().hex[:10]}"
-    with connect(server_url, autocommit=True, vector=False) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "autocrm_test_kb"')
-    yield with_database(server_url, name)
-    drop_database(server_url=server_url, name=name)
 
 
 def worker_env(url: str) -> dict:

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ import psycopg
 import pytest
 
 from db import migrate
-from db.connect import connect, drop_database, ensure_database, make_pool
+from db.connect import connect, ensure_database, make_pool
 from db.server import APP_DATABASE, start_embedded, stop_embedded, with_database
 from tests.api.conftest import LiveServer, auth_headers, make_ai_response, make_settings
 from tests.builders import make_ticket
@@ -316,16 +315,6 @@ def test_database_restart_under_load(own_server, keep_task_binding, tmp_path):
 
 
 # --- stalled jobs -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def queue_db(server_url, kb_db) -> Iterator[str]:
-    """A copy of the ingested demo KB database that worker processes may commit to."""
-    name = f"w_{uuid.uuid4().hex[:10]}"
-    with connect(server_url, autocommit=True, vector=False) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "autocrm_test_kb"')
-    yield with_database(server_url, name)
-    drop_database(server_url=server_url, name=name)
 
 
 def run_stalled_retrier(url: str) -> str:
