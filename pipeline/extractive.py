@@ -29,6 +29,8 @@ from pipeline.units import Block, Unit, plain, table_cells
 RANK_PRIOR = (0.3, 0.15, 0.1, 0.075, 0.06)
 IN_CHUNK_BONUS = 0.1
 STEPS_BONUS = 0.3  # a procedure for a "how do I" question
+CONTRAST_BONUS = 0.3  # … the one whose heading the question names, among the article's procedures
+PROCEDURE_PREFERENCE = 0.8
 ROW_BONUS = 0.25  # a table row for a "how much" one
 HEADING_CREDIT = 0.5
 PREVIOUS_TURN_WEIGHT = 0.5
@@ -96,6 +98,14 @@ QUESTION_FILLER = frozenset(
                 "earlier",
                 "anymore",
                 "guys",
+                "completely",
+                "totally",
+                "entirely",
+                "fully",
+                "properly",
+                "exactly",
+                "quickly",
+                "possible",
             ]
         )
     )
@@ -226,11 +236,25 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if article.similarity:
                 bonus += SEMANTIC_WEIGHT * article.similarity[unit.section]
             if how and unit.kind == "steps":
-                bonus += STEPS_BONUS
+                bonus += STEPS_BONUS + CONTRAST_BONUS * _contrast(article, unit, weights)
             elif unit.kind == "row" and (how_much or _row_key(unit) & asked):
                 bonus += ROW_BONUS  # a value question, or the row's key named ("E5", "Canada")
             scored.append(Scored(cov + bonus, cov, article, unit))
     return sorted(scored, key=lambda s: (-s.score, s.article.rank, s.unit.section, s.unit.block))
+
+
+def _contrast(article: SourceArticle, unit: Unit, weights: dict[str, float]) -> float:
+    """1 when the question names what sets this procedure's heading apart from the article's other
+    procedures ("in the app" vs "on the machine"), 0 otherwise; the question's own words count,
+    not how rare they are in the knowledge base ("app" and "machine" are everywhere)."""
+    names = {u.section: _procedure_name(article, u) for u in article.units if u.kind == "steps"}
+    if len(names) < 2:
+        return 0.0
+    own = names[unit.section] - set().union(*(n for s, n in names.items() if s != unit.section))
+    others = [n - names[unit.section] for s, n in names.items() if s != unit.section]
+    mine = len(own & weights.keys())
+    rival = max((len(other & weights.keys()) for other in others), default=0)
+    return 1.0 if mine > rival else 0.0
 
 
 def answer(question: Question, sources: Sources) -> Answer | None:
@@ -243,9 +267,14 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         return None
     weights = question.weights(sources)
     best = ranked[0]
+    if question.wants_steps and best.unit.kind != "steps":
+        procedure = next((s for s in ranked if s.unit.kind == "steps"), None)
+        if procedure is not None and procedure.score >= PROCEDURE_PREFERENCE * best.score:
+            best = procedure  # "how do I …": the procedure, unless something else is far better
     picked = [best]
     covered = _covered(weights, [(best.article, best.unit)])
-    for other in ranked[1:MAX_CANDIDATES]:
+    quoted = normalise(plain(" ".join(_compose(best, question)[0])))
+    for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
         if len(picked) == MAX_UNITS:
             break
         new_article = all(other.article is not p.article for p in picked)
@@ -253,6 +282,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         if (
             _overlaps(other, picked)
             or two_procedures
+            or normalise(plain(other.unit.text)) in quoted  # already in the reply (a lead-in)
             or (
                 new_article
                 and (
@@ -266,6 +296,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         if gain >= SECOND_PART_GAIN:
             picked.append(other)
             covered += gain
+            quoted += " " + normalise(plain(" ".join(_compose(other, question)[0])))
     parts: list[str] = []
     used: list[tuple[SourceArticle, Unit]] = []
     for n, scored in enumerate(picked):

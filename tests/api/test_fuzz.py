@@ -35,6 +35,8 @@ def test_no_server_errors(api):
         def call(case):
             for who in ("admin", "customer"):
                 response = case.call(base_url=api.base_url, headers=auth_headers(who))
+                if case.path == "/readyz" and response.status_code == 503:
+                    continue  # "not ready" is /readyz's documented answer (no worker runs here)
                 assert response.status_code < 500, (
                     f"{who}: {case.method} {case.formatted_path} → {response.status_code}: "
                     f"{response.text[:300]}"

@@ -240,9 +240,10 @@ def fake_prepare_answer(conn, *, thread, **_):
     chunk = SimpleNamespace(external_id="kb-1", content=CONTEXT)
     return SimpleNamespace(
         chunks=[chunk],
-        draft=SimpleNamespace(text=answer, sources=[chunk]),
+        draft=SimpleNamespace(text=answer, sources=[chunk], cited=[1]),
         decision=SimpleNamespace(action=SimpleNamespace(value="sent"), confidence=0.9, signals={}),
         timer=SimpleNamespace(as_ms=lambda: {"embed": 1.0, "retrieve": 1.0, "draft": 1.0}),
+        sources=None,
     )
 
 
