@@ -30,7 +30,7 @@ RANK_PRIOR = (0.3, 0.15, 0.1, 0.075, 0.06)
 IN_CHUNK_BONUS = 0.1
 STEPS_BONUS = 0.3  # a procedure for a "how do I" question
 CONTRAST_BONUS = 0.3  # … the one whose heading the question names, among the article's procedures
-PROCEDURE_PREFERENCE = 0.8
+KIND_PREFERENCE = 0.8
 ROW_BONUS = 0.25  # a table row for a "how much" one
 HEADING_CREDIT = 0.5
 PREVIOUS_TURN_WEIGHT = 0.5
@@ -122,8 +122,23 @@ _WITHOUT = re.compile(r"(?i)\bwithout\s+(the\s+|a\s+|an\s+|your\s+)?[\w-]+")
 _PRONOUN_START = re.compile(r"(?i)^(it|this|that|these|those|they|then|also|however)\b")
 
 
+# The english analyzer's stop words (Snowball's list) that pipeline.text keeps: Postgres never
+# indexes them, so they have no idf, and weighing them as unseen words made "theres … up … out"
+# outweigh the words that matter.
+ANALYZER_STOP = frozenset(
+    _all_terms(
+        "about above after again against all am any because been before being below between both "
+        "did doing down during each few further had has have having he her here hers herself him "
+        "himself his just more most no nor not now off once only other ought ours ourselves out "
+        "over own same she should some such than theirs them themselves there they those through "
+        "too under until up very were while whom would yours yourself yourselves though theres "
+        "im ive dont cant wont isnt doesnt didnt"
+    )
+)
+
+
 def terms(text: str) -> set[str]:
-    return {t for t in _all_terms(text) if len(t) > 1} - QUESTION_FILLER
+    return {t for t in _all_terms(text) if len(t) > 1} - QUESTION_FILLER - ANALYZER_STOP
 
 
 @dataclass(frozen=True)
@@ -131,7 +146,7 @@ class Question:
     latest: str  # the newest customer message
     previous: str = ""  # the customer's turn before it (a follow-up's context)
 
-    def weights(self, sources: Sources) -> dict[str, float]:
+    def weights(self, sources: Sources | _Uniform) -> dict[str, float]:
         """idf weight of each term; the sentences that ask (a "?", "how do I…") count fully, the
         ones that tell the story ("My Brew shows an orange icon.") and the previous turn less."""
         asked, told = _asked_and_told(self.latest)
@@ -182,6 +197,16 @@ def _pieces(text: str) -> list[str]:
     return [p for p in re.split(r"(?<=[.!?])\s+|\n+", text) if p.strip()]
 
 
+class _Uniform:
+    """Every term weighs 1: how a question names a term, not how rare the term is."""
+
+    def weight(self, term: str) -> float:
+        return 1.0
+
+
+_UNIFORM = _Uniform()
+
+
 def _asked_and_told(text: str) -> tuple[set[str], set[str]]:
     pieces = _pieces(text)
     asked = [p for p in pieces if _ASKING.search(p)]
@@ -221,6 +246,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     weights = question.weights(sources)
     how, how_much = question.wants_steps, question.wants_value
     asked = set(weights)
+    factors = question.weights(_UNIFORM)  # asked 1, told and previous turn less; no idf
     scored = []
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
@@ -236,14 +262,14 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if article.similarity:
                 bonus += SEMANTIC_WEIGHT * article.similarity[unit.section]
             if how and unit.kind == "steps":
-                bonus += STEPS_BONUS + CONTRAST_BONUS * _contrast(article, unit, weights)
+                bonus += STEPS_BONUS + CONTRAST_BONUS * _contrast(article, unit, factors)
             elif unit.kind == "row" and (how_much or _row_key(unit) & asked):
                 bonus += ROW_BONUS  # a value question, or the row's key named ("E5", "Canada")
             scored.append(Scored(cov + bonus, cov, article, unit))
     return sorted(scored, key=lambda s: (-s.score, s.article.rank, s.unit.section, s.unit.block))
 
 
-def _contrast(article: SourceArticle, unit: Unit, weights: dict[str, float]) -> float:
+def _contrast(article: SourceArticle, unit: Unit, factors: dict[str, float]) -> float:
     """1 when the question names what sets this procedure's heading apart from the article's other
     procedures ("in the app" vs "on the machine"), 0 otherwise; the question's own words count,
     not how rare they are in the knowledge base ("app" and "machine" are everywhere)."""
@@ -252,8 +278,8 @@ def _contrast(article: SourceArticle, unit: Unit, weights: dict[str, float]) -> 
         return 0.0
     own = names[unit.section] - set().union(*(n for s, n in names.items() if s != unit.section))
     others = [n - names[unit.section] for s, n in names.items() if s != unit.section]
-    mine = len(own & weights.keys())
-    rival = max((len(other & weights.keys()) for other in others), default=0)
+    mine = sum(factors.get(t, 0.0) for t in own)
+    rival = max((sum(factors.get(t, 0.0) for t in other) for other in others), default=0.0)
     return 1.0 if mine > rival else 0.0
 
 
@@ -267,10 +293,18 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         return None
     weights = question.weights(sources)
     best = ranked[0]
-    if question.wants_steps and best.unit.kind != "steps":
-        procedure = next((s for s in ranked if s.unit.kind == "steps"), None)
-        if procedure is not None and procedure.score >= PROCEDURE_PREFERENCE * best.score:
-            best = procedure  # "how do I …": the procedure, unless something else is far better
+    # "How do I …": a procedure; "how much …": a table row — unless something else is far better.
+    wanted = "steps" if question.wants_steps else "row" if question.wants_value else None
+    if wanted and best.unit.kind != wanted:
+        preferred = next(
+            (s for s in ranked if s.unit.kind == wanted and s.article is best.article), None
+        )
+        if (
+            preferred is not None
+            and preferred.score >= KIND_PREFERENCE * best.score
+            and preferred.coverage >= 0.5 * best.coverage
+        ):
+            best = preferred
     picked = [best]
     covered = _covered(weights, [(best.article, best.unit)])
     quoted = normalise(plain(" ".join(_compose(best, question)[0])))
@@ -382,7 +416,7 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
         len(prose) == len(blocks)
         and sum(len(b.markdown.split()) for b in prose) <= SECTION_WHOLE_WORDS
     ):
-        return [b.markdown for b in prose]
+        return [*_heading_line(article, unit), *(b.markdown for b in prose)]
     items = block.items
     start = unit.item or 0
     if start > 0 and _PRONOUN_START.match(plain(items[start])):
@@ -472,8 +506,10 @@ def _unit_terms(article: SourceArticle, unit: Unit) -> set[str]:
     if unit.kind == "row":  # a row means what its header says: "Team | 300" is a rate limit
         header = section.blocks[unit.block].header
         return terms(plain(f"{header[0] if header else ''} {unit.text}"))
-    if unit.kind == "steps":  # a procedure's heading names what it does ("Descale from the app")
-        return terms(plain(" ".join([*section.path[-1:], unit.text])))
+    if unit.kind == "steps":  # its heading names what it does ("Descale from the app"), its
+        # intro when it applies ("This usually happens after the tank has run dry")
+        intro = _intro(section.blocks, unit.block)
+        return terms(plain(" ".join([*section.path[-1:], *intro, unit.text])))
     return terms(plain(unit.text))
 
 
