@@ -45,16 +45,9 @@ class Decision(BaseModel):
     signals: dict[str, float | bool | str | None] = {}
 
 
-_HUMAN = re.compile(
-    r"\b(speak|talk|chat)\s+(to|with)\s+(a\s+|an\s+)?(human|person|agent|someone|representative|manager)"
-    r"|\b(real|actual)\s+(human|person)\b|\bhuman\s+(agent|being|support)\b",
-    re.IGNORECASE,
-)
-_POLICY = re.compile(
-    r"\b(refund|chargeback|cancel\w*\s+(my\s+)?(account|subscription|plan)|delete\s+my\s+account|"
-    r"lawyer|legal action|gdpr request|lawsuit)\b",
-    re.IGNORECASE,
-)
+# Hand-off intents (pipeline/intents, a classifier: docs/handoff-policy.md) → the reason recorded.
+_HUMAN = frozenset({"human_requested"})
+_POLICY = frozenset({"refund_cancellation", "legal_privacy", "threat_complaint"})
 _WORD = re.compile(r"[A-Za-z0-9]{2,}")
 
 
@@ -140,11 +133,28 @@ def confidence_from(signals: dict[str, float], settings: DecisionSettings) -> fl
     return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def request_flags(text: str) -> HandoffReason | None:
-    """Hand-off categories that follow from the request itself, not from retrieval."""
-    if _HUMAN.search(text):
+def request_flags(
+    text: str, *, vector: np.ndarray | None = None, signals: dict | None = None
+) -> HandoffReason | None:
+    """Hand-off categories that follow from the request itself, not from retrieval.
+
+    Asking for a person, a refund or cancellation, a legal or privacy action, and threats or
+    complaints are recognised by a classifier (pipeline/intents; docs/handoff-policy.md), not by
+    word lists. ``vector``: the message's unit MiniLM embedding, when the caller already has it
+    (no extra model call). ``signals``: when given, receives ``handoff_intent`` (the intent's name,
+    or None), ``handoff_intents`` (all detected, comma-separated) and ``handoff_intent_score``
+    (the best score; 0.5 is every intent's threshold)."""
+    from pipeline.intents import classify_request
+
+    result = classify_request(text, vector=vector)
+    if signals is not None:
+        signals["handoff_intent"] = result.intent
+        signals["handoff_intents"] = ",".join(result.detected)
+        signals["handoff_intent_score"] = max(result.scores.values(), default=0.0)
+    # A person was asked for: that is the reason, even when the message is also about a refund.
+    if _HUMAN.intersection(result.detected):
         return HandoffReason.human_requested
-    if _POLICY.search(text):
+    if _POLICY.intersection(result.detected):
         return HandoffReason.policy_restriction
     if len(_WORD.findall(text)) < 3:
         return HandoffReason.needs_clarification
@@ -185,7 +195,7 @@ def decide(
     if llm_confidence is not None:
         confidence = min(confidence, llm_confidence) if llm_answerable else 0.0
     signals["llm_answerable"] = llm_answerable
-    flag = request_flags(request_text)
+    flag = request_flags(request_text, vector=latest_vector, signals=signals)
     if flag is None and signals.get("clarify"):
         flag = HandoffReason.needs_clarification
     if flag is not None:

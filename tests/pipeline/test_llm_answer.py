@@ -89,7 +89,7 @@ def test_model_says_unanswerable_hands_off_with_its_reason(kb_conn, real_embedde
         real_embedder,
         llm_server,
         kind="auto_reply",
-        description="Please migrate our data from Jira for us.",
+        description="Can you build a custom Salesforce connector for our team?",
     )
     assert result.decision.action == Action.handoff
     assert result.decision.reason == HandoffReason.unsupported_request
