@@ -38,6 +38,7 @@ SEMANTIC_WEIGHT = 1.0  # × the cosine of the unit's section (its best chunk) to
 FOLLOW_UP_WORDS = 10
 CONTEXT_SENTENCE_WEIGHT = 0.35
 PROSE_BUDGET_WORDS = 150
+CONTINUE_PARAGRAPHS = True
 SECOND_ARTICLE_RATIO = 0.85  # a second article's unit score against the best one's
 SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must add
 MAX_UNITS = 3
@@ -429,6 +430,13 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
         picked.append(sentence)
         words += len(sentence.split())
     parts = [" ".join(picked)]
+    if CONTINUE_PARAGRAPHS and picked[-1] == items[-1] and not picked[-1].rstrip().endswith(":"):
+        for later in blocks[unit.block + 1 :]:  # the paragraphs that follow, whole, in budget
+            size = len(later.markdown.split())
+            if later.kind != "paragraph" or words + size > PROSE_BUDGET_WORDS:
+                break
+            parts.append(later.markdown)
+            words += size
     following = blocks[unit.block + 1] if unit.block + 1 < len(blocks) else None
     if (
         picked[-1] == items[-1]
