@@ -222,7 +222,8 @@ def cut_units(reply: str, articles: list[tuple[Section, ...]]) -> int:
                     if (
                         not (stripped.startswith("|") and stripped.endswith("|"))
                         or len(table_cells(row)) < width
-                        or _is_part_of(_norm(row), source_rows)
+                        # a whole row of one article may also be the start of another's
+                        or (_norm(row) not in source_rows and _is_part_of(_norm(row), source_rows))
                     ):
                         cut += 1
             elif block.kind == "steps":
