@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import check_deployment
 from api.deps import Resources
 from api.errors import install_handlers, problem_media_types
-from api.metrics import Metrics, MetricsMiddleware
-from api.middleware import BodyGuard
+from api.metrics import Metrics, MetricsGuard, MetricsMiddleware
+from api.middleware import BodyGuard, SecurityHeaders
+from api.ratelimit import RateLimitMiddleware
 from api.routes import admin, feedback, health, kb, messages, suggestions, tickets
 from api.tracing import setup_tracing
 from autocrm.settings import Settings
@@ -66,7 +68,9 @@ def close_resources(res: Resources) -> None:
 
 
 def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastAPI:
-    """The app for ``settings``. ``embedder``: an already-loaded one to reuse (tests, benchmarks)."""
+    """The app for ``settings``. ``embedder``: an already-loaded one to reuse (tests, benchmarks).
+    Raises ``InsecureDeployment`` for unsafe settings outside dev mode (default/short secrets)."""
+    check_deployment(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,15 +90,25 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(refresh_s=settings.metrics_refresh_s)
     install_handlers(app)
     modules = (health, tickets, messages, suggestions, feedback, kb, admin)
     for module in modules:
         app.include_router(module.router)
-    app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
-    # Added last = outermost: it also counts requests the body guard rejects.
     routes = [route for module in modules for route in module.router.routes]
+    app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
+    # Outside the body guard: a refused request costs no body read and no database work.
+    app.add_middleware(RateLimitMiddleware, settings=settings, routes=routes)
+    app.add_middleware(
+        MetricsGuard,
+        token=settings.metrics_token.get_secret_value(),
+        public=settings.metrics_public or settings.dev_mode,
+    )
+    # Added last = outermost: it also counts requests the guards above reject.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=routes)
+    # Around everything, Starlette's ServerErrorMiddleware included: its 500s get the headers too.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: SecurityHeaders(build_stack())  # type: ignore[method-assign]
     setup_tracing(app, endpoint=settings.otlp_endpoint)
     default_openapi = app.openapi
 

@@ -219,6 +219,10 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": _title(code)}
     for code in (400, 401, 403, 404, 409, 413, 422, 500, 503)
 }
+# For the rate-limited operations (api/ratelimit.py).
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {"model": Problem, "description": "Too Many Requests: wait the Retry-After seconds"}
+}
 
 
 def problem_media_types(schema: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Request-body guard (pure ASGI, outermost after error handling): size and JSON nesting limits.
+"""Request-body guard (pure ASGI, outermost after error handling): size and JSON nesting limits;
+and the security headers every response carries (``SecurityHeaders``).
 
 The body is read here, counted as it arrives (so a chunked upload cannot dodge the limit by
 omitting Content-Length), and replayed to the app. Rejections are problem+json, sent before any
@@ -124,3 +125,49 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()  # http.disconnect, for streaming responses
 
     return replay
+
+
+# A JSON API: nothing may load, frame or submit anything. The Swagger UI page needs its CDN
+# assets and inline bootstrap script (FastAPI's get_swagger_ui_html); it gets just those.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+DOCS_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src https://cdn.jsdelivr.net; img-src https://fastapi.tiangolo.com data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect")
+HSTS = "max-age=31536000; includeSubDomains"
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+
+class SecurityHeaders:
+    """Security headers on every response, errors included (pure ASGI). Wrapped around the whole
+    app (outside Starlette's ServerErrorMiddleware), so a 500 carries them too. A header the
+    response already has is left alone. HSTS only over https (as the proxy reports it)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope["path"] in DOCS_PATHS else API_CSP
+        extra = [*SECURITY_HEADERS, (b"content-security-policy", csp.encode())]
+        if scope.get("scheme") == "https":
+            extra.append((b"strict-transport-security", HSTS.encode()))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in extra if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

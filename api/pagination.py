@@ -38,16 +38,30 @@ def encode_cursor(at: datetime, row_id: UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+class InvalidCursor(Unprocessable):
+    """A ``cursor`` this API did not make (tampered, truncated, or from another list)."""
+
+    slug = "invalid-cursor"
+
+    def __init__(self) -> None:
+        super().__init__("cursor: not a cursor returned by this API")
+
+
 def decode_cursor(cursor: str | None) -> tuple[datetime | None, UUID | None]:
-    """(None, None) for the first page; 422 for a cursor this API did not make."""
+    """(None, None) for the first page; ``InvalidCursor`` (422) for anything this API did not
+    make. The decoded JSON is untrusted: its shape is checked before any value is used."""
     if not cursor:
         return None, None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, row_id = json.loads(raw)
-        return datetime.fromisoformat(at), UUID(row_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise Unprocessable("cursor: not a cursor returned by this API") from exc
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidCursor() from exc
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise InvalidCursor()
+    try:
+        return datetime.fromisoformat(value[0]), UUID(value[1])
+    except ValueError as exc:
+        raise InvalidCursor() from exc
 
 
 def cursor_params(cursor: str | None) -> dict[str, Any]:

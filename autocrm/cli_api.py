@@ -2,32 +2,57 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from autocrm.settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def serve(
     host: str | None = typer.Option(None, help="bind address (default: AUTOCRM_API_HOST)"),
     port: int | None = typer.Option(None, help="port (default: AUTOCRM_API_PORT)"),
     log_level: str = typer.Option("info", help="uvicorn log level"),
+    dev: bool = typer.Option(
+        False, "--dev", help="development mode: allows the default secrets (AUTOCRM_DEV_MODE)"
+    ),
 ) -> None:
     """Run the HTTP API (FastAPI under uvicorn) until interrupted.
 
-    Example: autocrm serve --host 0.0.0.0 --port 8000
+    Outside --dev it refuses to start with the default or a short AUTOCRM_JWT_SECRET or
+    AUTOCRM_SERVICE_KEY (exit code 2, one line saying which).
+
+    Example: AUTOCRM_JWT_SECRET=$(openssl rand -hex 32) autocrm serve --host 0.0.0.0 --port 8000
     """
     import uvicorn
 
     from api.app import create_app
 
-    settings = Settings()
-    app = create_app(settings)  # fails here, with a clear message, on a bad tracing setup
-    uvicorn.run(
+    settings = Settings(dev_mode=True) if dev else Settings()
+    # Fails here, with a clear one-line message, on unsafe secrets or a bad tracing setup: an
+    # unsafe deployment never binds the port.
+    app = create_app(settings)
+    config = uvicorn_config(
+        app, host=host or settings.api_host, port=port or settings.api_port, log_level=log_level
+    )
+    uvicorn.Server(config).run()
+
+
+def uvicorn_config(app: object, *, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+    """How ``autocrm serve`` runs uvicorn: behind a proxy's X-Forwarded-* headers, and without
+    the ``server: uvicorn`` banner (it tells an attacker what to look up)."""
+    import uvicorn
+
+    return uvicorn.Config(
         app,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
+        host=host,
+        port=port,
         log_level=log_level,
         proxy_headers=True,
+        server_header=False,
     )
 
 
@@ -36,7 +61,9 @@ def token(
     role: str | None = typer.Option(
         None, "--role", help="app role put in app_metadata (informational: the DB decides)"
     ),
-    ttl: int = typer.Option(3600, "--ttl", min=1, help="lifetime in seconds"),
+    ttl: int = typer.Option(
+        3600, "--ttl", min=1, help="lifetime in seconds (at most AUTOCRM_JWT_MAX_TTL_S, 1 day)"
+    ),
 ) -> None:
     """Print a signed development JWT for a user (HS256 with AUTOCRM_JWT_SECRET).
 
@@ -53,11 +80,18 @@ def token(
         user_id = UUID(user)
     except ValueError as exc:
         raise InvalidInput(f"--user must be a UUID, got {user!r}") from exc
+    settings = Settings()
+    if ttl > settings.jwt_max_ttl_s:
+        raise InvalidInput(
+            f"--ttl {ttl} is over the {settings.jwt_max_ttl_s} s the API accepts "
+            "(AUTOCRM_JWT_MAX_TTL_S)"
+        )
     typer.echo(
         mint_token(
-            secret=Settings().jwt_secret.get_secret_value(),
+            secret=settings.jwt_secret.get_secret_value(),
             user_id=user_id,
             app_role=role,
             ttl_s=ttl,
+            audience=settings.jwt_audience,
         )
     )

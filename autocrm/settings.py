@@ -158,11 +158,50 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(30.0, gt=0)
     llm_max_retries: int = Field(2, ge=0)
     jwt_secret: SecretStr = SecretStr("dev-secret-change-me-at-least-32-bytes!!")
-    service_key: SecretStr = SecretStr("dev-service-key")
+    # Off unless configured: an empty key matches nothing (dev mode falls back to a dev key).
+    service_key: SecretStr = SecretStr("")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     max_body_bytes: int = 1_000_000
     otlp_endpoint: str = ""
+
+    # --- security and abuse limits (api/auth.py, api/ratelimit.py, api/metrics.py) ---
+    dev_mode: bool = Field(
+        False,
+        description="development only: the default or a short JWT secret / service key, the "
+        "dev service key and an open /metrics are allowed (`autocrm serve --dev`)",
+    )
+    jwt_audience: str = Field("authenticated", description="required `aud` of user tokens")
+    jwt_max_ttl_s: int = Field(
+        86_400, ge=60, le=30 * 86_400, description="longest token lifetime accepted (exp - iat)"
+    )
+    ingest_roots: list[Path] = Field(
+        default_factory=list,
+        description="directories POST /admin/ingestions may read (JSON list); empty = disabled",
+    )
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="bearer token /metrics requires (empty: see metrics_public)"
+    )
+    metrics_public: bool = Field(
+        False, description="serve /metrics without a token (a private scrape network)"
+    )
+    metrics_refresh_s: float = Field(
+        5.0, ge=0, description="database gauges (queue depth) are re-read at most this often"
+    )
+    rate_limit_enabled: bool = True
+    rate_limit_search_per_min: int = Field(
+        60, ge=1, description="GET /kb/search per caller (anonymous: per client IP)"
+    )
+    rate_limit_tickets_per_min: int = Field(10, ge=1, description="POST /tickets per caller")
+    rate_limit_suggestions_per_min: int = Field(
+        20, ge=1, description="POST /tickets/{id}/suggestions per caller"
+    )
+    rate_limit_ip_per_min: int = Field(
+        600, ge=1, description="all rate-limited endpoints together, per client IP"
+    )
+    rate_limit_delay_s: float = Field(
+        1.0, ge=0, le=30, description="a refused request is answered after this (at most)"
+    )
 
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()

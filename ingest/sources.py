@@ -12,6 +12,7 @@ to the root for files (or the front matter ``id``), the record id for exports.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ import yaml
 
 from autocrm.timing import StageTimer
 from ingest.normalize import html_to_markdown, looks_like_html, title_from_markdown
+from pipeline.sanitize import validate_source_url
+
+log = logging.getLogger(__name__)
 
 MAX_ITEM_BYTES = 5_000_000
 TEXT_SUFFIXES = {
@@ -163,6 +167,8 @@ def _item(
     if not body.strip():
         return ItemError(where, "no body text")
     known = {"id", "title", "status", "visibility", "tags", "category", "locale", "url"}
+    source_url, warnings = _source_url(meta.get("url"), where)
+    metadata = {k: v for k, v in meta.items() if k not in known and _jsonable(v)}
     return SourceItem(
         external_id=external_id,
         title=title[:500],
@@ -172,9 +178,22 @@ def _item(
         category=_slug(meta["category"]) if meta.get("category") else None,
         status=status,
         visibility=visibility,
-        source_url=meta.get("url"),
-        metadata={k: v for k, v in meta.items() if k not in known and _jsonable(v)},
+        source_url=source_url,
+        metadata=metadata | ({"warnings": warnings} if warnings else {}),
     )
+
+
+def _source_url(value: object, where: str) -> tuple[str | None, list[str]]:
+    """The item's URL if it is an absolute http(s) one; otherwise None and a warning (kept in the
+    article's metadata): it is rendered as a link in customer-visible Sources footers."""
+    if value is None or value == "":
+        return None, []
+    url = validate_source_url(value) if isinstance(value, str) else None
+    if url is not None:
+        return url, []
+    warning = f"url dropped: {str(value)[:200]!r} is not an absolute http(s) URL"
+    log.warning("%s: %s", where, warning)
+    return None, [warning]
 
 
 def read_export(path: Path, *, timer: StageTimer) -> Iterator[SourceItem | ItemError]:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import AdminSession, Resources, ResourcesDep, StaffSession, service_connection
-from api.errors import PROBLEM_RESPONSES, Unprocessable
+from api.errors import PROBLEM_RESPONSES, Forbidden, Unprocessable
 from api.pagination import CursorParam, Limit, Page, cursor_params, paginate
 from api.types import Text
 from ingest.job import IngestError, ingest
@@ -100,8 +100,9 @@ def start_ingestion(
     body: IngestionIn, session: AdminSession, res: ResourcesDep, response: Response
 ) -> dict:
     """Ingest a Markdown/HTML directory or a help-centre export on the server, in a background
-    thread. Answers 202 once the run is recorded (poll ``GET /admin/ingestions``)."""
-    path = Path(body.source).expanduser()
+    thread, from inside the configured ``ingest_roots`` only (403 otherwise). Answers 202 once
+    the run is recorded (poll ``GET /admin/ingestions``)."""
+    path = allowed_source(Path(body.source), roots=res.settings.ingest_roots)
     if not path.exists():
         raise Unprocessable(f"source: {body.source} does not exist on the server")
     # read_source only complains once the run has started; say it now, as a 422.
@@ -112,6 +113,36 @@ def start_ingestion(
     run = session.conn.execute(LATEST_RUN, (source,)).fetchone()
     response.headers["Location"] = "/admin/ingestions"
     return {"run_id": run["id"] if run else None, "source": source, "run": run}
+
+
+class IngestionDisabled(Forbidden):
+    slug = "ingestion-disabled"
+
+
+class OutsideIngestRoots(Forbidden):
+    slug = "outside-ingest-roots"
+
+
+def allowed_source(source: Path, *, roots: list[Path]) -> Path:
+    """``source`` with symlinks and ``..`` resolved, if that lies inside one of ``roots``
+    (resolved the same way). Checked before anything is read, so the answer never tells whether
+    a path outside the roots exists."""
+    if not roots:
+        raise IngestionDisabled(
+            "admin ingestion of server paths is disabled: set AUTOCRM_INGEST_ROOTS to the "
+            'directories it may read (a JSON list, e.g. ["/srv/kb"])'
+        )
+    if not source.is_absolute():
+        raise Unprocessable("source: must be an absolute path")
+    try:
+        resolved = source.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a path too long
+        raise Unprocessable("source: the path cannot be resolved") from exc
+    if not any(resolved.is_relative_to(root.expanduser().resolve()) for root in roots):
+        raise OutsideIngestRoots(
+            "source: outside the directories admin ingestion may read (AUTOCRM_INGEST_ROOTS)"
+        )
+    return resolved
 
 
 def run_ingestion_in_background(res: Resources, *, path: Path, reembed: bool) -> None:

@@ -3,6 +3,11 @@
 Thin over ``pipeline.feedback`` (validation of the combinations, similarity, scoring, idempotency).
 An ``Idempotency-Key`` header becomes the rows' ``event_key`` (namespaced by caller), so a retried
 request is stored once and answered 200 with ``duplicate: true`` and the ids stored the first time.
+
+A customer's feedback is idempotent per customer, reply and signal whatever the header says: the
+FIRST rating (and the first helped / needs_human) of a reply by a customer is the one kept; later
+ones are answered 200 ``duplicate: true`` with the stored ids. A score that one customer could move
+by re-posting (or by a client retrying without a key) would not measure anything.
 """
 
 from __future__ import annotations
@@ -102,6 +107,8 @@ def give_feedback(
     owner = str(session.user_id or "service")
     key = f"api:{owner}:{idempotency_key}" if idempotency_key else None
     if body.from_customer:
+        # One per customer and reply (pipeline.feedback appends ":<signal>"): see the docstring.
+        key = f"customer:{owner}:{response_id}"
         recorded = customer_feedback(session, response_id, body, key)
     else:
         # As the caller: RLS shows staff the responses of tickets they can see (404 otherwise).

@@ -14,7 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from api.deps import AdminSession, AnyCaller, ResourcesDep, StaffSession
-from api.errors import PROBLEM_RESPONSES, Forbidden, Unprocessable
+from api.errors import PROBLEM_RESPONSES, RATE_LIMITED, Forbidden, Unprocessable
 from api.pagination import CursorParam, Limit, Page, cursor_params, paginate
 from api.routes.kb_models import (
     Article,
@@ -28,6 +28,7 @@ from api.tasks import enqueue_reembed
 from api.types import Text, like_pattern
 from autocrm.errors import NotFound
 from pipeline.retrieval import retrieve
+from pipeline.sanitize import validate_source_url
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=PROBLEM_RESPONSES)
 
@@ -88,7 +89,12 @@ def snippet(content: str, query: str, *, width: int = 240) -> str:
     return ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
 
 
-@router.get("/search", response_model=SearchResults, summary="Search the knowledge base")
+@router.get(
+    "/search",
+    response_model=SearchResults,
+    responses=RATE_LIMITED,
+    summary="Search the knowledge base",
+)
 def search(
     session: AnyCaller,
     res: ResourcesDep,
@@ -110,7 +116,8 @@ def search(
                 title=c.title,
                 heading_path=c.heading_path,
                 snippet=snippet(c.content, q),
-                url=c.source_url or f"/kb/{c.external_id}",
+                # Rows stored before URLs were checked on write: never hand out a bad one.
+                url=(c.source_url and validate_source_url(c.source_url)) or f"/kb/{c.external_id}",
                 visibility=c.visibility,
                 score=c.score,
             )

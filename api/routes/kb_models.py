@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from api.types import Tags, Text
+from pipeline.sanitize import validate_source_url
 
 Visibility = Literal["public", "internal"]
 Title = Text(min_length=1, max_length=500, strip=True)
@@ -16,7 +17,18 @@ Body = Text(max_length=500_000)
 Summary = Text(max_length=2_000)
 Slug = Text(min_length=1, max_length=200)
 Locale = Text(min_length=2, max_length=16)
-Url = Text(min_length=1, max_length=2_000)
+
+
+def _http_url(value: str) -> str:
+    # Checked on write: the URL is rendered as a link in customer-visible Sources footers, so a
+    # javascript:/data: URL stored here would be a stored XSS for every reader.
+    url = validate_source_url(value)
+    if url is None:
+        raise ValueError("must be an absolute http(s) URL with a host (no credentials, no spaces)")
+    return url
+
+
+Url = Annotated[Text(min_length=1, max_length=2_000), AfterValidator(_http_url)]
 
 _EXAMPLE = {
     "title": "Export a project to CSV",

@@ -1,7 +1,10 @@
 """Tickets: open, list, read, update. Row-level security decides which tickets a caller sees.
 
 Field rules on top of RLS (403): customers open tickets for themselves without choosing a team or
-an assignee, and may change only ``status``, to solved/closed or back to open (a reopen).
+an assignee (their priority and category are hints for triage, see ``create_ticket``), and may
+change only ``status``, to solved/closed or back to open (a reopen). ``reopened_count`` counts a
+reopen once per answer (the first, or one after a public agent/AI reply since the last counted
+one: the tickets_lifecycle trigger in db/schema/03_tickets.sql), so toggling is not a metric.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ResourcesDep, UserSession
-from api.errors import PROBLEM_RESPONSES, Forbidden, Unprocessable
+from api.errors import PROBLEM_RESPONSES, RATE_LIMITED, Forbidden, Unprocessable
 from api.pagination import CursorParam, Limit, Page, cursor_params, paginate
 from api.tasks import enqueue_auto_response
 from api.types import Tags, Text, like_pattern
@@ -26,6 +30,8 @@ Status = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Channel = Literal["web", "email", "chat", "phone", "api"]
 CUSTOMER_STATUSES = {"solved", "closed", "open"}
+# What a customer may state when opening a ticket, as input to triage (never applied directly).
+CUSTOMER_HINTS = ("priority", "category")
 Subject = Text(min_length=1, max_length=500, strip=True)
 Description = Text(max_length=100_000)
 Category = Text(min_length=1, max_length=100)
@@ -39,9 +45,9 @@ COLUMNS = f"""{SUMMARY_COLUMNS}, t.description, t.language, t.first_response_due
 SELECT_TICKET = f"SELECT {COLUMNS} FROM tickets t WHERE t.id = %s"
 INSERT_TICKET = f"""
 INSERT INTO tickets AS t (subject, description, priority, channel, customer_id, team_id,
-                          assignee_id, category, tags)
+                          assignee_id, category, tags, metadata)
 VALUES (%(subject)s, %(description)s, %(priority)s, %(channel)s, %(customer_id)s, %(team_id)s,
-        %(assignee_id)s, %(category)s, %(tags)s)
+        %(assignee_id)s, %(category)s, %(tags)s, %(metadata)s)
 RETURNING {COLUMNS}
 """
 LIST_TICKETS = f"""
@@ -134,17 +140,27 @@ class Ticket(TicketSummary):
     reopened_count: int
 
 
-@router.post("", status_code=201, response_model=Ticket, summary="Open a ticket")
+@router.post(
+    "", status_code=201, response_model=Ticket, responses=RATE_LIMITED, summary="Open a ticket"
+)
 def create_ticket(
     body: TicketIn, session: UserSession, res: ResourcesDep, response: Response
 ) -> dict:
     """A customer opens a ticket for themselves; staff/service open one for a customer. The
-    auto-responder is queued after the commit."""
-    values = body.model_dump()
+    auto-responder is queued after the commit.
+
+    A customer's ``priority`` and ``category`` are what they say, not a decision: they are kept in
+    ``metadata.customer_hints`` and the ticket starts at normal priority with no category, for
+    triage to decide (otherwise "urgent" would buy the shortest SLA, and a category could route
+    the ticket to any team). Staff and the service key set them directly."""
+    values = body.model_dump() | {"metadata": Jsonb({})}
     if session.role == "customer":
         if body.team_id or body.assignee_id:
             raise Forbidden("customers cannot choose a team or an assignee")
         values["customer_id"] = values["customer_id"] or session.user_id
+        hints = {k: values[k] for k in CUSTOMER_HINTS if k in body.model_fields_set}
+        values |= {"priority": "normal", "category": None}
+        values["metadata"] = Jsonb({"customer_hints": hints} if hints else {})
     elif values["customer_id"] is None:
         raise Unprocessable("customer_id: required when staff open a ticket")
     row = session.conn.execute(INSERT_TICKET, values).fetchone()

@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS public.tickets (
     created_at             timestamptz NOT NULL DEFAULT now(),
     updated_at             timestamptz NOT NULL DEFAULT now()
 );
+-- When the last COUNTED reopen happened (see tickets_lifecycle; migration 20261127120000).
+ALTER TABLE public.tickets ADD COLUMN IF NOT EXISTS last_reopened_at timestamptz;
 CREATE INDEX IF NOT EXISTS tickets_customer_idx ON public.tickets (customer_id);
 CREATE INDEX IF NOT EXISTS tickets_assignee_idx ON public.tickets (assignee_id);
 CREATE INDEX IF NOT EXISTS tickets_team_idx ON public.tickets (team_id);
@@ -60,7 +62,11 @@ CREATE OR REPLACE TRIGGER tickets_set_updated_at BEFORE UPDATE ON public.tickets
     FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 -- Lifecycle bookkeeping in one place: SLA due times follow the priority; solving stamps resolved_at;
--- moving a solved/closed ticket back to an active state counts as a reopen.
+-- moving a solved/closed ticket back to an active state is a reopen. A reopen COUNTS (reopened_count)
+-- once per answer: the ticket's first reopen, or one after an agent or the AI has replied publicly
+-- since the last counted reopen. Toggling solved/open again and again with no new answer in
+-- between (whoever does it: the customer's status changes or messages, an agent) is the same
+-- reopen: the customer is still waiting on the same answer, and the metric must not be inflated.
 CREATE OR REPLACE FUNCTION public.tickets_lifecycle() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
@@ -82,7 +88,13 @@ BEGIN
             NEW.closed_at := coalesce(NEW.closed_at, now());
             NEW.resolved_at := coalesce(NEW.resolved_at, now());
         ELSIF OLD.status IN ('solved', 'closed') THEN
-            NEW.reopened_count := OLD.reopened_count + 1;
+            IF OLD.last_reopened_at IS NULL OR EXISTS (
+                SELECT 1 FROM public.conversations c
+                 WHERE c.ticket_id = NEW.id AND c.message_type IN ('agent', 'ai')
+                   AND NOT c.is_internal AND c.created_at > OLD.last_reopened_at) THEN
+                NEW.reopened_count := OLD.reopened_count + 1;
+                NEW.last_reopened_at := now();
+            END IF;
             NEW.resolved_at := NULL;
             NEW.closed_at := NULL;
         END IF;

@@ -135,6 +135,11 @@ def make_settings(url: str, **overrides: Any) -> Settings:
         "llm_model": "",
         "otlp_endpoint": "",
         "max_body_bytes": 1_000_000,
+        # The test secrets are short and /metrics is scraped openly: development settings. Rate
+        # limits are off (the suite's callers all share 127.0.0.1); tests that need them on, and
+        # production settings, start their own server (tests/api/test_hardening_*.py).
+        "dev_mode": True,
+        "rate_limit_enabled": False,
     }
     return Settings(**(values | overrides))
 
@@ -155,11 +160,12 @@ def api_db(server_url: str, kb_db: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def api(api_db: str, real_embedder) -> Iterator[Api]:
+def api(api_db: str, real_embedder, tmp_path_factory) -> Iterator[Api]:
     """The app (extractive drafter, no LLM) served over HTTP."""
     from api.app import create_app
 
-    settings = make_settings(api_db)
+    # Admin ingestion may read the tests' temporary directories only.
+    settings = make_settings(api_db, ingest_roots=[tmp_path_factory.getbasetemp()])
     app = create_app(settings, embedder=real_embedder)
     with LiveServer(app) as live:
         client = Api(live.base_url, settings, app)

@@ -22,7 +22,13 @@ from tests.builders import make_user
 
 def token(secret: str = JWT_SECRET, **claims) -> str:
     now = int(time.time())
-    payload = {"sub": ETHAN, "role": "authenticated", "iat": now, "exp": now + 600} | claims
+    payload = {
+        "sub": ETHAN,
+        "role": "authenticated",
+        "aud": "authenticated",
+        "iat": now,
+        "exp": now + 600,
+    } | claims
     return jwt.encode(
         {k: v for k, v in payload.items() if v is not None}, secret, algorithm="HS256"
     )
