@@ -7,8 +7,10 @@
   Its sources are the same whole sections of the articles, not chunk fragments.
 
 Either way the model (or extractor) refers to sources only by index; ``render_sources`` turns the
-indices into titles and links from the stored articles, and ``strip_links`` removes any link a model
-wrote itself, so ticket text can never smuggle a URL into a reply.
+indices into titles and links from the stored articles (http(s) URLs only), and every reply is
+rendered through ``pipeline.sanitize.sanitize_reply``'s allow-list (plain text and a Markdown
+subset: no HTML, no link of any form), so neither ticket text nor an article can smuggle a URL or
+markup into a reply.
 """
 
 from __future__ import annotations
@@ -23,13 +25,18 @@ from pipeline.chat import ChatModel, ChatModelError
 from pipeline.decision import HandoffReason
 from pipeline.extractive import Question, answer, score_units
 from pipeline.retrieval import RetrievedChunk
+from pipeline.sanitize import (
+    article_addresses,
+    neutralise_ticket_tags,
+    sanitize_reply,
+    validate_source_url,
+)
 
 EXTRACTIVE_MODEL = "extractive-v2"
 EXTRACTIVE_PROMPT = "extractive_v2"
 SECTION_MAX_WORDS = 450  # per source given to the model, in whole blocks
 
 _CITE = re.compile(r"\[(\d{1,2})\]")
-_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)]+)\)|<?https?://\S+>?|\bwww\.\S+", re.IGNORECASE)
 _NAME = re.compile(r"[^\W\d_][\w'’.-]*")
 
 CLARIFY = (
@@ -75,7 +82,11 @@ def extractive_draft(
     elif found is None:
         body, cited, evidence = NO_ANSWER, [], {"no_answer": 1.0}
     else:
-        body, cited, evidence = "\n\n".join(found.parts), found.cited, found.evidence
+        body, cited, evidence = (
+            sanitize_reply("\n\n".join(found.parts), keep=_addresses(sources)),
+            found.cited,
+            found.evidence,
+        )
     return Draft(
         text=f"{greeting(customer_name)}\n\n{body}",
         cited=cited,
@@ -83,6 +94,13 @@ def extractive_draft(
         prompt_version=EXTRACTIVE_PROMPT,
         sources=chunks,
         evidence=evidence,
+    )
+
+
+def _addresses(sources: Sources) -> frozenset[str]:
+    """The domains and e-mail addresses the articles themselves write (kept in a reply)."""
+    return article_addresses(
+        [b.markdown for a in sources.articles for s in a.sections for b in s.blocks]
     )
 
 
@@ -145,7 +163,7 @@ def llm_draft(
     prompt = load_prompt("answer")
     numbered = "\n\n".join(source_sections(question, sources))
     # The thread sits inside <ticket> tags in the prompt: a literal closing tag must not end it.
-    thread_text = re.sub(r"(?i)</?\s*ticket\s*>", "[ticket-tag removed]", thread_text)
+    thread_text = neutralise_ticket_tags(thread_text)
     messages = prompt.render(
         sources=numbered, thread=thread_text, customer_name=greeting(customer_name)[3:-1] or "there"
     )
@@ -154,12 +172,12 @@ def llm_draft(
         temperature=settings.temperature,
         max_tokens=settings.max_tokens,
         schema=AnswerOutput,
-        on_delta=ReplyStream(on_text).feed if on_text else None,
+        on_delta=ReplyStream(on_text, keep=_addresses(sources)).feed if on_text else None,
     )
     out = result.parsed
     if not isinstance(out, AnswerOutput):
         raise ChatModelError("model returned no structured answer")
-    text = strip_links(out.reply)
+    text = sanitize_reply(out.reply, keep=_addresses(sources))
     given = {a.index for a in sources.articles}
     cited = sorted(
         {int(n) for n in _CITE.findall(text) if int(n) in given} | (set(out.cited) & given)
@@ -187,8 +205,9 @@ class ReplyStream:
     a URL the model starts writing is never shown, not even in part. The finished draft (the
     final event) stays the authority: this is the preview an agent watches being written."""
 
-    def __init__(self, on_text: Callable[[str], None]):
+    def __init__(self, on_text: Callable[[str], None], *, keep: frozenset[str] = frozenset()):
         self.on_text = on_text
+        self.keep = keep  # the articles' own domains and addresses (see sanitize_reply)
         self.buffer = ""
         self.sent = ""
 
@@ -205,7 +224,7 @@ class ReplyStream:
         if reply is None:
             return
         cut = len(reply) if finished else max(reply.rfind(" "), reply.rfind("\n")) + 1
-        safe = strip_links(reply[:cut])
+        safe = sanitize_reply(reply[:cut], keep=self.keep)
         # A link stripped only now may rewrite text already shown: wait until it extends again.
         if len(safe) > len(self.sent) and safe.startswith(self.sent):
             self.on_text(safe[len(self.sent) :])
@@ -217,17 +236,12 @@ def _reply(answer: object) -> str | None:
     return reply if isinstance(reply, str) else None
 
 
-def strip_links(text: str) -> str:
-    """Links come only from our articles: drop any URL or Markdown link the model produced."""
-    return _LINK.sub(lambda m: m.group(1) or "", text)
-
-
 def render_sources(draft: Draft) -> str:
     """The 'Sources' footer, built from stored article titles and URLs only."""
     rows = []
     for n in draft.cited:
         chunk = draft.sources[n - 1]
-        link = chunk.source_url or f"/kb/{chunk.external_id}"
+        link = validate_source_url(chunk.source_url or "") or f"/kb/{chunk.external_id}"
         rows.append(f"[{n}] {chunk.title} — {link}")
     return "Sources:\n" + "\n".join(rows) if rows else ""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from pipeline.chat import ChatModel
+from pipeline.sanitize import neutralise_ticket_tags
 
 _WS = re.compile(r"\s+")
 _QUOTED_REPLY = re.compile(r"(?m)^>.*$")  # e-mail quoting repeats earlier turns
@@ -57,7 +58,7 @@ def rewrite_query(*, chat_model: ChatModel, thread: list[Turn], max_chars: int =
     from pipeline.prompts import load_prompt
 
     text = "\n".join(f"{t.speaker}: {t.text}" for t in thread)[-max_chars * 2 :]
-    text = re.sub(r"(?i)</?\s*ticket\s*>", "[ticket-tag removed]", text)
+    text = neutralise_ticket_tags(text)
     result = chat_model.complete(
         load_prompt("rewrite").render(thread=text),
         temperature=0.0,

@@ -163,16 +163,31 @@ _MAX_PASSES = 16
 _MARKUP_CHARS = re.compile(r"[<>\[\]()]")
 
 
-def sanitize_reply(text: str) -> str:
-    """The reply, rendered from the allow-list (see the module docstring). Idempotent."""
+def sanitize_reply(text: str, *, keep: frozenset[str] = frozenset()) -> str:
+    """The reply, rendered from the allow-list (see the module docstring). Idempotent.
+
+    ``keep``: bare domains, "www." names and e-mail addresses that the stored articles behind
+    the reply write themselves (``article_addresses``): "Sign in at my.kettleby.com" is the
+    article's own text, not a link a model or a ticket smuggled in. URLs with a scheme, Markdown
+    and HTML links are removed whatever ``keep`` says: a reply's links come only from its
+    Sources footer."""
     current = text
     for _ in range(_MAX_PASSES):  # a removal can join pieces into new markup: repeat until stable
-        cleaned = _blocks(_tidy(_strip_links(_strip_html(_normalise(current)))))
+        cleaned = _blocks(_tidy(_strip_links(_strip_html(_normalise(current)), keep)))
         if cleaned == current:
             return cleaned
         current = cleaned
     # Pathological nesting: drop every character markup and links are made of, then URLs.
-    return _blocks(_tidy(_strip_links(_MARKUP_CHARS.sub("", current))))
+    return _blocks(_tidy(_strip_links(_MARKUP_CHARS.sub("", current), keep)))
+
+
+def article_addresses(texts: list[str]) -> frozenset[str]:
+    """The bare domains, "www." names and e-mail addresses written in these article texts."""
+    found: set[str] = set()
+    for text in texts:
+        for pattern in (_WWW, _EMAIL, _BARE_DOMAIN):
+            found.update(m.group(0).lower() for m in pattern.finditer(text))
+    return frozenset(found)
 
 
 def _normalise(text: str) -> str:
@@ -223,7 +238,7 @@ def _strip_html(text: str) -> str:
     return _OPEN_ANGLE.sub("< ", _TAG.sub(tag, text))
 
 
-def _strip_links(text: str) -> str:
+def _strip_links(text: str, keep: frozenset[str] = frozenset()) -> str:
     text = _DEFINITION.sub("", text)
     text = _IMAGE.sub(lambda m: m.group(1), text)
     text = _INLINE_LINK.sub(lambda m: m.group(1), text)
@@ -236,9 +251,13 @@ def _strip_links(text: str) -> str:
 
     text = _REFERENCE_LINK.sub(reference, text)
     text = _remove_scheme_urls(text)
-    for pattern in (_PSEUDO_SCHEME, _PROTOCOL_RELATIVE, _WWW, _EMAIL, _IP_WITH_PATH):
+    for pattern in (_PSEUDO_SCHEME, _PROTOCOL_RELATIVE, _IP_WITH_PATH):
         text = pattern.sub("", text)
-    text = _BARE_DOMAIN.sub(_domain, text)
+    for pattern in (_WWW, _EMAIL):
+        text = pattern.sub(lambda m: m.group(0) if m.group(0).lower() in keep else "", text)
+    text = _BARE_DOMAIN.sub(
+        lambda m: m.group(0) if m.group(0).lower() in keep else _domain(m), text
+    )
     # Whatever is left of link syntax (a "](" whose destination did not parse, a "[x [y]][ref]"
     # the patterns did not take) is split so that it cannot link; "[1][2]" stays.
     return _ADJACENT_BRACKETS.sub(_split_brackets, text.replace("](", "] ("))

@@ -9,7 +9,7 @@ import pytest
 from autocrm.settings import AutoSendPolicy, Settings
 from pipeline.answer import AlreadyAnswered, answer_ticket
 from pipeline.decision import Action, HandoffReason, decide, may_auto_send
-from pipeline.drafting import strip_links
+from pipeline.sanitize import sanitize_reply
 from tests.builders import make_message, make_ticket
 
 ETHAN = "22222222-0000-4000-8000-000000000006"
@@ -218,7 +218,7 @@ def test_model_links_are_stripped():
         "See [our page](https://evil.example/phish) or https://evil.example/x and www.evil.test [1]"
     )
     assert (
-        "evil" not in strip_links(text)
-        and "our page" in strip_links(text)
-        and "[1]" in strip_links(text)
+        "evil" not in sanitize_reply(text)
+        and "our page" in sanitize_reply(text)
+        and "[1]" in sanitize_reply(text)
     )

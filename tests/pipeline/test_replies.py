@@ -184,3 +184,16 @@ def test_the_llm_gets_whole_sections_a_procedure_and_a_table(kb_conn, real_embed
     assert "| Plan | Requests per minute |" in table
     assert "| Enterprise | 3,000 (can be raised on request) |" in table
     assert "| Free | 60 |" in table
+
+
+def test_an_articles_own_addresses_stay_in_a_reply_injected_ones_go():
+    from pipeline.sanitize import article_addresses, sanitize_reply
+
+    keep = article_addresses(["Sign in at my.kettleby.com; mail no-reply@kettleby.com."])
+    reply = (
+        "1. Sign in at my.kettleby.com.\n2. Mail no-reply@kettleby.com, not evil.example/b, "
+        "[here](https://my.kettleby.com/x) or <a href='//evil.example'>x</a>."
+    )
+    clean = sanitize_reply(reply, keep=keep)
+    assert "my.kettleby.com." in clean and "no-reply@kettleby.com" in clean
+    assert "evil" not in clean and "https" not in clean and "<a" not in clean
