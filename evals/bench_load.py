@@ -159,7 +159,13 @@ def run_load(
         if not conn.execute("SELECT EXISTS (SELECT 1 FROM kb_chunks) AS ok").fetchone()["ok"]:
             raise SystemExit("the knowledge base is empty: run `autocrm demo` first")
     port = _free_port()
-    env = os.environ | {"AUTOCRM_DATABASE_URL": url}
+    # The demo's dev secrets (dev mode) and no rate limits: this measures capacity, not the limiter
+    # (scripts/bench_ratelimit.py measures that).
+    env = os.environ | {
+        "AUTOCRM_DATABASE_URL": url,
+        "AUTOCRM_DEV_MODE": "true",
+        "AUTOCRM_RATE_LIMIT_ENABLED": "false",
+    }
     exe = str(Path(sys.executable).parent / "autocrm")
     server = subprocess.Popen(
         [exe, "serve", "--port", str(port), "--log-level", "warning"], env=env
