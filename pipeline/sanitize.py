@@ -182,10 +182,10 @@ def sanitize_reply(text: str, *, keep: frozenset[str] = frozenset()) -> str:
 
 
 def article_addresses(texts: list[str]) -> frozenset[str]:
-    """The bare domains, "www." names and e-mail addresses written in these article texts."""
+    """The bare domains, "www." names, e-mail addresses and IP blocks written in these texts."""
     found: set[str] = set()
     for text in texts:
-        for pattern in (_WWW, _EMAIL, _BARE_DOMAIN):
+        for pattern in (_WWW, _EMAIL, _BARE_DOMAIN, _IP_WITH_PATH):
             found.update(m.group(0).lower() for m in pattern.finditer(text))
     return frozenset(found)
 
@@ -251,9 +251,9 @@ def _strip_links(text: str, keep: frozenset[str] = frozenset()) -> str:
 
     text = _REFERENCE_LINK.sub(reference, text)
     text = _remove_scheme_urls(text)
-    for pattern in (_PSEUDO_SCHEME, _PROTOCOL_RELATIVE, _IP_WITH_PATH):
+    for pattern in (_PSEUDO_SCHEME, _PROTOCOL_RELATIVE):
         text = pattern.sub("", text)
-    for pattern in (_WWW, _EMAIL):
+    for pattern in (_WWW, _EMAIL, _IP_WITH_PATH):  # "0.0.0.0/0" in an article is a CIDR block
         text = pattern.sub(lambda m: m.group(0) if m.group(0).lower() in keep else "", text)
     text = _BARE_DOMAIN.sub(
         lambda m: m.group(0) if m.group(0).lower() in keep else _domain(m), text
