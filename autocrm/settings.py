@@ -116,6 +116,12 @@ class DecisionSettings(BaseModel):
     auto_send: AutoSendPolicy = AutoSendPolicy.always
     business_hours: tuple[int, int] = (9, 17)
     business_timezone: str = "UTC"
+    # Sent means "complete and correct", not only "gold document in the top 5": besides the
+    # confidence, a reply is sent only when dense and BM25 agree on the best article (a whole
+    # procedure needs no agreement) and few of the question's words are unknown to the knowledge
+    # base (chosen on the eval sets' tune parts; README, Replies). Otherwise it is a draft.
+    send_requires_agreement: bool = True
+    send_max_unseen: float = Field(0.2, ge=0, le=1, description="share of unseen question words")
     # Logistic weights over retrieval signals (pipeline/decision.py).
     weights: dict[str, float] = Field(default_factory=lambda: _calibrated("weights", _UNCALIBRATED))
 

@@ -197,3 +197,24 @@ def test_an_articles_own_addresses_stay_in_a_reply_injected_ones_go():
     clean = sanitize_reply(reply, keep=keep)
     assert "my.kettleby.com." in clean and "no-reply@kettleby.com" in clean
     assert "evil" not in clean and "https" not in clean and "<a" not in clean
+
+
+def test_a_confident_reply_is_sent_only_with_reply_level_support():
+    from autocrm.settings import DecisionSettings
+    from pipeline.decision import reply_supported
+
+    settings = DecisionSettings()
+    assert reply_supported({"agree": 1.0, "unseen_terms": 0.1}, settings)
+    assert not reply_supported({"agree": 0.0, "unseen_terms": 0.0}, settings)  # retrievers differ
+    assert reply_supported({"agree": 0.0, "answer_kind_steps": 1.0}, settings)  # a whole procedure
+    assert not reply_supported({"agree": 1.0, "unseen_terms": 0.5}, settings)  # unknown words
+
+
+def test_an_order_number_the_kb_never_saw_keeps_a_confident_reply_a_draft(kb_conn, real_embedder):
+    sent = prepared(kb_conn, real_embedder, "How do I reset my password?")
+    assert sent.decision.action == Action.send
+    held = prepared(
+        kb_conn, real_embedder, "How do I reset my password for workspace zq7x-4411-kkv9 plz?"
+    )
+    assert held.decision.action == Action.draft
+    assert held.decision.signals["held_back"] == "reply evidence"
