@@ -142,7 +142,9 @@ def demo() -> None:
                 f"; status {row['status']}"
             )
             typer.echo(f"  AI: {decision}{reason}{confidence}")
-            if row["draft"]:
+            if row["reason"] == "missing_knowledge":
+                typer.echo("  --- no published article answers this: an agent takes it ---")
+            elif row["draft"]:
                 label = (
                     "reply sent to the customer"
                     if row["decision"] == "sent"

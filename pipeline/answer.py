@@ -21,7 +21,7 @@ from autocrm.settings import Settings
 from autocrm.timing import StageTimer
 from pipeline.articles import Sources, load_sources
 from pipeline.chat import ChatModel
-from pipeline.decision import Action, Decision, decide
+from pipeline.decision import Action, Decision, HandoffReason, decide
 from pipeline.drafting import Draft, extractive_draft, final_text, llm_draft
 from pipeline.embedder import Embedder
 from pipeline.embedding_cache import embed_cached
@@ -260,14 +260,18 @@ def store_answer(
     decision, draft = prepared.decision, prepared.draft
     sent = decision.action == Action.send
     text = final_text(draft)
-    body = (
-        text
-        if decision.action != Action.handoff
-        else (
+    if decision.action != Action.handoff:
+        body = text
+    elif decision.reason == HandoffReason.missing_knowledge:  # nothing worth an agent's reading
+        body = (
+            f"AI hand-off ({decision.reason}, confidence {decision.confidence:.2f}): "
+            "no published article answers this."
+        )
+    else:
+        body = (
             f"AI hand-off ({decision.reason}, confidence {decision.confidence:.2f}). "
             f"Draft for reference:\n\n{text}"
         )
-    )
     latency = prepared.timer.as_ms() | {"total": round((time.perf_counter() - started) * 1000, 2)}
     with conn.transaction():
         row = conn.execute(

@@ -344,9 +344,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             parts.append(f"Also, from **{scored.article.title}** [{scored.article.index}]:")
         elif _citable(more[0]):
             more[0] = f"{more[0]} [{scored.article.index}]"
-        else:
+        elif not n or scored.article is not picked[n - 1].article:
             parts.append(f"From **{scored.article.title}** [{scored.article.index}]:")
-        parts += more
+        parts += more  # a further part of the same article: cited once, above
         used += more_used
     cited = list(dict.fromkeys(p.article.index for p in picked))
     evidence = {
@@ -461,6 +461,8 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     latest = terms(question.latest)
     named = [c for c, cell in enumerate(header_cells) if c > 0 and terms(plain(cell)) & latest]
     column = named[0] if len(named) == 1 else None
+    if column is None and len(header_cells) == 2 and _row_key(unit) & terms(question.latest):
+        column = 1  # "Team | 300" asked about Team: "Team — Requests per minute: 300."
     cells = table_cells(block.items[unit.item or 0])
     parts = []
     if column is not None and column < len(cells) and cells[0] and cells[column]:

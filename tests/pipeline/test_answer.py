@@ -148,6 +148,7 @@ def test_unknown_topic_hands_off_for_missing_knowledge(kb_conn, real_embedder, s
         kb_conn, "SELECT is_internal, body FROM conversations WHERE id = %s", result.message_id
     )
     assert message["is_internal"] and message["body"].startswith("AI hand-off (missing_knowledge")
+    assert "no published article answers this" in message["body"]  # no unrelated passages
 
 
 def test_customer_asking_for_a_human_is_handed_off(kb_conn, real_embedder, settings):
