@@ -40,7 +40,7 @@ CONTEXT_SENTENCE_WEIGHT = 0.35
 PROSE_BUDGET_WORDS = 150
 CONTINUE_PARAGRAPHS = True
 SECOND_ARTICLE_RATIO = 0.85  # a second article's unit score against the best one's
-SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must add
+SECOND_PART_GAIN = 0.2  # share of the question's weight a further unit must add
 MAX_UNITS = 3
 MAX_CANDIDATES = 12
 MAX_ROWS = 3
@@ -107,6 +107,8 @@ QUESTION_FILLER = frozenset(
                 "exactly",
                 "quickly",
                 "possible",
+                "use",
+                "using",
             ]
         )
     )
@@ -157,6 +159,11 @@ class Question:
             | {t: CONTEXT_SENTENCE_WEIGHT * sources.weight(t) for t in told - asked}
             | {t: sources.weight(t) for t in asked}
         )
+
+    def asked_weights(self, sources: Sources) -> dict[str, float]:
+        """``weights`` without the terms only the story around the question holds."""
+        asked, told = _asked_and_told(self.latest)
+        return {t: w for t, w in self.weights(sources).items() if t not in told - asked}
 
     @property
     def asked(self) -> str:
@@ -307,7 +314,10 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         ):
             best = preferred
     picked = [best]
-    covered = _covered(weights, [(best.article, best.unit)])
+    # Further units must answer a part of what is asked: the story around the question ("I just
+    # bought a 3-pack") is context for choosing, not something to answer with more passages.
+    asked = question.asked_weights(sources)
+    covered = _covered(asked, [(best.article, best.unit)])
     quoted = normalise(plain(" ".join(_compose(best, question)[0])))
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
         if len(picked) == MAX_UNITS:
@@ -327,7 +337,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             )
         ):
             continue
-        gain = _covered(weights, [(p.article, p.unit) for p in [*picked, other]]) - covered
+        gain = _covered(asked, [(p.article, p.unit) for p in [*picked, other]]) - covered
         if gain >= SECOND_PART_GAIN:
             picked.append(other)
             covered += gain
