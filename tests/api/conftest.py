@@ -96,15 +96,22 @@ class Api:
 
 
 class LiveServer:
-    """uvicorn serving ``app`` from a background thread on a free 127.0.0.1 port."""
+    """uvicorn serving ``app`` from a background thread on a free 127.0.0.1 port.
+    ``production``: with the options ``autocrm serve`` uses (autocrm.cli_api.uvicorn_config)."""
 
-    def __init__(self, app: Any):
+    def __init__(self, app: Any, *, production: bool = False):
+        from autocrm.cli_api import uvicorn_config
+
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.base_url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(
-            app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+        config = (
+            uvicorn_config(app, host="127.0.0.1", port=0, log_level="warning")
+            if production
+            else uvicorn.Config(
+                app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+            )
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(

@@ -5,15 +5,12 @@ this module only, then the job queue is handed back to the session's server)."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from api.auth import mint_token
 from autocrm.settings import Settings
@@ -25,6 +22,7 @@ from tests.api.conftest import (
     OLIVIA,
     PRIYA,
     T14,
+    LiveServer,
     assert_problem,
 )
 
@@ -37,37 +35,6 @@ LIMITS = {
     "rate_limit_delay_s": 0.3,
 }
 METRICS_REFRESH_S = 1.5
-
-
-class ProductionServer:
-    """uvicorn with the options ``autocrm serve`` uses (autocrm.cli_api.uvicorn_config)."""
-
-    def __init__(self, app: Any):
-        from autocrm.cli_api import uvicorn_config
-
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.base_url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn_config(app, host="127.0.0.1", port=0, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def __enter__(self) -> ProductionServer:
-        self.thread.start()
-        deadline = time.monotonic() + 120
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the production-mode server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-        self.sock.close()
 
 
 def production_settings(database_url: str, **overrides: Any) -> Settings:
@@ -97,7 +64,10 @@ def prod(api, real_embedder) -> Iterator[httpx.Client]:
     assert not settings.dev_mode and not settings.service_key.get_secret_value()
     app = create_app(settings, embedder=real_embedder)
     try:
-        with ProductionServer(app) as live, httpx.Client(base_url=live.base_url) as client:
+        with (
+            LiveServer(app, production=True) as live,
+            httpx.Client(base_url=live.base_url) as client,
+        ):
             yield client
     finally:
         build_queue(api.settings.database_url)  # the module's tasks queue through the session's
