@@ -184,6 +184,7 @@ def prepare_answer(
             llm_reason=draft.llm_reason,
             llm_confidence=draft.llm_confidence,
             evidence=draft.evidence,
+            vector_model=embedder.name,
         )
     return Prepared(query, chunks, draft, decision, timer, sources)
 

@@ -134,7 +134,11 @@ def confidence_from(signals: dict[str, float], settings: DecisionSettings) -> fl
 
 
 def request_flags(
-    text: str, *, vector: np.ndarray | None = None, signals: dict | None = None
+    text: str,
+    *,
+    vector: np.ndarray | None = None,
+    vector_model: str | None = None,
+    signals: dict | None = None,
 ) -> HandoffReason | None:
     """Hand-off categories that follow from the request itself, not from retrieval.
 
@@ -146,7 +150,7 @@ def request_flags(
     (the best score; 0.5 is every intent's threshold)."""
     from pipeline.intents import classify_request
 
-    result = classify_request(text, vector=vector)
+    result = classify_request(text, vector=vector, vector_model=vector_model)
     if signals is not None:
         signals["handoff_intent"] = result.intent
         signals["handoff_intents"] = ",".join(result.detected)
@@ -196,10 +200,12 @@ def decide(
     llm_reason: HandoffReason | None = None,
     llm_confidence: float | None = None,
     evidence: dict[str, float] | None = None,
+    vector_model: str | None = None,
 ) -> Decision:
     """``auto``: the auto-responder asks (may send); otherwise an agent asks for a suggestion.
     ``evidence``: the drafter's answer-level signals (an LLM draft has none: its own verdict and
-    confidence stand in for them)."""
+    confidence stand in for them). ``vector_model``: the embedder ``latest_vector`` came from (the
+    hand-off classifier reads only its own model's vectors)."""
     signals: dict = retrieval_signals(
         chunks, query=query or request_text, latest=request_text, latest_vector=latest_vector
     ) | (evidence or {})
@@ -207,7 +213,9 @@ def decide(
     if llm_confidence is not None:
         confidence = min(confidence, llm_confidence) if llm_answerable else 0.0
     signals["llm_answerable"] = llm_answerable
-    flag = request_flags(request_text, vector=latest_vector, signals=signals)
+    flag = request_flags(
+        request_text, vector=latest_vector, vector_model=vector_model, signals=signals
+    )
     if flag is None and signals.get("clarify"):
         flag = HandoffReason.needs_clarification
     if flag is not None:

@@ -228,6 +228,7 @@ def classify_request(
     text: str,
     *,
     vector: np.ndarray | None = None,
+    vector_model: str | None = None,
     embedder: Embedder | None = None,
     model: IntentModel | None = None,
 ) -> IntentResult:
@@ -236,12 +237,13 @@ def classify_request(
     ``vector``: the message's unit MiniLM embedding when the caller already has it (the pipeline
     embeds the latest customer message anyway). ``embedder``: also embeds the sentences of a long
     message (one batch); without it they are scored by the text head alone. An embedder or a
-    vector that is not the model's own (another name or dimension) is ignored, not misread.
+    vector that is not the model's own (another name or dimension) is ignored, not misread;
+    ``vector_model`` names the embedder the vector came from, when the caller knows it.
     """
     model = model or load_model()
     parts = segments(text)
     vectors: list[np.ndarray | None] = [None] * len(parts)
-    if model.accepts(vector):
+    if model.accepts(vector) and vector_model in (None, model.embedder_name):
         vectors[0] = np.asarray(vector, dtype=np.float32).reshape(-1)
     if embedder is not None and embedder.name == model.embedder_name and embedder.dim == model.dim:
         missing = [i for i, v in enumerate(vectors) if v is None]

@@ -189,6 +189,10 @@ def test_foreign_vector_is_ignored_rather_than_misread():
     text = "I want to speak to a human"
     other = np.ones(1536, dtype=np.float32) / np.sqrt(1536)  # e.g. an OpenAI embedding
     assert classify_request(text, vector=other) == classify_request(text)
+    same_size = np.ones(384, dtype=np.float32) / np.sqrt(384)  # another 384-dimension model
+    assert classify_request(text, vector=same_size, vector_model="bge-small") == classify_request(
+        text
+    )
 
 
 @pytest.mark.parametrize(("text", "reason", "intent"), FLAGS)
