@@ -377,13 +377,26 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             4,
         ),
     }
-    return Answer(parts, cited, used, evidence)
+    return Answer([_unescape(p) for p in parts], cited, used, evidence)
 
 
 def _citable(part: str) -> bool:
     """A paragraph of prose can end in a citation marker; a list or table cannot."""
     first = part.lstrip()
     return not (first.startswith(("|", "```", "- ", "* ", "+ ")) or re.match(r"\d+[.)]\s", first))
+
+
+# Markdown backslash escapes that only keep punctuation literal ("built\-in", "instance\."): a
+# reply reads without them. Escapes that change meaning (emphasis, code, links, table pipes) stay.
+_HARMLESS_ESCAPE = re.compile(r"\\([.\-()#+!{}~])")
+
+
+def _unescape(markdown: str) -> str:
+    """Drop harmless escapes, except near a line's start ("1\. ", "\# ", "\- "), where the
+    escape stops the line from becoming a list item or a heading."""
+    return "\n".join(
+        line[:4] + _HARMLESS_ESCAPE.sub(r"\1", line[4:]) for line in markdown.split("\n")
+    )
 
 
 def _compose(

@@ -218,3 +218,11 @@ def test_an_order_number_the_kb_never_saw_keeps_a_confident_reply_a_draft(kb_con
     )
     assert held.decision.action == Action.draft
     assert held.decision.signals["held_back"] == "reply evidence"
+
+
+def test_harmless_markdown_escapes_are_dropped_from_a_reply_meaningful_ones_kept():
+    from pipeline.extractive import _unescape
+
+    assert _unescape(r"six built\-in algorithms \(ARIMA\)\.") == "six built-in algorithms (ARIMA)."
+    assert _unescape(r"a \| b \*not bold\*") == r"a \| b \*not bold\*"  # pipes and emphasis
+    assert _unescape("1\\. stays text") == "1\\. stays text"  # not turned into a list item
