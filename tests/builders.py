@@ -56,3 +56,13 @@ def make_article(conn: psycopg.Connection, **overrides: Any) -> dict[str, Any]:
         "visibility": "public",
     }
     return _insert(conn, "kb_articles", row | overrides)
+
+
+def embed_demo_kb(url: str, *, embedder) -> None:
+    """Embed the seeded demo articles of the database at ``url`` (ingestion from the database)."""
+    from autocrm.settings import ChunkingSettings
+    from db.connect import connect
+    from ingest.job import ingest
+
+    with connect(url, autocommit=True) as conn:
+        ingest(conn, source_path=None, from_db=True, embedder=embedder, chunking=ChunkingSettings())

@@ -21,6 +21,7 @@ warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
 from db import migrate  # noqa: E402
 from db.connect import connect, drop_database, ensure_database  # noqa: E402
 from db.server import start_embedded, stop_embedded, with_database  # noqa: E402
+from tests.builders import embed_demo_kb  # noqa: E402
 
 TEMPLATE_DB = "autocrm_test_template"
 REPO = Path(__file__).resolve().parents[1]
@@ -112,22 +113,12 @@ def real_embedder():
 def kb_db(server_url: str, template_url: str, real_embedder) -> str:
     """The demo org with its knowledge base ingested for real (real embeddings), once per session.
     Tests that write to it use the ``kb_conn`` fixture (rolled back)."""
-    from autocrm.settings import ChunkingSettings
-    from ingest.job import ingest
-
     name = "autocrm_test_kb"
     drop_database(server_url=server_url, name=name)
     with connect(server_url, autocommit=True, vector=False) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
     url = with_database(server_url, name)
-    with connect(url, autocommit=True) as conn:
-        ingest(
-            conn,
-            source_path=None,
-            from_db=True,
-            embedder=real_embedder,
-            chunking=ChunkingSettings(),
-        )
+    embed_demo_kb(url, embedder=real_embedder)
     return url
 
 

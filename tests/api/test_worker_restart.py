@@ -107,8 +107,7 @@ class OwnServer:
 @pytest.fixture
 def own_server(real_embedder) -> Iterator[OwnServer]:
     """An embedded server of this test's own, migrated, seeded, its KB embedded: the test stops it."""
-    from autocrm.settings import ChunkingSettings
-    from ingest.job import ingest
+    from tests.builders import embed_demo_kb
 
     root = Path(tempfile.mkdtemp(prefix="autocrm-restart-pg-"))
     root.chmod(0o755)  # the server runs as its own OS user when we are root
@@ -120,14 +119,7 @@ def own_server(real_embedder) -> Iterator[OwnServer]:
         with connect(url, autocommit=True) as conn:
             migrate.migrate(conn)
             migrate.seed(conn)
-        with connect(url, autocommit=True) as conn:
-            ingest(
-                conn,
-                source_path=None,
-                from_db=True,
-                embedder=real_embedder,
-                chunking=ChunkingSettings(),
-            )
+        embed_demo_kb(url, embedder=real_embedder)
         yield OwnServer(pgdata=pgdata, url=url)
     finally:
         stop_embedded(pgdata)
