@@ -43,7 +43,9 @@ def test_a_suggestion_on_a_ticket_of_an_oddly_named_customer_is_a_200(api, odd_n
 
 @pytest.mark.parametrize("odd_name", [" "], indirect=True)
 def test_the_auto_responder_answers_a_ticket_of_a_blank_named_customer(db, odd_name):
-    ticket = make_ticket(db, customer_id=ETHAN, subject="Webhook signatures", description="Help?")
+    ticket = make_ticket(
+        db, customer_id=ETHAN, subject="Greeting check", description="How do I reset my password?"
+    )
     result = answer_ticket(
         db,
         ticket_id=ticket["id"],
