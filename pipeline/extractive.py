@@ -259,8 +259,8 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
         for unit in article.units:
-            if unit.kind == "code":
-                continue  # code is quoted inside its procedure, never on its own
+            if unit.kind == "code" or _dangling(article, unit):
+                continue  # code is quoted inside its procedure; a lead-in only with its list
             cov = coverage_of(weights, _unit_terms(article, unit), article.context_terms(unit))
             if unit.kind == "steps":  # which procedure: its heading and intro say
                 cov = (cov + coverage_of(weights, _procedure_name(article, unit))) / 2
@@ -468,6 +468,14 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
         and following.kind in ("steps", "bullets", "table")
     ):
         parts.append(following.markdown)  # "… the following instance types:" and its list
+    elif len(picked) > 1 and picked[-1].rstrip().endswith(":") and len(parts) == 1:
+        parts = [" ".join(picked[:-1])]  # a lead-in whose list is not quoted: not at the end
+    if (
+        len(parts) > 1
+        and parts[-1].rstrip().endswith(":")
+        and (following is None or parts[-1] != following.markdown)
+    ):
+        parts.pop()  # a paragraph that introduces what the budget left out
     return parts
 
 
@@ -504,6 +512,19 @@ def _lead_in(blocks, index: int) -> str | None:
     previous = blocks[index - 1]
     text = previous.items[-1] if previous.items else ""
     return text if text.rstrip().endswith(":") and len(text.split()) <= 40 else None
+
+
+def _dangling(article: SourceArticle, unit: Unit) -> bool:
+    """A sentence that announces what follows ("Complete the following steps:") with nothing
+    quotable after it in its section: alone, it reads as a cut reply."""
+    if unit.kind != "sentence" or not unit.text.rstrip().endswith(":"):
+        return False
+    blocks = article.sections[unit.section].blocks
+    block = blocks[unit.block]
+    if unit.item is not None and unit.item < len(block.items) - 1:
+        return False
+    following = blocks[unit.block + 1] if unit.block + 1 < len(blocks) else None
+    return following is None or following.kind not in ("steps", "bullets", "table", "code")
 
 
 def _heading_line(article: SourceArticle, unit: Unit) -> list[str]:

@@ -226,3 +226,17 @@ def test_harmless_markdown_escapes_are_dropped_from_a_reply_meaningful_ones_kept
     assert _unescape(r"six built\-in algorithms \(ARIMA\)\.") == "six built-in algorithms (ARIMA)."
     assert _unescape(r"a \| b \*not bold\*") == r"a \| b \*not bold\*"  # pipes and emphasis
     assert _unescape("1\\. stays text") == "1\\. stays text"  # not turned into a list item
+
+
+def test_a_lead_in_is_quotable_only_with_the_list_it_introduces():
+    from pipeline.articles import SourceArticle
+    from pipeline.extractive import _dangling
+
+    sections = parse_article(
+        "# T\n\n## A\n\nComplete the following steps:\n\n1. One step.\n2. Two steps.\n\n"
+        "## B\n\nComplete the following steps to create a policy:\n",
+        "T",
+    )
+    article = SourceArticle(index=1, chunk=None, sections=sections, rank=0)
+    lead_ins = [u for u in units(sections) if u.text.endswith(":")]
+    assert [_dangling(article, u) for u in lead_ins] == [False, True]
