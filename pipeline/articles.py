@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import psycopg
@@ -61,11 +61,11 @@ class SourceArticle:
         section = self.sections[unit.section]
         block = section.blocks[unit.block]
         probe = block.items[0] if unit.kind == "steps" and block.items else unit.text
-        return normalise(plain(probe))[:200] in self.chunk_text
+        return _probe(probe) in self.chunk_text
 
-    def context_terms(self, unit: Unit) -> set[str]:
+    def context_terms(self, unit: Unit) -> frozenset[str]:
         """The words around a unit that say what it is about: title and heading path."""
-        return terms(" ".join([self.title, *self.sections[unit.section].path]))
+        return _terms(" ".join([self.title, *self.sections[unit.section].path]))
 
 
 @dataclass
@@ -80,6 +80,18 @@ class Sources:
 
 def normalise(text: str) -> str:
     return _WS.sub(" ", text).strip().lower()
+
+
+# Computed once per text, not once per request: the same units are scored for every question
+# that retrieves their article.
+@lru_cache(maxsize=65536)
+def _probe(markdown: str) -> str:
+    return normalise(plain(markdown))[:200]
+
+
+@lru_cache(maxsize=16384)
+def _terms(text: str) -> frozenset[str]:
+    return frozenset(terms(text))
 
 
 def load_sources(

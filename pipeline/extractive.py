@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pipeline.articles import SourceArticle, Sources, normalise
 from pipeline.text import terms as _all_terms
@@ -142,6 +143,13 @@ ANALYZER_STOP = frozenset(
 
 def terms(text: str) -> set[str]:
     return {t for t in _all_terms(text) if len(t) > 1} - QUESTION_FILLER - ANALYZER_STOP
+
+
+@lru_cache(maxsize=65536)
+def _text_terms(markdown: str) -> frozenset[str]:
+    """The terms of a piece of an article, computed once per text: the same units are scored
+    for every question that retrieves their article (stemming them was most of a draft's time)."""
+    return frozenset(terms(plain(markdown)))
 
 
 @dataclass(frozen=True)
@@ -485,12 +493,12 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     assert block.header is not None
     header_cells = table_cells(block.header[0])
     weights = {t: 1.0 for t in terms(f"{question.previous} {question.latest}")}
-    row_scores = [coverage_of(weights, terms(plain(row))) for row in block.items]
+    row_scores = [coverage_of(weights, _text_terms(row)) for row in block.items]
     best = row_scores[unit.item or 0]
     rows = [n for n, s in enumerate(row_scores) if best > 0 and s >= 0.8 * best][:MAX_ROWS]
     rows = sorted({unit.item or 0, *rows})[:MAX_ROWS]
     latest = terms(question.latest)
-    named = [c for c, cell in enumerate(header_cells) if c > 0 and terms(plain(cell)) & latest]
+    named = [c for c, cell in enumerate(header_cells) if c > 0 and _text_terms(cell) & latest]
     column = named[0] if len(named) == 1 else None
     if column is None and len(header_cells) == 2 and _row_key(unit) & terms(question.latest):
         column = 1  # "Team | 300" asked about Team: "Team — Requests per minute: 300."
@@ -535,7 +543,7 @@ def _heading_line(article: SourceArticle, unit: Unit) -> list[str]:
 
 def _row_key(unit: Unit) -> set[str]:
     cells = table_cells(unit.text)
-    return terms(plain(cells[0])) if cells else set()
+    return _text_terms(cells[0]) if cells else set()
 
 
 def _procedure_name(article: SourceArticle, unit: Unit) -> set[str]:
@@ -543,7 +551,7 @@ def _procedure_name(article: SourceArticle, unit: Unit) -> set[str]:
     app)" in a heading says what the procedure is not about."""
     section = article.sections[unit.section]
     heading = _WITHOUT.sub(" ", " ".join(section.path[-1:]))
-    return terms(plain(f"{heading} {_lead_in(section.blocks, unit.block) or ''}"))
+    return _text_terms(f"{heading} {_lead_in(section.blocks, unit.block) or ''}")
 
 
 def _intro(blocks, index: int) -> list[str]:
@@ -559,12 +567,12 @@ def _unit_terms(article: SourceArticle, unit: Unit) -> set[str]:
     section = article.sections[unit.section]
     if unit.kind == "row":  # a row means what its header says: "Team | 300" is a rate limit
         header = section.blocks[unit.block].header
-        return terms(plain(f"{header[0] if header else ''} {unit.text}"))
+        return _text_terms(f"{header[0] if header else ''} {unit.text}")
     if unit.kind == "steps":  # its heading names what it does ("Descale from the app"), its
         # intro when it applies ("This usually happens after the tank has run dry")
         intro = _intro(section.blocks, unit.block)
-        return terms(plain(" ".join([*section.path[-1:], *intro, unit.text])))
-    return terms(plain(unit.text))
+        return _text_terms(" ".join([*section.path[-1:], *intro, unit.text]))
+    return _text_terms(unit.text)
 
 
 def _covered(weights: dict[str, float], used: list[tuple[SourceArticle, Unit]]) -> float:
