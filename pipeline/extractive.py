@@ -322,11 +322,12 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         ):
             best = preferred
     picked = [best]
+    composed = {id(best): _compose(best, question)}
     # Further units must answer a part of what is asked: the story around the question ("I just
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
     asked = question.asked_weights(sources)
     covered = _covered(asked, [(best.article, best.unit)])
-    quoted = normalise(plain(" ".join(_compose(best, question)[0])))
+    quoted = normalise(plain(" ".join(composed[id(best)])))
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
         if len(picked) == MAX_UNITS:
             break
@@ -349,11 +350,12 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         if gain >= SECOND_PART_GAIN:
             picked.append(other)
             covered += gain
-            quoted += " " + normalise(plain(" ".join(_compose(other, question)[0])))
+            composed[id(other)] = _compose(other, question)
+            quoted += " " + normalise(plain(" ".join(composed[id(other)])))
     parts: list[str] = []
-    used: list[tuple[SourceArticle, Unit]] = []
+    used = [(p.article, p.unit) for p in picked]
     for n, scored in enumerate(picked):
-        more, more_used = _compose(scored, question)
+        more = list(composed[id(scored)])
         if (
             n
             and scored.article is not picked[0].article
@@ -365,7 +367,6 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         elif not n or scored.article is not picked[n - 1].article:
             parts.append(f"From **{scored.article.title}** [{scored.article.index}]:")
         parts += more  # a further part of the same article: cited once, above
-        used += more_used
     cited = list(dict.fromkeys(p.article.index for p in picked))
     evidence = {
         "answer_coverage": round(covered, 4),
@@ -407,19 +408,17 @@ def _unescape(markdown: str) -> str:
     )
 
 
-def _compose(
-    best: Scored, question: Question
-) -> tuple[list[str], list[tuple[SourceArticle, Unit]]]:
+def _compose(best: Scored, question: Question) -> list[str]:
+    """The paragraphs a reply quotes for this unit, whole."""
     article, unit = best.article, best.unit
     section = article.sections[unit.section]
     block = section.blocks[unit.block]
-    used = [(article, unit)]
     if unit.kind == "sentence":
-        return _sentences(article, unit, block, section.blocks), used
+        return _sentences(article, unit, block, section.blocks)
     if unit.kind == "row":
-        return _rows(article, unit, block, question), used
+        return _rows(article, unit, block, question)
     if unit.kind == "bullets" and len(block.markdown.split()) > BULLETS_WHOLE_WORDS:
-        return [f"- {unit.text}"], used  # a long list: the matching item, whole
+        return [f"- {unit.text}"]  # a long list: the matching item, whole
     parts = (
         [*_heading_line(article, unit), *_intro(section.blocks, unit.block)]
         if unit.kind == "steps"
@@ -437,7 +436,7 @@ def _compose(
         and len(note.markdown.split()) <= FOLLOWING_NOTE_WORDS
     ):
         parts.append(note.markdown)  # "The reset link is valid for 60 minutes…"
-    return parts, used
+    return parts
 
 
 def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list[str]:
