@@ -128,7 +128,6 @@ class DecisionSettings(BaseModel):
 
 class GenerationSettings(BaseModel):
     max_sources: int = Field(4, ge=1, le=10)
-    max_sentences: int = Field(6, ge=1, le=30)
     temperature: float = Field(0.2, ge=0, le=2)
     max_tokens: int = Field(600, ge=16, le=8192)
     rewrite_query: bool = False
