@@ -57,7 +57,7 @@ NEXT_STEPS = """
 == what to try next ==
   autocrm ask "How do I reset my password?"        a reply from the demo help centre (nothing stored)
   autocrm ask "and on Business?" --after "What is the API rate limit on Team?"   a follow-up
-  autocrm serve                                    the HTTP API on http://127.0.0.1:8000/docs
+  autocrm serve --dev                              the HTTP API on http://127.0.0.1:8000/docs (dev secrets)
   autocrm eval run --dataset support-answers       measure the replies (ships with the repo)
 """
 
