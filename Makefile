@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	BIN=$(BIN) scripts/lint_imports.sh
 	$(BIN)/pytest -q
 
 test-slow: $(STAMP)

@@ -7,19 +7,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from autocrm.api.auth import check_deployment
+from autocrm.api.deps import Resources
+from autocrm.api.errors import install_handlers, problem_media_types
+from autocrm.api.metrics import Metrics, MetricsGuard, MetricsMiddleware
+from autocrm.api.middleware import BodyGuard, SecurityHeaders
+from autocrm.api.ratelimit import RateLimitMiddleware
+from autocrm.api.routes import admin, feedback, health, kb, messages, suggestions, tickets
+from autocrm.api.tracing import setup_tracing
+from autocrm.pipeline.embedder import Embedder
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import check_deployment
-from api.deps import Resources
-from api.errors import install_handlers, problem_media_types
-from api.metrics import Metrics, MetricsGuard, MetricsMiddleware
-from api.middleware import BodyGuard, SecurityHeaders
-from api.ratelimit import RateLimitMiddleware
-from api.routes import admin, feedback, health, kb, messages, suggestions, tickets
-from api.tracing import setup_tracing
-from autocrm.settings import Settings
-from pipeline.embedder import Embedder
+from autocrm.core.settings import Settings
 
 log = logging.getLogger("autocrm.api")
 POOL_MAX_SIZE = 20
@@ -37,10 +37,10 @@ by the database's row-level security; rows you may not see answer 404.
 
 
 def build_resources(settings: Settings, *, embedder: Embedder | None = None) -> Resources:
-    from api.tasks import build_queue
-    from db.connect import make_pool, resolve_url
-    from pipeline.chat import build_chat_model
-    from pipeline.embedder import build_embedder
+    from autocrm.api.tasks import build_queue
+    from autocrm.db.connect import make_pool, resolve_url
+    from autocrm.pipeline.chat import build_chat_model
+    from autocrm.pipeline.embedder import build_embedder
 
     url = resolve_url(settings)
     pool = make_pool(url, max_size=POOL_MAX_SIZE)

@@ -14,12 +14,12 @@ from typing import Any
 from uuid import UUID
 
 import jwt
+from autocrm.api.errors import Unauthorized
+from autocrm.db.session import DbRole
 from fastapi import Request
 
-from api.errors import Unauthorized
-from autocrm.errors import AutoCRMError
-from autocrm.settings import Settings
-from db.session import DbRole
+from autocrm.core.errors import AutoCRMError
+from autocrm.core.settings import Settings
 
 ALGORITHM = "HS256"
 AUDIENCE = "authenticated"  # what Supabase puts in user tokens (the default jwt_audience)

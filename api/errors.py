@@ -12,14 +12,14 @@ from http import HTTPStatus
 from typing import Any
 
 import psycopg
+from autocrm.db.errors import DatabaseError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from autocrm.errors import InvalidInput, NotFound
-from db.errors import AlreadyRunning, DatabaseError
+from autocrm.core.errors import AlreadyRunning, AutoCRMError, DataDirError, InvalidInput, NotFound
 
 log = logging.getLogger("autocrm.api")
 PROBLEM_JSON = "application/problem+json"
@@ -53,7 +53,7 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
 
 
-class ApiError(Exception):
+class ApiError(AutoCRMError):
     """An error raised by a route on purpose, with its status."""
 
     status = 400
@@ -132,7 +132,7 @@ _DB_ERRORS: list[tuple[type[Exception], int, str, str]] = [
 
 def describe(exc: Exception) -> tuple[int, str | None, str, dict[str, str] | None]:
     """(status, problem slug, detail, headers) for any exception a route can raise."""
-    from pipeline.chat import ChatModelError  # lazy: keeps `import api.errors` light
+    from autocrm.pipeline.chat import ChatModelError  # lazy: keeps `import api.errors` light
 
     if isinstance(exc, ApiError):
         return exc.status, exc.slug, exc.detail, exc.headers
@@ -148,7 +148,7 @@ def describe(exc: Exception) -> tuple[int, str | None, str, dict[str, str] | Non
         return 503, "model-unavailable", "the language model is unavailable; try again later", None
     if isinstance(exc, AlreadyRunning):
         return 409, "already-running", str(exc), None
-    if isinstance(exc, DatabaseError):
+    if isinstance(exc, DatabaseError | DataDirError):
         log.warning("database error: %s", exc)
         return 503, "database-unavailable", "the database is unavailable", None
     if isinstance(exc, psycopg.Error):
@@ -199,7 +199,7 @@ async def _any(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_handlers(app: FastAPI) -> None:
-    from pipeline.chat import ChatModelError
+    from autocrm.pipeline.chat import ChatModelError
 
     app.add_exception_handler(RequestValidationError, _validation)
     for cls in (

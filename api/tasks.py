@@ -21,16 +21,16 @@ from functools import cache
 
 import procrastinate
 import psycopg
+from autocrm.db.connect import CONNECT_TIMEOUT_S
+from autocrm.pipeline.answer import AlreadyAnswered, answer_ticket, record_failure
+from autocrm.pipeline.chat import ChatModel, ChatModelError
+from autocrm.pipeline.embedder import Embedder
 from procrastinate import Blueprint, JobContext, RetryStrategy
 from procrastinate.jobs import Status
 from procrastinate.sync_psycopg_connector import SyncPsycopgConnector
 from psycopg_pool import ConnectionPool
 
-from autocrm.settings import Settings
-from db.connect import CONNECT_TIMEOUT_S
-from pipeline.answer import AlreadyAnswered, answer_ticket, record_failure
-from pipeline.chat import ChatModel, ChatModelError
-from pipeline.embedder import Embedder
+from autocrm.core.settings import Settings
 
 log = logging.getLogger("autocrm.worker")
 tasks = Blueprint()
@@ -160,7 +160,7 @@ def auto_respond(context: JobContext, ticket_id: str) -> str:
 
 
 def triage_ticket(conn, *, ticket_id: str, res: WorkerResources) -> None:
-    from pipeline import triage
+    from autocrm.pipeline import triage
 
     row = conn.execute(
         "SELECT subject, description, category, priority::text AS priority, tags, "
@@ -189,7 +189,7 @@ def triage_ticket(conn, *, ticket_id: str, res: WorkerResources) -> None:
 @tasks.task(name="reembed_articles", queue="kb")
 def reembed_articles() -> str:
     """Re-chunk and re-embed articles edited or published in the app (`ingest --from-db`)."""
-    from ingest.job import ingest
+    from autocrm.ingest.job import ingest
 
     res = _res()
     with res.connection() as conn:
@@ -326,8 +326,8 @@ def derive_feedback_signals(timestamp: int) -> str:
     responses with new feedback, filling in embedding similarities of edited replies."""
     from datetime import UTC, datetime, timedelta
 
-    from pipeline.feedback import derive_implicit_signals
-    from pipeline.scoring import score_responses
+    from autocrm.pipeline.feedback import derive_implicit_signals
+    from autocrm.pipeline.scoring import score_responses
 
     res = _res()
     now = datetime.fromtimestamp(timestamp, UTC)
@@ -342,7 +342,7 @@ def derive_feedback_signals(timestamp: int) -> str:
 @tasks.task(name="refresh_ai_views", queue="kb", queueing_lock="refresh-ai-views")
 def refresh_ai_views(timestamp: int) -> str:
     """REFRESH … CONCURRENTLY the AI effectiveness and team performance views."""
-    from pipeline.feedback import refresh_effectiveness_views
+    from autocrm.pipeline.feedback import refresh_effectiveness_views
 
     res = _res()
     with res.connection() as conn:
@@ -354,7 +354,7 @@ def refresh_ai_views(timestamp: int) -> str:
 @tasks.task(name="prune_embedding_cache", queue="kb", queueing_lock="prune-embedding-cache")
 def prune_embedding_cache(timestamp: int) -> str:
     """Hourly: drop cached query vectors past their TTL (pipeline/embedding_cache.py)."""
-    from pipeline.embedding_cache import prune
+    from autocrm.pipeline.embedding_cache import prune
 
     res = _res()
     with res.connection() as conn:

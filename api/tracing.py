@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from autocrm.errors import AutoCRMError
+from autocrm.core.errors import AutoCRMError
 
 PACKAGES = (
     "opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-instrumentation-fastapi"

@@ -1,7 +1,9 @@
 """Named database-layer errors; the CLI and the API translate them into messages and statuses."""
 
+from autocrm.core.errors import AutoCRMError
 
-class DatabaseError(Exception):
+
+class DatabaseError(AutoCRMError):
     """Base class: something about the database prevents the operation."""
 
 
@@ -11,14 +13,6 @@ class DatabaseUnavailable(DatabaseError):
 
 class MissingExtension(DatabaseError):
     """The server lacks an extension the schema needs (pgvector)."""
-
-
-class DataDirError(DatabaseError):
-    """The embedded server's data directory cannot be used (read-only, not a directory, …)."""
-
-
-class AlreadyRunning(DatabaseError):
-    """Another process holds the lock for an exclusive job (a second demo, a second ingest)."""
 
 
 class MigrationError(DatabaseError):

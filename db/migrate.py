@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-
-from db.errors import MigrationError
+from autocrm.db.errors import MigrationError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SCHEMA_DIR = Path(__file__).parent / "schema"

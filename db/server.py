@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from db.errors import DataDirError
+from autocrm.core.errors import DataDirError
 
 APP_DATABASE = "autocrm"
 

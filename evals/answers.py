@@ -22,19 +22,24 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autocrm.settings import Settings
-    from pipeline.embedder import Embedder
+    from autocrm.pipeline.embedder import Embedder
 
-# ragas posts a usage event to its own server on every LLM call unless this is set (read once, at
-# its first event): an eval may reach the configured LLM and nothing else.
-os.environ["RAGAS_DO_NOT_TRACK"] = "true"
+    from autocrm.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 @cache
+def _quiet_ragas() -> None:
+    # ragas posts a usage event to its own server on every LLM call unless this is set (read once,
+    # at its first event): an eval may reach the configured LLM and nothing else.
+    os.environ["RAGAS_DO_NOT_TRACK"] = "true"
+
+
+@cache
 def _metrics() -> tuple:
     # ragas imports langchain & co.: only when an eval actually scores answers.
+    _quiet_ragas()
     from ragas.metrics import (
         IDBasedContextPrecision,
         IDBasedContextRecall,
@@ -143,6 +148,7 @@ def build_judge(*, settings: Settings, embedder: Embedder) -> Judge | None:
     if not settings.llm_configured:
         return None
     from openai import AsyncOpenAI
+    _quiet_ragas()
     from ragas.llms import llm_factory
     from ragas.metrics.collections import AnswerRelevancy, FactualCorrectness, Faithfulness
 

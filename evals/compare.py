@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from autocrm.errors import NotFound
+from autocrm.core.errors import NotFound
 
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "confidence")
 SELECT_RESULTS = "SELECT question_id, question, metrics FROM eval_results WHERE run_id = %s"

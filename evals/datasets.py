@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autocrm.errors import InvalidInput
+from autocrm.core.errors import InvalidInput
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 PROJECT_SETS = Path(__file__).resolve().parent / "data"

@@ -10,7 +10,7 @@ import random
 import shutil
 from pathlib import Path
 
-from evals.datasets import EvalDataset, load_dataset
+from autocrm.evals.datasets import EvalDataset, load_dataset
 
 THRESHOLDS = Path(__file__).with_name("gate.json")
 SEED = 20261125

@@ -20,8 +20,8 @@ import re
 from collections import Counter
 from functools import cache
 
-from pipeline.text import terms
-from pipeline.units import Section, cut_units
+from autocrm.pipeline.text import terms
+from autocrm.pipeline.units import Section, cut_units
 
 FIRST_WORDS = 60
 MAX_CITED = 2

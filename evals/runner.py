@@ -16,17 +16,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import psycopg
+from autocrm.evals.answers import answer_metrics, build_judge
+from autocrm.evals.datasets import EvalDataset, EvalQuestion
+from autocrm.evals.metrics import retrieval_metrics
+from autocrm.evals.replies import reply_metrics
+from autocrm.pipeline.answer import prepare_answer
+from autocrm.pipeline.chat import ChatModel
+from autocrm.pipeline.decision import Action
+from autocrm.pipeline.embedder import Embedder
+from autocrm.pipeline.query import Turn
 
-from autocrm.settings import Settings
-from evals.answers import answer_metrics, build_judge
-from evals.datasets import EvalDataset, EvalQuestion
-from evals.metrics import retrieval_metrics
-from evals.replies import reply_metrics
-from pipeline.answer import prepare_answer
-from pipeline.chat import ChatModel
-from pipeline.decision import Action
-from pipeline.embedder import Embedder
-from pipeline.query import Turn
+from autocrm.core.settings import Settings
 
 # A fixed "now" inside any auto-send window, so runs are reproducible.
 EVAL_NOW = datetime(2026, 1, 3, 12, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from llama_index.core import Document
 from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
 
-from autocrm.settings import ChunkingSettings
+from autocrm.core.settings import ChunkingSettings
 
 HEADING_SEP = "\x1f"  # cannot appear in a heading, unlike "/"
 CONTEXT_SEP = " › "

@@ -20,16 +20,15 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from autocrm.ingest import store
+from autocrm.ingest.chunking import Chunker
+from autocrm.ingest.normalize import content_hash
+from autocrm.ingest.sources import ItemError, SourceItem, describe, read_source
+from autocrm.pipeline.embedder import Embedder
 
-from autocrm.errors import AutoCRMError
-from autocrm.settings import ChunkingSettings
-from autocrm.timing import StageTimer
-from db.errors import AlreadyRunning
-from ingest import store
-from ingest.chunking import Chunker
-from ingest.normalize import content_hash
-from ingest.sources import ItemError, SourceItem, describe, read_source
-from pipeline.embedder import Embedder
+from autocrm.core.errors import AlreadyRunning, AutoCRMError
+from autocrm.core.settings import ChunkingSettings
+from autocrm.core.timing import StageTimer
 
 GROUP_CHUNKS = 512  # chunks embedded (and articles committed) together: big enough to batch well
 

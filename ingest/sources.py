@@ -20,10 +20,11 @@ from pathlib import Path
 
 import frontmatter
 import yaml
+from autocrm.ingest.normalize import html_to_markdown, looks_like_html, title_from_markdown
+from autocrm.pipeline.sanitize import validate_source_url
 
-from autocrm.timing import StageTimer
-from ingest.normalize import html_to_markdown, looks_like_html, title_from_markdown
-from pipeline.sanitize import validate_source_url
+from autocrm.core.errors import AutoCRMError
+from autocrm.core.timing import StageTimer
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class ItemError:
     error: str
 
 
-class SourceError(Exception):
+class SourceError(AutoCRMError):
     """The source as a whole cannot be read (missing path, unknown format)."""
 
 

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import psycopg
+from autocrm.ingest.chunking import Chunk
+from autocrm.ingest.sources import SourceItem
 from psycopg import sql
-
-from ingest.chunking import Chunk
-from ingest.sources import SourceItem
 
 SELECT_HASHES = """
 SELECT external_id, id, content_hash, status::text AS status, title, visibility::text AS visibility,

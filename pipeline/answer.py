@@ -15,20 +15,20 @@ from typing import Literal
 from uuid import UUID
 
 import psycopg
+from autocrm.pipeline.articles import Sources, load_sources
+from autocrm.pipeline.chat import ChatModel
+from autocrm.pipeline.decision import Action, Decision, HandoffReason, decide
+from autocrm.pipeline.drafting import Draft, extractive_draft, final_text, llm_draft
+from autocrm.pipeline.embedder import Embedder
+from autocrm.pipeline.embedding_cache import embed_cached
+from autocrm.pipeline.extractive import Question
+from autocrm.pipeline.query import Turn, build_query, customer_turns, rewrite_query
+from autocrm.pipeline.retrieval import RetrievedChunk, retrieve
+from autocrm.pipeline.text import terms
 
-from autocrm.errors import NotFound
-from autocrm.settings import Settings
-from autocrm.timing import StageTimer
-from pipeline.articles import Sources, load_sources
-from pipeline.chat import ChatModel
-from pipeline.decision import Action, Decision, HandoffReason, decide
-from pipeline.drafting import Draft, extractive_draft, final_text, llm_draft
-from pipeline.embedder import Embedder
-from pipeline.embedding_cache import embed_cached
-from pipeline.extractive import Question
-from pipeline.query import Turn, build_query, customer_turns, rewrite_query
-from pipeline.retrieval import RetrievedChunk, retrieve
-from pipeline.text import terms
+from autocrm.core.errors import AutoCRMError, NotFound
+from autocrm.core.settings import Settings
+from autocrm.core.timing import StageTimer
 
 Kind = Literal["suggestion", "auto_reply"]
 
@@ -62,7 +62,7 @@ UPDATE tickets SET status = CASE WHEN %(sent)s THEN 'pending'::ticket_status ELS
 """
 
 
-class AlreadyAnswered(Exception):
+class AlreadyAnswered(AutoCRMError):
     """Another worker already stored this ticket's auto-response (exactly-once holds)."""
 
 

@@ -14,10 +14,9 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 import psycopg
-
-from pipeline.retrieval import RetrievedChunk
-from pipeline.text import terms
-from pipeline.units import Section, Unit, parse_article, plain, units
+from autocrm.pipeline.retrieval import RetrievedChunk
+from autocrm.pipeline.text import terms
+from autocrm.pipeline.units import Section, Unit, parse_article, plain, units
 
 SELECT_ARTICLES = "SELECT id, title, body FROM kb_articles WHERE id = ANY(%s)"
 SELECT_IDF = """

@@ -19,8 +19,8 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from autocrm.errors import AutoCRMError
-from autocrm.settings import Settings
+from autocrm.core.errors import AutoCRMError
+from autocrm.core.settings import Settings
 
 T = TypeVar("T")
 

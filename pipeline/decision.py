@@ -16,11 +16,11 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from autocrm.pipeline.retrieval import RetrievedChunk
+from autocrm.pipeline.text import terms
 from pydantic import BaseModel
 
-from autocrm.settings import AutoSendPolicy, DecisionSettings
-from pipeline.retrieval import RetrievedChunk
-from pipeline.text import terms
+from autocrm.core.settings import AutoSendPolicy, DecisionSettings
 
 
 class Action(StrEnum):
@@ -148,7 +148,7 @@ def request_flags(
     (no extra model call). ``signals``: when given, receives ``handoff_intent`` (the intent's name,
     or None), ``handoff_intents`` (all detected, comma-separated) and ``handoff_intent_score``
     (the best score; 0.5 is every intent's threshold)."""
-    from pipeline.intents import classify_request
+    from autocrm.pipeline.intents import classify_request
 
     result = classify_request(text, vector=vector, vector_model=vector_model)
     if signals is not None:

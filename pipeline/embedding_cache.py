@@ -14,8 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import psycopg
-
-from pipeline.embedder import Embedder
+from autocrm.pipeline.embedder import Embedder
 
 SELECT_CACHED = """
 SELECT text_sha256, embedding FROM ai_query_embeddings

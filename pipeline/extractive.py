@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipeline.articles import SourceArticle, Sources, normalise
-from pipeline.text import terms as _all_terms
-from pipeline.units import Block, Unit, plain, table_cells
+from autocrm.pipeline.articles import SourceArticle, Sources, normalise
+from autocrm.pipeline.text import terms as _all_terms
+from autocrm.pipeline.units import Block, Unit, plain, table_cells
 
 # Weights of the unit score; chosen on the dev parts of the eval sets (see README, Replies).
 RANK_PRIOR = (0.3, 0.15, 0.1, 0.075, 0.06)
@@ -401,7 +401,7 @@ _HARMLESS_ESCAPE = re.compile(r"\\([.\-()#+!{}~])")
 
 
 def _unescape(markdown: str) -> str:
-    """Drop harmless escapes, except near a line's start ("1\. ", "\# ", "\- "), where the
+    r"""Drop harmless escapes, except near a line's start ("1\. ", "\# ", "\- "), where the
     escape stops the line from becoming a list item or a heading."""
     return "\n".join(
         line[:4] + _HARMLESS_ESCAPE.sub(r"\1", line[4:]) for line in markdown.split("\n")

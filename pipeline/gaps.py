@@ -18,8 +18,7 @@ from datetime import datetime
 
 import numpy as np
 import psycopg
-
-from pipeline.embedder import Embedder
+from autocrm.pipeline.embedder import Embedder
 
 # Per response: which gap reasons it shows; per ticket: any of them, over the window.
 SELECT_CANDIDATES = """

@@ -15,14 +15,16 @@ from functools import cache
 from pathlib import Path
 from string import Template
 
-from pipeline.chat import ChatMessage
+from autocrm.pipeline.chat import ChatMessage
+
+from autocrm.core.errors import AutoCRMError
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _SECTION = re.compile(r"^## (system|user)[ \t]*$", re.MULTILINE)
 
 
-class PromptError(Exception):
+class PromptError(AutoCRMError):
     """A prompt file is missing or malformed, or a render lacks a value (a bug, not user input)."""
 
 

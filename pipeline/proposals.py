@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import psycopg
+from autocrm.pipeline.chat import ChatModel, ChatModelError
+from autocrm.pipeline.embedder import Embedder
+from autocrm.pipeline.gaps import GapCluster, clean_title
 from pydantic import BaseModel, Field
-
-from pipeline.chat import ChatModel, ChatModelError
-from pipeline.embedder import Embedder
-from pipeline.gaps import GapCluster, clean_title
 
 log = logging.getLogger("autocrm.proposals")
 EXTRACTIVE_MODEL = "extractive-v1"
@@ -107,7 +106,7 @@ def extractive_article(cluster: GapCluster, replies: list[str]) -> tuple[str, st
 
 
 def llm_article(chat_model: ChatModel, cluster: GapCluster, replies: list[str]) -> tuple[str, str]:
-    from pipeline.prompts import load_prompt
+    from autocrm.pipeline.prompts import load_prompt
 
     prompt = load_prompt("kb_proposal")
     messages = prompt.render(

@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from autocrm.pipeline.chat import ChatModel
+from autocrm.pipeline.sanitize import neutralise_ticket_tags
 from pydantic import BaseModel
-
-from pipeline.chat import ChatModel
-from pipeline.sanitize import neutralise_ticket_tags
 
 _WS = re.compile(r"\s+")
 _QUOTED_REPLY = re.compile(r"(?m)^>.*$")  # e-mail quoting repeats earlier turns
@@ -55,7 +54,7 @@ class _Rewritten(BaseModel):
 
 def rewrite_query(*, chat_model: ChatModel, thread: list[Turn], max_chars: int = 2000) -> str:
     """With an LLM: the thread as one standalone question (``rewrite_v1`` prompt)."""
-    from pipeline.prompts import load_prompt
+    from autocrm.pipeline.prompts import load_prompt
 
     text = "\n".join(f"{t.speaker}: {t.text}" for t in thread)[-max_chars * 2 :]
     text = neutralise_ticket_tags(text)

@@ -23,15 +23,15 @@ from uuid import UUID
 
 import numpy as np
 import psycopg
+from autocrm.pipeline.chat import ChatMessage, ChatModel, ChatModelError
+from autocrm.pipeline.sanitize import neutralise_ticket_tags
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from autocrm.errors import NotFound
-from pipeline.chat import ChatMessage, ChatModel, ChatModelError
-from pipeline.sanitize import neutralise_ticket_tags
+from autocrm.core.errors import NotFound
 
 if TYPE_CHECKING:
-    from pipeline.embedder import Embedder
+    from autocrm.pipeline.embedder import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -580,7 +580,9 @@ def analyse_ticket(
     if chat_model is None:
         return offline
     if prompt is None:
-        from pipeline.prompts import load_prompt  # written separately; only needed with a model
+        from autocrm.pipeline.prompts import (
+            load_prompt,  # written separately; only needed with a model
+        )
 
         prompt = load_prompt("triage")
     return _analyse_with_model(

@@ -35,12 +35,13 @@ QUERIES = ["reset my password", "api rate limits", "export to csv", "two-factor 
 
 def prepare_database(root: Path) -> str:
     """The demo org with its KB embedded, on a throwaway embedded server; returns its URL."""
-    from autocrm.settings import ChunkingSettings, Settings
-    from db import migrate
-    from db.connect import connect, ensure_database
-    from db.server import start_embedded, with_database
-    from ingest.job import ingest
-    from pipeline.embedder import build_embedder
+    from autocrm.db import migrate
+    from autocrm.db.connect import connect, ensure_database
+    from autocrm.db.server import start_embedded, with_database
+    from autocrm.ingest.job import ingest
+    from autocrm.pipeline.embedder import build_embedder
+
+    from autocrm.core.settings import ChunkingSettings, Settings
 
     server_url = start_embedded(root / "pgdata")
     ensure_database(server_url=server_url, name="bench")
@@ -62,10 +63,10 @@ def prepare_database(root: Path) -> str:
 def serve(url: str, port: int, limits_on: bool, delay_s: float) -> None:
     """Child process: the API as `autocrm serve` runs it (production settings, no dev mode)."""
     import uvicorn
+    from autocrm.api.app import create_app
 
-    from api.app import create_app
-    from autocrm.cli_api import uvicorn_config
-    from autocrm.settings import Settings
+    from autocrm.cli.api import uvicorn_config
+    from autocrm.core.settings import Settings
 
     settings = Settings(
         database_url=url,
@@ -128,8 +129,7 @@ def wait_ready(http) -> None:
 
 def run_phase(url: str, port: int, *, limits_on: bool, args) -> dict[str, list]:
     import httpx
-
-    from api.auth import mint_token
+    from autocrm.api.auth import mint_token
 
     ctx = mp.get_context("spawn")
     server = ctx.Process(target=serve, args=(url, port, limits_on, args.delay), daemon=True)
@@ -189,7 +189,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from db.server import stop_embedded
+    from autocrm.db.server import stop_embedded
 
     root = Path(tempfile.mkdtemp(prefix="autocrm-bench-ratelimit-"))
     root.chmod(0o755)

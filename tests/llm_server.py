@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autocrm.settings import Settings
+    from autocrm.core.settings import Settings
 
 
 @dataclass
@@ -101,7 +101,7 @@ class FakeLLMServer:
 
     def settings(self, **overrides: Any) -> Settings:
         """Settings pointing the app's LLM client here."""
-        from autocrm.settings import Settings
+        from autocrm.core.settings import Settings
 
         values = {"llm_base_url": self.base_url, "llm_api_key": "test-key", "llm_model": self.model}
         return Settings(**(values | overrides))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from db.connect import connect
+from autocrm.db.connect import connect
 
 AUTOCRM = str(Path(sys.executable).parent / "autocrm")
 

@@ -11,12 +11,10 @@ import re
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
-
-from api.deps import AdminSession, AnyCaller, ResourcesDep, StaffSession
-from api.errors import PROBLEM_RESPONSES, RATE_LIMITED, Forbidden, Unprocessable
-from api.pagination import CursorParam, Limit, Page, cursor_params, paginate
-from api.routes.kb_models import (
+from autocrm.api.deps import AdminSession, AnyCaller, ResourcesDep, StaffSession
+from autocrm.api.errors import PROBLEM_RESPONSES, RATE_LIMITED, Forbidden, Unprocessable
+from autocrm.api.pagination import CursorParam, Limit, Page, cursor_params, paginate
+from autocrm.api.routes.kb_models import (
     Article,
     ArticleIn,
     ArticlePatch,
@@ -24,11 +22,13 @@ from api.routes.kb_models import (
     SearchHit,
     SearchResults,
 )
-from api.tasks import enqueue_reembed
-from api.types import Text, like_pattern
-from autocrm.errors import NotFound
-from pipeline.retrieval import retrieve
-from pipeline.sanitize import validate_source_url
+from autocrm.api.tasks import enqueue_reembed
+from autocrm.api.types import Text, like_pattern
+from autocrm.pipeline.retrieval import retrieve
+from autocrm.pipeline.sanitize import validate_source_url
+from fastapi import APIRouter, Query, Response
+
+from autocrm.core.errors import NotFound
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=PROBLEM_RESPONSES)
 

@@ -18,15 +18,21 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 from uuid import UUID
 
+from autocrm.api.deps import (
+    STAFF,
+    CallerDep,
+    Resources,
+    ResourcesDep,
+    authorize,
+    caller_transaction,
+)
+from autocrm.api.deps import service_connection as service_conn
+from autocrm.api.errors import PROBLEM_RESPONSES, Unauthorized, problem_body
+from autocrm.api.routes.tickets import visible_ticket
+from autocrm.pipeline.answer import AnswerResult, answer_ticket
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
-
-from api.deps import STAFF, CallerDep, Resources, ResourcesDep, authorize, caller_transaction
-from api.deps import service_connection as service_conn
-from api.errors import PROBLEM_RESPONSES, Unauthorized, problem_body
-from api.routes.tickets import visible_ticket
-from pipeline.answer import AnswerResult, answer_ticket
 
 router = APIRouter(tags=["suggestions"], responses=PROBLEM_RESPONSES)
 KEEPALIVE_S = 5.0

@@ -13,16 +13,16 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
+from autocrm.api.deps import ResourcesDep, UserSession
+from autocrm.api.errors import PROBLEM_RESPONSES, RATE_LIMITED, Forbidden, Unprocessable
+from autocrm.api.pagination import CursorParam, Limit, Page, cursor_params, paginate
+from autocrm.api.tasks import enqueue_auto_response
+from autocrm.api.types import Tags, Text, like_pattern
 from fastapi import APIRouter, Query, Response
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ResourcesDep, UserSession
-from api.errors import PROBLEM_RESPONSES, RATE_LIMITED, Forbidden, Unprocessable
-from api.pagination import CursorParam, Limit, Page, cursor_params, paginate
-from api.tasks import enqueue_auto_response
-from api.types import Tags, Text, like_pattern
-from autocrm.errors import NotFound
+from autocrm.core.errors import NotFound
 
 router = APIRouter(prefix="/tickets", tags=["tickets"], responses=PROBLEM_RESPONSES)
 

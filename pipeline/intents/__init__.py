@@ -2,7 +2,7 @@
 privacy action, or is it a threat or complaint? A classifier trained on the labelled paraphrases in
 ``handoff_intents.jsonl``; see docs/handoff-policy.md for the policy and the figures."""
 
-from pipeline.intents.classifier import (
+from autocrm.pipeline.intents.classifier import (
     HUMAN_REQUESTED,
     INTENTS,
     LEGAL_PRIVACY,

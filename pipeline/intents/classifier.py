@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from pipeline.embedder import Embedder
+    from autocrm.pipeline.embedder import Embedder
 
 MODEL_PATH = Path(__file__).with_name("handoff_model.json")
 DATA_PATH = Path(__file__).with_name("handoff_intents.jsonl")

@@ -7,10 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import classification_report, confusion_matrix
-
-from pipeline.embedder import Embedder
-from pipeline.intents.classifier import (
+from autocrm.pipeline.embedder import Embedder
+from autocrm.pipeline.intents.classifier import (
     CLASSES,
     INTENTS,
     NONE,
@@ -19,6 +17,7 @@ from pipeline.intents.classifier import (
     classify_request,
     segments,
 )
+from sklearn.metrics import classification_report, confusion_matrix
 
 
 @dataclass

@@ -21,11 +21,11 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from autocrm.api.auth import mint_token
+from autocrm.db.connect import connect, drop_database
+from autocrm.db.server import with_database
 
-from api.auth import mint_token
-from autocrm.settings import Settings
-from db.connect import connect, drop_database
-from db.server import with_database
+from autocrm.core.settings import Settings
 
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256!!"
 SERVICE_KEY = "test-service-key"
@@ -97,10 +97,10 @@ class Api:
 
 class LiveServer:
     """uvicorn serving ``app`` from a background thread on a free 127.0.0.1 port.
-    ``production``: with the options ``autocrm serve`` uses (autocrm.cli_api.uvicorn_config)."""
+    ``production``: with the options ``autocrm serve`` uses (autocrm.cli.api.uvicorn_config)."""
 
     def __init__(self, app: Any, *, production: bool = False):
-        from autocrm.cli_api import uvicorn_config
+        from autocrm.cli.api import uvicorn_config
 
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -169,7 +169,7 @@ def api_db(server_url: str, kb_db: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def api(api_db: str, real_embedder, tmp_path_factory) -> Iterator[Api]:
     """The app (extractive drafter, no LLM) served over HTTP."""
-    from api.app import create_app
+    from autocrm.api.app import create_app
 
     # Admin ingestion may read the tests' temporary directories only.
     settings = make_settings(api_db, ingest_roots=[tmp_path_factory.getbasetemp()])

@@ -67,7 +67,7 @@ CASES = [
 def responses(api_db):
     """Two AI responses on ticket 14: an internal draft (agents act on it) and a public reply that
     was sent to Ethan (he rates it)."""
-    from db.connect import connect
+    from autocrm.db.connect import connect
 
     with connect(api_db, autocommit=True) as conn:
         return {

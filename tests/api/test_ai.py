@@ -195,7 +195,7 @@ def test_customers_cannot_rate_internal_drafts_or_other_tickets(api, db):
 @pytest.fixture
 def llm_api(api, llm_server, use_chat_model):
     """The app drafting with the scripted fake OpenAI-compatible server."""
-    from pipeline.chat import build_chat_model
+    from autocrm.pipeline.chat import build_chat_model
 
     settings = make_settings(
         api.settings.database_url,

@@ -106,7 +106,7 @@ def test_unknown_route_and_method_are_problems(api):
 
 
 def test_unexpected_errors_are_500_without_details(api, monkeypatch):
-    from api.routes import kb
+    from autocrm.api.routes import kb
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals: password=hunter2")
@@ -124,7 +124,7 @@ KILL_CONNECTIONS = (
 
 
 def test_killed_connections_cost_no_errors_and_an_outage_is_503(api, db, server_url):
-    from db.connect import connect
+    from autocrm.db.connect import connect
 
     # A restart (every pooled connection dead): the pool checks a connection before lending it.
     db.execute(KILL_CONNECTIONS)
@@ -203,8 +203,8 @@ def test_openapi_is_valid(api):
 
 
 def test_tracing_configured_without_packages_fails_at_startup():
-    from api.app import create_app
-    from api.tracing import TracingUnavailable
+    from autocrm.api.app import create_app
+    from autocrm.api.tracing import TracingUnavailable
 
     try:
         import opentelemetry.sdk  # noqa: F401
@@ -217,7 +217,7 @@ def test_tracing_configured_without_packages_fails_at_startup():
 
 
 def test_token_command_mints_a_token_the_api_accepts(api, monkeypatch):
-    from autocrm.cli_api import token as token_command
+    from autocrm.cli.api import token as token_command
 
     monkeypatch.setenv("AUTOCRM_JWT_SECRET", JWT_SECRET)
     cli = typer.Typer()

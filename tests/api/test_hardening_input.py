@@ -289,7 +289,7 @@ def assert_secure_headers(response) -> None:
 
 
 def test_every_response_carries_the_security_headers(api, monkeypatch):
-    from api.routes import kb
+    from autocrm.api.routes import kb
 
     assert_secure_headers(api.get("/healthz"))
     assert_secure_headers(api.get("/kb/search", params={"q": "password"}))

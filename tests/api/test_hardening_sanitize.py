@@ -1,4 +1,4 @@
-"""pipeline.sanitize: replies rendered from an allow-list (no HTML, no links of any form), source
+"""autocrm.pipeline.sanitize: replies rendered from an allow-list (no HTML, no links of any form), source
 URLs checked, prompt tags neutralised. Concrete attack strings plus property-based tests."""
 
 from __future__ import annotations
@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from autocrm.pipeline.sanitize import neutralise_ticket_tags, sanitize_reply, validate_source_url
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-from pipeline.sanitize import neutralise_ticket_tags, sanitize_reply, validate_source_url
 
 ATTACKS = [
     '<a href="//evil.example/b">x</a>',

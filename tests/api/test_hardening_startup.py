@@ -12,10 +12,10 @@ from pathlib import Path
 import jwt
 import pytest
 import typer
+from autocrm.api.auth import InsecureDeployment
 from typer.testing import CliRunner
 
-from api.auth import InsecureDeployment
-from autocrm.settings import Settings
+from autocrm.core.settings import Settings
 from tests.api.conftest import ETHAN, JWT_SECRET
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def settings(**values: object) -> Settings:
 
 @pytest.mark.parametrize(("values", "named"), UNSAFE.values(), ids=UNSAFE.keys())
 def test_the_app_refuses_unsafe_settings_outside_dev_mode(values, named):
-    from api.app import create_app
+    from autocrm.api.app import create_app
 
     with pytest.raises(InsecureDeployment, match=named):
         create_app(settings(**values))
@@ -42,7 +42,7 @@ def test_the_app_refuses_unsafe_settings_outside_dev_mode(values, named):
 
 
 def test_safe_settings_start():
-    from api.app import create_app
+    from autocrm.api.app import create_app
 
     create_app(settings(jwt_secret=STRONG))  # no service key at all: it is off
     create_app(settings(jwt_secret=STRONG, service_key="k" * 40))
@@ -53,7 +53,7 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
     clean.pop("DATABASE_URL", None)
     clean["PYTHONPATH"] = str(REPO)
     return subprocess.run(
-        [sys.executable, "-c", "from autocrm.cli import main; main()", *args],
+        [sys.executable, "-c", "from autocrm.cli.main import main; main()", *args],
         env=clean | env,
         cwd=cwd,  # no .env of the checkout
         capture_output=True,
@@ -78,7 +78,7 @@ def test_serve_exits_with_a_one_line_error(tmp_path, env, named):
 
 
 def cli() -> typer.Typer:
-    from autocrm.cli_api import token
+    from autocrm.cli.api import token
 
     app = typer.Typer()
     app.command()(token)

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from autocrm.api.auth import mint_token
 
-from api.auth import mint_token
-from autocrm.settings import Settings
+from autocrm.core.settings import Settings
 from tests.api.conftest import (
     ETHAN,
     JWT_SECRET,
@@ -54,8 +54,8 @@ def production_settings(database_url: str, **overrides: Any) -> Settings:
 
 @pytest.fixture(scope="module")
 def prod(api, real_embedder) -> Iterator[httpx.Client]:
-    from api.app import create_app
-    from api.tasks import build_queue
+    from autocrm.api.app import create_app
+    from autocrm.api.tasks import build_queue
 
     # Same database, another URL string: its own job-queue App (closing it leaves the session's).
     url = api.settings.database_url

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-from pipeline.chat import build_chat_model
-from pipeline.triage import analyse_ticket
+from autocrm.pipeline.chat import build_chat_model
+from autocrm.pipeline.triage import analyse_ticket
 
 MODEL_SAYS_URGENT = {
     "category": "billing",

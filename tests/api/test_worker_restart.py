@@ -29,10 +29,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from autocrm.db import migrate
+from autocrm.db.connect import connect, ensure_database, make_pool
+from autocrm.db.server import APP_DATABASE, start_embedded, stop_embedded, with_database
 
-from db import migrate
-from db.connect import connect, ensure_database, make_pool
-from db.server import APP_DATABASE, start_embedded, stop_embedded, with_database
 from tests.api.conftest import LiveServer, auth_headers, make_ai_response, make_settings
 from tests.builders import make_ticket
 from tests.fakes import FakeEmbedder
@@ -81,7 +81,7 @@ def wait_for(what: str, predicate: Callable[[], Any], *, timeout: float, every: 
 def keep_task_binding() -> Iterator[None]:
     """The API and the queue helpers here rebind api.tasks' module-level tasks to the App of
     another database; give the session's binding back afterwards."""
-    from api import tasks
+    from autocrm.api import tasks
 
     saved = {task: task.blueprint for task in set(tasks.tasks.tasks.values())}
     yield
@@ -160,7 +160,7 @@ def stop_promptly(worker: subprocess.Popen, log_path: Path, *, within: float) ->
 
 
 def test_database_restart_under_load(own_server, keep_task_binding, tmp_path):
-    from api.app import create_app
+    from autocrm.api.app import create_app
 
     url = own_server.url
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
@@ -311,10 +311,9 @@ def test_database_restart_under_load(own_server, keep_task_binding, tmp_path):
 
 def run_stalled_retrier(url: str) -> str:
     """One run of the periodic retry_stalled_jobs, as a worker runs it."""
+    from autocrm.api import tasks
     from procrastinate import JobContext
     from procrastinate.jobs import Job
-
-    from api import tasks
 
     app = tasks.build_queue(url)
 
@@ -344,7 +343,7 @@ def test_stalled_jobs_are_retried_and_answered_once(queue_db, keep_task_binding)
     """A dead worker (heartbeat 10 minutes old) left three jobs in `doing`: one whose ticket it
     never answered, one whose answer it committed before dying (its status update lost), one that
     has killed workers too often. A live worker's job is left alone."""
-    from api import tasks
+    from autocrm.api import tasks
 
     with connect(queue_db, autocommit=True) as conn:
         dead, live = conn.execute(
@@ -416,7 +415,7 @@ def test_stalled_jobs_are_retried_and_answered_once(queue_db, keep_task_binding)
 
 
 def test_backoff_grows_with_jitter_and_is_capped():
-    from api.worker import Backoff
+    from autocrm.api.worker import Backoff
 
     backoff = Backoff(base_s=1.0, cap_s=30.0)
     for attempt in range(1, 12):
@@ -429,10 +428,9 @@ def test_backoff_grows_with_jitter_and_is_capped():
 
 
 def test_connection_errors_are_told_apart():
+    from autocrm.api.worker import is_connection_error
     from procrastinate.exceptions import ConnectorException
     from psycopg_pool import PoolTimeout
-
-    from api.worker import is_connection_error
 
     def wrapped(inner: BaseException) -> ConnectorException:
         try:
@@ -453,8 +451,8 @@ def test_connection_errors_are_told_apart():
 def test_supervisor_keeps_trying_an_unreachable_database(caplog, keep_task_binding, server_url):
     """Never exits on a connection error: one log line per attempt, with growing attempt numbers,
     until stopped."""
-    from api import tasks
-    from api.worker import Backoff, supervise
+    from autocrm.api import tasks
+    from autocrm.api.worker import Backoff, supervise
 
     gone = Path(tempfile.mkdtemp(prefix="autocrm-gone-"))
     shutil.rmtree(gone)  # a socket directory that does not exist: every connect fails at once
@@ -488,8 +486,8 @@ def test_supervisor_keeps_trying_an_unreachable_database(caplog, keep_task_bindi
 
 def test_supervisor_lets_other_errors_through(keep_task_binding, empty_db):
     """A reachable database and a bug (here, a bad worker option): raised, not retried."""
-    from api import tasks
-    from api.worker import supervise
+    from autocrm.api import tasks
+    from autocrm.api.worker import supervise
 
     app = tasks.build_queue(empty_db)
     options = {"queues": ["auto"], "wait": True, "not_a_worker_option": 1}

@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from db import migrate
-from db.connect import connect
-from db.errors import MigrationError
+from autocrm.db import migrate
+from autocrm.db.connect import connect
+from autocrm.db.errors import MigrationError
 
 # Everything a migration can create that code depends on, in a form comparable across databases.
 CATALOG_QUERIES = {
@@ -59,8 +58,8 @@ def catalog(url: str) -> dict[str, set[str]]:
 
 
 def test_migrating_an_empty_database_equals_applying_the_schema_files(server_url, empty_db):
-    from db.connect import drop_database, ensure_database
-    from db.server import with_database
+    from autocrm.db.connect import drop_database, ensure_database
+    from autocrm.db.server import with_database
 
     with connect(empty_db, autocommit=True) as conn:
         migrate.migrate(conn)

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
+from autocrm.evals.answers import Judge, answer_metrics, build_judge
+from autocrm.evals.datasets import EvalDataset, EvalQuestion
+from autocrm.evals.runner import QuestionResult, run_questions, store_run, summarise
 
-from autocrm.settings import Settings
-from evals.answers import Judge, answer_metrics, build_judge
-from evals.datasets import EvalDataset, EvalQuestion
-from evals.runner import QuestionResult, run_questions, store_run, summarise
+from autocrm.core.settings import Settings
 from tests.fakes import FakeEmbedder
 from tests.llm_server import FakeLLMServer, RecordedRequest, Reply
 
@@ -250,7 +250,7 @@ def fake_prepare_answer(conn, *, thread, **_):
 def test_run_questions_judges_each_answer_and_summarises_what_was_scored(
     llm_server, embedder, monkeypatch, conn
 ):
-    monkeypatch.setattr("evals.runner.prepare_answer", fake_prepare_answer)
+    monkeypatch.setattr("autocrm.evals.runner.prepare_answer", fake_prepare_answer)
     llm_server.script(default=RuleJudge(fail={"BROKEN": Reply(status=500)}))
     settings = llm_server.settings(llm_max_retries=0, llm_timeout_s=2.0)
     questions = [

@@ -9,12 +9,13 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from autocrm.settings import Settings
-from db.connect import connect
-from evals.compare import bootstrap_ci, compare_runs
-from evals.datasets import EvalDataset, load_dataset
-from evals.production import build_dataset
-from evals.sweep import parse_grid, sweep, write_sweep
+from autocrm.db.connect import connect
+from autocrm.evals.compare import bootstrap_ci, compare_runs
+from autocrm.evals.datasets import EvalDataset, load_dataset
+from autocrm.evals.production import build_dataset
+from autocrm.evals.sweep import parse_grid, sweep, write_sweep
+
+from autocrm.core.settings import Settings
 from tests.builders import make_message, make_ticket
 from tests.fakes import FakeEmbedder
 
@@ -84,7 +85,7 @@ def write_questions(path: Path) -> Path:
 def test_sweep_evaluates_every_grid_point(server_url, tmp_path):
     kb = write_tiny_kb(tmp_path / "kb")
     data = load_dataset(str(write_questions(tmp_path / "q.jsonl")), kb=kb, cache_dir=tmp_path)
-    from autocrm.cli_eval import apply_overrides
+    from autocrm.cli.eval import apply_overrides
 
     rows = sweep(
         dataset=data,
@@ -103,7 +104,7 @@ def test_sweep_evaluates_every_grid_point(server_url, tmp_path):
 
 
 def test_production_dataset_from_accepted_and_edited_responses(kb_conn, real_embedder, tmp_path):
-    from pipeline.answer import answer_ticket
+    from autocrm.pipeline.answer import answer_ticket
 
     settings = Settings()
     finals = {}
@@ -209,9 +210,9 @@ def test_eval_run_cli_on_a_users_own_dataset(shared_db, tmp_path):
 def test_eval_gc_drops_stale_knowledge_bases_only(server_url, shared_db):
     """Stale (unused 40 days, or never stamped) eval KBs go; a fresh one stays, and so does a
     stale one that a session is connected to. The CLI's dry run lists and drops nothing."""
-    from db.connect import drop_database, ensure_database
-    from db.server import with_database
-    from evals.kb import READY, collect_eval_kbs
+    from autocrm.db.connect import drop_database, ensure_database
+    from autocrm.db.server import with_database
+    from autocrm.evals.kb import READY, collect_eval_kbs
 
     now = datetime.now(UTC)
     notes = {

@@ -8,17 +8,17 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import typer
-from typer.testing import CliRunner
-
-from autocrm.cli_feedback import report_app
-from db.connect import connect
-from evals.effectiveness import effectiveness_rows, effectiveness_summary, write_charts
-from pipeline.feedback import (
+from autocrm.db.connect import connect
+from autocrm.pipeline.effectiveness import effectiveness_rows, effectiveness_summary, write_charts
+from autocrm.pipeline.feedback import (
     derive_implicit_signals,
     record_agent_action,
     record_customer_signal,
     refresh_effectiveness_views,
 )
+from typer.testing import CliRunner
+
+from autocrm.cli.feedback import report_app
 from tests.feedback.builders import BILLING_TEAM, DANIEL, ETHAN, make_response
 
 DAY = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -157,7 +157,7 @@ def test_charts_and_report_command(fixture_db, tmp_path, monkeypatch):
 
 
 def test_export_gaps_and_propose_commands(fixture_db, tmp_path, monkeypatch):
-    from autocrm.cli_feedback import export_app, feedback_app, kb_propose
+    from autocrm.cli.feedback import export_app, feedback_app, kb_propose
 
     app = typer.Typer()
     app.add_typer(report_app, name="report")

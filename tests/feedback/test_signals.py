@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from autocrm.errors import NotFound
-from pipeline.feedback import (
+from autocrm.pipeline.feedback import (
     IdempotencyConflict,
     InvalidFeedback,
     record_agent_action,
     record_article_feedback,
     record_customer_signal,
 )
+
+from autocrm.core.errors import NotFound
 from tests.builders import make_article, make_user
 from tests.feedback.builders import DANIEL, ETHAN, feedback_rows, make_response
 

@@ -6,9 +6,10 @@ import csv
 import shutil
 from pathlib import Path
 
-from autocrm.settings import ChunkingSettings
-from db.connect import connect
-from ingest.job import ingest
+from autocrm.db.connect import connect
+from autocrm.ingest.job import ingest
+
+from autocrm.core.settings import ChunkingSettings
 from tests.conftest import require_shared
 
 VECTOR_SEARCH = """

@@ -10,10 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from autocrm.settings import ChunkingSettings, default_model_path
-from pipeline import embedder as emb_mod
-from pipeline.embedder import (
+from autocrm.pipeline import embedder as emb_mod
+from autocrm.pipeline.embedder import (
     AUTO_ORDER,
     ONNX_FILES,
     REFERENCE,
@@ -26,6 +24,8 @@ from pipeline.embedder import (
     resolve_device,
     resolve_variant,
 )
+
+from autocrm.core.settings import ChunkingSettings, default_model_path
 from tests.conftest import require_shared
 
 MODEL = default_model_path()
@@ -139,8 +139,8 @@ def variants(models_dir) -> dict[str, SentenceTransformerEmbedder]:
 @pytest.fixture(scope="session")
 def help_centre_sample(variants, tmp_path_factory):
     """~100 chunks of the smallest dev questions' gold pages (production chunker), the questions."""
-    from evals.bench_ingest import chunk_source, copy_pages
-    from evals.datasets import load_dataset
+    from autocrm.bench.ingest import chunk_source, copy_pages
+    from autocrm.evals.datasets import load_dataset
 
     kb = require_shared() / "aws-docs-qa" / "kb"
     work = tmp_path_factory.mktemp("gate")
@@ -164,7 +164,7 @@ def help_centre_sample(variants, tmp_path_factory):
 
 @pytest.mark.parametrize("key", ["torch-bf16", "onnx-int8"])
 def test_gated_backends_match_fp32_on_help_centre_chunks(key, variants, help_centre_sample):
-    from evals.bench_ingest import GATE_MIN_COSINE, recall_at_k
+    from autocrm.bench.ingest import GATE_MIN_COSINE, recall_at_k
 
     chunked, questions = help_centre_sample
     assert 60 <= len(chunked.texts) <= 200

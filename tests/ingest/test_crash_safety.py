@@ -13,9 +13,9 @@ from tests.ingest.test_ingest import rows, run
 WORKER = """
 import sys
 from pathlib import Path
-import ingest.job as job
-from autocrm.settings import ChunkingSettings
-from db.connect import connect
+import autocrm.ingest.job as job
+from autocrm.core.settings import ChunkingSettings
+from autocrm.db.connect import connect
 from tests.fakes import FakeEmbedder
 job.GROUP_CHUNKS = 8  # many small commits, so the kill lands between and inside them
 with connect(sys.argv[1], autocommit=True) as conn:
@@ -79,7 +79,7 @@ def test_kill_minus_9_then_rerun_gives_exact_chunks(fresh_db, tmp_path, server_u
         run(clean_db, corpus)
         assert rows(fresh_db, STATE) == rows(clean_db, STATE)
     finally:
-        from db.connect import drop_database
+        from autocrm.db.connect import drop_database
 
         drop_database(server_url=server_url, name="crash_reference")
     runs = rows(fresh_db, "SELECT status FROM ingest_runs ORDER BY started_at")
@@ -91,8 +91,8 @@ def test_kill_minus_9_then_rerun_gives_exact_chunks(fresh_db, tmp_path, server_u
 
 
 def _clone_empty(server_url: str) -> str:
-    from db.connect import connect, drop_database
-    from db.server import with_database
+    from autocrm.db.connect import connect, drop_database
+    from autocrm.db.server import with_database
 
     drop_database(server_url=server_url, name="crash_reference")
     with connect(server_url, autocommit=True, vector=False) as conn:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import time
 
 import pytest
-from pydantic import BaseModel
-
-from pipeline import prompts
-from pipeline.chat import (
+from autocrm.pipeline import prompts
+from autocrm.pipeline.chat import (
     ChatMessage,
     ChatModelError,
     ChatModelTimeout,
     OpenAIChatModel,
     build_chat_model,
 )
-from pipeline.prompts import PromptError, load_prompt
+from autocrm.pipeline.prompts import PromptError, load_prompt
+from pydantic import BaseModel
+
 from tests.llm_server import FakeLLMServer, Reply
 
 HELLO = [ChatMessage(role="system", content="Be brief."), ChatMessage(role="user", content="Hi")]
@@ -215,7 +215,7 @@ def test_stream_retries_before_the_stream_opens(llm_server: FakeLLMServer) -> No
 
 
 def test_server_embeddings_are_deterministic_unit_vectors(llm_server: FakeLLMServer) -> None:
-    from pipeline.embedder import OpenAIEmbedder
+    from autocrm.pipeline.embedder import OpenAIEmbedder
 
     embedder = OpenAIEmbedder(
         base_url=llm_server.base_url, api_key="", model="e", dim=384, timeout_s=5, max_retries=0

@@ -11,13 +11,19 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from autocrm.pipeline.decision import Action, HandoffReason, decide, request_flags
+from autocrm.pipeline.intents import INTENTS, classify_request, load_model
+from autocrm.pipeline.intents.classifier import (
+    DATA_PATH,
+    MODEL_PATH,
+    Tfidf,
+    char_ngrams,
+    word_ngrams,
+)
+from autocrm.pipeline.intents.evaluation import evaluate
+from autocrm.pipeline.intents.training import load_dataset
 
-from autocrm.settings import DecisionSettings
-from pipeline.decision import Action, HandoffReason, decide, request_flags
-from pipeline.intents import INTENTS, classify_request, load_model
-from pipeline.intents.classifier import DATA_PATH, MODEL_PATH, Tfidf, char_ngrams, word_ngrams
-from pipeline.intents.evaluation import evaluate
-from pipeline.intents.training import load_dataset
+from autocrm.core.settings import DecisionSettings
 
 # The issue's five messages (issue 14, item 3), none of them in the data set. The policy question
 # may be answered from the published Refund policy article; the others go to a person.

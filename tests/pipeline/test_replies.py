@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import re
 
-from autocrm.settings import Settings
-from pipeline.answer import prepare_answer
-from pipeline.chat import build_chat_model
-from pipeline.decision import Action, HandoffReason
-from pipeline.drafting import greeting
-from pipeline.query import Turn
-from pipeline.units import cut_units, parse_article, units
+from autocrm.pipeline.answer import prepare_answer
+from autocrm.pipeline.chat import build_chat_model
+from autocrm.pipeline.decision import Action, HandoffReason
+from autocrm.pipeline.drafting import greeting
+from autocrm.pipeline.query import Turn
+from autocrm.pipeline.units import cut_units, parse_article, units
+
+from autocrm.core.settings import Settings
 
 PROCEDURE = """# Reset your password
 
@@ -187,7 +188,7 @@ def test_the_llm_gets_whole_sections_a_procedure_and_a_table(kb_conn, real_embed
 
 
 def test_an_articles_own_addresses_stay_in_a_reply_injected_ones_go():
-    from pipeline.sanitize import article_addresses, sanitize_reply
+    from autocrm.pipeline.sanitize import article_addresses, sanitize_reply
 
     keep = article_addresses(["Sign in at my.kettleby.com; mail no-reply@kettleby.com."])
     reply = (
@@ -200,8 +201,9 @@ def test_an_articles_own_addresses_stay_in_a_reply_injected_ones_go():
 
 
 def test_a_confident_reply_is_sent_only_with_reply_level_support():
-    from autocrm.settings import DecisionSettings
-    from pipeline.decision import reply_supported
+    from autocrm.pipeline.decision import reply_supported
+
+    from autocrm.core.settings import DecisionSettings
 
     settings = DecisionSettings()
     assert reply_supported({"agree": 1.0, "unseen_terms": 0.1}, settings)
@@ -221,7 +223,7 @@ def test_an_order_number_the_kb_never_saw_keeps_a_confident_reply_a_draft(kb_con
 
 
 def test_harmless_markdown_escapes_are_dropped_from_a_reply_meaningful_ones_kept():
-    from pipeline.extractive import _unescape
+    from autocrm.pipeline.extractive import _unescape
 
     assert _unescape(r"six built\-in algorithms \(ARIMA\)\.") == "six built-in algorithms (ARIMA)."
     assert _unescape(r"a \| b \*not bold\*") == r"a \| b \*not bold\*"  # pipes and emphasis
@@ -229,8 +231,8 @@ def test_harmless_markdown_escapes_are_dropped_from_a_reply_meaningful_ones_kept
 
 
 def test_a_lead_in_is_quotable_only_with_the_list_it_introduces():
-    from pipeline.articles import SourceArticle
-    from pipeline.extractive import _dangling
+    from autocrm.pipeline.articles import SourceArticle
+    from autocrm.pipeline.extractive import _dangling
 
     sections = parse_article(
         "# T\n\n## A\n\nComplete the following steps:\n\n1. One step.\n2. Two steps.\n\n"

@@ -8,11 +8,11 @@ import re
 import bm25s
 import numpy as np
 import pytest
+from autocrm.db.connect import connect
+from autocrm.ingest.job import ingest
+from autocrm.pipeline.retrieval import SENTENCE_END, retrieve
 
-from autocrm.settings import ChunkingSettings, RetrievalSettings
-from db.connect import connect
-from ingest.job import ingest
-from pipeline.retrieval import SENTENCE_END, retrieve
+from autocrm.core.settings import ChunkingSettings, RetrievalSettings
 from tests.fakes import FakeEmbedder
 from tests.ingest.test_aws_help_centre import sample
 
@@ -35,8 +35,8 @@ PHRASE_QUERIES = [
 @pytest.fixture(scope="module")
 def aws_db(server_url, template_url, tmp_path_factory):
     """A sample of the AWS help centre ingested once for this module (fake embedder: BM25 tests)."""
-    from db.connect import drop_database
-    from db.server import with_database
+    from autocrm.db.connect import drop_database
+    from autocrm.db.server import with_database
 
     name = "retrieval_module"
     drop_database(server_url=server_url, name=name)
@@ -372,7 +372,7 @@ def test_bm25_filter_walk_reaches_far_down_the_scores(aws_db):
 
 def test_the_dense_statement_can_use_the_halfvec_hnsw_index(aws_db):
     """The ORDER BY must match the index expression exactly, or every query is a full scan."""
-    from pipeline.retrieval import search_sql
+    from autocrm.pipeline.retrieval import search_sql
 
     settings = RetrievalSettings(mode="dense", visibility="all")
     vector = FakeEmbedder().embed([QUERIES[0]])[0]
@@ -399,7 +399,7 @@ def test_the_dense_statement_can_use_the_halfvec_hnsw_index(aws_db):
 def test_each_dense_call_sets_its_own_search_breadth(aws_db):
     """The breadth travels with the statement (one pipelined round trip): an explicit setting is
     used, and the corpus-sized default comes back on the next call on the same connection."""
-    from pipeline.retrieval import ef_search_for
+    from autocrm.pipeline.retrieval import ef_search_for
 
     vector = FakeEmbedder().embed([QUERIES[0]])[0]
     wide = RetrievalSettings(mode="dense", visibility="all", ef_search=321)

@@ -10,11 +10,9 @@ from datetime import timedelta
 from uuid import UUID
 
 import pytest
-from pydantic import BaseModel
-
-from pipeline import triage
-from pipeline.chat import ChatMessage, ChatModelError, ChatResult
-from pipeline.triage import (
+from autocrm.pipeline import triage
+from autocrm.pipeline.chat import ChatMessage, ChatModelError, ChatResult
+from autocrm.pipeline.triage import (
     OFFLINE_MODEL,
     RoutingDecision,
     TicketAnalysis,
@@ -24,6 +22,8 @@ from pipeline.triage import (
     apply_triage,
     route_ticket,
 )
+from pydantic import BaseModel
+
 from tests.builders import make_team, make_ticket, make_user
 from tests.fakes import FakeEmbedder
 
@@ -343,7 +343,7 @@ def test_prompt_is_loaded_lazily_when_not_given(conn, monkeypatch):
         return prompt
 
     monkeypatch.setitem(
-        sys.modules, "pipeline.prompts", types.SimpleNamespace(load_prompt=load_prompt)
+        sys.modules, "autocrm.pipeline.prompts", types.SimpleNamespace(load_prompt=load_prompt)
     )
     analyse_ticket(
         conn,

@@ -14,24 +14,20 @@ the ``get_text_embedding_batch`` span, ``parse`` everything before it (Markdown 
 splitting, cache hashing), ``write`` everything after it (``PGVectorStore.add``, cache put).
 Chunk sizes are counted with the embedding model's own WordPiece tokenizer (not tiktoken), so
 ``chunk_tokens`` means the same as in our pipeline. Everything runs offline: HF_HUB_OFFLINE and
-TRANSFORMERS_OFFLINE are set when this module is imported, and the LLM is a MockLLM.
+TRANSFORMERS_OFFLINE are set before llama-index is imported, and the LLM is a MockLLM.
 """
 
 from __future__ import annotations
 
-import os
-
-# Read by huggingface_hub/transformers at *their* import: import this module before them.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
 import argparse
+import os
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from autocrm.core.offline import forbid_downloads
 
 DATASET = Path("/work/shared/datasets/aws-docs-qa/kb")
 EMBED_DIM = 384
@@ -79,6 +75,11 @@ def ingest_with_llamaindex(
     ``table`` names both the scratch database (dropped and recreated) and the llama-index table
     (``data_<table>``).
     """
+    from autocrm.db.connect import drop_database, ensure_database
+    from autocrm.db.server import APP_DATABASE
+    # Read by huggingface_hub/transformers at *their* import.
+    forbid_downloads()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from llama_index.core import Document, Settings
     from llama_index.core.ingestion import IngestionPipeline
     from llama_index.core.instrumentation import get_dispatcher
@@ -89,9 +90,6 @@ def ingest_with_llamaindex(
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     from llama_index.vector_stores.postgres import PGVectorStore
     from transformers import AutoTokenizer
-
-    from db.connect import drop_database, ensure_database
-    from db.server import APP_DATABASE
 
     if table in (APP_DATABASE, "postgres", "template0", "template1"):
         raise ValueError(f"refusing to drop database {table!r}: pick a scratch name")
@@ -180,8 +178,9 @@ def load_pages(n: int, root: Path = DATASET) -> list[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore")
-    from autocrm.settings import default_model_path
-    from db.server import start_embedded
+    from autocrm.db.server import start_embedded
+
+    from autocrm.core.settings import default_model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--pages", type=int, default=50)

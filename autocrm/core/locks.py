@@ -8,7 +8,7 @@ from pathlib import Path
 
 import fasteners
 
-from db.errors import AlreadyRunning, DataDirError
+from autocrm.core.errors import AlreadyRunning, DataDirError
 
 
 @contextmanager

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from autocrm.errors import InvalidInput
-from autocrm.settings import Settings
+from autocrm.core.errors import InvalidInput
+from autocrm.core.settings import Settings
 
 
 def bench_retrieval_command(
@@ -41,8 +41,8 @@ def bench_retrieval_command(
 
     Example: autocrm bench retrieval --sizes 10000,100000 --queries 200 --json-out bench.json
     """
-    from evals.bench_retrieval import fmt, render_markdown, run_bench
-    from pipeline.embedder import build_embedder
+    from autocrm.bench.retrieval import fmt, render_markdown, run_bench
+    from autocrm.pipeline.embedder import build_embedder
 
     try:
         size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 
 import typer
 
-from autocrm import (
-    cli_api,
-    cli_bench,
-    cli_bench_load,
-    cli_bench_retrieval,
-    cli_db,
-    cli_demo,
-    cli_eval,
-    cli_feedback,
-    cli_ingest,
-    cli_pipeline,
-)
-from autocrm.errors import USER_FACING_ERRORS
-
-# Nothing downloads at run time: transformers/huggingface must use local files only.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
+from autocrm.cli import api as cli_api
+from autocrm.cli import bench as cli_bench
+from autocrm.cli import bench_load as cli_bench_load
+from autocrm.cli import bench_retrieval as cli_bench_retrieval
+from autocrm.cli import db as cli_db
+from autocrm.cli import demo as cli_demo
+from autocrm.cli import eval as cli_eval
+from autocrm.cli import feedback as cli_feedback
+from autocrm.cli import ingest as cli_ingest
+from autocrm.cli import pipeline as cli_pipeline
+from autocrm.core.errors import AutoCRMError
+from autocrm.core.offline import forbid_downloads
 
 app = typer.Typer(
     help="AutoCRM AI: knowledge-base ingestion, grounded ticket replies and the feedback loop.",
@@ -54,9 +47,11 @@ cli_ingest.kb_app.command("propose")(cli_feedback.kb_propose)
 
 def main() -> None:
     """Entry point: user-facing errors become one line on stderr and exit code 2."""
+    forbid_downloads()  # nothing downloads at run time: Hugging Face libraries use local files
+    warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
     try:
         app()
-    except USER_FACING_ERRORS as exc:
+    except AutoCRMError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
     except KeyboardInterrupt:

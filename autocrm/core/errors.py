@@ -1,7 +1,5 @@
 """Errors every layer may raise; the CLI and API map ``AutoCRMError`` subclasses to messages."""
 
-from db.errors import DatabaseError
-
 
 class AutoCRMError(Exception):
     """Base for errors with a message fit for a user."""
@@ -15,4 +13,10 @@ class InvalidInput(AutoCRMError):
     """Input that is malformed or out of range."""
 
 
-USER_FACING_ERRORS: tuple[type[Exception], ...] = (AutoCRMError, DatabaseError)
+class DataDirError(AutoCRMError):
+    """The embedded server's data directory cannot be used (read-only, not a directory, …)."""
+
+
+class AlreadyRunning(AutoCRMError):
+    """Another process holds the lock for an exclusive job (a second demo, a second ingest)."""
+

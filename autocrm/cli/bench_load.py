@@ -21,7 +21,7 @@ def bench_load_command(
 
     Example: autocrm demo && autocrm bench load --clients 50 --seconds 60 --think-ms 1000
     """
-    from evals.bench_load import format_load, run_load
+    from autocrm.bench.load import format_load, run_load
 
     result = run_load(clients=clients, seconds=seconds, think_ms=think_ms)
     typer.echo(format_load(result))

@@ -31,23 +31,23 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
-from psycopg import sql
-
-from autocrm.settings import Settings
-from db import migrate
-from db.connect import (
+from autocrm.db import migrate
+from autocrm.db.connect import (
     connect,
     database_note,
     drop_database,
     ensure_database,
     set_database_note,
 )
-from db.server import with_database
-from ingest import store
-from ingest.chunking import Chunker
-from ingest.sources import SourceItem, read_source
-from pipeline.embedder import Embedder
-from pipeline.retrieval import ef_search_for
+from autocrm.db.server import with_database
+from autocrm.ingest import store
+from autocrm.ingest.chunking import Chunker
+from autocrm.ingest.sources import SourceItem, read_source
+from autocrm.pipeline.embedder import Embedder
+from autocrm.pipeline.retrieval import ef_search_for
+from psycopg import sql
+
+from autocrm.core.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 KB_DIR = SHARED / "aws-docs-qa" / "kb"
@@ -537,7 +537,7 @@ class Bench:
     def retrieve_fn(
         self, conn: psycopg.Connection, mode: str, **overrides: object
     ) -> Callable[[Query], object]:
-        from pipeline.retrieval import retrieve
+        from autocrm.pipeline.retrieval import retrieve
 
         vec = {q.id: v for q, v in zip(self.queries, self.vectors, strict=True)}
         rs = self.retrieval(mode, **overrides)
@@ -549,7 +549,7 @@ class Bench:
 def bm25_agreement(conn: psycopg.Connection, bench: Bench) -> dict:
     """How much of the exhaustive BM25 top 10 the default settings return (champion lists engage
     above ``bm25_exhaustive_postings``), per query; and how many queries took that path."""
-    from pipeline.retrieval import retrieve
+    from autocrm.pipeline.retrieval import retrieve
 
     default = bench.retrieval("bm25").model_copy(update={"top_k": 10})
     exhaustive = default.model_copy(update={"bm25_exhaustive_postings": 2**31 - 1})
@@ -609,8 +609,8 @@ def bench_size(
     sigma: float,
     progress: Progress = _quiet,
 ) -> dict:
-    from db.connect import connect as open_conn
-    from pipeline.answer import answer_ticket, prepare_answer
+    from autocrm.db.connect import connect as open_conn
+    from autocrm.pipeline.answer import answer_ticket, prepare_answer
 
     def bm25_before_vacuum(url: str) -> dict:
         with open_conn(url, autocommit=True) as conn:
@@ -654,7 +654,7 @@ def bench_size(
         hybrid = bench.retrieval("hybrid")
 
         def with_embedding(q: Query) -> object:
-            from pipeline.retrieval import retrieve
+            from autocrm.pipeline.retrieval import retrieve
 
             vector = bench.embedder.embed([q.text])[0]
             return retrieve(conn, query=q.text, query_vector=vector, settings=hybrid)
@@ -779,7 +779,7 @@ def run_bench(
     import shutil
     import tempfile
 
-    from db.server import start_embedded, stop_embedded
+    from autocrm.db.server import start_embedded, stop_embedded
 
     base = load_base_corpus(
         cache_dir=cache_dir,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import typer
 
-from autocrm.cli_bench_retrieval import bench_retrieval_command
-from autocrm.errors import InvalidInput
-from autocrm.settings import Settings
+from autocrm.cli.bench_retrieval import bench_retrieval_command
+from autocrm.core.errors import InvalidInput
+from autocrm.core.settings import Settings
 
 app = typer.Typer(help="Performance benchmarks (ingestion, retrieval).", no_args_is_help=True)
 app.command("retrieval")(bench_retrieval_command)
@@ -45,7 +45,7 @@ def bench_ingest_command(
 
     Example: autocrm bench ingest --pages 300 --backend auto --json-out bench-ingest.json
     """
-    from evals.bench_ingest import render_markdown, run_bench
+    from autocrm.bench.ingest import render_markdown, run_bench
 
     settings = Settings()
     backend = backend or settings.embedding_backend

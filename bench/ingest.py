@@ -31,16 +31,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from autocrm.db import migrate
+from autocrm.db.connect import connect, drop_database, ensure_database
+from autocrm.db.server import start_embedded, stop_embedded, with_database
+from autocrm.evals.datasets import SHARED, load_dataset
+from autocrm.ingest.chunking import Chunker
+from autocrm.ingest.job import ingest
+from autocrm.ingest.sources import ItemError, read_source
+from autocrm.pipeline.embedder import (
+    REFERENCE,
+    VARIANTS,
+    SentenceTransformerEmbedder,
+    resolve_variant,
+)
 
-from autocrm.settings import ChunkingSettings, Settings
-from db import migrate
-from db.connect import connect, drop_database, ensure_database
-from db.server import start_embedded, stop_embedded, with_database
-from evals.datasets import SHARED, load_dataset
-from ingest.chunking import Chunker
-from ingest.job import ingest
-from ingest.sources import ItemError, read_source
-from pipeline.embedder import REFERENCE, VARIANTS, SentenceTransformerEmbedder, resolve_variant
+from autocrm.core.settings import ChunkingSettings, Settings
 
 KB_DIR = SHARED / "aws-docs-qa" / "kb"
 SEED = 7
@@ -379,7 +384,7 @@ def _backends(variants, sample, settings, kb_dir, work, gate_pages, repeats, pro
 
 
 def _llamaindex(report: dict, server_url: str, source: Path, settings: Settings, progress) -> dict:
-    from evals.bench_llamaindex import ingest_with_llamaindex
+    from autocrm.bench.llamaindex import ingest_with_llamaindex
 
     docs = [
         (p.relative_to(source).as_posix(), p.read_text(encoding="utf-8"))

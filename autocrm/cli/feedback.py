@@ -10,9 +10,9 @@ from pathlib import Path
 
 import typer
 
-from autocrm.context import open_db
-from autocrm.errors import InvalidInput
-from autocrm.settings import Settings
+from autocrm.cli.context import open_db
+from autocrm.core.errors import InvalidInput
+from autocrm.core.settings import Settings
 
 report_app = typer.Typer(
     help="Reports on the AI: effectiveness and knowledge gaps.", no_args_is_help=True
@@ -52,7 +52,7 @@ def report_ai(
 
     Example: autocrm report ai --since 30d --out reports/ai-november
     """
-    from evals.effectiveness import build_report, format_table
+    from autocrm.pipeline.effectiveness import build_report, format_table
 
     start = parse_since(since)
     out = out or Path("reports") / f"ai-{date.today().isoformat()}"
@@ -67,7 +67,7 @@ def report_ai(
 
 
 def _metric_columns():
-    from evals.effectiveness import TABLE_COLUMNS
+    from autocrm.pipeline.effectiveness import TABLE_COLUMNS
 
     skip = {"day", "team", "category", "model", "prompt_version", "decision"}
     return (c for c in TABLE_COLUMNS if c not in skip)
@@ -87,8 +87,8 @@ def report_gaps(
 
     Example: autocrm report gaps --since 14d --min-size 3
     """
-    from pipeline.embedder import build_embedder
-    from pipeline.gaps import find_gaps
+    from autocrm.pipeline.embedder import build_embedder
+    from autocrm.pipeline.gaps import find_gaps
 
     settings = Settings()
     embedder = build_embedder(settings)
@@ -123,7 +123,7 @@ def export_learning_command(
 
     Example: autocrm export learning --since 30d --format jsonl --out learning.jsonl
     """
-    from evals.learning import export_learning
+    from autocrm.pipeline.learning import export_learning
 
     if fmt not in ("jsonl", "chat"):
         raise InvalidInput("--format must be jsonl or chat")
@@ -157,10 +157,10 @@ def kb_propose(
 
     Example: autocrm kb propose --since 30d
     """
-    from pipeline.chat import build_chat_model
-    from pipeline.embedder import build_embedder
-    from pipeline.gaps import find_gaps
-    from pipeline.proposals import propose_articles
+    from autocrm.pipeline.chat import build_chat_model
+    from autocrm.pipeline.embedder import build_embedder
+    from autocrm.pipeline.gaps import find_gaps
+    from autocrm.pipeline.proposals import propose_articles
 
     settings = Settings()
     embedder, chat = build_embedder(settings), build_chat_model(settings)
@@ -199,9 +199,9 @@ def feedback_sync(
 
     Example: autocrm feedback sync --window-hours 48
     """
-    from pipeline.embedder import build_embedder
-    from pipeline.feedback import derive_implicit_signals, refresh_effectiveness_views
-    from pipeline.scoring import score_responses
+    from autocrm.pipeline.embedder import build_embedder
+    from autocrm.pipeline.feedback import derive_implicit_signals, refresh_effectiveness_views
+    from autocrm.pipeline.scoring import score_responses
 
     settings = Settings()
     embedder = build_embedder(settings)

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from autocrm.context import open_db
-from autocrm.settings import Settings
+from autocrm.cli.context import open_db
+from autocrm.core.settings import Settings
 
 app = typer.Typer(help="Evaluate retrieval and answers on datasets.", no_args_is_help=True)
 
@@ -53,14 +53,14 @@ def run(
     """
     from datetime import datetime
 
-    from db.connect import resolve_url
-    from db.server import with_database
-    from evals.datasets import load_dataset
-    from evals.kb import eval_kb_url
-    from evals.report import write_report
-    from evals.runner import run_questions, store_run
-    from pipeline.chat import build_chat_model
-    from pipeline.embedder import build_embedder
+    from autocrm.db.connect import resolve_url
+    from autocrm.db.server import with_database
+    from autocrm.evals.datasets import load_dataset
+    from autocrm.evals.kb import eval_kb_url
+    from autocrm.evals.report import write_report
+    from autocrm.evals.runner import run_questions, store_run
+    from autocrm.pipeline.chat import build_chat_model
+    from autocrm.pipeline.embedder import build_embedder
 
     settings = apply_overrides(Settings(), set_)
     settings.retrieval.top_k = max(settings.retrieval.top_k, 10)
@@ -78,7 +78,7 @@ def run(
         progress=lambda it: tqdm(it, desc="ingest KB", disable=None),
     )
     typer.echo(f"knowledge base: {'reused' if reused else 'ingested'} ({kb_url})")
-    from db.connect import connect
+    from autocrm.db.connect import connect
 
     with connect(kb_url, autocommit=True) as conn:
         result = run_questions(
@@ -111,7 +111,7 @@ def compare(
 
     Example: autocrm eval compare mtrag-bm25 mtrag-hybrid
     """
-    from evals.compare import compare_runs
+    from autocrm.evals.compare import compare_runs
 
     with open_db(Settings()) as conn:
         result = compare_runs(conn, run_a=run_a, run_b=run_b)
@@ -141,7 +141,7 @@ def calibrate_command(
 
     Example: autocrm eval calibrate support-answers-all mtrag-all --write
     """
-    from evals.calibrate import calibrate, save
+    from autocrm.evals.calibrate import calibrate, save
 
     with open_db(Settings()) as conn:
         result = calibrate(conn, runs=runs, target_precision=target_precision)
@@ -175,11 +175,11 @@ def sweep_command(
 
     Example: autocrm eval sweep --dataset mtrag --grid retrieval.mode=bm25,dense,hybrid --grid retrieval.rrf_k=30,60
     """
-    from db.connect import resolve_url
-    from db.server import with_database
-    from evals.datasets import load_dataset
-    from evals.sweep import parse_grid, sweep, write_sweep
-    from pipeline.embedder import build_embedder
+    from autocrm.db.connect import resolve_url
+    from autocrm.db.server import with_database
+    from autocrm.evals.datasets import load_dataset
+    from autocrm.evals.sweep import parse_grid, sweep, write_sweep
+    from autocrm.pipeline.embedder import build_embedder
 
     settings = Settings()
     data = load_dataset(dataset, kb=kb, cache_dir=settings.data_dir / "eval-cache")
@@ -209,7 +209,7 @@ def build_dataset_command(
     """
     from datetime import UTC, datetime, timedelta
 
-    from evals.production import build_dataset
+    from autocrm.evals.production import build_dataset
 
     with open_db(Settings()) as conn:
         n = build_dataset(conn, since=datetime.now(UTC) - timedelta(days=since_days), out=out)
@@ -229,9 +229,9 @@ def gc_command(
     """
     from datetime import timedelta
 
-    from db.connect import resolve_url
-    from db.server import with_database
-    from evals.kb import collect_eval_kbs
+    from autocrm.db.connect import resolve_url
+    from autocrm.db.server import with_database
+    from autocrm.evals.kb import collect_eval_kbs
 
     server = with_database(resolve_url(Settings()), "postgres")
     result = collect_eval_kbs(

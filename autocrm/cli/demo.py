@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import typer
 
-from autocrm.context import open_db
-from autocrm.locks import exclusive
-from autocrm.settings import Settings
-from db import migrate as migrations
-from db.server import check_data_dir
+from autocrm.cli.context import open_db
+from autocrm.core.locks import exclusive
+from autocrm.core.settings import Settings
+from autocrm.db import migrate as migrations
+from autocrm.db.server import check_data_dir
 
 SUMMARY_SQL = """
 SELECT (SELECT count(*) FROM users WHERE role = 'customer') AS customers,
@@ -99,12 +99,12 @@ def demo() -> None:
         typer.echo(f"database ready ({len(applied)} migration(s) applied)")
         migrations.seed(conn)
 
-    from api import tasks
-    from api.worker import run_worker
-    from autocrm.cli_ingest import print_report
-    from db.connect import resolve_url
-    from ingest.job import ingest
-    from pipeline.embedder import build_embedder
+    from autocrm.api import tasks
+    from autocrm.api.worker import run_worker
+    from autocrm.cli.ingest import print_report
+    from autocrm.db.connect import resolve_url
+    from autocrm.ingest.job import ingest
+    from autocrm.pipeline.embedder import build_embedder
 
     embedder = build_embedder(settings)
     with open_db(settings) as conn:  # anew: the vector type now exists
@@ -154,8 +154,8 @@ def demo() -> None:
                 typer.echo("  " + row["draft"].replace("\n", "\n  "))
         from datetime import date, timedelta
 
-        from evals.effectiveness import effectiveness_summary, format_table
-        from pipeline.feedback import derive_implicit_signals, record_customer_signal
+        from autocrm.pipeline.effectiveness import effectiveness_summary, format_table
+        from autocrm.pipeline.feedback import derive_implicit_signals, record_customer_signal
 
         # The customers whose questions were answered rate the replies (idempotent event keys).
         for row in conn.execute(SENT_DEMO_REPLIES).fetchall():

@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from autocrm.context import open_db
-from autocrm.settings import Settings
+from autocrm.cli.context import open_db
+from autocrm.core.settings import Settings
 
 # The heavy imports (llama-index, torch) happen inside the commands, so `autocrm --help` and the
 # db commands start fast.
@@ -36,9 +36,9 @@ def ingest_command(
     """
     if (source is None) == (not from_db):
         raise typer.BadParameter("give a SOURCE or --from-db (not both)")
-    from ingest.job import ingest
-    from ingest.sources import SourceError
-    from pipeline.embedder import build_embedder
+    from autocrm.ingest.job import ingest
+    from autocrm.ingest.sources import SourceError
+    from autocrm.pipeline.embedder import build_embedder
 
     settings = Settings()
     embedder = build_embedder(settings)
@@ -85,7 +85,7 @@ def set_dimension(
     """
     if not yes:
         typer.confirm(f"Drop all stored embeddings and switch to vector({dim})?", abort=True)
-    from ingest.store import set_embedding_dimension
+    from autocrm.ingest.store import set_embedding_dimension
 
     with open_db(Settings()) as conn:
         set_embedding_dimension(conn, dim=dim)

@@ -6,8 +6,8 @@ from uuid import UUID
 
 import typer
 
-from autocrm.context import open_db
-from autocrm.settings import Settings
+from autocrm.cli.context import open_db
+from autocrm.core.settings import Settings
 
 
 def _print_answer(*, decision, query: str, chunks: list, text: str) -> None:
@@ -24,9 +24,9 @@ def suggest(ticket_id: str = typer.Argument(..., help="ticket UUID")) -> None:
 
     Example: autocrm suggest 99999999-0000-4000-8000-000000000010
     """
-    from pipeline.answer import answer_ticket
-    from pipeline.chat import build_chat_model
-    from pipeline.embedder import build_embedder
+    from autocrm.pipeline.answer import answer_ticket
+    from autocrm.pipeline.chat import build_chat_model
+    from autocrm.pipeline.embedder import build_embedder
 
     try:
         UUID(ticket_id)
@@ -60,11 +60,11 @@ def ask(
     Example: autocrm ask "How do I reset my password?"
     Example: autocrm ask "and on Business?" --after "What is the API rate limit on Team?"
     """
-    from pipeline.answer import prepare_answer
-    from pipeline.chat import build_chat_model
-    from pipeline.drafting import final_text
-    from pipeline.embedder import build_embedder
-    from pipeline.query import Turn
+    from autocrm.pipeline.answer import prepare_answer
+    from autocrm.pipeline.chat import build_chat_model
+    from autocrm.pipeline.drafting import final_text
+    from autocrm.pipeline.embedder import build_embedder
+    from autocrm.pipeline.query import Turn
 
     settings = Settings()
     embedder, chat = build_embedder(settings), build_chat_model(settings)
@@ -96,7 +96,7 @@ def worker(
 
     Example: autocrm worker --concurrency 4
     """
-    from api.worker import run_worker
+    from autocrm.api.worker import run_worker
 
     settings = Settings()
     open_db(settings).close()  # schema current, pgvector present: fail fast with a clear message

@@ -16,8 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
-
-from pipeline.feedback import refresh_effectiveness_views
+from autocrm.pipeline.feedback import refresh_effectiveness_views
 
 SELECT_ROWS = """
 SELECT e.*, coalesce(tm.name, '(no team)') AS team

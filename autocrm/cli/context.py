@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import psycopg
 
-from autocrm.settings import Settings
-from db import migrate
-from db.connect import connect, require_pgvector, resolve_url
-from db.errors import MigrationError
+from autocrm.core.settings import Settings
+from autocrm.db import migrate
+from autocrm.db.connect import connect, require_pgvector, resolve_url
+from autocrm.db.errors import MigrationError
 
 
 def open_db(

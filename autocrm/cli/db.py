@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from autocrm.context import open_db
-from autocrm.settings import Settings
-from db import migrate as migrations
-from db.connect import resolve_url
-from db.server import stop_embedded
+from autocrm.cli.context import open_db
+from autocrm.core.settings import Settings
+from autocrm.db import migrate as migrations
+from autocrm.db.connect import resolve_url
+from autocrm.db.server import stop_embedded
 
 app = typer.Typer(
     help="Database: migrations, seed data, the embedded server.", no_args_is_help=True

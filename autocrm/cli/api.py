@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from autocrm.settings import Settings
+from autocrm.core.settings import Settings
 
 if TYPE_CHECKING:
     import uvicorn
@@ -29,7 +29,7 @@ def serve(
     """
     import uvicorn
 
-    from api.app import create_app
+    from autocrm.api.app import create_app
 
     settings = Settings(dev_mode=True) if dev else Settings()
     # Fails here, with a clear one-line message, on unsafe secrets or a bad tracing setup: an
@@ -73,8 +73,8 @@ def token(
     """
     from uuid import UUID
 
-    from api.auth import mint_token
-    from autocrm.errors import InvalidInput
+    from autocrm.api.auth import mint_token
+    from autocrm.core.errors import InvalidInput
 
     try:
         user_id = UUID(user)

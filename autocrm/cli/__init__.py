@@ -1,0 +1,1 @@
+"""The top layer: the ``autocrm`` command."""
