@@ -7,6 +7,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
 from autocrm.api.auth import check_deployment
 from autocrm.api.deps import Resources
 from autocrm.api.errors import install_handlers, problem_media_types
@@ -15,11 +18,8 @@ from autocrm.api.middleware import BodyGuard, SecurityHeaders
 from autocrm.api.ratelimit import RateLimitMiddleware
 from autocrm.api.routes import admin, feedback, health, kb, messages, suggestions, tickets
 from autocrm.api.tracing import setup_tracing
-from autocrm.pipeline.embedder import Embedder
-from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
-
 from autocrm.core.settings import Settings
+from autocrm.pipeline.embedder import Embedder
 
 log = logging.getLogger("autocrm.api")
 POOL_MAX_SIZE = 20

@@ -17,15 +17,15 @@ from uuid import UUID
 
 import procrastinate
 import psycopg
-from autocrm.api.auth import Caller, get_caller
-from autocrm.api.errors import Forbidden, Unauthorized
-from autocrm.db.session import set_caller
-from autocrm.pipeline.chat import ChatModel
-from autocrm.pipeline.embedder import Embedder
 from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
+from autocrm.api.auth import Caller, get_caller
+from autocrm.api.errors import Forbidden, Unauthorized
 from autocrm.core.settings import Settings
+from autocrm.db.session import set_caller
+from autocrm.pipeline.chat import ChatModel
+from autocrm.pipeline.embedder import Embedder
 
 log = logging.getLogger("autocrm.api")
 

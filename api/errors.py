@@ -12,7 +12,6 @@ from http import HTTPStatus
 from typing import Any
 
 import psycopg
-from autocrm.db.errors import DatabaseError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from autocrm.core.errors import AlreadyRunning, AutoCRMError, DataDirError, InvalidInput, NotFound
+from autocrm.db.errors import DatabaseError
 
 log = logging.getLogger("autocrm.api")
 PROBLEM_JSON = "application/problem+json"

@@ -17,12 +17,13 @@ import threading
 import time
 from collections.abc import Sequence
 
-from autocrm.api.errors import problem
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from psycopg_pool import ConnectionPool
 from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from autocrm.api.errors import problem
 
 log = logging.getLogger("autocrm.api")
 

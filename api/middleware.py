@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 
-from autocrm.api.errors import problem
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from autocrm.api.errors import problem
 
 MAX_JSON_DEPTH = 32
 DRAIN_LIMIT = 64 * 1024 * 1024

@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
-from autocrm.api.errors import Unprocessable
 from fastapi import Query
 from pydantic import BaseModel
+
+from autocrm.api.errors import Unprocessable
 
 T = TypeVar("T")
 

@@ -29,13 +29,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from autocrm.api.auth import caller_from_headers
-from autocrm.api.errors import ApiError, problem
-from autocrm.api.metrics import route_template
 from starlette.datastructures import Headers
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from autocrm.api.auth import caller_from_headers
+from autocrm.api.errors import ApiError, problem
+from autocrm.api.metrics import route_template
 from autocrm.core.settings import Settings
 
 MAX_KEYS = 100_000  # buckets kept (least recently used dropped): memory stays bounded

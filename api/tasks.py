@@ -21,16 +21,16 @@ from functools import cache
 
 import procrastinate
 import psycopg
-from autocrm.db.connect import CONNECT_TIMEOUT_S
-from autocrm.pipeline.answer import AlreadyAnswered, answer_ticket, record_failure
-from autocrm.pipeline.chat import ChatModel, ChatModelError
-from autocrm.pipeline.embedder import Embedder
 from procrastinate import Blueprint, JobContext, RetryStrategy
 from procrastinate.jobs import Status
 from procrastinate.sync_psycopg_connector import SyncPsycopgConnector
 from psycopg_pool import ConnectionPool
 
 from autocrm.core.settings import Settings
+from autocrm.db.connect import CONNECT_TIMEOUT_S
+from autocrm.pipeline.answer import AlreadyAnswered, answer_ticket, record_failure
+from autocrm.pipeline.chat import ChatModel, ChatModelError
+from autocrm.pipeline.embedder import Embedder
 
 log = logging.getLogger("autocrm.worker")
 tasks = Blueprint()

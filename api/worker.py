@@ -23,13 +23,13 @@ from typing import Any
 
 import procrastinate
 import psycopg
+
 from autocrm.api import tasks
 from autocrm.api.tasks import is_connection_error
+from autocrm.core.settings import Settings
 from autocrm.db.connect import CONNECT_TIMEOUT_S, make_pool, resolve_url
 from autocrm.pipeline.chat import build_chat_model
 from autocrm.pipeline.embedder import Embedder, build_embedder
-
-from autocrm.core.settings import Settings
 
 log = logging.getLogger("autocrm.worker")
 QUEUES = ["auto", "kb"]

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from autocrm.core.settings import ChunkingSettings, Settings
 from autocrm.db import migrate
 from autocrm.db.connect import connect, drop_database, ensure_database
 from autocrm.db.server import start_embedded, stop_embedded, with_database
@@ -44,8 +46,6 @@ from autocrm.pipeline.embedder import (
     SentenceTransformerEmbedder,
     resolve_variant,
 )
-
-from autocrm.core.settings import ChunkingSettings, Settings
 
 KB_DIR = SHARED / "aws-docs-qa" / "kb"
 SEED = 7

@@ -178,9 +178,8 @@ def load_pages(n: int, root: Path = DATASET) -> list[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore")
-    from autocrm.db.server import start_embedded
-
     from autocrm.core.settings import default_model_path
+    from autocrm.db.server import start_embedded
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--pages", type=int, default=50)

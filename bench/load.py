@@ -21,10 +21,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import httpx
-from autocrm.api.auth import mint_token
-from autocrm.db.connect import connect, resolve_url
 
+from autocrm.api.auth import mint_token
 from autocrm.core.settings import Settings
+from autocrm.db.connect import connect, resolve_url
 
 ADMIN = "11111111-0000-4000-8000-000000000001"
 CUSTOMERS = [f"22222222-0000-4000-8000-0000000000{n:02d}" for n in range(1, 11)]

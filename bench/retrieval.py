@@ -31,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from psycopg import sql
+
+from autocrm.core.settings import Settings
 from autocrm.db import migrate
 from autocrm.db.connect import (
     connect,
@@ -45,9 +48,6 @@ from autocrm.ingest.chunking import Chunker
 from autocrm.ingest.sources import SourceItem, read_source
 from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.retrieval import ef_search_for
-from psycopg import sql
-
-from autocrm.core.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 KB_DIR = SHARED / "aws-docs-qa" / "kb"

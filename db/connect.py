@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 
 import psycopg
-from autocrm.db.errors import DatabaseUnavailable, MissingExtension
-from autocrm.db.server import APP_DATABASE, start_embedded, with_database
 from pgvector.psycopg import register_vector
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from autocrm.core.settings import Settings
+from autocrm.db.errors import DatabaseUnavailable, MissingExtension
+from autocrm.db.server import APP_DATABASE, start_embedded, with_database
 
 CONNECT_TIMEOUT_S = 5
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
 from autocrm.db.errors import MigrationError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

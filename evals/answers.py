@@ -22,9 +22,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autocrm.pipeline.embedder import Embedder
-
     from autocrm.core.settings import Settings
+    from autocrm.pipeline.embedder import Embedder
 
 log = logging.getLogger(__name__)
 

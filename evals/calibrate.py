@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
-from autocrm.evals.compare import _run
-from autocrm.pipeline.decision import FEATURES  # noqa: E402
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from autocrm.core.errors import InvalidInput
+from autocrm.evals.compare import _run
+from autocrm.pipeline.decision import FEATURES  # noqa: E402
 
 CALIBRATION = Path(__file__).resolve().parents[1] / "pipeline" / "calibration.json"
 SELECT = "SELECT metrics FROM eval_results WHERE run_id = %s"

@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
+
+from autocrm.core.settings import ChunkingSettings
 from autocrm.db import migrate
 from autocrm.db.connect import connect, database_note, ensure_database, set_database_note
 from autocrm.db.server import with_database
 from autocrm.ingest.job import ingest
 from autocrm.pipeline.embedder import Embedder
-from psycopg import sql
-
-from autocrm.core.settings import ChunkingSettings
 
 READY = "autocrm eval kb: ready"
 BUILDING = "autocrm eval kb: building"

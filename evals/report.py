@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
+
 from autocrm.evals.runner import RunResult  # noqa: E402
 
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")

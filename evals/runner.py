@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import psycopg
+
+from autocrm.core.settings import Settings
 from autocrm.evals.answers import answer_metrics, build_judge
 from autocrm.evals.datasets import EvalDataset, EvalQuestion
 from autocrm.evals.metrics import retrieval_metrics
@@ -25,8 +27,6 @@ from autocrm.pipeline.chat import ChatModel
 from autocrm.pipeline.decision import Action
 from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.query import Turn
-
-from autocrm.core.settings import Settings
 
 # A fixed "now" inside any auto-send window, so runs are reproducible.
 EVAL_NOW = datetime(2026, 1, 3, 12, 0, tzinfo=UTC)

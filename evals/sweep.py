@@ -12,12 +12,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from autocrm.core.settings import Settings  # noqa: E402
 from autocrm.db.connect import connect  # noqa: E402
 from autocrm.evals.datasets import EvalDataset  # noqa: E402
 from autocrm.evals.kb import eval_kb_url  # noqa: E402
 from autocrm.evals.runner import run_questions  # noqa: E402
-
-from autocrm.core.settings import Settings  # noqa: E402
 
 COLUMNS = ("recall@5", "hit@5", "mrr@10", "ndcg@10", "answerable_precision", "auto_send_rate")
 

@@ -20,15 +20,15 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+
+from autocrm.core.errors import AlreadyRunning, AutoCRMError
+from autocrm.core.settings import ChunkingSettings
+from autocrm.core.timing import StageTimer
 from autocrm.ingest import store
 from autocrm.ingest.chunking import Chunker
 from autocrm.ingest.normalize import content_hash
 from autocrm.ingest.sources import ItemError, SourceItem, describe, read_source
 from autocrm.pipeline.embedder import Embedder
-
-from autocrm.core.errors import AlreadyRunning, AutoCRMError
-from autocrm.core.settings import ChunkingSettings
-from autocrm.core.timing import StageTimer
 
 GROUP_CHUNKS = 512  # chunks embedded (and articles committed) together: big enough to batch well
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import frontmatter
 import yaml
-from autocrm.ingest.normalize import html_to_markdown, looks_like_html, title_from_markdown
-from autocrm.pipeline.sanitize import validate_source_url
 
 from autocrm.core.errors import AutoCRMError
 from autocrm.core.timing import StageTimer
+from autocrm.ingest.normalize import html_to_markdown, looks_like_html, title_from_markdown
+from autocrm.pipeline.sanitize import validate_source_url
 
 log = logging.getLogger(__name__)
 

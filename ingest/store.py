@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import psycopg
+from psycopg import sql
+
 from autocrm.ingest.chunking import Chunk
 from autocrm.ingest.sources import SourceItem
-from psycopg import sql
 
 SELECT_HASHES = """
 SELECT external_id, id, content_hash, status::text AS status, title, visibility::text AS visibility,

@@ -15,6 +15,10 @@ from typing import Literal
 from uuid import UUID
 
 import psycopg
+
+from autocrm.core.errors import AutoCRMError, NotFound
+from autocrm.core.settings import Settings
+from autocrm.core.timing import StageTimer
 from autocrm.pipeline.articles import Sources, load_sources
 from autocrm.pipeline.chat import ChatModel
 from autocrm.pipeline.decision import Action, Decision, HandoffReason, decide
@@ -25,10 +29,6 @@ from autocrm.pipeline.extractive import Question
 from autocrm.pipeline.query import Turn, build_query, customer_turns, rewrite_query
 from autocrm.pipeline.retrieval import RetrievedChunk, retrieve
 from autocrm.pipeline.text import terms
-
-from autocrm.core.errors import AutoCRMError, NotFound
-from autocrm.core.settings import Settings
-from autocrm.core.timing import StageTimer
 
 Kind = Literal["suggestion", "auto_reply"]
 

@@ -14,6 +14,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 import psycopg
+
 from autocrm.pipeline.retrieval import RetrievedChunk
 from autocrm.pipeline.text import terms
 from autocrm.pipeline.units import Section, Unit, parse_article, plain, units

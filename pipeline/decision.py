@@ -16,11 +16,11 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from autocrm.pipeline.retrieval import RetrievedChunk
-from autocrm.pipeline.text import terms
 from pydantic import BaseModel
 
 from autocrm.core.settings import AutoSendPolicy, DecisionSettings
+from autocrm.pipeline.retrieval import RetrievedChunk
+from autocrm.pipeline.text import terms
 
 
 class Action(StrEnum):

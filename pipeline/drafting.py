@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from autocrm.core.settings import GenerationSettings
 from autocrm.pipeline.articles import Sources
 from autocrm.pipeline.chat import ChatModel, ChatModelError
 from autocrm.pipeline.decision import HandoffReason
@@ -30,8 +31,6 @@ from autocrm.pipeline.sanitize import (
     sanitize_reply,
     validate_source_url,
 )
-
-from autocrm.core.settings import GenerationSettings
 
 EXTRACTIVE_MODEL = "extractive-v2"
 EXTRACTIVE_PROMPT = "extractive_v2"
@@ -150,10 +149,11 @@ def llm_draft(
 ) -> Draft:
     """Draft with the LLM. ``on_text``: stream the reply's text as the model writes it (the
     structured answer is parsed from the same streamed call)."""
+    from pydantic import BaseModel, Field
+
     from autocrm.pipeline.prompts import (
         load_prompt,  # prompts load lazily: offline runs never need them
     )
-    from pydantic import BaseModel, Field
 
     class AnswerOutput(BaseModel):
         answerable: bool

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
+
 from autocrm.pipeline.feedback import refresh_effectiveness_views
 
 SELECT_ROWS = """

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import psycopg
+
 from autocrm.pipeline.embedder import Embedder
 
 SELECT_CACHED = """

@@ -17,6 +17,8 @@ from typing import Literal, get_args
 from uuid import UUID
 
 import psycopg
+
+from autocrm.core.errors import InvalidInput, NotFound
 from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.scoring import (
     cosine_similarities,
@@ -24,8 +26,6 @@ from autocrm.pipeline.scoring import (
     score_response,
     score_responses,
 )
-
-from autocrm.core.errors import InvalidInput, NotFound
 
 IMPLICIT_SQL = Path(__file__).parent / "sql" / "implicit_signals.sql"
 REPLY_WINDOW_HOURS = 24  # a customer coming back within this after a sent reply: it did not help

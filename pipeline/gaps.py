@@ -18,6 +18,7 @@ from datetime import datetime
 
 import numpy as np
 import psycopg
+
 from autocrm.pipeline.embedder import Embedder
 
 # Per response: which gap reasons it shows; per ticket: any of them, over the window.

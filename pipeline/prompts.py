@@ -15,9 +15,8 @@ from functools import cache
 from pathlib import Path
 from string import Template
 
-from autocrm.pipeline.chat import ChatMessage
-
 from autocrm.core.errors import AutoCRMError
+from autocrm.pipeline.chat import ChatMessage
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 _NAME = re.compile(r"[a-z][a-z0-9_]*")

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import psycopg
+from pydantic import BaseModel, Field
+
 from autocrm.pipeline.chat import ChatModel, ChatModelError
 from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.gaps import GapCluster, clean_title
-from pydantic import BaseModel, Field
 
 log = logging.getLogger("autocrm.proposals")
 EXTRACTIVE_MODEL = "extractive-v1"

@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
 from autocrm.pipeline.chat import ChatModel
 from autocrm.pipeline.sanitize import neutralise_ticket_tags
-from pydantic import BaseModel
 
 _WS = re.compile(r"\s+")
 _QUOTED_REPLY = re.compile(r"(?m)^>.*$")  # e-mail quoting repeats earlier turns

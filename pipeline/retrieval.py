@@ -19,9 +19,9 @@ from uuid import UUID
 
 import numpy as np
 import psycopg
-from autocrm.db.connect import EF_SEARCH
 
 from autocrm.core.settings import RetrievalSettings
+from autocrm.db.connect import EF_SEARCH
 
 _TEMPLATE = (Path(__file__).parent / "sql" / "hybrid_search.sql").read_text()
 SET_EF_SEARCH = "SELECT set_config('hnsw.ef_search', %s, false)"

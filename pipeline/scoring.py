@@ -33,8 +33,9 @@ from uuid import UUID
 
 import numpy as np
 import psycopg
-from autocrm.pipeline.embedder import Embedder
 from rapidfuzz.distance import Levenshtein
+
+from autocrm.pipeline.embedder import Embedder
 
 SCORE_VERSION = "score-v1"
 WEIGHTS = {"agent": 0.5, "customer": 0.3, "outcome": 0.2}

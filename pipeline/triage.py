@@ -23,12 +23,12 @@ from uuid import UUID
 
 import numpy as np
 import psycopg
-from autocrm.pipeline.chat import ChatMessage, ChatModel, ChatModelError
-from autocrm.pipeline.sanitize import neutralise_ticket_tags
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from autocrm.core.errors import NotFound
+from autocrm.pipeline.chat import ChatMessage, ChatModel, ChatModelError
+from autocrm.pipeline.sanitize import neutralise_ticket_tags
 
 if TYPE_CHECKING:
     from autocrm.pipeline.embedder import Embedder

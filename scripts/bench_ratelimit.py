@@ -35,13 +35,12 @@ QUERIES = ["reset my password", "api rate limits", "export to csv", "two-factor 
 
 def prepare_database(root: Path) -> str:
     """The demo org with its KB embedded, on a throwaway embedded server; returns its URL."""
+    from autocrm.core.settings import ChunkingSettings, Settings
     from autocrm.db import migrate
     from autocrm.db.connect import connect, ensure_database
     from autocrm.db.server import start_embedded, with_database
     from autocrm.ingest.job import ingest
     from autocrm.pipeline.embedder import build_embedder
-
-    from autocrm.core.settings import ChunkingSettings, Settings
 
     server_url = start_embedded(root / "pgdata")
     ensure_database(server_url=server_url, name="bench")
@@ -63,8 +62,8 @@ def prepare_database(root: Path) -> str:
 def serve(url: str, port: int, limits_on: bool, delay_s: float) -> None:
     """Child process: the API as `autocrm serve` runs it (production settings, no dev mode)."""
     import uvicorn
-    from autocrm.api.app import create_app
 
+    from autocrm.api.app import create_app
     from autocrm.cli.api import uvicorn_config
     from autocrm.core.settings import Settings
 
@@ -129,6 +128,7 @@ def wait_ready(http) -> None:
 
 def run_phase(url: str, port: int, *, limits_on: bool, args) -> dict[str, list]:
     import httpx
+
     from autocrm.api.auth import mint_token
 
     ctx = mp.get_context("spawn")

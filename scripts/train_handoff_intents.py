@@ -24,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from autocrm.core.settings import Settings  # noqa: E402
 from autocrm.pipeline.embedder import build_embedder  # noqa: E402
 from autocrm.pipeline.intents.classifier import DATA_PATH, MODEL_PATH  # noqa: E402
 from autocrm.pipeline.intents.training import (  # noqa: E402
@@ -34,8 +35,6 @@ from autocrm.pipeline.intents.training import (  # noqa: E402
     train,
     write_dataset,
 )
-
-from autocrm.core.settings import Settings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,10 +60,9 @@ def make_article(conn: psycopg.Connection, **overrides: Any) -> dict[str, Any]:
 
 def embed_demo_kb(url: str, *, embedder) -> None:
     """Embed the seeded demo articles of the database at ``url`` (ingestion from the database)."""
+    from autocrm.core.settings import ChunkingSettings
     from autocrm.db.connect import connect
     from autocrm.ingest.job import ingest
-
-    from autocrm.core.settings import ChunkingSettings
 
     with connect(url, autocommit=True) as conn:
         ingest(conn, source_path=None, from_db=True, embedder=embedder, chunking=ChunkingSettings())

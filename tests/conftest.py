@@ -21,7 +21,6 @@ warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
 from autocrm.db import migrate  # noqa: E402
 from autocrm.db.connect import connect, drop_database, ensure_database  # noqa: E402
 from autocrm.db.server import start_embedded, stop_embedded, with_database  # noqa: E402
-
 from tests.builders import embed_demo_kb  # noqa: E402
 
 TEMPLATE_DB = "autocrm_test_template"
@@ -104,9 +103,8 @@ def require_shared() -> Path:
 @pytest.fixture(scope="session")
 def real_embedder():
     """all-MiniLM-L6-v2 from the installed package files (loaded once per session)."""
-    from autocrm.pipeline.embedder import build_embedder
-
     from autocrm.core.settings import Settings
+    from autocrm.pipeline.embedder import build_embedder
 
     return build_embedder(Settings())
 

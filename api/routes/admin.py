@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict
+
 from autocrm.api.deps import AdminSession, Resources, ResourcesDep, StaffSession, service_connection
 from autocrm.api.errors import PROBLEM_RESPONSES, Forbidden, Unprocessable
 from autocrm.api.pagination import CursorParam, Limit, Page, cursor_params, paginate
 from autocrm.api.types import Text
 from autocrm.ingest.job import IngestError, ingest
 from autocrm.ingest.sources import TEXT_SUFFIXES, SourceError, describe
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict
 
 log = logging.getLogger("autocrm.api")
 router = APIRouter(prefix="/admin", tags=["admin"], responses=PROBLEM_RESPONSES)

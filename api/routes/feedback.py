@@ -15,15 +15,15 @@ from __future__ import annotations
 from typing import Annotated, Literal, Self
 from uuid import UUID
 
-from autocrm.api.deps import STAFF, ResourcesDep, Session, UserSession
-from autocrm.api.errors import PROBLEM_RESPONSES, Forbidden
-from autocrm.api.types import Comment, Text
-from autocrm.db.session import set_caller
-from autocrm.pipeline.feedback import Reason, Recorded, record_agent_action, record_customer_signal
 from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from autocrm.api.deps import STAFF, ResourcesDep, Session, UserSession
+from autocrm.api.errors import PROBLEM_RESPONSES, Forbidden
+from autocrm.api.types import Comment, Text
 from autocrm.core.errors import NotFound
+from autocrm.db.session import set_caller
+from autocrm.pipeline.feedback import Reason, Recorded, record_agent_action, record_customer_signal
 
 router = APIRouter(tags=["feedback"], responses=PROBLEM_RESPONSES)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
+
 from autocrm.api.deps import ResourcesDep
 from autocrm.api.errors import Problem, problem
 from autocrm.api.tasks import worker_heartbeat
 from autocrm.db.migrate import is_up_to_date
-from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
 
 router = APIRouter(tags=["operations"])
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"

@@ -11,6 +11,8 @@ import re
 from typing import Annotated, Literal
 from uuid import UUID
 
+from fastapi import APIRouter, Query, Response
+
 from autocrm.api.deps import AdminSession, AnyCaller, ResourcesDep, StaffSession
 from autocrm.api.errors import PROBLEM_RESPONSES, RATE_LIMITED, Forbidden, Unprocessable
 from autocrm.api.pagination import CursorParam, Limit, Page, cursor_params, paginate
@@ -24,11 +26,9 @@ from autocrm.api.routes.kb_models import (
 )
 from autocrm.api.tasks import enqueue_reembed
 from autocrm.api.types import Text, like_pattern
+from autocrm.core.errors import NotFound
 from autocrm.pipeline.retrieval import retrieve
 from autocrm.pipeline.sanitize import validate_source_url
-from fastapi import APIRouter, Query, Response
-
-from autocrm.core.errors import NotFound
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=PROBLEM_RESPONSES)
 

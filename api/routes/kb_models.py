@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
 from autocrm.api.types import Tags, Text
 from autocrm.pipeline.sanitize import validate_source_url
-from pydantic import AfterValidator, BaseModel, ConfigDict
 
 Visibility = Literal["public", "internal"]
 Title = Text(min_length=1, max_length=500, strip=True)

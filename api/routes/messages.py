@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
 from autocrm.api.deps import UserSession
 from autocrm.api.errors import PROBLEM_RESPONSES, Forbidden
 from autocrm.api.pagination import CursorParam, Limit, Page, cursor_params, paginate
 from autocrm.api.routes.tickets import visible_ticket
 from autocrm.api.types import Text
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
 router = APIRouter(
     prefix="/tickets/{ticket_id}/messages", tags=["messages"], responses=PROBLEM_RESPONSES

@@ -18,6 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 from uuid import UUID
 
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict
+
 from autocrm.api.deps import (
     STAFF,
     CallerDep,
@@ -30,9 +34,6 @@ from autocrm.api.deps import service_connection as service_conn
 from autocrm.api.errors import PROBLEM_RESPONSES, Unauthorized, problem_body
 from autocrm.api.routes.tickets import visible_ticket
 from autocrm.pipeline.answer import AnswerResult, answer_ticket
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
 
 router = APIRouter(tags=["suggestions"], responses=PROBLEM_RESPONSES)
 KEEPALIVE_S = 5.0

@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
+from fastapi import APIRouter, Query, Response
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, ConfigDict, Field
+
 from autocrm.api.deps import ResourcesDep, UserSession
 from autocrm.api.errors import PROBLEM_RESPONSES, RATE_LIMITED, Forbidden, Unprocessable
 from autocrm.api.pagination import CursorParam, Limit, Page, cursor_params, paginate
 from autocrm.api.tasks import enqueue_auto_response
 from autocrm.api.types import Tags, Text, like_pattern
-from fastapi import APIRouter, Query, Response
-from psycopg.types.json import Jsonb
-from pydantic import BaseModel, ConfigDict, Field
-
 from autocrm.core.errors import NotFound
 
 router = APIRouter(prefix="/tickets", tags=["tickets"], responses=PROBLEM_RESPONSES)

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix
+
 from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.intents.classifier import (
     CLASSES,
@@ -17,7 +19,6 @@ from autocrm.pipeline.intents.classifier import (
     classify_request,
     segments,
 )
-from sklearn.metrics import classification_report, confusion_matrix
 
 
 @dataclass

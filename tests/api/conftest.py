@@ -21,11 +21,11 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+
 from autocrm.api.auth import mint_token
+from autocrm.core.settings import Settings
 from autocrm.db.connect import connect, drop_database
 from autocrm.db.server import with_database
-
-from autocrm.core.settings import Settings
 
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256!!"
 SERVICE_KEY = "test-service-key"

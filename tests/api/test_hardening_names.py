@@ -4,9 +4,9 @@ Supabase's REST API) never breaks a suggestion or the auto-responder (issue 14, 
 from __future__ import annotations
 
 import pytest
-from autocrm.pipeline.answer import answer_ticket
 
 from autocrm.core.settings import Settings
+from autocrm.pipeline.answer import answer_ticket
 from tests.api.conftest import ETHAN, T14
 from tests.builders import make_ticket
 from tests.fakes import FakeEmbedder

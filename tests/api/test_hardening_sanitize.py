@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from autocrm.pipeline.sanitize import neutralise_ticket_tags, sanitize_reply, validate_source_url
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
+from autocrm.pipeline.sanitize import neutralise_ticket_tags, sanitize_reply, validate_source_url
 
 ATTACKS = [
     '<a href="//evil.example/b">x</a>',

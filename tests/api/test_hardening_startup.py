@@ -12,9 +12,9 @@ from pathlib import Path
 import jwt
 import pytest
 import typer
-from autocrm.api.auth import InsecureDeployment
 from typer.testing import CliRunner
 
+from autocrm.api.auth import InsecureDeployment
 from autocrm.core.settings import Settings
 from tests.api.conftest import ETHAN, JWT_SECRET
 

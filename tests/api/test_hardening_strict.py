@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from autocrm.api.auth import mint_token
 
+from autocrm.api.auth import mint_token
 from autocrm.core.settings import Settings
 from tests.api.conftest import (
     ETHAN,

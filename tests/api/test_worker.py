@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from autocrm.db.connect import connect
 
+from autocrm.db.connect import connect
 from tests.builders import make_ticket
 
 ETHAN = "22222222-0000-4000-8000-000000000006"
@@ -87,13 +87,13 @@ def test_two_workers_and_duplicated_events_give_one_response_per_ticket(queue_db
 def test_model_down_is_retried_then_handed_off(queue_db, llm_server, real_embedder):
     """Every attempt but the last re-raises (procrastinate retries with backoff); the last one
     records a model_failure hand-off, so the ticket still reaches a human."""
-    from autocrm.api import tasks
-    from autocrm.db.connect import make_pool
-    from autocrm.pipeline.chat import ChatModelError, build_chat_model
     from procrastinate import JobContext
     from procrastinate.jobs import Job
 
+    from autocrm.api import tasks
     from autocrm.core.settings import Settings
+    from autocrm.db.connect import make_pool
+    from autocrm.pipeline.chat import ChatModelError, build_chat_model
 
     llm_server.script(*([503] * 20))
     settings = Settings(

@@ -29,10 +29,10 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from autocrm.db import migrate
 from autocrm.db.connect import connect, ensure_database, make_pool
 from autocrm.db.server import APP_DATABASE, start_embedded, stop_embedded, with_database
-
 from tests.api.conftest import LiveServer, auth_headers, make_ai_response, make_settings
 from tests.builders import make_ticket
 from tests.fakes import FakeEmbedder
@@ -311,9 +311,10 @@ def test_database_restart_under_load(own_server, keep_task_binding, tmp_path):
 
 def run_stalled_retrier(url: str) -> str:
     """One run of the periodic retry_stalled_jobs, as a worker runs it."""
-    from autocrm.api import tasks
     from procrastinate import JobContext
     from procrastinate.jobs import Job
+
+    from autocrm.api import tasks
 
     app = tasks.build_queue(url)
 
@@ -428,9 +429,10 @@ def test_backoff_grows_with_jitter_and_is_capped():
 
 
 def test_connection_errors_are_told_apart():
-    from autocrm.api.worker import is_connection_error
     from procrastinate.exceptions import ConnectorException
     from psycopg_pool import PoolTimeout
+
+    from autocrm.api.worker import is_connection_error
 
     def wrapped(inner: BaseException) -> ConnectorException:
         try:

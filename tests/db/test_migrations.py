@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from autocrm.db import migrate
 from autocrm.db.connect import connect
 from autocrm.db.errors import MigrationError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from autocrm.db.session import acting_as, user_claims
 
+from autocrm.db.session import acting_as, user_claims
 from tests.builders import make_article, make_message, make_team, make_ticket, make_user
 
 

@@ -9,11 +9,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from autocrm.db.connect import connect, make_pool
-from autocrm.db.server import start_embedded, stop_embedded
 
 from autocrm.core.errors import DataDirError
 from autocrm.core.settings import default_data_dir
+from autocrm.db.connect import connect, make_pool
+from autocrm.db.server import start_embedded, stop_embedded
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
+
+from autocrm.core.settings import Settings
 from autocrm.evals.answers import Judge, answer_metrics, build_judge
 from autocrm.evals.datasets import EvalDataset, EvalQuestion
 from autocrm.evals.runner import QuestionResult, run_questions, store_run, summarise
-
-from autocrm.core.settings import Settings
 from tests.fakes import FakeEmbedder
 from tests.llm_server import FakeLLMServer, RecordedRequest, Reply
 

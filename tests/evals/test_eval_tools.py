@@ -9,13 +9,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from autocrm.core.settings import Settings
 from autocrm.db.connect import connect
 from autocrm.evals.compare import bootstrap_ci, compare_runs
 from autocrm.evals.datasets import EvalDataset, load_dataset
 from autocrm.evals.production import build_dataset
 from autocrm.evals.sweep import parse_grid, sweep, write_sweep
-
-from autocrm.core.settings import Settings
 from tests.builders import make_message, make_ticket
 from tests.fakes import FakeEmbedder
 

@@ -6,12 +6,12 @@ unanswerable)."""
 from __future__ import annotations
 
 import pytest
+
+from autocrm.core.settings import Settings
 from autocrm.db.connect import connect
 from autocrm.evals.gate import aws_subset, mtrag_subset, support_answers, thresholds
 from autocrm.evals.kb import eval_kb_url
 from autocrm.evals.runner import run_questions
-
-from autocrm.core.settings import Settings
 from tests.conftest import require_shared
 
 

@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import typer
+from typer.testing import CliRunner
+
+from autocrm.cli.feedback import report_app
 from autocrm.db.connect import connect
 from autocrm.pipeline.effectiveness import effectiveness_rows, effectiveness_summary, write_charts
 from autocrm.pipeline.feedback import (
@@ -16,9 +19,6 @@ from autocrm.pipeline.feedback import (
     record_customer_signal,
     refresh_effectiveness_views,
 )
-from typer.testing import CliRunner
-
-from autocrm.cli.feedback import report_app
 from tests.feedback.builders import BILLING_TEAM, DANIEL, ETHAN, make_response
 
 DAY = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

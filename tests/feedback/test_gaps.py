@@ -7,11 +7,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from autocrm.pipeline.chat import build_chat_model
 from autocrm.pipeline.feedback import record_agent_action
 from autocrm.pipeline.gaps import agglomerate, clean_title, find_gaps
 from autocrm.pipeline.proposals import clean_reply, propose_articles
-
 from tests.builders import make_message
 from tests.feedback.builders import DANIEL, make_response
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from autocrm.pipeline.feedback import derive_implicit_signals
 
+from autocrm.pipeline.feedback import derive_implicit_signals
 from tests.builders import make_message
 from tests.feedback.builders import DANIEL, ETHAN, make_response
 

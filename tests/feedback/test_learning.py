@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from autocrm.pipeline.feedback import record_agent_action
 from autocrm.pipeline.learning import export_learning, luhn_valid, redact
-
 from tests.builders import make_article, make_message
 from tests.feedback.builders import DANIEL, ETHAN, make_response
 

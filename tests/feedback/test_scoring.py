@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from autocrm.core.settings import Settings
 from autocrm.pipeline.answer import answer_ticket
 from autocrm.pipeline.feedback import record_agent_action, record_customer_signal
 from autocrm.pipeline.scoring import SCORE_VERSION, compute_score, edit_similarity, score_responses
-
-from autocrm.core.settings import Settings
 from tests.builders import make_ticket
 from tests.fakes import FakeEmbedder
 from tests.feedback.builders import DANIEL, ETHAN, make_response

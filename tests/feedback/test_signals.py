@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from autocrm.core.errors import NotFound
 from autocrm.pipeline.feedback import (
     IdempotencyConflict,
     InvalidFeedback,
@@ -13,8 +15,6 @@ from autocrm.pipeline.feedback import (
     record_article_feedback,
     record_customer_signal,
 )
-
-from autocrm.core.errors import NotFound
 from tests.builders import make_article, make_user
 from tests.feedback.builders import DANIEL, ETHAN, feedback_rows, make_response
 

@@ -6,10 +6,9 @@ import csv
 import shutil
 from pathlib import Path
 
+from autocrm.core.settings import ChunkingSettings
 from autocrm.db.connect import connect
 from autocrm.ingest.job import ingest
-
-from autocrm.core.settings import ChunkingSettings
 from tests.conftest import require_shared
 
 VECTOR_SEARCH = """

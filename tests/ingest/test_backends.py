@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from autocrm.core.settings import ChunkingSettings, default_model_path
 from autocrm.pipeline import embedder as emb_mod
 from autocrm.pipeline.embedder import (
     AUTO_ORDER,
@@ -24,8 +26,6 @@ from autocrm.pipeline.embedder import (
     resolve_device,
     resolve_variant,
 )
-
-from autocrm.core.settings import ChunkingSettings, default_model_path
 from tests.conftest import require_shared
 
 MODEL = default_model_path()

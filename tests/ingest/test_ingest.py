@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+
+from autocrm.core.errors import AlreadyRunning
+from autocrm.core.settings import ChunkingSettings
 from autocrm.db.connect import connect
 from autocrm.ingest.job import IngestError, ingest
 from autocrm.ingest.sources import SourceError, describe
 from autocrm.ingest.store import set_embedding_dimension
-
-from autocrm.core.errors import AlreadyRunning
-from autocrm.core.settings import ChunkingSettings
 from tests.fakes import FakeEmbedder
 
 CHUNKING = ChunkingSettings(chunk_tokens=60, overlap_tokens=8, min_chunk_tokens=4)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from autocrm.core.settings import AutoSendPolicy, Settings
 from autocrm.pipeline.answer import AlreadyAnswered, answer_ticket
 from autocrm.pipeline.decision import Action, HandoffReason, decide, may_auto_send
 from autocrm.pipeline.sanitize import sanitize_reply
-
-from autocrm.core.settings import AutoSendPolicy, Settings
 from tests.builders import make_message, make_ticket
 
 ETHAN = "22222222-0000-4000-8000-000000000006"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from pydantic import BaseModel
+
 from autocrm.pipeline import prompts
 from autocrm.pipeline.chat import (
     ChatMessage,
@@ -14,8 +16,6 @@ from autocrm.pipeline.chat import (
     build_chat_model,
 )
 from autocrm.pipeline.prompts import PromptError, load_prompt
-from pydantic import BaseModel
-
 from tests.llm_server import FakeLLMServer, Reply
 
 HELLO = [ChatMessage(role="system", content="Be brief."), ChatMessage(role="user", content="Hi")]

@@ -8,11 +8,11 @@ import threading
 import numpy as np
 import psycopg
 import pytest
+
+from autocrm.core.settings import Settings
 from autocrm.db.connect import connect
 from autocrm.pipeline.answer import answer_ticket
 from autocrm.pipeline.embedding_cache import embed_cached, prune
-
-from autocrm.core.settings import Settings
 from tests.builders import make_ticket
 from tests.fakes import FakeEmbedder
 

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+
+from autocrm.core.settings import DecisionSettings
 from autocrm.pipeline.decision import Action, HandoffReason, decide, request_flags
 from autocrm.pipeline.intents import INTENTS, classify_request, load_model
 from autocrm.pipeline.intents.classifier import (
@@ -22,8 +24,6 @@ from autocrm.pipeline.intents.classifier import (
 )
 from autocrm.pipeline.intents.evaluation import evaluate
 from autocrm.pipeline.intents.training import load_dataset
-
-from autocrm.core.settings import DecisionSettings
 
 # The issue's five messages (issue 14, item 3), none of them in the data set. The policy question
 # may be answered from the published Refund policy article; the others go to a person.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from autocrm.pipeline.answer import answer_ticket
 from autocrm.pipeline.chat import ChatModelError, build_chat_model
 from autocrm.pipeline.decision import Action, HandoffReason
-
 from tests.builders import make_ticket
 
 ETHAN = "22222222-0000-4000-8000-000000000006"

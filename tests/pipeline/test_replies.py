@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import re
 
+from autocrm.core.settings import Settings
 from autocrm.pipeline.answer import prepare_answer
 from autocrm.pipeline.chat import build_chat_model
 from autocrm.pipeline.decision import Action, HandoffReason
 from autocrm.pipeline.drafting import greeting
 from autocrm.pipeline.query import Turn
 from autocrm.pipeline.units import cut_units, parse_article, units
-
-from autocrm.core.settings import Settings
 
 PROCEDURE = """# Reset your password
 
@@ -201,9 +200,8 @@ def test_an_articles_own_addresses_stay_in_a_reply_injected_ones_go():
 
 
 def test_a_confident_reply_is_sent_only_with_reply_level_support():
-    from autocrm.pipeline.decision import reply_supported
-
     from autocrm.core.settings import DecisionSettings
+    from autocrm.pipeline.decision import reply_supported
 
     settings = DecisionSettings()
     assert reply_supported({"agree": 1.0, "unseen_terms": 0.1}, settings)

@@ -8,11 +8,11 @@ import re
 import bm25s
 import numpy as np
 import pytest
+
+from autocrm.core.settings import ChunkingSettings, RetrievalSettings
 from autocrm.db.connect import connect
 from autocrm.ingest.job import ingest
 from autocrm.pipeline.retrieval import SENTENCE_END, retrieve
-
-from autocrm.core.settings import ChunkingSettings, RetrievalSettings
 from tests.fakes import FakeEmbedder
 from tests.ingest.test_aws_help_centre import sample
 

@@ -10,6 +10,8 @@ from datetime import timedelta
 from uuid import UUID
 
 import pytest
+from pydantic import BaseModel
+
 from autocrm.pipeline import triage
 from autocrm.pipeline.chat import ChatMessage, ChatModelError, ChatResult
 from autocrm.pipeline.triage import (
@@ -22,8 +24,6 @@ from autocrm.pipeline.triage import (
     apply_triage,
     route_ticket,
 )
-from pydantic import BaseModel
-
 from tests.builders import make_team, make_ticket, make_user
 from tests.fakes import FakeEmbedder
 
