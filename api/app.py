@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from autocrm.api import web
 from autocrm.api.auth import check_deployment
 from autocrm.api.deps import Resources
 from autocrm.api.errors import install_handlers, problem_media_types
@@ -95,6 +96,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     modules = (health, tickets, messages, suggestions, feedback, kb, admin)
     for module in modules:
         app.include_router(module.router)
+    web.install(app)
     routes = [route for module in modules for route in module.router.routes]
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
     # Outside the body guard: a refused request costs no body read and no database work.

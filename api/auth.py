@@ -14,12 +14,12 @@ from typing import Any
 from uuid import UUID
 
 import jwt
-from autocrm.api.errors import Unauthorized
-from autocrm.db.session import DbRole
 from fastapi import Request
 
+from autocrm.api.errors import Unauthorized
 from autocrm.core.errors import AutoCRMError
 from autocrm.core.settings import Settings
+from autocrm.db.session import DbRole
 
 ALGORITHM = "HS256"
 AUDIENCE = "authenticated"  # what Supabase puts in user tokens (the default jwt_audience)
@@ -164,9 +164,25 @@ def caller_from_headers(
 
 
 async def get_caller(request: Request) -> Caller:
-    """FastAPI dependency (no I/O: it only checks a signature)."""
-    return caller_from_headers(
-        request.headers.get("authorization"),
-        request.headers.get("apikey"),
-        settings=request.app.state.settings,
+    """FastAPI dependency (no I/O: it only checks a signature). Headers win; a browser without
+    them is signed in by its session cookie, and then an unsafe request needs the CSRF token."""
+    from autocrm.api.cookies import SESSION_COOKIE, require_csrf
+
+    authorization = request.headers.get("authorization")
+    apikey = request.headers.get("apikey")
+    settings = request.app.state.settings
+    if authorization is None and apikey is None and (cookie := request.cookies.get(SESSION_COOKIE)):
+        caller = session_caller(cookie, settings=settings)
+        await require_csrf(request)
+        return caller
+    return caller_from_headers(authorization, apikey, settings=settings)
+
+
+def session_caller(token: str, *, settings: Settings) -> Caller:
+    """The user a session cookie's JWT names (a browser session is a user, never the service)."""
+    return decode_token(
+        token,
+        secret=settings.jwt_secret.get_secret_value(),
+        audience=settings.jwt_audience,
+        max_ttl_s=settings.jwt_max_ttl_s,
     )

@@ -136,6 +136,22 @@ DOCS_CSP = (
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect")
+# The web pages (api/web): their own scripts, styles and forms only; nothing from elsewhere.
+WEB_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+WEB_PREFIXES = ("/app/", "/portal", "/signin", "/signout", "/static/")
+
+
+def content_security_policy(path: str) -> str:
+    if path in DOCS_PATHS:
+        return DOCS_CSP
+    if path == "/" or path.startswith(WEB_PREFIXES):
+        return WEB_CSP
+    return API_CSP
+
+
 HSTS = "max-age=31536000; includeSubDomains"
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
@@ -157,7 +173,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"] in DOCS_PATHS else API_CSP
+        csp = content_security_policy(scope["path"])
         extra = [*SECURITY_HEADERS, (b"content-security-policy", csp.encode())]
         if scope.get("scheme") == "https":
             extra.append((b"strict-transport-security", HSTS.encode()))
