@@ -65,7 +65,7 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """A page from ``templates/``; the base layout gets the user, the nav and the CSRF token."""
-    role = session.role if session else "anon"
+    role = session.role if session else getattr(request.state, "role", "anon")
     ctx = {
         "request": request,
         "csrf_token": csrf_token(request),
@@ -150,6 +150,7 @@ class PageSession:
                 "SELECT full_name FROM public.users WHERE id = %s", (caller.user_id,)
             ).fetchone()
             request.state.user_name = row["full_name"] if row else None
+            request.state.role = session.role  # for an error page rendered after this
             yield session
 
 
@@ -164,7 +165,5 @@ fallback = APIRouter(route_class=PageRoute)
 
 @fallback.api_route("/app/{rest:path}", methods=["GET", "POST"])
 @fallback.api_route("/portal/{rest:path}", methods=["GET", "POST"])
-def not_a_page(request: Request, rest: str, caller: CallerPage) -> Response:
-    if caller.is_anon:
-        raise SignInRequired()
+def not_a_page(request: Request, rest: str, session: UserPage) -> Response:
     raise NotFound(f"no page at {request.url.path}")

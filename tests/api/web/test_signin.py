@@ -28,9 +28,7 @@ def csrf_of(page: httpx.Response) -> str:
 
 def sign_in(browser: httpx.Client, user_id: str, *, next: str = "/") -> httpx.Response:
     token = csrf_of(browser.get("/signin"))
-    return browser.post(
-        "/signin/dev", data={"csrf_token": token, "user_id": user_id, "next": next}
-    )
+    return browser.post("/signin/dev", data={"csrf_token": token, "user_id": user_id, "next": next})
 
 
 def test_anonymous_visitor_is_sent_to_sign_in_and_back(browser):
