@@ -7,7 +7,8 @@ the caller's database role may see and adds no access rules of its own. URL plan
 
 - ``/`` → the caller's home; ``/signin``, ``/signout`` (``signin.py``)
 - ``/app/inbox``, ``/app/tickets/{number}`` — agents and admins (``workspace.py``)
-- ``/app/kb…`` — knowledge base (``kb_pages.py``); ``/app/insights``, ``/app/evals…`` (``insights.py``)
+- ``/app/kb…`` — knowledge base (``kb_pages.py``); ``/app/insights`` (``insights.py``);
+  ``/app/evals…`` (``evals_pages.py``)
 - ``/portal…`` — customers (``portal.py``)
 """
 
@@ -22,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from autocrm.api.web.pages import fallback
 
 STATIC_DIR = Path(__file__).parent / "static"
-PAGE_MODULES = ("signin", "workspace", "portal", "kb_pages", "insights")
+PAGE_MODULES = ("signin", "workspace", "portal", "kb_pages", "insights", "evals_pages")
 
 
 def install(app: FastAPI) -> None:
