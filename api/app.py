@@ -38,34 +38,29 @@ by the database's row-level security; rows you may not see answer 404.
 
 
 def build_resources(settings: Settings, *, embedder: Embedder | None = None) -> Resources:
+    """The shared resources (``pipeline.resources``), the model loaded now rather than on the
+    first request, plus the open job queue."""
     from autocrm.api.tasks import build_queue
-    from autocrm.db.connect import make_pool, resolve_url
-    from autocrm.pipeline.chat import build_chat_model
-    from autocrm.pipeline.embedder import build_embedder
+    from autocrm.pipeline import resources
 
-    url = resolve_url(settings)
-    pool = make_pool(url, max_size=POOL_MAX_SIZE)
+    res = resources.build_resources(
+        settings, embedder=embedder, max_size=POOL_MAX_SIZE, warm_up=True, cls=Resources
+    )
     try:
-        res = Resources(
-            settings=settings,
-            pool=pool,
-            embedder=embedder or build_embedder(settings),
-            chat_model=build_chat_model(settings),
-            queue=None,
-        )
-        res.embedder.embed(["warm-up"])  # load the model now, not on the first request
         res.model_ready = True
-        res.queue = build_queue(url).open()
+        res.queue = build_queue(res.url).open()
     except BaseException:
-        pool.close()
+        resources.close_resources(res)
         raise
     return res
 
 
 def close_resources(res: Resources) -> None:
+    from autocrm.pipeline import resources
+
     if res.queue is not None:
         res.queue.close()
-    res.pool.close()
+    resources.close_resources(res)
 
 
 def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastAPI:

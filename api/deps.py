@@ -22,10 +22,9 @@ from psycopg_pool import ConnectionPool
 
 from autocrm.api.auth import Caller, get_caller
 from autocrm.api.errors import Forbidden, Unauthorized
-from autocrm.core.settings import Settings
 from autocrm.db.session import set_caller
-from autocrm.pipeline.chat import ChatModel
-from autocrm.pipeline.embedder import Embedder
+from autocrm.pipeline.resources import Resources as SharedResources
+from autocrm.pipeline.resources import autocommit_connection
 
 log = logging.getLogger("autocrm.api")
 
@@ -43,14 +42,11 @@ SELECT set_config('statement_timeout', %s, true), public.app_role()::text AS app
 
 
 @dataclass
-class Resources:
-    """Built once by the lifespan; closed on shutdown."""
+class Resources(SharedResources):
+    """The shared resources (``pipeline.resources``) plus the API's job queue. Built once by the
+    lifespan (``api.app.build_resources``); closed on shutdown."""
 
-    settings: Settings
-    pool: ConnectionPool
-    embedder: Embedder
-    chat_model: ChatModel | None
-    queue: procrastinate.App | None
+    queue: procrastinate.App | None = None
     model_ready: bool = False
 
 
@@ -91,12 +87,8 @@ def caller_transaction(pool: ConnectionPool, caller: Caller) -> Iterator[Session
 def service_connection(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
     """The pool's own login (what the worker uses), autocommit: for the answer pipeline and
     ingestion, which manage their own transactions. Callers check visibility BEFORE using it."""
-    with pool.connection() as conn:
-        conn.autocommit = True
-        try:
-            yield conn
-        finally:
-            conn.autocommit = False  # the pool hands it to a request next
+    with autocommit_connection(pool) as conn:
+        yield conn
 
 
 def _role(caller: Caller, app_role: str | None) -> Role:

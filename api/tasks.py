@@ -14,9 +14,7 @@ update lost with the database); a retried job that had in fact finished is folde
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import cache
 
 import procrastinate
@@ -24,13 +22,11 @@ import psycopg
 from procrastinate import Blueprint, JobContext, RetryStrategy
 from procrastinate.jobs import Status
 from procrastinate.sync_psycopg_connector import SyncPsycopgConnector
-from psycopg_pool import ConnectionPool
 
-from autocrm.core.settings import Settings
 from autocrm.db.connect import CONNECT_TIMEOUT_S
 from autocrm.pipeline.answer import AlreadyAnswered, answer_ticket, record_failure
-from autocrm.pipeline.chat import ChatModel, ChatModelError
-from autocrm.pipeline.embedder import Embedder
+from autocrm.pipeline.chat import ChatModelError
+from autocrm.pipeline.resources import Resources
 
 log = logging.getLogger("autocrm.worker")
 tasks = Blueprint()
@@ -53,37 +49,23 @@ SELECT t.id FROM tickets t
 """
 
 
-@dataclass
-class WorkerResources:
-    """Built once by the worker entry point; tasks borrow from it."""
-
-    pool: ConnectionPool
-    embedder: Embedder
-    chat_model: ChatModel | None
-    settings: Settings
-
-    @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection in autocommit: each task step commits its own transactions."""
-        with self.pool.connection() as conn:
-            conn.autocommit = True
-            yield conn
+RESOURCES_KEY = "resources"
 
 
-_resources: WorkerResources | None = None
+def job_context(resources: Resources) -> dict[str, object]:
+    """The worker's ``additional_context``: procrastinate copies it into every job's
+    ``JobContext``, where the tasks find the resources (``job_resources``)."""
+    return {RESOURCES_KEY: resources}
 
 
-def install(resources: WorkerResources) -> None:
-    global _resources
-    _resources = resources
-
-
-def _res() -> WorkerResources:
-    if _resources is None:
+def job_resources(context: JobContext) -> Resources:
+    """The resources the worker entry built, from the job's context."""
+    resources = context.additional_context.get(RESOURCES_KEY)
+    if resources is None:
         raise RuntimeError(
-            "worker resources not installed (start the worker with `autocrm worker`)"
+            "worker resources not in the job context (start the worker with `autocrm worker`)"
         )
-    return _resources
+    return resources
 
 
 def build_queue(url: str) -> procrastinate.App:
@@ -136,7 +118,7 @@ def _queue_for(url: str) -> procrastinate.App:
 )
 def auto_respond(context: JobContext, ticket_id: str) -> str:
     """Triage then answer/draft/hand off one new ticket."""
-    res = _res()
+    res = job_resources(context)
     final_attempt = context.job.attempts + 1 >= AUTO_RESPOND_ATTEMPTS
     with res.connection() as conn:
         triage_ticket(conn, ticket_id=ticket_id, res=res)
@@ -159,7 +141,7 @@ def auto_respond(context: JobContext, ticket_id: str) -> str:
     return result.decision.action.value
 
 
-def triage_ticket(conn, *, ticket_id: str, res: WorkerResources) -> None:
+def triage_ticket(conn, *, ticket_id: str, res: Resources) -> None:
     from autocrm.pipeline import triage
 
     row = conn.execute(
@@ -186,12 +168,12 @@ def triage_ticket(conn, *, ticket_id: str, res: WorkerResources) -> None:
     triage.apply_triage(conn, ticket_id=ticket_id, analysis=analysis, routing=routing)
 
 
-@tasks.task(name="reembed_articles", queue="kb")
-def reembed_articles() -> str:
+@tasks.task(name="reembed_articles", queue="kb", pass_context=True)
+def reembed_articles(context: JobContext) -> str:
     """Re-chunk and re-embed articles edited or published in the app (`ingest --from-db`)."""
     from autocrm.ingest.job import ingest
 
-    res = _res()
+    res = job_resources(context)
     with res.connection() as conn:
         report = ingest(
             conn,
@@ -204,10 +186,10 @@ def reembed_articles() -> str:
 
 
 @tasks.periodic(cron="* * * * *", periodic_id="sweep")
-@tasks.task(name="sweep_unanswered", queue="auto")
-def sweep_unanswered(timestamp: int) -> int:
+@tasks.task(name="sweep_unanswered", queue="auto", pass_context=True)
+def sweep_unanswered(context: JobContext, timestamp: int) -> int:
     """Safety net: enqueue any new ticket whose event was lost (crash between commit and defer)."""
-    res = _res()
+    res = job_resources(context)
     with res.pool.connection() as conn:
         ids = [str(r["id"]) for r in conn.execute(UNANSWERED)]
     return sum(enqueue_auto_response(ticket_id=i) for i in ids)
@@ -320,8 +302,10 @@ def enqueue_reembed() -> bool:
 
 
 @tasks.periodic(cron="*/5 * * * *", periodic_id="feedback-signals")
-@tasks.task(name="derive_feedback_signals", queue="kb", queueing_lock="feedback-signals")
-def derive_feedback_signals(timestamp: int) -> str:
+@tasks.task(
+    name="derive_feedback_signals", queue="kb", queueing_lock="feedback-signals", pass_context=True
+)
+def derive_feedback_signals(context: JobContext, timestamp: int) -> str:
     """Implicit signals (replied again, reopened, deflected, first response), then rescore the
     responses with new feedback, filling in embedding similarities of edited replies."""
     from datetime import UTC, datetime, timedelta
@@ -329,7 +313,7 @@ def derive_feedback_signals(timestamp: int) -> str:
     from autocrm.pipeline.feedback import derive_implicit_signals
     from autocrm.pipeline.scoring import score_responses
 
-    res = _res()
+    res = job_resources(context)
     now = datetime.fromtimestamp(timestamp, UTC)
     with res.connection() as conn:
         added = derive_implicit_signals(conn, now=now)
@@ -339,23 +323,30 @@ def derive_feedback_signals(timestamp: int) -> str:
 
 
 @tasks.periodic(cron="*/15 * * * *", periodic_id="refresh-ai-views")
-@tasks.task(name="refresh_ai_views", queue="kb", queueing_lock="refresh-ai-views")
-def refresh_ai_views(timestamp: int) -> str:
+@tasks.task(
+    name="refresh_ai_views", queue="kb", queueing_lock="refresh-ai-views", pass_context=True
+)
+def refresh_ai_views(context: JobContext, timestamp: int) -> str:
     """REFRESH … CONCURRENTLY the AI effectiveness and team performance views."""
     from autocrm.pipeline.feedback import refresh_effectiveness_views
 
-    res = _res()
+    res = job_resources(context)
     with res.connection() as conn:
         refresh_effectiveness_views(conn)
     return "refreshed"
 
 
 @tasks.periodic(cron="17 * * * *", periodic_id="prune-embedding-cache")
-@tasks.task(name="prune_embedding_cache", queue="kb", queueing_lock="prune-embedding-cache")
-def prune_embedding_cache(timestamp: int) -> str:
+@tasks.task(
+    name="prune_embedding_cache",
+    queue="kb",
+    queueing_lock="prune-embedding-cache",
+    pass_context=True,
+)
+def prune_embedding_cache(context: JobContext, timestamp: int) -> str:
     """Hourly: drop cached query vectors past their TTL (pipeline/embedding_cache.py)."""
     from autocrm.pipeline.embedding_cache import prune
 
-    res = _res()
+    res = job_resources(context)
     with res.connection() as conn:
         return f"{prune(conn)} pruned"

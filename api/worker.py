@@ -27,9 +27,9 @@ import psycopg
 from autocrm.api import tasks
 from autocrm.api.tasks import is_connection_error
 from autocrm.core.settings import Settings
-from autocrm.db.connect import CONNECT_TIMEOUT_S, make_pool, resolve_url
-from autocrm.pipeline.chat import build_chat_model
-from autocrm.pipeline.embedder import Embedder, build_embedder
+from autocrm.db.connect import CONNECT_TIMEOUT_S
+from autocrm.pipeline.embedder import Embedder
+from autocrm.pipeline.resources import open_resources
 
 log = logging.getLogger("autocrm.worker")
 QUEUES = ["auto", "kb"]
@@ -45,37 +45,26 @@ def run_worker(
     embedder: Embedder | None = None,
 ) -> None:
     """Process jobs until stopped (or, with ``once``, until the queue has nothing runnable)."""
-    url = resolve_url(settings)
-    pool = make_pool(url, min_size=1, max_size=concurrency + 2)
-    tasks.install(
-        tasks.WorkerResources(
-            pool=pool,
-            embedder=embedder or build_embedder(settings),
-            chat_model=build_chat_model(settings),
-            settings=settings,
-        )
-    )
-    queue = tasks.build_queue(url)
-    options: dict[str, Any] = {
-        "queues": QUEUES,
-        "name": WORKER_NAME,
-        "concurrency": concurrency,
-        "wait": not once,
-        "install_signal_handlers": False,  # the supervisor's own: see supervise()
-        "update_heartbeat_interval": tasks.HEARTBEAT_INTERVAL_S,
-        "stalled_worker_timeout": tasks.STALLED_WORKER_S,
-    }
-    try:
+    with open_resources(settings, embedder=embedder, min_size=1, max_size=concurrency + 2) as res:
+        options: dict[str, Any] = {
+            "queues": QUEUES,
+            "name": WORKER_NAME,
+            "concurrency": concurrency,
+            "wait": not once,
+            "install_signal_handlers": False,  # the supervisor's own: see supervise()
+            "update_heartbeat_interval": tasks.HEARTBEAT_INTERVAL_S,
+            "stalled_worker_timeout": tasks.STALLED_WORKER_S,
+            # Every job's JobContext.additional_context: how tasks reach the resources.
+            "additional_context": tasks.job_context(res),
+        }
         asyncio.run(
             supervise(
-                queue,
-                url=url,
+                tasks.build_queue(res.url),
+                url=res.url,
                 options=options,
                 handle_signals=threading.current_thread() is threading.main_thread(),
             )
         )
-    finally:
-        pool.close()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import random
 import resource
 import shutil
-import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autocrm.bench.stats import Spread, format_spread, markdown_table, spread
 from autocrm.core.settings import ChunkingSettings, Settings
 from autocrm.db import migrate
 from autocrm.db.connect import connect, drop_database, ensure_database
@@ -113,10 +113,6 @@ def chunk_source(source: Path, *, embedder, chunking: ChunkingSettings) -> Chunk
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-def spread(values: Sequence[float]) -> dict:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
 def time_encode(embedder, texts: Sequence[str], *, repeats: int) -> dict:
@@ -428,8 +424,8 @@ def targets(report: dict) -> list[dict]:
 # --- report ------------------------------------------------------------------------------------
 
 
-def _rate(spread_: dict, unit: str = "chunks/s") -> str:
-    return f"{spread_['median']:.1f} {unit} ({spread_['min']:.1f}–{spread_['max']:.1f})"
+def _rate(spread_: Spread, unit: str = "chunks/s") -> str:
+    return format_spread(spread_, unit=unit)
 
 
 def render_markdown(r: dict) -> str:
@@ -462,8 +458,7 @@ def render_markdown(r: dict) -> str:
         ]
     # fmt: on
     rows.append(("peak RSS of this process", f"{r['peak_rss_mb']:,.0f} MB", ""))
-    lines = ["| measure | value | target |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    lines = markdown_table(("measure", "value", "target"), rows)
     if "backends" not in r:
         return "\n".join(lines)
     g, sample = r["gate_corpus"], next(iter(r["backends"].values()))["model_only"]
@@ -474,13 +469,19 @@ def render_markdown(r: dict) -> str:
         "questions' gold pages + fixed others): cosine to fp32 ≥ 0.99 on every chunk; doc-level "
         "recall@5 within 1 point of fp32, own chunks and mixed (its queries, fp32 chunks).",
         "",
-        "| backend | model only | cosine min / mean | recall@5 / mixed (fp32) | gate |",
-        "|---|---|---|---|---|",
+        *markdown_table(
+            ("backend", "model only", "cosine min / mean", "recall@5 / mixed (fp32)", "gate"),
+            (
+                (
+                    key,
+                    _rate(b["model_only"]["chunks_per_s"]),
+                    f"{b['cosine_min']:.4f} / {b['cosine_mean']:.4f}",
+                    f"{b['recall_at_5']:.2f} / {b['recall_at_5_mixed']:.2f} "
+                    f"({b['recall_at_5_fp32']:.2f})",
+                    "PASS" if b["pass"] else "FAIL",
+                )
+                for key, b in r["backends"].items()
+            ),
+        ),
     ]
-    for key, b in r["backends"].items():
-        lines.append(
-            f"| {key} | {_rate(b['model_only']['chunks_per_s'])} | {b['cosine_min']:.4f} / "
-            f"{b['cosine_mean']:.4f} | {b['recall_at_5']:.2f} / {b['recall_at_5_mixed']:.2f} "
-            f"({b['recall_at_5_fp32']:.2f}) | {'PASS' if b['pass'] else 'FAIL'} |"
-        )
     return "\n".join(lines)

@@ -77,6 +77,7 @@ def ingest_with_llamaindex(
     """
     from autocrm.db.connect import drop_database, ensure_database
     from autocrm.db.server import APP_DATABASE
+
     # Read by huggingface_hub/transformers at *their* import.
     forbid_downloads()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

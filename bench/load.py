@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from autocrm.api.auth import mint_token
+from autocrm.bench.stats import markdown_table, percentiles
 from autocrm.core.settings import Settings
 from autocrm.db.connect import connect, resolve_url
 
@@ -55,11 +56,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else 0.0
 
 
 class Recorder:
@@ -215,9 +211,7 @@ def run_load(
     routes = {
         route: {
             "n": len(v),
-            "p50": _percentile(v, 0.5),
-            "p95": _percentile(v, 0.95),
-            "p99": _percentile(v, 0.99),
+            **percentiles(v, (50, 95, 99), method="nearest"),
             "mean": statistics.fmean(v),
             "errors": rec.errors.get(route, 0),
         }
@@ -242,7 +236,7 @@ def run_load(
         # "embed_cached": suggestions whose query vectors the worker had already computed (the
         # shared cache, pipeline/embedding_cache.py); "embed": the model ran in the API.
         "suggestion_stages_ms": {
-            stage: {"n": len(v), "p50": _percentile(v, 0.5), "p95": _percentile(v, 0.95)}
+            stage: {"n": len(v), **percentiles(v, (50, 95), method="nearest")}
             for stage, v in rec.stages.items()
         },
         "targets": {
@@ -284,14 +278,21 @@ def format_load(result: dict) -> str:
         f"{result['errors']} errors ({result['error_rate']:.2%}); load average "
         f"{result['loadavg_before_after'][0]} before, {result['loadavg_before_after'][1]} at the end",
         "",
-        "| route | n | p50 ms | p95 ms | p99 ms | errors |",
-        "|---|---|---|---|---|---|",
+        *markdown_table(
+            ("route", "n", "p50 ms", "p95 ms", "p99 ms", "errors"),
+            (
+                (
+                    route,
+                    r["n"],
+                    f"{r['p50']:.1f}",
+                    f"{r['p95']:.1f}",
+                    f"{r['p99']:.1f}",
+                    r["errors"],
+                )
+                for route, r in sorted(result["routes"].items())
+            ),
+        ),
     ]
-    for route, r in sorted(result["routes"].items()):
-        lines.append(
-            f"| {route} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} "
-            f"| {r['errors']} |"
-        )
     lines += [
         "",
         f"tickets created {result['tickets_created']}: lost {result['lost']}, "

@@ -33,6 +33,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from autocrm.bench.stats import markdown_table, percentile, percentiles
 from autocrm.core.settings import Settings
 from autocrm.db import migrate
 from autocrm.db.connect import (
@@ -408,9 +409,7 @@ def latency(samples_s: list[float]) -> dict:
     ms = np.asarray(samples_s) * 1000
     return {
         "n": len(ms),
-        "p50": float(np.percentile(ms, 50)),
-        "p95": float(np.percentile(ms, 95)),
-        "p99": float(np.percentile(ms, 99)),
+        **percentiles(ms, (50, 95, 99), method="linear"),
         "mean": float(ms.mean()),
         "min": float(ms.min()),
         "max": float(ms.max()),
@@ -573,7 +572,7 @@ def bm25_agreement(conn: psycopg.Connection, bench: Bench) -> dict:
         "queries": len(bench.queries),
         "champion_path": pruned,
         "overlap_at_10_mean": float(np.mean(overlaps)) if overlaps else None,
-        "overlap_at_10_p10": float(np.percentile(overlaps, 10)) if overlaps else None,
+        "overlap_at_10_p10": percentile(overlaps, 10, method="linear") if overlaps else None,
     }
 
 
@@ -859,53 +858,59 @@ def fmt(value: float | None) -> str:
 
 
 def render_markdown(report: dict) -> str:
-    lines = [
-        "| chunks | measure | p50 ms | p95 ms | p99 ms | mean ms | min–max ms |",
-        "|---:|---|---:|---:|---:|---:|---:|",
-    ]
-    for res in report["sizes"]:
-        for key, label in ROWS:
-            s = res["latency_ms"].get(key)
-            if s:
-                lines.append(
-                    f"| {res['chunks']:,} | {label} | {s['p50']:.1f} | {s['p95']:.1f} | "
-                    f"{s['p99']:.1f} | {s['mean']:.1f} | {s['min']:.1f}–{s['max']:.1f} |"
-                )
+    sizes = report["sizes"]
+    lines = markdown_table(
+        ("chunks", "measure", "p50 ms", "p95 ms", "p99 ms", "mean ms", "min–max ms"),
+        (
+            (f"{res['chunks']:,}", label, f"{s['p50']:.1f}", f"{s['p95']:.1f}", f"{s['p99']:.1f}",
+             f"{s['mean']:.1f}", f"{s['min']:.1f}–{s['max']:.1f}")
+            for res in sizes
+            for key, label in ROWS
+            if (s := res["latency_ms"].get(key))
+        ),
+        align="rlrrrrr",
+    )  # fmt: skip
     lines += [
         "",
-        "| chunks | hnsw.ef_search | recall@10 mean | aws-docs-qa | MTRAG | worst query | "
-        "queries < 0.9 | dense top-10 p50 / p95 ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for res in report["sizes"]:
-        for ef, r in sorted(res["recall"]["by_ef_search"].items(), key=lambda x: int(x[0])):
-            mark = " (default)" if int(ef) == res["recall"]["ef_search"] else ""
-            lines.append(
-                f"| {res['chunks']:,} | {ef}{mark} | {r['mean']:.3f} | "
-                f"{fmt(r['mean_aws_docs_qa'])} | {fmt(r['mean_mtrag'])} | {r['min']:.1f} | "
-                f"{r['below_0_9']} | {r['latency_ms']['p50']:.1f} / {r['latency_ms']['p95']:.1f} |"
-            )
-    lines += [
+        *markdown_table(
+            ("chunks", "hnsw.ef_search", "recall@10 mean", "aws-docs-qa", "MTRAG", "worst query",
+             "queries < 0.9", "dense top-10 p50 / p95 ms"),
+            (
+                (f"{res['chunks']:,}",
+                 f"{ef}{' (default)' if int(ef) == res['recall']['ef_search'] else ''}",
+                 f"{r['mean']:.3f}", fmt(r["mean_aws_docs_qa"]), fmt(r["mean_mtrag"]),
+                 f"{r['min']:.1f}", r["below_0_9"],
+                 f"{r['latency_ms']['p50']:.1f} / {r['latency_ms']['p95']:.1f}")
+                for res in sizes
+                for ef, r in sorted(res["recall"]["by_ef_search"].items(), key=lambda x: int(x[0]))
+            ),
+            align="rrrrrrrr",
+        ),
         "",
-        "| chunks | BM25 queries over the exhaustive budget | top-10 overlap with exhaustive "
-        "BM25, mean / p10 |",
-        "|---:|---:|---:|",
-    ]
-    for res in report["sizes"]:
-        a = res.get("bm25_agreement")
-        if a:
-            lines.append(
-                f"| {res['chunks']:,} | {a['champion_path']} of {a['queries']} | "
-                f"{fmt(a['overlap_at_10_mean'])} / {fmt(a['overlap_at_10_p10'])} |"
-            )
-    lines += ["", "| chunks | target | measured | limit | result |", "|---:|---|---:|---:|---|"]
-    for res in report["sizes"]:
-        for t in res["targets"]:
-            lines.append(
-                f"| {res['chunks']:,} | {t['target']} | {t['value']:.3f}{t['unit']} | "
-                f"{'≤' if t['at_most'] else '≥'} {t['limit']:g}{t['unit']} | "
-                f"{'PASS' if t['pass'] else 'FAIL'} |"
-            )
+        *markdown_table(
+            ("chunks", "BM25 queries over the exhaustive budget",
+             "top-10 overlap with exhaustive BM25, mean / p10"),
+            (
+                (f"{res['chunks']:,}", f"{a['champion_path']} of {a['queries']}",
+                 f"{fmt(a['overlap_at_10_mean'])} / {fmt(a['overlap_at_10_p10'])}")
+                for res in sizes
+                if (a := res.get("bm25_agreement"))
+            ),
+            align="rrr",
+        ),
+        "",
+        *markdown_table(
+            ("chunks", "target", "measured", "limit", "result"),
+            (
+                (f"{res['chunks']:,}", t["target"], f"{t['value']:.3f}{t['unit']}",
+                 f"{'≤' if t['at_most'] else '≥'} {t['limit']:g}{t['unit']}",
+                 "PASS" if t["pass"] else "FAIL")
+                for res in sizes
+                for t in res["targets"]
+            ),
+            align="rlrrl",
+        ),
+    ]  # fmt: skip
     corpus, q, m = report["corpus"], report["queries"], report["machine"]
     lines += [
         "",

@@ -17,7 +17,6 @@ import argparse
 import multiprocessing as mp
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -99,11 +98,6 @@ def hammer(base_url: str, clients: int, stop, counts) -> None:
         thread.join()
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def time_customer(http, headers: dict[str, str], n: int) -> list[float]:
     timings = []
     for _ in range(n):
@@ -158,14 +152,17 @@ def run_phase(url: str, port: int, *, limits_on: bool, args) -> dict[str, list]:
 
 
 def report(name: str, results: dict[str, list]) -> None:
+    from autocrm.bench.stats import format_spread, percentile, spread
+
     def summary(rounds: list[list[float]]) -> tuple[str, float]:
-        p50 = [percentile(r, 0.5) for r in rounds]
-        p95 = [percentile(r, 0.95) for r in rounds]
+        # Nearest-rank percentiles of each round, then their median and min-max over rounds.
+        p50 = spread([percentile(r, 50, method="nearest") for r in rounds])
+        p95 = spread([percentile(r, 95, method="nearest") for r in rounds])
         text = (
-            f"p50 {statistics.median(p50):6.1f} ms ({min(p50):.1f}-{max(p50):.1f})   "
-            f"p95 {statistics.median(p95):6.1f} ms ({min(p95):.1f}-{max(p95):.1f})"
+            f"p50 {format_spread(p50, unit='ms', width=6, dash='-')}   "
+            f"p95 {format_spread(p95, unit='ms', width=6, dash='-')}"
         )
-        return text, statistics.median(p95)
+        return text, p95["median"]
 
     idle, idle_p95 = summary(results["idle"])
     hammered, hammered_p95 = summary(results["hammered"])

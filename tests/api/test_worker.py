@@ -94,6 +94,7 @@ def test_model_down_is_retried_then_handed_off(queue_db, llm_server, real_embedd
     from autocrm.core.settings import Settings
     from autocrm.db.connect import make_pool
     from autocrm.pipeline.chat import ChatModelError, build_chat_model
+    from autocrm.pipeline.resources import Resources
 
     llm_server.script(*([503] * 20))
     settings = Settings(
@@ -104,13 +105,12 @@ def test_model_down_is_retried_then_handed_off(queue_db, llm_server, real_embedd
         llm_timeout_s=2,
     )
     pool = make_pool(queue_db, min_size=1, max_size=2)
-    tasks.install(
-        tasks.WorkerResources(
-            pool=pool,
-            embedder=real_embedder,
-            chat_model=build_chat_model(settings),
-            settings=settings,
-        )
+    resources = Resources(
+        settings=settings,
+        url=queue_db,
+        pool=pool,
+        embedder=real_embedder,
+        chat_model=build_chat_model(settings),
     )
     try:
         with connect(queue_db, autocommit=True) as conn:
@@ -134,7 +134,7 @@ def test_model_down_is_retried_then_handed_off(queue_db, llm_server, real_embedd
                 app=None,
                 job=job,
                 worker_name="test",
-                additional_context={},
+                additional_context=tasks.job_context(resources),
                 abort_reason=lambda: None,
                 start_timestamp=time.time(),
             )

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.ingest.test_ingest import rows, run
+from tests.ingest.support import rows, run
 
 WORKER = """
 import sys

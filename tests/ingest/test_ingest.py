@@ -8,14 +8,12 @@ from pathlib import Path
 import pytest
 
 from autocrm.core.errors import AlreadyRunning
-from autocrm.core.settings import ChunkingSettings
 from autocrm.db.connect import connect
-from autocrm.ingest.job import IngestError, ingest
+from autocrm.ingest.job import IngestError
 from autocrm.ingest.sources import SourceError, describe
 from autocrm.ingest.store import set_embedding_dimension
 from tests.fakes import FakeEmbedder
-
-CHUNKING = ChunkingSettings(chunk_tokens=60, overlap_tokens=8, min_chunk_tokens=4)
+from tests.ingest.support import rows, run
 
 BILLING = """---
 title: Change your plan
@@ -47,18 +45,6 @@ def write_kb(root: Path) -> Path:
     )
     (root / "notes.txt").write_text("Export data\n\nUse the CSV export from the Reports page.")
     return root
-
-
-def run(url: str, path: Path | None, embedder=None, **kwargs):
-    with connect(url, autocommit=True) as conn:
-        return ingest(
-            conn, source_path=path, embedder=embedder or FakeEmbedder(), chunking=CHUNKING, **kwargs
-        )
-
-
-def rows(url: str, query: str, params=()) -> list[dict]:
-    with connect(url, autocommit=True) as conn:
-        return conn.execute(query, params).fetchall()
 
 
 def chunks_of(url: str, external_id: str) -> list[dict]:

@@ -14,7 +14,7 @@ from autocrm.db.connect import connect
 from autocrm.ingest.job import ingest
 from autocrm.pipeline.retrieval import SENTENCE_END, retrieve
 from tests.fakes import FakeEmbedder
-from tests.ingest.test_aws_help_centre import sample
+from tests.ingest.support import sample
 
 QUERIES = [
     "maximum number of load balancers per region",
