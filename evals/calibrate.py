@@ -9,13 +9,16 @@ the questions of the runs' "tune" part only; the "holdout" part is reported at t
 threshold, never fitted.
 The send threshold is picked on 5-fold cross-validated probabilities, so the precision it promises
 is not measured on the questions it was fitted to: the lowest threshold whose out-of-fold precision
-reaches the target. The scaling is folded into the weights; both go to ``pipeline/calibration.json``,
-which ``DecisionSettings`` uses as its defaults.
+reaches the target. The scaling is folded into the weights; both go to
+``<data_dir>/calibration.json``, which the decision then reads instead of the default shipped with
+the package (``pipeline/calibration.json``; pipeline/decision.py ``calibrated``). The source tree
+is never written.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +28,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from autocrm.core.errors import InvalidInput
+from autocrm.core.settings import Settings
 from autocrm.evals.compare import _run
-from autocrm.pipeline.decision import FEATURES  # noqa: E402
+from autocrm.pipeline.decision import CALIBRATION_FILE_NAME, FEATURES
 
-CALIBRATION = Path(__file__).resolve().parents[1] / "pipeline" / "calibration.json"
 SELECT = "SELECT metrics FROM eval_results WHERE run_id = %s"
 
 
@@ -106,20 +109,26 @@ def calibrate(
     return result
 
 
-def save(calibration: Calibration, *, run_name: str) -> Path:
-    CALIBRATION.write_text(
-        json.dumps(
-            {
-                "calibrated_on": run_name,
-                "questions": calibration.n,
-                "weights": {k: round(v, 4) for k, v in calibration.weights.items()},
-                "send_threshold": calibration.send_threshold,
-                "precision": round(calibration.precision, 4),
-                "recall": round(calibration.recall, 4),
-                "holdout": calibration.holdout,
-            },
-            indent=2,
-        )
-        + "\n"
+def save(calibration: Calibration, *, run_name: str, data_dir: Path | None = None) -> Path:
+    """Write the calibration to ``<data_dir>/calibration.json`` (``data_dir``: the configured data
+    directory when not given), replacing any earlier one in one step, so that a reader never sees
+    half a file."""
+    directory = Settings().data_dir if data_dir is None else data_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / CALIBRATION_FILE_NAME
+    text = json.dumps(
+        {
+            "calibrated_on": run_name,
+            "questions": calibration.n,
+            "weights": {k: round(v, 4) for k, v in calibration.weights.items()},
+            "send_threshold": calibration.send_threshold,
+            "precision": round(calibration.precision, 4),
+            "recall": round(calibration.recall, 4),
+            "holdout": calibration.holdout,
+        },
+        indent=2,
     )
-    return CALIBRATION
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(text + "\n", encoding="utf-8")
+    partial.replace(path)
+    return path

@@ -24,7 +24,7 @@ from autocrm.evals.metrics import retrieval_metrics
 from autocrm.evals.replies import reply_metrics
 from autocrm.pipeline.answer import prepare_answer
 from autocrm.pipeline.chat import ChatModel
-from autocrm.pipeline.decision import Action
+from autocrm.pipeline.decision import Action, calibrated
 from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.query import Turn
 
@@ -243,7 +243,9 @@ def store_run(
         "retrieval": settings.retrieval.model_dump(),
         "chunking": settings.chunking.model_dump(),
         "generation": settings.generation.model_dump(),
-        "decision": settings.decision.model_dump(mode="json"),
+        "decision": calibrated(settings.decision, data_dir=settings.data_dir).model_dump(
+            mode="json"
+        ),
         "embedding_model": settings.embedding_model_name,
         "llm_model": settings.llm_model or None,
     }

@@ -21,7 +21,7 @@ from autocrm.core.settings import Settings
 from autocrm.core.timing import StageTimer
 from autocrm.pipeline.articles import Sources, load_sources
 from autocrm.pipeline.chat import ChatModel
-from autocrm.pipeline.decision import Action, Decision, HandoffReason, decide
+from autocrm.pipeline.decision import Action, Decision, HandoffReason, calibrated, decide
 from autocrm.pipeline.drafting import Draft, extractive_draft, final_text, llm_draft
 from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.embedding_cache import embed_cached
@@ -177,7 +177,7 @@ def prepare_answer(
             query=query,
             latest_vector=vectors[1],
             request_text=latest,
-            settings=settings.decision,
+            settings=calibrated(settings.decision, data_dir=settings.data_dir),
             auto=kind == "auto_reply",
             now=now or datetime.now(UTC),
             llm_answerable=draft.llm_answerable,
@@ -328,7 +328,9 @@ def settings_snapshot(settings: Settings) -> str:
         {
             "retrieval": settings.retrieval.model_dump(),
             "generation": settings.generation.model_dump(),
-            "decision": settings.decision.model_dump(mode="json"),
+            "decision": calibrated(settings.decision, data_dir=settings.data_dir).model_dump(
+                mode="json"
+            ),
             "embedding_model": settings.embedding_model_name,
             "llm_model": settings.llm_model or None,
         }

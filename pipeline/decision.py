@@ -9,16 +9,25 @@ confidence: the auto-responder must never be talked into sending by the ticket t
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from autocrm.core.settings import AutoSendPolicy, DecisionSettings
+from autocrm.core.errors import InvalidInput
+from autocrm.core.settings import (
+    UNCALIBRATED_SEND_THRESHOLD,
+    UNCALIBRATED_WEIGHTS,
+    AutoSendPolicy,
+    DecisionSettings,
+)
 from autocrm.pipeline.retrieval import RetrievedChunk
 from autocrm.pipeline.text import terms
 
@@ -121,6 +130,63 @@ def retrieval_signals(
         "latest_words": float(len(latest.split())),
         "latest_pronoun": float(bool(_PRONOUN.match(latest))),
     }
+
+
+# --- Calibration: state in the data directory, the default in the package -------------------------
+
+# `autocrm eval calibrate --write` (evals/calibrate.py) writes <data_dir>/CALIBRATION_FILE_NAME;
+# without one, the calibration shipped with the package (fitted on MTRAG dev) is the default.
+CALIBRATION_FILE_NAME = "calibration.json"
+PACKAGED_CALIBRATION = Path(__file__).with_name(CALIBRATION_FILE_NAME)
+CALIBRATED_FIELDS = ("send_threshold", "weights")
+
+
+class CalibrationError(InvalidInput):
+    """A calibration file that cannot be read or does not fit the decision settings."""
+
+
+def calibration_path(*, data_dir: Path) -> Path:
+    """The calibration the decision uses: the data directory's, else the packaged default."""
+    local = data_dir / CALIBRATION_FILE_NAME
+    return local if local.is_file() else PACKAGED_CALIBRATION
+
+
+def load_calibration(*, data_dir: Path) -> dict:
+    path = calibration_path(data_dir=data_dir)
+    try:
+        return _read_calibration(path, path.stat().st_mtime_ns)
+    except (OSError, ValueError) as exc:
+        raise CalibrationError(f"cannot read the decision calibration {path}: {exc}") from exc
+
+
+@lru_cache(maxsize=8)
+def _read_calibration(path: Path, mtime_ns: int) -> dict:
+    """Read once per file version (every answer asks; ``--write`` makes a new version)."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def calibrated(settings: DecisionSettings, *, data_dir: Path) -> DecisionSettings:
+    """``settings`` with the calibration's send threshold and weights where they still hold the
+    uncalibrated fallbacks; a value set to anything else (an environment variable, a request, an
+    eval run's ``--set``) is kept. By value, not by "was it set": settings copied through a dump
+    and a re-validation (``eval run --set``) mark every field as set."""
+    uncalibrated = {
+        "send_threshold": UNCALIBRATED_SEND_THRESHOLD,
+        "weights": UNCALIBRATED_WEIGHTS,
+    }
+    calibration = load_calibration(data_dir=data_dir)
+    update = {
+        key: calibration[key]
+        for key in CALIBRATED_FIELDS
+        if key in calibration and getattr(settings, key) == uncalibrated[key]
+    }
+    if not update:
+        return settings
+    try:
+        return DecisionSettings.model_validate(settings.model_dump() | update)
+    except ValidationError as exc:
+        path = calibration_path(data_dir=data_dir)
+        raise CalibrationError(f"the decision calibration {path} is not valid: {exc}") from exc
 
 
 def confidence_from(signals: dict[str, float], settings: DecisionSettings) -> float:

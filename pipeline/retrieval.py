@@ -11,6 +11,7 @@ the default) or of chunks. Optional MMR re-ranking for diversity.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -19,147 +20,32 @@ from uuid import UUID
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from autocrm.core.settings import RetrievalSettings
 from autocrm.db.connect import EF_SEARCH
 
-_TEMPLATE = (Path(__file__).parent / "sql" / "hybrid_search.sql").read_text()
+SEARCH_SQL_FILE = Path(__file__).parent / "sql" / "hybrid_search.sql"
 SET_EF_SEARCH = "SELECT set_config('hnsw.ef_search', %s, false)"
-
-FILTERS = """a.status = 'published'
-           AND (%(visibility)s = 'all' OR a.visibility = 'public')
-           AND (%(locale)s::text IS NULL OR a.locale = %(locale)s)
-           AND (%(category)s::text IS NULL
-                OR a.category_id = (SELECT id FROM kb_categories WHERE slug = %(category)s))"""
-
-
 SENTENCE_END = r"[.!?]+(\s+|$)|\n+"  # not the dots inside "db.t2.small" or "v1.2"
 
-
-def _lexeme_query(column: str) -> str:
-    """SQL for a one-lexeme tsquery from an analysed lexeme: quoted, so it is not parsed again."""
-    quoted = f"replace(replace({column}, '\\', '\\\\'), '''', '''''')"
-    return f"(('''' || {quoted} || '''')::tsquery)"
+_PART = re.compile(r"^-- name: (\w+)[ \t]*$", re.MULTILINE)
 
 
-# BM25 scores. A query whose terms have at most ``bm25_exhaustive_postings`` postings in all (a help
-# centre of a few thousand articles, every rare-term query) scores every posting: exact Okapi BM25.
-# Above that, common terms would make the statement sum hundreds of thousands of postings (the
-# 100k-chunk benchmark: p95 ~0.5 s), so it reads "champion lists" instead: the best postings of
-# each term (an index-only scan of kb_postings_impact_idx), ``bm25_champion_postings`` in all,
-# shared among the terms by idf (a rare term's postings weigh more, so it gets more of them), sums
-# those partial scores, and rescores the best ``bm25_rescore`` chunks exactly over all query terms.
-# Every returned score is the exact BM25 score; what is approximate is which chunks get scored
-# (the benchmark reports the top-10 agreement with the exhaustive ranking).
-BM25_CTE = f"""
-terms AS MATERIALIZED (
-    SELECT t.term, t.df, ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf, s.avgdl
-      FROM kb_terms t,
-           (SELECT n_chunks::float8 AS n,
-                   greatest(total_len::float8 / greatest(n_chunks, 1), 1) AS avgdl
-              FROM kb_corpus) s
-     WHERE t.term = ANY (tsvector_to_array(to_tsvector('english', %(query)s))) AND t.df > 0
-),
-weighted AS MATERIALIZED (
-    SELECT terms.*,
-           ceil(%(bm25_champion)s * idf / sum(idf) OVER ())::int AS champions
-      FROM terms
-),
-bm25_exhaustive AS (
-    SELECT p.chunk_id,
-           sum(w.idf * p.tf * (%(k1)s + 1)
-               / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / w.avgdl))) AS score
-      FROM kb_postings p JOIN weighted w ON w.term = p.term
-     -- The array form makes the planner probe the postings index for the few query terms
-     -- (joined to the CTE alone, it scanned every posting: the CTE's size is unknown to it).
-     WHERE p.term = ANY (ARRAY(SELECT term FROM weighted))
-       AND (SELECT sum(df) FROM weighted) <= %(bm25_exhaustive)s
-     GROUP BY p.chunk_id
-),
-bm25_champions AS MATERIALIZED (
-    SELECT p.chunk_id
-      FROM weighted w CROSS JOIN LATERAL (
-            SELECT chunk_id, kb_bm25_impact(tf, dl) AS impact FROM kb_postings
-             WHERE term = w.term
-             ORDER BY kb_bm25_impact(tf, dl) DESC
-             LIMIT w.champions) p
-     WHERE (SELECT sum(df) FROM weighted) > %(bm25_exhaustive)s
-     GROUP BY p.chunk_id
-     ORDER BY sum(w.idf * p.impact) DESC, p.chunk_id
-     LIMIT %(bm25_rescore)s
-),
-bm25_rescored AS (
-    SELECT c.chunk_id, s.score
-      FROM bm25_champions c CROSS JOIN LATERAL (
-            SELECT sum(w.idf * p.tf * (%(k1)s + 1)
-                       / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / w.avgdl))) AS score
-              FROM kb_postings p JOIN weighted w ON w.term = p.term
-             WHERE p.chunk_id = c.chunk_id
-               AND p.term = ANY (ARRAY(SELECT term FROM weighted))) s
-),
-bm25_all AS MATERIALIZED (
-    SELECT * FROM bm25_exhaustive UNION ALL SELECT * FROM bm25_rescored
-),
-query_phrases AS MATERIALIZED (
-    -- Each pair of neighbouring terms in a sentence of the query, as a phrase at their distance
-    -- there ("total storage for all DB" -> total <1> storag, storag <3> db: stop words keep their
-    -- places on both sides), weighted by the rarer term's idf; each phrase counts once, like each
-    -- term. Pairs across sentences ("...my password? How do I reset") would only add noise.
-    SELECT tsquery_phrase({_lexeme_query("x.a")}, {_lexeme_query("x.b")}, x.gap) AS phrase,
-           least(wa.idf, wb.idf) AS idf
-      FROM (SELECT l.lexeme AS a, lead(l.lexeme) OVER w AS b, lead(q.pos) OVER w - q.pos AS gap
-              FROM regexp_split_to_table(%(query)s, '{SENTENCE_END}') WITH ORDINALITY s(text, n),
-                   unnest(to_tsvector('english', s.text)) l, unnest(l.positions) AS q(pos)
-            WINDOW w AS (PARTITION BY s.n ORDER BY q.pos)) x
-      JOIN weighted wa ON wa.term = x.a
-      JOIN weighted wb ON wb.term = x.b
-     WHERE x.a <> x.b AND %(proximity)s > 0
-     GROUP BY x.a, x.b, x.gap, wa.idf, wb.idf
-),
-bm25_walk AS MATERIALIZED (
-    -- Walk the scores best-first and probe each chunk's article for the filters until enough.
-    SELECT b.chunk_id, b.score
-      FROM (SELECT * FROM bm25_all ORDER BY score DESC, chunk_id) b
-      CROSS JOIN LATERAL (
-            SELECT 1 FROM kb_chunks c JOIN kb_articles a ON a.id = c.article_id
-             WHERE c.id = b.chunk_id AND {FILTERS}) ok
-     ORDER BY b.score DESC, b.chunk_id
-     LIMIT %(candidates)s
-),
-bm25 AS (
-    -- The candidates re-ranked with proximity * the idf of each query phrase they hold.
-    SELECT x.chunk_id, x.score, row_number() OVER (ORDER BY x.boosted DESC, x.chunk_id) AS rnk,
-           x.boosted / max(x.boosted) OVER () AS norm
-      FROM (SELECT w.chunk_id, w.score, w.score + coalesce(%(proximity)s * p.idf, 0) AS boosted
-              FROM bm25_walk w
-              LEFT JOIN LATERAL (
-                    SELECT sum(q.idf) AS idf
-                      FROM kb_chunks c JOIN query_phrases q ON c.fts @@ q.phrase
-                     WHERE c.id = w.chunk_id) p ON true) x
-),"""
+def sql_parts(text: str) -> dict[str, sql.SQL]:
+    """The ``-- name: <part>`` sections of a .sql file, each without its leading comment lines
+    (they document the part, and may name its placeholders) and surrounding blank lines."""
+    pieces = _PART.split(text)[1:]
+    parts = {}
+    for name, body in zip(pieces[::2], pieces[1::2], strict=True):
+        lines = body.strip("\n").splitlines()
+        while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
+            lines.pop(0)
+        parts[name] = sql.SQL("\n".join(lines).rstrip())
+    return parts
 
-# Candidates come from the HNSW index over half-precision copies (ingest.store.create_hnsw_index);
-# their scores and ranks from the full-precision vectors. {{dim}} is the query vector's dimension.
-DENSE_CTE = f"""
-dense AS (
-    SELECT d.id AS chunk_id, 1 - d.dist AS score, row_number() OVER (ORDER BY d.dist, d.id) AS rnk
-      FROM (SELECT c.id, c.embedding <=> %(vector)s AS dist
-              FROM kb_chunks c
-              JOIN kb_articles a ON a.id = c.article_id
-             WHERE {FILTERS} AND c.embedding IS NOT NULL
-             ORDER BY c.embedding::halfvec({{dim}}) <=> %(vector)s::halfvec({{dim}})
-             LIMIT %(candidates)s) d
-),"""
 
-_NO_DENSE = "NULL::float8 AS dense_score, NULL::bigint AS dense_rank"
-_NO_BM25 = "NULL::float8 AS bm25_score, NULL::bigint AS bm25_rank, NULL::float8 AS bm25_norm"
-_DENSE_COLS = "d.score AS dense_score, d.rnk AS dense_rank"
-_BM25_COLS = "b.score AS bm25_score, b.rnk AS bm25_rank, b.norm AS bm25_norm"
-_RRF = (
-    "coalesce(%(w_dense)s / (%(rrf_k)s + {dense_rank}), 0)"
-    " + coalesce(%(w_bm25)s / (%(rrf_k)s + {bm25_rank}), 0)"
-)
-_CONVEX = "%(w_dense)s * coalesce({dense_score}, 0) + %(w_bm25)s * coalesce({bm25_norm}, 0)"
+_SEARCH = sql_parts(SEARCH_SQL_FILE.read_text(encoding="utf-8"))
 # The columns a fusion reads: a chunk's own, or its article's (the best of the article's chunks).
 _ARTICLE_COLS = {
     "dense_rank": "article_dense_rank",
@@ -170,34 +56,44 @@ _ARTICLE_COLS = {
 _CHUNK_COLS = {name: name for name in _ARTICLE_COLS}
 
 
+def _fusion(fusion: str, columns: dict[str, str]) -> sql.Composed:
+    part = _SEARCH["rrf" if fusion == "rrf" else "convex"]
+    return part.format(**{key: sql.Identifier(column) for key, column in columns.items()})
+
+
 @cache
 def search_sql(mode: str, fusion: str, level: str, dim: int) -> str:
-    """The statement for a retriever mode, fusion and fusion level, assembled once."""
+    """The statement for a retriever mode, fusion and fusion level, composed once."""
     dense = mode in ("dense", "hybrid")
     bm25 = mode in ("bm25", "hybrid")
     if mode == "hybrid":
-        fuse = _RRF if fusion == "rrf" else _CONVEX
-        chunk_fused = fuse.format(**_CHUNK_COLS)
-        article_fused = fuse.format(**_ARTICLE_COLS) if level == "article" else "chunk_fused"
+        chunk_fused = _fusion(fusion, _CHUNK_COLS)
+        article_fused = (
+            _fusion(fusion, _ARTICLE_COLS) if level == "article" else sql.Identifier("chunk_fused")
+        )
     else:  # a single list has nothing to fuse: its chunks keep their own order (BM25's with the
         # proximity boost, max-normalised; the reported bm25_score stays plain Okapi BM25)
-        chunk_fused = "dense_score" if mode == "dense" else "bm25_norm"
-        article_fused = "chunk_fused"
-    return _TEMPLATE.format(
-        bm25_cte=BM25_CTE if bm25 else "",
-        dense_cte=DENSE_CTE.format(dim=int(dim)) if dense else "",
-        dense_id="d.chunk_id" if dense else "NULL::bigint",
-        bm25_id="b.chunk_id" if bm25 else "NULL::bigint",
-        dense_cols=_DENSE_COLS if dense else _NO_DENSE,
-        bm25_cols=_BM25_COLS if bm25 else _NO_BM25,
-        fused_from={
-            "hybrid": "dense d FULL OUTER JOIN bm25 b ON b.chunk_id = d.chunk_id",
-            "dense": "dense d",
-            "bm25": "bm25 b",
-        }[mode],
+        chunk_fused = sql.Identifier("dense_score" if mode == "dense" else "bm25_norm")
+        article_fused = sql.Identifier("chunk_fused")
+    filters = _SEARCH["filters"]
+    statement = _SEARCH["statement"].format(
+        bm25=(
+            _SEARCH["bm25"].format(filters=filters, sentence_end=sql.Literal(SENTENCE_END))
+            if bm25
+            else sql.SQL("")
+        ),
+        dense=(
+            _SEARCH["dense"].format(filters=filters, dim=sql.Literal(int(dim)))
+            if dense
+            else sql.SQL("")
+        ),
+        fused=_SEARCH[f"fused_{mode}"],
         chunk_fused=chunk_fused,
         article_fused=article_fused,
     )
+    # Rendered once per variant without a connection: nothing in it depends on one (no string
+    # literal but the sentence pattern, which psycopg writes in the E'' form that needs none).
+    return statement.as_string(None)
 
 
 @dataclass(frozen=True)

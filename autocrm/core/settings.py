@@ -6,7 +6,6 @@ Tunable RAG knobs are typed sub-models so an eval run or a single request can ov
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -93,21 +92,22 @@ class AutoSendPolicy(StrEnum):
     never = "never"
 
 
-CALIBRATION_FILE = Path(__file__).resolve().parents[1] / "pipeline" / "calibration.json"
-_UNCALIBRATED = {"bias": -6.0, "top_dense": 9.0, "margin": 4.0, "agree": 1.0, "both_top3": 1.0}
-
-
-def _calibrated(key: str, fallback: object) -> object:
-    """Defaults fitted by `autocrm eval calibrate --write` (MTRAG dev), when that file exists."""
-    try:
-        return json.loads(CALIBRATION_FILE.read_text())[key]
-    except (OSError, KeyError, ValueError):
-        return fallback
+# The uncalibrated fallbacks. The pipeline replaces them with the calibration (the data
+# directory's `calibration.json`, written by `autocrm eval calibrate --write`, else the one the
+# package ships): pipeline.decision.calibrated. A value set to anything else is kept.
+UNCALIBRATED_SEND_THRESHOLD = 0.75
+UNCALIBRATED_WEIGHTS = {
+    "bias": -6.0,
+    "top_dense": 9.0,
+    "margin": 4.0,
+    "agree": 1.0,
+    "both_top3": 1.0,
+}
 
 
 class DecisionSettings(BaseModel):
     send_threshold: float = Field(
-        default_factory=lambda: _calibrated("send_threshold", 0.75),
+        UNCALIBRATED_SEND_THRESHOLD,
         ge=0,
         le=1,
         description="confidence to auto-send",
@@ -123,7 +123,7 @@ class DecisionSettings(BaseModel):
     send_requires_agreement: bool = True
     send_max_unseen: float = Field(0.2, ge=0, le=1, description="share of unseen question words")
     # Logistic weights over retrieval signals (pipeline/decision.py).
-    weights: dict[str, float] = Field(default_factory=lambda: _calibrated("weights", _UNCALIBRATED))
+    weights: dict[str, float] = Field(default_factory=lambda: dict(UNCALIBRATED_WEIGHTS))
 
 
 class GenerationSettings(BaseModel):

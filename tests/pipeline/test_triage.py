@@ -22,6 +22,7 @@ from autocrm.pipeline.triage import (
     TriageOutput,
     analyse_ticket,
     apply_triage,
+    classifier,
     route_ticket,
 )
 from tests.builders import make_team, make_ticket, make_user
@@ -183,7 +184,7 @@ def test_priority_and_sentiment_signals(conn, subject, description, priority, se
 
 
 def test_category_centroids_are_cached_and_a_new_category_invalidates_them(conn, monkeypatch):
-    monkeypatch.setattr(triage, "_centroids", {})  # start cold whatever ran before
+    monkeypatch.setattr(classifier, "_centroids", {})  # start cold whatever ran before
     embedder = FakeEmbedder(name="fake-cache-test")
     analyse_ticket(conn, subject="Invoice", description="Where is my invoice?", embedder=embedder)
     assert len(embedder.calls) == 2 and embedder.calls[0] == 1  # the ticket, then the categories

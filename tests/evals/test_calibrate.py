@@ -1,0 +1,94 @@
+"""Calibration state lives in the data directory: `eval calibrate --write` writes
+<data_dir>/calibration.json, the decision reads it (else the packaged default), and the source tree
+is never written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+
+import pytest
+
+from autocrm.core.settings import DecisionSettings, Settings
+from autocrm.evals.calibrate import calibrate, save
+from autocrm.pipeline.decision import (
+    FEATURES,
+    PACKAGED_CALIBRATION,
+    CalibrationError,
+    calibrated,
+    calibration_path,
+    confidence_from,
+)
+
+
+def store_labelled_run(conn, name: str, *, n: int = 60) -> None:
+    """A run whose sendable replies have the stronger retrieval signals (with some overlap)."""
+    rng = random.Random(7)
+    run_id = conn.execute(
+        "INSERT INTO eval_runs (name, dataset) VALUES (%s, 'x') RETURNING id", (name,)
+    ).fetchone()["id"]
+    for i in range(n):
+        good = i % 2 == 0
+        signals = {f: rng.random() * 0.5 + (0.4 if good else 0.0) for f in FEATURES}
+        metrics = {
+            "answerable": good or i % 3 == 0,
+            "reply_correct": good,
+            "signals": signals,
+            "part": "holdout" if i % 5 == 4 else "tune",
+        }
+        conn.execute(
+            "INSERT INTO eval_results (run_id, question_id, question, metrics) "
+            "VALUES (%s, %s, %s, %s)",
+            (run_id, f"q{i}", f"question {i}", json.dumps(metrics)),
+        )
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_calibrate_writes_to_the_data_dir_and_the_decision_reads_it(conn, tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    packaged = digest(PACKAGED_CALIBRATION)
+    store_labelled_run(conn, "calibration-test")
+
+    result = calibrate(conn, runs=["calibration-test"], target_precision=0.9)
+    path = save(result, run_name="calibration-test", data_dir=settings.data_dir)
+
+    assert path == settings.data_dir / "calibration.json"
+    written = json.loads(path.read_text())
+    assert written["calibrated_on"] == "calibration-test"
+    assert written["send_threshold"] == result.send_threshold
+    assert digest(PACKAGED_CALIBRATION) == packaged  # the source tree is untouched
+    assert [p.name for p in settings.data_dir.iterdir()] == ["calibration.json"]  # no leftovers
+
+    assert calibration_path(data_dir=settings.data_dir) == path
+    decision = calibrated(settings.decision, data_dir=settings.data_dir)
+    assert decision.send_threshold == result.send_threshold
+    assert decision.weights == written["weights"]
+    signals = dict.fromkeys(FEATURES, 0.5)
+    z = written["weights"]["bias"] + sum(written["weights"][f] * 0.5 for f in FEATURES)
+    assert confidence_from(signals, decision) == pytest.approx(1 / (1 + math.exp(-z)))
+
+    # What was set explicitly stays; the rest is calibrated.
+    strict = calibrated(DecisionSettings(send_threshold=0.99), data_dir=settings.data_dir)
+    assert (strict.send_threshold, strict.weights) == (0.99, written["weights"])
+
+
+def test_without_a_calibration_in_the_data_dir_the_packaged_default_is_used(tmp_path):
+    assert calibration_path(data_dir=tmp_path) == PACKAGED_CALIBRATION
+    default = json.loads(PACKAGED_CALIBRATION.read_text())
+    decision = calibrated(DecisionSettings(), data_dir=tmp_path)
+    assert decision.send_threshold == default["send_threshold"]
+    assert decision.weights == default["weights"]
+
+
+def test_an_unreadable_calibration_is_an_error_not_a_silent_default(tmp_path):
+    (tmp_path / "calibration.json").write_text("{not json")
+    with pytest.raises(CalibrationError, match="calibration"):
+        calibrated(DecisionSettings(), data_dir=tmp_path)
+    (tmp_path / "calibration.json").write_text(json.dumps({"send_threshold": 7}))
+    with pytest.raises(CalibrationError, match="not valid"):
+        calibrated(DecisionSettings(), data_dir=tmp_path)
