@@ -272,6 +272,7 @@ def store_run(
                                 "answerable": r.question.answerable,
                                 "part": r.question.part,
                                 "kind": r.question.meta.get("kind"),
+                                "gold": r.question.reference_context_ids,
                                 "signals": r.signals,
                             }
                         ),

@@ -152,6 +152,11 @@ class PageSession:
             request.state.user_name = row["full_name"] if row else None
             request.state.role = session.role  # for an error page rendered after this
             yield session
+        for action in session.after_commit:  # as api.deps.DbSession: queue jobs once committed
+            try:
+                action()
+            except Exception:
+                log.exception("after-commit action failed")
 
 
 StaffPage = Annotated[Session, Depends(PageSession(STAFF), scope="function")]
