@@ -142,10 +142,25 @@ def set_database_note(*, server_url: str, name: str, note: str) -> None:
         )
 
 
+PGVECTOR = """
+SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available,
+       current_setting('server_version_num')::int / 10000 AS major,
+       current_database() AS database
+"""
+
+
 def require_pgvector(conn: psycopg.Connection) -> None:
-    row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
-    if row is None:
-        raise MissingExtension(
-            "the server has no pgvector extension (vector); install it "
-            "(e.g. apt-get install postgresql-NN-pgvector) or use the embedded server"
-        )
+    """MissingExtension, with what to run, when the server cannot provide pgvector at all. (Whether
+    this role may create it, when it is not installed yet, ``autocrm db migrate`` checks:
+    db.preflight.)"""
+    row = conn.execute(PGVECTOR).fetchone()
+    if row["available"]:
+        return
+    raise MissingExtension(
+        "the server has no pgvector extension ('vector' is not in pg_available_extensions). "
+        f"Install it on the server (Debian/Ubuntu: apt-get install postgresql-{row['major']}-pgvector;"
+        " Supabase, RDS and Cloud SQL ship it), then, as a superuser or the provider's admin role, "
+        f"run in database {row['database']}: CREATE EXTENSION IF NOT EXISTS vector; "
+        "(or leave AUTOCRM_DATABASE_URL unset to use the embedded server, which has it). "
+        "See docs/postgres.md"
+    )

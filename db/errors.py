@@ -17,3 +17,8 @@ class MissingExtension(DatabaseError):
 
 class MigrationError(DatabaseError):
     """A migration is malformed, was edited after being applied, or failed."""
+
+
+class ServerSetupRequired(MigrationError):
+    """The server lacks what the application role cannot do itself (an extension, a role, a
+    privilege); the message lists the SQL an administrator must run."""

@@ -8,7 +8,9 @@ File format (``db/migrations/YYYYMMDDHHMMSS_<name>.sql``)::
     DROP TABLE ...;
 
 Each migration runs in its own transaction. A session advisory lock serialises concurrent
-``migrate`` calls, so two processes starting at once apply each migration exactly once.
+``migrate`` calls, so two processes starting at once apply each migration exactly once. Before
+the first pending one, ``db.preflight`` checks that the role may do what they do (a managed
+server's application role is no superuser) and names what an administrator must set up if not.
 
 Why not alembic/yoyo: the schema is plain SQL shared with Supabase (``supabase db push`` reads the
 same files), and the whole runner is this module; a library would add an ORM-shaped layer for nothing.
@@ -24,6 +26,7 @@ from pathlib import Path
 import psycopg
 
 from autocrm.db.errors import MigrationError
+from autocrm.db.preflight import check_server
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SCHEMA_DIR = Path(__file__).parent / "schema"
@@ -42,6 +45,7 @@ CREATE TABLE IF NOT EXISTS public.schema_migrations (
     applied_at  timestamptz NOT NULL DEFAULT now()
 )
 """
+TRACKED = "SELECT to_regclass('public.schema_migrations') IS NOT NULL AS tracked"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,14 @@ def _applied(conn: psycopg.Connection) -> dict[str, dict]:
     return {row["version"]: row for row in rows}
 
 
+def _has_pending(conn: psycopg.Connection, migrations: list[Migration]) -> bool:
+    """Whether any of ``migrations`` is unapplied (read-only: creates no tracking table)."""
+    if not conn.execute(TRACKED).fetchone()["tracked"]:
+        return bool(migrations)
+    done = {row["version"] for row in conn.execute("SELECT version FROM public.schema_migrations")}
+    return any(m.version not in done for m in migrations)
+
+
 def _verify_checksums(migrations: list[Migration], applied: dict[str, dict]) -> None:
     known = {m.version: m for m in migrations}
     for version, row in applied.items():
@@ -130,6 +142,9 @@ def migrate(conn: psycopg.Connection, *, migrations: list[Migration] | None = No
     migrations = load_migrations() if migrations is None else migrations
     done: list[str] = []
     with _Locked(conn):
+        if _has_pending(conn, migrations):
+            # Before the first statement: what only an administrator can do, named all at once.
+            check_server(conn)
         applied = _applied(conn)
         _verify_checksums(migrations, applied)
         for migration in migrations:

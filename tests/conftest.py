@@ -30,7 +30,9 @@ DATASETS = SHARED / "datasets"
 
 
 @pytest.fixture(scope="session")
-def pg_root() -> Iterator[Path]:
+def pg_root(request: pytest.FixtureRequest) -> Iterator[Path]:
+    if request.config.getoption("--managed-pg"):
+        pytest.skip("about the embedded server, which --managed-pg replaces")
     # Not pytest's tmp_path: pytest re-chmods its base dir to 0700 at every session start, which
     # locks the server's own OS user out of a data dir another session is still using.
     root = Path(tempfile.mkdtemp(prefix="autocrm-test-pg-"))
@@ -40,10 +42,25 @@ def pg_root() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--managed-pg",
+        action="store_true",
+        default=os.environ.get("AUTOCRM_TEST_MANAGED_PG") == "1",
+        help="run the database fixtures against a second PostgreSQL over TCP with passwords, as "
+        "a role that is no superuser (tests/db/managed_server.py); also AUTOCRM_TEST_MANAGED_PG=1",
+    )
+
+
 @pytest.fixture(scope="session")
-def server_url(pg_root: Path) -> str:
-    """URL of the session's embedded server (maintenance database)."""
-    return start_embedded(pg_root / "pgdata")
+def server_url(request: pytest.FixtureRequest) -> str:
+    """URL of the session's server (maintenance database): the embedded one, or with --managed-pg
+    the managed-like one, as its CI role (no superuser; CREATEDB to clone the templates)."""
+    if request.config.getoption("--managed-pg"):
+        from tests.db.managed_server import CI_ROLE
+
+        return request.getfixturevalue("managed_pg").url(CI_ROLE, "postgres")
+    return start_embedded(request.getfixturevalue("pg_root") / "pgdata")
 
 
 @pytest.fixture(scope="session")
@@ -139,4 +156,5 @@ def queue_db(server_url: str, kb_db: str) -> Iterator[str]:
     drop_database(server_url=server_url, name=name)
 
 
+from tests.db.managed_server import managed_pg  # noqa: E402,F401  (a second, managed-like server)
 from tests.llm_fixtures import llm_server  # noqa: E402,F401  (the fake OpenAI-compatible server)
