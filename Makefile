@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-slow lint bench-ingest clean
+.PHONY: install demo test test-managed-pg test-slow lint bench-ingest clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	BIN=$(BIN) scripts/lint_imports.sh
 	$(BIN)/pytest -q
+	$(MAKE) --no-print-directory test-managed-pg
+
+# The database, API and worker tests again, on a second PostgreSQL over TCP with passwords, as an
+# application role that is no superuser (docs/postgres.md; tests/db/managed_server.py).
+test-managed-pg: $(STAMP)
+	$(BIN)/pytest -q --managed-pg tests/db tests/api/test_tickets.py tests/api/test_access_matrix.py tests/api/test_worker.py
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
