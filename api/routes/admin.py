@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -17,6 +17,7 @@ from autocrm.api.deps import AdminSession, Resources, ResourcesDep, StaffSession
 from autocrm.api.errors import PROBLEM_RESPONSES, Forbidden, Unprocessable
 from autocrm.api.pagination import CursorParam, Limit, Page, cursor_params, paginate
 from autocrm.api.types import Text
+from autocrm.core.periods import SINCE_FORMS, parse_since
 from autocrm.ingest.job import IngestError, ingest
 from autocrm.ingest.sources import TEXT_SUFFIXES, SourceError, describe
 
@@ -197,10 +198,17 @@ def list_ingestions(session: StaffSession, limit: Limit = 50, cursor: CursorPara
 )
 def ai_effectiveness(
     session: StaffSession,
-    since: Annotated[date | None, Query(description="first day (default: 30 days ago)")] = None,
+    since: Annotated[
+        str,
+        Query(
+            max_length=32,
+            description=f"how far back, as `autocrm report ai --since` takes it: {SINCE_FORMS}",
+            examples=["30d"],
+        ),
+    ] = "30d",
 ) -> list[dict]:
     """Per day, team, category, model, prompt version and decision: acceptance, edit similarity,
     deflection, reopens, CSAT, escalations and latency (from the materialized view, as of its last
-    refresh)."""
-    since = since or date.today() - timedelta(days=30)
-    return session.conn.execute(EFFECTIVENESS, (since,)).fetchall()
+    refresh). A bad ``since`` is a 422 naming the accepted forms."""
+    first_day = parse_since(since).date()
+    return session.conn.execute(EFFECTIVENESS, (first_day,)).fetchall()

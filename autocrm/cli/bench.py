@@ -7,12 +7,17 @@ from pathlib import Path
 
 import typer
 
+from autocrm.cli.bench_load import bench_load_command
 from autocrm.cli.bench_retrieval import bench_retrieval_command
+from autocrm.cli.checks import require_local_model, require_shared_files
 from autocrm.core.errors import InvalidInput
 from autocrm.core.settings import Settings
 
-app = typer.Typer(help="Performance benchmarks (ingestion, retrieval).", no_args_is_help=True)
+app = typer.Typer(
+    help="Performance benchmarks (ingestion, retrieval, the API under load).", no_args_is_help=True
+)
 app.command("retrieval")(bench_retrieval_command)
+app.command("load")(bench_load_command)
 
 
 @app.command("ingest")
@@ -45,12 +50,14 @@ def bench_ingest_command(
 
     Example: autocrm bench ingest --pages 300 --backend auto --json-out bench-ingest.json
     """
-    from autocrm.bench.ingest import render_markdown, run_bench
+    from autocrm.bench.ingest import KB_DIR, render_markdown, run_bench
 
     settings = Settings()
     backend = backend or settings.embedding_backend
     if backend not in ("torch", "onnx", "auto"):
         raise InvalidInput(f"--backend must be torch, onnx or auto (got {backend!r})")
+    require_shared_files(KB_DIR, needed_by="bench ingest (the AWS help centre)")
+    require_local_model(settings)
     report = run_bench(
         settings=settings,
         pages=None if full else pages,

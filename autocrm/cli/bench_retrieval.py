@@ -41,7 +41,15 @@ def bench_retrieval_command(
 
     Example: autocrm bench retrieval --sizes 10000,100000 --queries 200 --json-out bench.json
     """
-    from autocrm.bench.retrieval import fmt, render_markdown, run_bench
+    from autocrm.bench.retrieval import (
+        KB_DIR,
+        MTRAG_TASKS,
+        QUESTIONS,
+        fmt,
+        render_markdown,
+        run_bench,
+    )
+    from autocrm.cli.checks import require_shared_files
     from autocrm.pipeline.embedder import build_embedder
 
     try:
@@ -50,8 +58,11 @@ def bench_retrieval_command(
         raise InvalidInput(f"--sizes must be integers, e.g. 10000,100000 (got {sizes!r})") from exc
     if not size_list or min(size_list) < 100:
         raise InvalidInput("--sizes needs at least one size of 100 chunks or more")
+    require_shared_files(
+        KB_DIR, QUESTIONS, MTRAG_TASKS, needed_by="bench retrieval (aws-docs-qa and MTRAG)"
+    )
     settings = Settings()
-    embedder = build_embedder(settings)
+    embedder = build_embedder(settings)  # loads the model: a missing one fails here, first
     report = run_bench(
         sizes=size_list,
         n_queries=queries,

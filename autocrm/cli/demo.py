@@ -55,6 +55,9 @@ DEMO_TICKETS = [
 
 NEXT_STEPS = """
 == what to try next ==
+  autocrm tickets list                             the tickets, their numbers and what the AI did
+  {suggest:<49}draft a reply for ticket #{number} (stored as an internal draft)
+  autocrm report gaps                              what the knowledge base could not answer
   autocrm ask "How do I reset my password?"        a reply from the demo help centre (nothing stored)
   autocrm ask "and on Business?" --after "What is the API rate limit on Team?"   a follow-up
   autocrm serve --dev                              the HTTP API on http://127.0.0.1:8000/docs (dev secrets)
@@ -102,6 +105,7 @@ def demo() -> None:
     from autocrm.api import tasks
     from autocrm.api.worker import run_worker
     from autocrm.cli.ingest import print_report
+    from autocrm.cli.pipeline import JobTally
     from autocrm.db.connect import resolve_url
     from autocrm.ingest.job import ingest
     from autocrm.pipeline.embedder import build_embedder
@@ -128,9 +132,13 @@ def demo() -> None:
     with queue.open():
         for ticket_id in new_ids:
             tasks.enqueue_auto_response(ticket_id=str(ticket_id))
-    run_worker(settings, concurrency=2, once=True, embedder=embedder)
+    with JobTally() as tally:
+        run_worker(settings, concurrency=2, once=True, embedder=embedder)
+    typer.echo(tally.summary())
+    first_number = None
     with open_db(settings) as conn:
         for row in conn.execute(SHOW_DEMO_TICKETS):
+            first_number = first_number or row["number"]
             decision = row["decision"] or "(not answered yet)"
             reason = f" ({row['reason']})" if row["reason"] else ""
             confidence = (
@@ -171,4 +179,5 @@ def demo() -> None:
         rows = effectiveness_summary(conn, since=date.today() - timedelta(days=30), refresh=True)
         typer.echo("\n== AI effectiveness, last 30 days (autocrm report ai --since 30d) ==")
         typer.echo(format_table(rows))
-    typer.echo(NEXT_STEPS)
+    number = first_number or "<number>"
+    typer.echo(NEXT_STEPS.format(suggest=f"autocrm suggest {number}", number=number))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import typer
 from tqdm import tqdm
 
 from autocrm.cli.context import open_db
+from autocrm.core.errors import InvalidInput, NotFound
 from autocrm.core.settings import Settings
 
 app = typer.Typer(help="Evaluate retrieval and answers on datasets.", no_args_is_help=True)
@@ -36,9 +38,46 @@ def apply_overrides(settings: Settings, overrides: list[str]) -> Settings:
     return Settings.model_validate(data)
 
 
+SHIPPED = "support-answers"
+SHARED_SETS = ("aws-docs-qa", "mtrag")
+
+
+def check_dataset(name: str, *, kb: Path | None) -> None:
+    """A precise message for a dataset that is not there, before any work starts."""
+    from autocrm.evals.datasets import SHARED
+
+    alternative = f"`--dataset {SHIPPED}` ships with the repo"
+    if name == SHIPPED:
+        return
+    if name in SHARED_SETS:
+        if not (SHARED / name).is_dir():
+            raise InvalidInput(
+                f"dataset {name!r} not found: {SHARED / name} does not exist (the shared "
+                f"datasets are not installed next to the repository); {alternative}"
+            )
+        return
+    path = Path(name)
+    if not path.exists():
+        raise InvalidInput(
+            f"dataset {name!r}: no such file {path.resolve()}; give a JSONL file, "
+            f"{' or '.join(SHARED_SETS)} (../shared/datasets), or {SHIPPED} (ships with the repo)"
+        )
+    if not path.is_file():
+        raise InvalidInput(f"dataset {name!r} is a directory; give a JSONL file of questions")
+    if kb is None:
+        raise InvalidInput(
+            f"dataset {name!r} needs --kb SOURCE: the knowledge base its questions are asked "
+            "against (a Markdown/HTML directory or a .json/.jsonl export)"
+        )
+    if not kb.exists():
+        raise InvalidInput(f"--kb {kb}: no such file or directory")
+
+
 @app.command("run")
 def run(
-    dataset: str = typer.Option(..., help="aws-docs-qa | mtrag | PATH to a JSONL dataset"),
+    dataset: str = typer.Option(
+        ..., help="support-answers (ships with the repo) | aws-docs-qa | mtrag | PATH to a JSONL"
+    ),
     split: str = typer.Option("dev"),
     kb: Path = typer.Option(None, help="knowledge-base source for a JSONL dataset"),
     set_: list[str] = typer.Option([], "--set", help="override a setting: retrieval.mode=bm25"),
@@ -64,9 +103,16 @@ def run(
 
     settings = apply_overrides(Settings(), set_)
     settings.retrieval.top_k = max(settings.retrieval.top_k, 10)
+    # Everything that can stop the run is checked before the knowledge base is ingested (that
+    # can take many minutes): the dataset, the database's schema (the run is stored there at
+    # the end), the models.
+    check_dataset(dataset, kb=kb)
+    open_db(settings).close()
     data = load_dataset(dataset, split=split, kb=kb, cache_dir=settings.data_dir / "eval-cache")
     if limit:
         data.questions = data.questions[:limit]
+    if not data.questions:
+        raise InvalidInput(f"dataset {dataset!r} has no questions in split {split!r}")
     embedder, chat = build_embedder(settings), build_chat_model(settings)
     app_url = resolve_url(settings)
     server = with_database(app_url, "postgres")
@@ -101,6 +147,44 @@ def run(
     typer.echo(f"run {result.run_id}; report in {out}")
 
 
+LIST_RUNS = """
+SELECT id, name, dataset, split, status, started_at,
+       (metrics ->> 'questions')::int AS questions, (metrics ->> 'hit@5')::float AS hit5,
+       (metrics ->> 'mrr@10')::float AS mrr10
+  FROM eval_runs ORDER BY started_at DESC LIMIT %s
+"""
+RUNS_HINT = "`autocrm eval runs` lists the stored runs"
+
+
+@app.command("runs")
+def runs_command(limit: int = typer.Option(20, "--limit", min=1, help="newest N runs")) -> None:
+    """List stored eval runs, newest first: the names and ids compare and calibrate take.
+
+    Example: autocrm eval runs --limit 5
+    """
+    with open_db(Settings()) as conn:
+        rows = conn.execute(LIST_RUNS, (limit,)).fetchall()
+    if not rows:
+        typer.echo(
+            "no eval runs yet: `autocrm eval run --dataset support-answers` makes one (the "
+            "dataset ships with the repo)"
+        )
+        return
+    typer.echo(f"{'started':<16} {'status':<9} {'questions':>9} {'hit@5':>6} {'mrr@10':>6}  name")
+    for r in rows:
+        figures = " ".join(
+            f"{v:>6.3f}" if v is not None else f"{'-':>6}" for v in (r["hit5"], r["mrr10"])
+        )
+        typer.echo(
+            f"{r['started_at']:%Y-%m-%d %H:%M} {r['status']:<9} {r['questions'] or 0:>9} "
+            f"{figures}  {r['name']}  ({r['dataset']}/{r['split']}, id {r['id']})"
+        )
+
+
+def with_runs_hint(exc: NotFound) -> NotFound:
+    return NotFound(f"{exc}; {RUNS_HINT}")
+
+
 @app.command("compare")
 def compare(
     run_a: str = typer.Argument(..., help="baseline run id or name"),
@@ -114,7 +198,10 @@ def compare(
     from autocrm.evals.compare import compare_runs
 
     with open_db(Settings()) as conn:
-        result = compare_runs(conn, run_a=run_a, run_b=run_b)
+        try:
+            result = compare_runs(conn, run_a=run_a, run_b=run_b)
+        except NotFound as exc:
+            raise with_runs_hint(exc) from exc
     typer.echo(
         f"A = {result.run_a['name']}  B = {result.run_b['name']}  "
         f"({result.paired} paired questions)"
@@ -137,14 +224,19 @@ def calibrate_command(
     target_precision: float = typer.Option(0.95, help="precision of 'sent' replies to reach"),
     write: bool = typer.Option(False, "--write", help="save to pipeline/calibration.json"),
 ) -> None:
-    """Fit the decision's confidence to reply correctness (tune part) and pick the send threshold.
+    """Fit the decision's confidence to reply correctness and pick the send threshold.
+
+    Fitted on the runs' tune part; the held-out part is reported.
 
     Example: autocrm eval calibrate support-answers-all mtrag-all --write
     """
     from autocrm.evals.calibrate import calibrate, save
 
     with open_db(Settings()) as conn:
-        result = calibrate(conn, runs=runs, target_precision=target_precision)
+        try:
+            result = calibrate(conn, runs=runs, target_precision=target_precision)
+        except NotFound as exc:
+            raise with_runs_hint(exc) from exc
     typer.echo(f"{result.n} questions; weights {json.dumps(result.weights)}")
     typer.echo("threshold  precision  recall  auto-send rate")
     for t, p, r, s in result.table[::5]:
@@ -165,7 +257,9 @@ def calibrate_command(
 
 @app.command("sweep")
 def sweep_command(
-    dataset: str = typer.Option(..., help="aws-docs-qa | mtrag | PATH"),
+    dataset: str = typer.Option(
+        ..., help="support-answers (ships with the repo) | aws-docs-qa | mtrag | PATH"
+    ),
     grid: list[str] = typer.Option(..., "--grid", help="key=v1,v2 (repeatable)"),
     kb: Path = typer.Option(None, help="knowledge-base source for a JSONL dataset"),
     limit: int = typer.Option(0, help="only the first N questions"),
@@ -182,13 +276,17 @@ def sweep_command(
     from autocrm.pipeline.embedder import build_embedder
 
     settings = Settings()
+    check_dataset(dataset, kb=kb)
+    grid_points = parse_grid(grid)
+    for combo in itertools.product(*grid_points.values()):  # a bad point fails now, not midway
+        apply_overrides(settings, [f"{k}={v}" for k, v in zip(grid_points, combo, strict=True)])
     data = load_dataset(dataset, kb=kb, cache_dir=settings.data_dir / "eval-cache")
     if limit:
         data.questions = data.questions[:limit]
     rows = sweep(
         dataset=data,
         base=settings,
-        grid=parse_grid(grid),
+        grid=grid_points,
         server_url=with_database(resolve_url(settings), "postgres"),
         embedder=build_embedder(settings),
         with_overrides=apply_overrides,
@@ -214,6 +312,11 @@ def build_dataset_command(
     with open_db(Settings()) as conn:
         n = build_dataset(conn, since=datetime.now(UTC) - timedelta(days=since_days), out=out)
     typer.echo(f"{n} question(s) written to {out}")
+    if not n:
+        typer.echo(
+            f"no AI response accepted or edited by an agent in the last {since_days} days: try "
+            "a larger --since-days; agents accept or edit drafts in the workspace or the API"
+        )
 
 
 @app.command("gc")

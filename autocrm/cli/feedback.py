@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ import typer
 
 from autocrm.cli.context import open_db
 from autocrm.core.errors import InvalidInput
+from autocrm.core.periods import SINCE_HELP, parse_since
 from autocrm.core.settings import Settings
 
 report_app = typer.Typer(
@@ -22,22 +22,10 @@ feedback_app = typer.Typer(
     help="The feedback loop's scheduled work, on demand.", no_args_is_help=True
 )
 
-_SINCE = re.compile(r"^(\d+)([hdw])$")
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-SINCE_HELP = "how far back: 12h, 30d, 4w, or a date like 2026-11-01"
 
-
-def parse_since(text: str, *, now: datetime | None = None) -> datetime:
-    """'30d' -> 30 days before now; '2026-11-01' -> that day, 00:00 UTC."""
-    now = now or datetime.now(UTC)
-    match = _SINCE.match(text.strip())
-    if match:
-        n, unit = int(match.group(1)), match.group(2)
-        return now - timedelta(**{_UNITS[unit]: n})
-    try:
-        return datetime.combine(date.fromisoformat(text.strip()), datetime.min.time(), UTC)
-    except ValueError:
-        raise InvalidInput(f"--since {text!r}: use 12h, 30d, 4w or YYYY-MM-DD") from None
+def since_option(text: str) -> datetime:
+    """``--since`` as the user wrote it -> the start of the window (autocrm.core.periods)."""
+    return parse_since(text, name="--since")
 
 
 @report_app.command("ai")
@@ -46,20 +34,26 @@ def report_ai(
     out: Path = typer.Option(None, help="folder for the charts (default reports/ai-<date>/)"),
     refresh: bool = typer.Option(True, help="refresh the materialized views first"),
 ) -> None:
-    """AI effectiveness: acceptance, edit similarity, deflection, reopens, CSAT, escalations,
-    score and latency by day, team, category, model, prompt version and decision; writes
+    """AI effectiveness: acceptance, edits, deflection, reopens, CSAT, escalations, latency.
+
+    By day, team, category, model, prompt version and decision (score included); writes
     trend.png, by_category.png and effectiveness.csv.
 
     Example: autocrm report ai --since 30d --out reports/ai-november
     """
     from autocrm.pipeline.effectiveness import build_report, format_table
 
-    start = parse_since(since)
+    start = since_option(since)
     out = out or Path("reports") / f"ai-{date.today().isoformat()}"
     with open_db(Settings()) as conn:
         report = build_report(conn, since=start.date(), out_dir=out, refresh=refresh)
     if not report.rows:
-        typer.echo(f"no AI responses since {start.date()}")
+        typer.echo(
+            f"no AI responses since {start.date()}: try a longer --since (e.g. 90d); responses "
+            "are recorded when the worker auto-answers new tickets (`autocrm worker`) or an agent "
+            "asks for a suggestion (`autocrm suggest <number>`)"
+        )
+        return
     typer.echo(format_table(report.summary, ["decision", *list(_metric_columns())]))
     typer.echo("")
     typer.echo(format_table(report.rows))
@@ -76,14 +70,19 @@ def _metric_columns():
 @report_app.command("gaps")
 def report_gaps(
     since: str = typer.Option("30d", help=SINCE_HELP),
-    min_size: int = typer.Option(2, min=1, help="smallest cluster listed"),
+    min_size: int = typer.Option(
+        1, min=1, help="smallest cluster listed (1: single tickets too, e.g. a one-off question)"
+    ),
     similarity: float = typer.Option(0.55, min=0, max=1, help="cosine at which topics merge"),
     low_confidence: float = typer.Option(0.5, min=0, max=1, help="confidence counted as low"),
     examples: int = typer.Option(3, min=1, help="example tickets per cluster"),
     top: int = typer.Option(20, min=1, help="clusters shown"),
 ) -> None:
-    """Knowledge gaps: tickets with low retrieval confidence, a missing-knowledge hand-off or a
-    rejected draft, clustered by topic, largest first, with a suggested article title.
+    """Knowledge gaps: tickets the AI could not answer well, clustered by topic, largest first.
+
+    A ticket counts when one of its AI responses had low retrieval confidence, handed off for
+    missing knowledge, or had its draft rejected (hand-offs a customer asked for, or that policy
+    requires, do not count). Each cluster gets a suggested article title.
 
     Example: autocrm report gaps --since 14d --min-size 3
     """
@@ -91,23 +90,51 @@ def report_gaps(
     from autocrm.pipeline.gaps import find_gaps
 
     settings = Settings()
-    embedder = build_embedder(settings)
+    start = since_option(since)
     with open_db(settings) as conn:
-        clusters = find_gaps(
+        embedder = build_embedder(settings)
+        every = find_gaps(
             conn,
             embedder=embedder,
-            since=parse_since(since),
+            since=start,
             low_confidence=low_confidence,
             similarity=similarity,
-            min_size=min_size,
+            min_size=1,
         )
-    if not clusters:
-        typer.echo("no knowledge gaps found")
+    clusters = [c for c in every if c.size >= min_size]
+    for line in gap_notes(every=every, shown=clusters, since=start, min_size=min_size):
+        typer.echo(line)
     for rank, c in enumerate(clusters[:top], 1):
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(c.reasons.items()))
-        typer.echo(f"{rank}. {c.title}  ({c.size} tickets: {reasons})  [{c.key}]")
+        typer.echo(
+            f"{rank}. {c.title}  ({c.size} ticket{'s' if c.size > 1 else ''}: {reasons})  [{c.key}]"
+        )
         for t in c.tickets[:examples]:
             typer.echo(f"     #{t.number} {t.subject[:90]}  ({t.status})")
+    if len(clusters) > top:
+        typer.echo(f"{len(clusters) - top} more cluster(s): --top {len(clusters)} lists them all")
+    if clusters:
+        typer.echo(
+            "next: publish an article for a topic (then `autocrm ingest --from-db`), or "
+            "`autocrm kb propose` to draft articles from the agents' replies"
+        )
+
+
+def gap_notes(*, every: list, shown: list, since: datetime, min_size: int) -> list[str]:
+    """Why nothing (or not everything) is listed, and what to try."""
+    if not every:
+        return [
+            f"no knowledge gaps since {since.date()}: no AI response since then had low "
+            "confidence, a missing-knowledge hand-off or a rejected draft. Try a longer --since "
+            "(e.g. 90d) or a higher --low-confidence; gaps appear as the worker answers tickets."
+        ]
+    hidden = len(every) - len(shown)
+    if not hidden:
+        return []
+    smaller = f"{hidden} cluster(s) smaller than --min-size {min_size}"
+    if not shown:
+        return [f"no gap cluster of {min_size}+ tickets; {smaller}: --min-size 1 lists them"]
+    return [f"({smaller} not listed: --min-size 1 lists them)"]
 
 
 @export_app.command("learning")
@@ -118,8 +145,10 @@ def export_learning_command(
     redact: bool = typer.Option(True, help="redact emails, phones, card numbers and addresses"),
     save: bool = typer.Option(False, "--save", help="also store the records in learning_examples"),
 ) -> None:
-    """Export (ticket thread, retrieved contexts, AI draft, final human reply, score) records for
-    fine-tuning and new eval sets. PII is redacted unless --no-redact.
+    """Export AI responses with their human outcome, for fine-tuning and new eval sets.
+
+    One record per response: ticket thread, retrieved contexts, AI draft, final human reply,
+    score. PII is redacted unless --no-redact.
 
     Example: autocrm export learning --since 30d --format jsonl --out learning.jsonl
     """
@@ -132,7 +161,7 @@ def export_learning_command(
         try:
             n = export_learning(
                 conn,
-                since=parse_since(since),
+                since=since_option(since),
                 out=stream,
                 fmt=fmt,
                 redact_pii=redact,
@@ -142,6 +171,12 @@ def export_learning_command(
             if out:
                 stream.close()
     typer.echo(f"{n} records" + (f" written to {out}" if out else ""), err=True)
+    if not n:
+        typer.echo(
+            f"nothing to export: no scored or human-answered AI response since "
+            f"{since_option(since).date()}; try a longer --since (e.g. 90d)",
+            err=True,
+        )
 
 
 def kb_propose(
@@ -152,8 +187,9 @@ def kb_propose(
         0.85, min=0, max=1, help="skip when an existing chunk is at least this similar"
     ),
 ) -> None:
-    """Draft KB articles for knowledge gaps that humans solved: saved as 'draft' articles
-    (source 'proposals') for review, never published. Re-running updates the same drafts.
+    """Draft KB articles for knowledge gaps that humans solved, for review (never published).
+
+    Saved as 'draft' articles (source 'proposals'); re-running updates the same drafts.
 
     Example: autocrm kb propose --since 30d
     """
@@ -166,7 +202,7 @@ def kb_propose(
     embedder, chat = build_embedder(settings), build_chat_model(settings)
     with open_db(settings) as conn:
         clusters = find_gaps(
-            conn, embedder=embedder, since=parse_since(since), similarity=similarity,
+            conn, embedder=embedder, since=since_option(since), similarity=similarity,
             min_size=min_size,
         )  # fmt: skip
         proposals = propose_articles(
@@ -174,7 +210,11 @@ def kb_propose(
             duplicate_similarity=duplicate,
         )  # fmt: skip
     if not proposals:
-        typer.echo("no knowledge gaps to propose articles for")
+        typer.echo(
+            f"no knowledge gap of {min_size}+ tickets since {since_option(since).date()} to "
+            "draft an article for: `autocrm report gaps` lists every gap; try --min-size 1 or a "
+            "longer --since"
+        )
     for p in proposals:
         typer.echo(f"{p.outcome:<11} {p.key}  {p.title}: {_describe(p)}")
 
@@ -194,8 +234,10 @@ def feedback_sync(
     window_hours: float = typer.Option(24, min=0, help="reply window for replied_again/reopened"),
     rescore_all: bool = typer.Option(False, help="rescore every response of another score version"),
 ) -> None:
-    """Run the scheduled feedback work now: derive implicit signals, rescore responses (embedding
-    similarity included), refresh the effectiveness views.
+    """Run the scheduled feedback work now: signals, scores, the effectiveness views.
+
+    Derives implicit signals, rescores responses (embedding similarity included) and refreshes
+    the effectiveness views.
 
     Example: autocrm feedback sync --window-hours 48
     """
