@@ -28,7 +28,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from autocrm.core.errors import InvalidInput
-from autocrm.core.settings import Settings
 from autocrm.evals.compare import _run
 from autocrm.pipeline.decision import CALIBRATION_FILE_NAME, FEATURES
 
@@ -109,11 +108,10 @@ def calibrate(
     return result
 
 
-def save(calibration: Calibration, *, run_name: str, data_dir: Path | None = None) -> Path:
-    """Write the calibration to ``<data_dir>/calibration.json`` (``data_dir``: the configured data
-    directory when not given), replacing any earlier one in one step, so that a reader never sees
-    half a file."""
-    directory = Settings().data_dir if data_dir is None else data_dir
+def save(calibration: Calibration, *, run_name: str, data_dir: Path) -> Path:
+    """Write the calibration to ``<data_dir>/calibration.json``, replacing any earlier one in one
+    step, so that a reader never sees half a file."""
+    directory = data_dir
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / CALIBRATION_FILE_NAME
     text = json.dumps(

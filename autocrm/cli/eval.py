@@ -222,7 +222,12 @@ def compare(
 def calibrate_command(
     runs: list[str] = typer.Argument(..., help="labelled runs (ids or names)"),
     target_precision: float = typer.Option(0.95, help="precision of 'sent' replies to reach"),
-    write: bool = typer.Option(False, "--write", help="save to pipeline/calibration.json"),
+    write: bool = typer.Option(
+        False,
+        "--write",
+        help="save to <data dir>/calibration.json, which the decision then uses (the package's "
+        "calibration stays the default)",
+    ),
 ) -> None:
     """Fit the decision's confidence to reply correctness and pick the send threshold.
 
@@ -232,7 +237,8 @@ def calibrate_command(
     """
     from autocrm.evals.calibrate import calibrate, save
 
-    with open_db(Settings()) as conn:
+    settings = Settings()
+    with open_db(settings) as conn:
         try:
             result = calibrate(conn, runs=runs, target_precision=target_precision)
         except NotFound as exc:
@@ -252,7 +258,8 @@ def calibrate_command(
             f"recall {h['recall']:.3f}, send rate {h['send_rate']:.3f}"
         )
     if write:
-        typer.echo(f"written to {save(result, run_name='+'.join(runs))}")
+        path = save(result, run_name="+".join(runs), data_dir=settings.data_dir)
+        typer.echo(f"written to {path}; delete it to go back to the package's calibration")
 
 
 @app.command("sweep")
