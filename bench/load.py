@@ -24,6 +24,7 @@ import httpx
 
 from autocrm.api.auth import mint_token
 from autocrm.bench.stats import markdown_table, percentiles
+from autocrm.core.errors import AutoCRMError, InvalidInput
 from autocrm.core.settings import Settings
 from autocrm.db.connect import connect, resolve_url
 
@@ -153,7 +154,7 @@ def run_load(
     url = resolve_url(settings)
     with connect(url, autocommit=True) as conn:
         if not conn.execute("SELECT EXISTS (SELECT 1 FROM kb_chunks) AS ok").fetchone()["ok"]:
-            raise SystemExit("the knowledge base is empty: run `autocrm demo` first")
+            raise InvalidInput("the knowledge base is empty: run `autocrm demo` first")
     port = _free_port()
     # The demo's dev secrets (dev mode) and no rate limits: this measures capacity, not the limiter
     # (scripts/bench_ratelimit.py measures that).
@@ -258,7 +259,7 @@ def _wait_ready(base: str, timeout_s: float = 120) -> None:
         except httpx.HTTPError as exc:
             last = f"{type(exc).__name__}: {exc}"
         time.sleep(0.5)
-    raise SystemExit(f"the API at {base} did not become ready in {timeout_s:.0f} s: {last}")
+    raise AutoCRMError(f"the API at {base} did not become ready in {timeout_s:.0f} s: {last}")
 
 
 def _drain(url: str, timeout_s: float) -> bool:

@@ -18,7 +18,7 @@ from autocrm.core.settings import ChunkingSettings
 from autocrm.db import migrate
 from autocrm.db.connect import connect, database_note, ensure_database, set_database_note
 from autocrm.db.server import with_database
-from autocrm.ingest.job import ingest
+from autocrm.ingest.job import IngestError, ingest
 from autocrm.pipeline.embedder import Embedder
 
 READY = "autocrm eval kb: ready"
@@ -64,7 +64,7 @@ def eval_kb_url(
         )
         conn.execute("VACUUM ANALYZE kb_postings")
     if report.failed:
-        raise RuntimeError(
+        raise IngestError(
             f"eval KB ingestion had {report.failed} failed items: {report.errors[:3]}"
         )
     _mark(server_url, name, READY)
