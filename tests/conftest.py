@@ -158,3 +158,15 @@ def queue_db(server_url: str, kb_db: str) -> Iterator[str]:
 
 from tests.db.managed_server import managed_pg  # noqa: E402,F401  (a second, managed-like server)
 from tests.llm_fixtures import llm_server  # noqa: E402,F401  (the fake OpenAI-compatible server)
+
+
+@pytest.fixture
+def keep_task_binding() -> Iterator[None]:
+    """The API and the worker rebind api.tasks' module-level tasks to the App of their database;
+    give the session's binding back afterwards (later API tests defer through it)."""
+    from autocrm.api import tasks
+
+    saved = {task: task.blueprint for task in set(tasks.tasks.tasks.values())}
+    yield
+    for task, blueprint in saved.items():
+        task.blueprint = blueprint

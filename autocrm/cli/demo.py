@@ -60,8 +60,15 @@ NEXT_STEPS = """
   autocrm report gaps                              what the knowledge base could not answer
   autocrm ask "How do I reset my password?"        a reply from the demo help centre (nothing stored)
   autocrm ask "and on Business?" --after "What is the API rate limit on Team?"   a follow-up
-  autocrm serve --dev                              the HTTP API on http://127.0.0.1:8000/docs (dev secrets)
   autocrm eval run --dataset support-answers       measure the replies (ships with the repo)
+
+== the web workspace ==
+  autocrm serve --dev                              then open http://127.0.0.1:8000/
+  sign in (dev mode lists the demo users) as:
+    Daniel Reyes, agent      daniel.reyes@flowdesk.io    the inbox, suggested replies
+    Maya Okafor, admin       maya.okafor@flowdesk.io     AI insights, proposed articles, evals
+    Olivia Chen, customer    olivia.chen@brightline.example   the customer portal
+  API docs: http://127.0.0.1:8000/docs (token: autocrm token --user <id>)
 """
 
 INSERT_DEMO_TICKET = """

@@ -14,6 +14,9 @@ import pytest
 from autocrm.db.connect import connect
 from tests.builders import make_ticket
 
+# The workers here rebind the queue tasks to their own App: give the session its binding back.
+pytestmark = pytest.mark.usefixtures("keep_task_binding")
+
 ETHAN = "22222222-0000-4000-8000-000000000006"
 QUESTIONS = [
     "How do I reset my password?",

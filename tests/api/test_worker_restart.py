@@ -77,17 +77,6 @@ def wait_for(what: str, predicate: Callable[[], Any], *, timeout: float, every: 
         time.sleep(every)
 
 
-@pytest.fixture
-def keep_task_binding() -> Iterator[None]:
-    """The API and the queue helpers here rebind api.tasks' module-level tasks to the App of
-    another database; give the session's binding back afterwards."""
-    from autocrm.api import tasks
-
-    saved = {task: task.blueprint for task in set(tasks.tasks.tasks.values())}
-    yield
-    for task, blueprint in saved.items():
-        task.blueprint = blueprint
-
 
 # --- the restart under load -------------------------------------------------------------------
 

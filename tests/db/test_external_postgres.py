@@ -69,17 +69,6 @@ def app_db(managed_pg: ManagedServer, tmp_path_factory) -> str:
     return managed_pg.app_url
 
 
-@pytest.fixture
-def keep_task_binding() -> Iterator[None]:
-    """The API and the worker rebind api.tasks' module-level tasks to this database's queue; give
-    the session's binding back afterwards (the session's API tests defer through it)."""
-    from autocrm.api import tasks
-
-    saved = {task: task.blueprint for task in set(tasks.tasks.tasks.values())}
-    yield
-    for task, blueprint in saved.items():
-        task.blueprint = blueprint
-
 
 def _ids(conn: psycopg.Connection, query: str) -> set:
     return {row["id"] for row in conn.execute(query)}
