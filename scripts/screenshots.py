@@ -23,6 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 ADMIN = "maya.okafor@flowdesk.io"
+TICKET = 25  # "API rate limit on the Team plan"
 
 
 def free_port() -> int:
@@ -72,8 +73,8 @@ def main() -> None:
         driver.find_element(By.CSS_SELECTOR, f'button[data-email="{ADMIN}"]').click()
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table")))
         driver.save_screenshot(str(OUT / "inbox.png"))
-        # The newest demo ticket: its stored draft, or a suggestion streamed now.
-        driver.find_element(By.CSS_SELECTOR, "table tbody tr a").click()
+        # A demo ticket the KB answers (#25, the API rate limit): a suggestion streamed now.
+        driver.get(f"{base}/app/tickets/{TICKET}")
         buttons = driver.find_elements(By.CSS_SELECTOR, "[data-shortcut='s']")
         if buttons:
             buttons[0].click()

@@ -34,6 +34,7 @@ from autocrm.api.deps import service_connection as service_conn
 from autocrm.api.errors import PROBLEM_RESPONSES, Unauthorized, problem_body
 from autocrm.api.routes.tickets import visible_ticket
 from autocrm.pipeline.answer import AnswerResult, answer_ticket
+from autocrm.pipeline.decision import HandoffReason
 
 router = APIRouter(tags=["suggestions"], responses=PROBLEM_RESPONSES)
 KEEPALIVE_S = 5.0
@@ -150,6 +151,8 @@ def run_pipeline(
 
 def to_suggestion(result: AnswerResult, ticket_id: UUID, *, total_ms: float) -> Suggestion:
     draft = result.draft
+    # Nothing answers it: no passages for an agent to wade through (as in the stored message).
+    nothing = result.decision.reason == HandoffReason.missing_knowledge
     citations = [
         Citation(
             index=n,
@@ -157,12 +160,12 @@ def to_suggestion(result: AnswerResult, ticket_id: UUID, *, total_ms: float) -> 
             url=draft.sources[n - 1].source_url or f"/kb/{draft.sources[n - 1].external_id}",
             article_id=draft.sources[n - 1].article_id,
         )
-        for n in draft.cited
+        for n in ([] if nothing else draft.cited)
     ]
     return Suggestion(
         ai_response_id=result.response_id,
         ticket_id=ticket_id,
-        draft=result.text,
+        draft="" if nothing else result.text,
         citations=citations,
         confidence=result.decision.confidence,
         decision=result.decision.action.value,

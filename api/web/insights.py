@@ -21,8 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from autocrm.api.deps import get_resources, service_connection
 from autocrm.api.tasks import enqueue_reembed
-from autocrm.api.web.kb_pages import render_markdown
-from autocrm.api.web.pages import AdminPage, PageRoute, render
+from autocrm.api.web.pages import AdminPage, PageRoute, render, render_markdown
 from autocrm.core.errors import NotFound
 from autocrm.core.periods import parse_since
 from autocrm.pipeline.effectiveness import rollup

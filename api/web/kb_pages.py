@@ -14,7 +14,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 from pydantic import ValidationError
 
@@ -29,7 +28,7 @@ from autocrm.api.routes.kb import (
 from autocrm.api.routes.kb_models import ArticleIn, ArticlePatch
 from autocrm.api.tasks import enqueue_reembed
 from autocrm.api.types import like_pattern
-from autocrm.api.web.pages import PageRoute, StaffPage, render
+from autocrm.api.web.pages import PageRoute, StaffPage, render, render_markdown
 from autocrm.core.errors import NotFound
 from autocrm.pipeline.retrieval import retrieve
 
@@ -81,14 +80,6 @@ FLASH = {
     "visibility": "Visibility changed.",
     "queued": "Re-embedding queued.",
 }
-
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-
-
-def render_markdown(text: str) -> Markup:
-    """Article Markdown as HTML: raw HTML in the source is escaped (shown as text), and links with
-    a javascript:/vbscript:/file:/data: URL are not made (markdown-it's validateLink)."""
-    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - markdown-it escapes; html is off
 
 
 def article_hash(*, title: str, body: str) -> str:

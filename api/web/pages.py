@@ -19,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from autocrm.api.auth import ANON, Caller, get_caller
 from autocrm.api.cookies import csrf_token, set_csrf_cookie
@@ -38,6 +40,17 @@ from autocrm.core.errors import NotFound
 log = logging.getLogger("autocrm.web")
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescapes HTML
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def render_markdown(text: str) -> Markup:
+    """Markdown (articles, AI and agent replies) as HTML: raw HTML in the source is escaped (shown
+    as text), and links with a javascript:/vbscript:/file:/data: URL are not made (markdown-it's
+    validateLink). Customers' own messages are shown as plain text, never through this."""
+    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - markdown-it escapes; html is off
+
+
+TEMPLATES.env.filters["markdown"] = render_markdown
 
 
 class SignInRequired(Exception):

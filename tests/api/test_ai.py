@@ -50,6 +50,25 @@ def test_suggestion_is_grounded_and_stored_as_an_internal_draft(api, db):
     assert body["draft"] not in {m["body"] for m in customer_view.json()["items"]}
 
 
+def test_a_suggestion_nothing_in_the_kb_answers_carries_no_passages(api, db):
+    ticket = make_ticket(
+        db,
+        customer_id=ETHAN,
+        subject="Printer smells of smoke",
+        description="Our office printer makes a burning smell when it prints in colour.",
+        team_id=TEAM_INTEGRATIONS,
+    )
+    body = api.post(f"/tickets/{ticket['id']}/suggestions", as_="agent").json()
+    assert body["decision"] == "escalated" and body["handoff_reason"] == "missing_knowledge"
+    assert body["draft"] == "" and body["citations"] == []
+    stored = db.execute(
+        "SELECT m.body FROM ai_responses r JOIN conversations m ON m.id = r.message_id "
+        "WHERE r.id = %s",
+        (body["ai_response_id"],),
+    ).fetchone()
+    assert "no published article answers this" in stored["body"]
+
+
 def parse_sse(text: str) -> list[tuple[str, dict]]:
     events = []
     for block in text.split("\n\n"):

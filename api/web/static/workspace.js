@@ -144,7 +144,9 @@
         return li;
       }));
       const ms = s.latency_ms && s.latency_ms.total ? ` in ${Math.round(s.latency_ms.total)} ms` : "";
-      status.textContent = `Suggestion ready${ms}. a: send as is · e: edit · d: discard`;
+      status.textContent = s.draft
+        ? `Suggestion ready${ms}. a: send as is · e: edit · d: discard`
+        : `No published article answers this${ms}: write the reply yourself (n), or add an article.`;
       sync();
     }
   }
