@@ -57,6 +57,14 @@ def autocommit_connection(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
 R = TypeVar("R", bound=Resources)
 
 
+def build_models(
+    settings: Settings, *, embedder: Embedder | None = None
+) -> tuple[Embedder, ChatModel | None]:
+    """The embedder (unless an already-loaded one is given) and the chat model (None: the offline
+    drafter): what every entry point (API, worker, CLI commands) answers with."""
+    return embedder or build_embedder(settings), build_chat_model(settings)
+
+
 def build_resources(
     settings: Settings,
     *,
@@ -73,13 +81,8 @@ def build_resources(
     url = resolve_url(settings)
     pool = make_pool(url, min_size=min_size, max_size=max_size)
     try:
-        res = cls(
-            settings=settings,
-            url=url,
-            pool=pool,
-            embedder=embedder or build_embedder(settings),
-            chat_model=build_chat_model(settings),
-        )
+        embedder, chat_model = build_models(settings, embedder=embedder)
+        res = cls(settings=settings, url=url, pool=pool, embedder=embedder, chat_model=chat_model)
         if warm_up:
             res.embedder.embed([WARM_UP_TEXT])
     except BaseException:

@@ -98,8 +98,7 @@ def run(
     from autocrm.evals.kb import eval_kb_url
     from autocrm.evals.report import write_report
     from autocrm.evals.runner import run_questions, store_run
-    from autocrm.pipeline.chat import build_chat_model
-    from autocrm.pipeline.embedder import build_embedder
+    from autocrm.pipeline.resources import build_models
 
     settings = apply_overrides(Settings(), set_)
     settings.retrieval.top_k = max(settings.retrieval.top_k, 10)
@@ -113,7 +112,7 @@ def run(
         data.questions = data.questions[:limit]
     if not data.questions:
         raise InvalidInput(f"dataset {dataset!r} has no questions in split {split!r}")
-    embedder, chat = build_embedder(settings), build_chat_model(settings)
+    embedder, chat = build_models(settings)
     app_url = resolve_url(settings)
     server = with_database(app_url, "postgres")
     kb_url, reused = eval_kb_url(

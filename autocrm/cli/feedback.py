@@ -193,13 +193,12 @@ def kb_propose(
 
     Example: autocrm kb propose --since 30d
     """
-    from autocrm.pipeline.chat import build_chat_model
-    from autocrm.pipeline.embedder import build_embedder
     from autocrm.pipeline.gaps import find_gaps
     from autocrm.pipeline.proposals import propose_articles
+    from autocrm.pipeline.resources import build_models
 
     settings = Settings()
-    embedder, chat = build_embedder(settings), build_chat_model(settings)
+    embedder, chat = build_models(settings)
     with open_db(settings) as conn:
         clusters = find_gaps(
             conn, embedder=embedder, since=since_option(since), similarity=similarity,

@@ -43,15 +43,14 @@ def suggest(
     """
     from autocrm.cli.tickets import resolve_ticket
     from autocrm.pipeline.answer import answer_ticket
-    from autocrm.pipeline.chat import build_chat_model
-    from autocrm.pipeline.embedder import build_embedder
+    from autocrm.pipeline.resources import build_models
 
     settings = Settings()
     with open_db(settings) as conn:
         ticket_id = resolve_ticket(conn, ref=ticket)  # before the model loads: fail fast
         if conn.execute(KB_EMPTY).fetchone()["empty"]:
             raise InvalidInput(EMPTY_KB)
-        embedder, chat = build_embedder(settings), build_chat_model(settings)
+        embedder, chat = build_models(settings)
         result = answer_ticket(
             conn,
             ticket_id=ticket_id,
@@ -79,16 +78,15 @@ def ask(
     Example: autocrm ask "and on Business?" --after "What is the API rate limit on Team?"
     """
     from autocrm.pipeline.answer import prepare_answer
-    from autocrm.pipeline.chat import build_chat_model
     from autocrm.pipeline.drafting import final_text
-    from autocrm.pipeline.embedder import build_embedder
     from autocrm.pipeline.query import Turn
+    from autocrm.pipeline.resources import build_models
 
     settings = Settings()
     with open_db(settings) as conn:  # first: a database that is not ready fails before the model
         if conn.execute(KB_EMPTY).fetchone()["empty"]:
             raise InvalidInput(EMPTY_KB)
-        embedder, chat = build_embedder(settings), build_chat_model(settings)
+        embedder, chat = build_models(settings)
         prepared = prepare_answer(
             conn,
             subject="",
