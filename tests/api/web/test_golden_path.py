@@ -135,7 +135,16 @@ def test_golden_path(web, db, api):
         web.sign_out()
         web.sign_in(email(db, MAYA), next="/app/insights")
         web.wait_for("main")
-        assert "accept" in web.text.lower()
+        team = db.execute(
+            "SELECT tm.name FROM tickets t JOIN teams tm ON tm.id = t.team_id WHERE t.number = %s",
+            (number,),
+        ).fetchone()["name"]
+        row = next(
+            r for r in web.find_all("#effectiveness-summary tbody tr") if r.text.startswith(team)
+        )
+        cells = [c.text for c in row.find_elements("css selector", "td")]
+        # The agent's edited send counts: an acceptance rate and an edit similarity, not "–".
+        assert cells[3].endswith("%") and cells[4] != "–", cells
         web.screenshot("insights")
 
 
