@@ -204,10 +204,11 @@ class _Job:
             if h in todo
         )
         for art in group:
+            # (0, dim) for an article with no chunk text (a heading alone): stored with no chunks.
             art.vectors = np.array(
                 [fresh[h] if h in fresh else reuse[h].to_numpy() for h in art.chunk_hashes],
                 dtype=np.float32,
-            ).reshape(len(art.chunks), -1)
+            ).reshape(len(art.chunks), self.embedder.dim)
             self.report.chunks_reused += sum(1 for h in art.chunk_hashes if h not in fresh)
         return time.perf_counter() - started
 

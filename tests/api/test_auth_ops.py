@@ -35,7 +35,8 @@ def token(secret: str = JWT_SECRET, **claims) -> str:
 
 
 BAD_AUTH = {
-    "expired": f"Bearer {token(exp=int(time.time()) - 10)}",
+    # An hour past: well beyond the 30 s leeway, whenever in the session the test runs.
+    "expired": f"Bearer {token(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)}",
     "forged": f"Bearer {token(secret='another-secret-another-secret-another!!')}",
     "alg none": "Bearer "
     + jwt.encode({"sub": ETHAN, "exp": int(time.time()) + 60}, None, algorithm="none"),

@@ -293,3 +293,16 @@ def test_from_db_embeds_articles_authored_in_the_app(fresh_db):
         )
     assert run(fresh_db, None, from_db=True).updated == 1
     assert "disable the endpoint" in " ".join(c["content"] for c in chunks_of(fresh_db, "x1"))
+
+
+def test_an_article_with_no_text_under_its_heading_does_not_stop_the_batch(fresh_db):
+    with connect(fresh_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO kb_articles (source, external_id, title, body, status) VALUES "
+            "('app', 'empty', 'Draft', '# Draft', 'published'), "
+            "('app', 'full', 'Exports', '# Exports\n\nExports arrive by email within an hour.',"
+            " 'published')"
+        )
+    report = run(fresh_db, None, from_db=True)
+    assert report.failed == 0
+    assert chunks_of(fresh_db, "empty") == [] and len(chunks_of(fresh_db, "full")) >= 1
