@@ -1,6 +1,7 @@
 """Priority, sentiment, intent and a keyword category: small, transparent rules over the ticket text.
 
-The rules are data (``rules.yaml``); each function returns what it concluded and, for ``signals``,
+The rules are data (``rules.yaml``; the demo organisation's topics and category slugs are seed
+data, ``db/seeds/triage_topics.yaml``); each function returns what it concluded and, for ``signals``,
 the text each rule matched, so that a reviewer sees why. The organisation's own name (customers
 write "<product> is down") comes from the database, not from the file.
 """
@@ -17,9 +18,13 @@ from typing import Any
 import psycopg
 import yaml
 
+from autocrm.db.migrate import SEED_FILE
 from autocrm.pipeline.triage.schemas import snake
 
 RULES_FILE = Path(__file__).with_name("rules.yaml")
+# The organisation's own words (topics named after its product areas and its category slugs) are
+# seed data, next to the demo organisation they describe; the rules above are general.
+TOPICS_FILE = SEED_FILE.with_name("triage_topics.yaml")
 ORGANISATION = "{organisation}"
 # A regex alternative that never matches: the placeholder when the organisation has no name.
 _NOTHING = "(?!)"
@@ -66,7 +71,11 @@ def organisation_names(conn: psycopg.Connection) -> tuple[str, ...]:
 
 @cache
 def _data() -> dict[str, Any]:
-    return yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    data = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    topics = yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8")) or {}
+    data["intent"]["topics"] = topics.get("topics") or []
+    data["intent"]["category_topics"] = topics.get("category_topics") or {}
+    return data
 
 
 def _pattern(value: str | list[str]) -> str:
