@@ -9,10 +9,9 @@ second tab lands on the row stored first and sends nothing twice. Notes carry a 
 the same reason.
 
 Sending a draft makes it a public AI message that carries the response (``publish_reply``), the
-shape the customer's "This helped" and the implicit signals look for. The staff policy keeps
-public AI messages to the service role, so that one INSERT (and the response's link to it) runs as
-service_role inside the agent's transaction, after the agent's own RLS checks and feedback row
-succeeded; ``api/routes/feedback.py`` does the same for customers.
+shape the customer's "This helped" and the implicit signals look for: authored by the agent, as
+the agent, under the same policies as everything else (staff may send an AI draft of a ticket they
+can see, and link its response to the message; nothing else of a stored response changes).
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ from autocrm.api.errors import Forbidden, Unprocessable
 from autocrm.api.pagination import CursorParam, cursor_params, paginate
 from autocrm.api.web.pages import PageRoute, StaffPage, render
 from autocrm.core.errors import NotFound
-from autocrm.db.session import set_caller
 from autocrm.pipeline.feedback import REASONS, record_agent_action
 
 router = APIRouter(route_class=PageRoute)
@@ -285,11 +283,10 @@ def publish(
         "response_id": response_id,
         "edited": edited,
     }
-    # On an error the transaction rolls back, and these SET LOCALs with it.
-    set_caller(conn, role="service_role", claims={"role": "service_role"})
+    # As the agent: the policies let staff send an AI draft they can see, authored by them, and
+    # link the response to it (db/migrations/20261204120000_staff_send_ai_drafts.sql).
     message_id = conn.execute(sql()["publish_reply"], params).fetchone()["id"]
     conn.execute(sql()["link_reply"], {"message_id": message_id, "response_id": response_id})
-    set_caller(conn, role=session.caller.db_role, claims=session.caller.claims)
     conn.execute(sql()["awaiting_customer"], {"ticket_id": ticket_id})
     return message_id
 

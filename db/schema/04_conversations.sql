@@ -61,12 +61,13 @@ DROP POLICY IF EXISTS conversations_staff_select ON public.conversations;
 CREATE POLICY conversations_staff_select ON public.conversations FOR SELECT TO authenticated
     USING ((SELECT public.is_staff()) AND ticket_id IN (SELECT id FROM public.tickets));
 
--- Agents write replies, notes and (internal) AI drafts; public AI replies come from the service role.
+-- Agents write replies, notes and (internal) AI drafts; a public AI reply comes from the service
+-- role (the auto-responder) or from the signed-in agent who sends an AI draft, authored by them.
 DROP POLICY IF EXISTS conversations_staff_insert ON public.conversations;
 CREATE POLICY conversations_staff_insert ON public.conversations FOR INSERT TO authenticated
     WITH CHECK ((SELECT public.is_staff())
                 AND message_type IN ('agent', 'ai', 'system')
-                AND (message_type <> 'ai' OR is_internal)
+                AND (message_type <> 'ai' OR is_internal OR author_id = (SELECT auth.uid()))
                 AND ticket_id IN (SELECT id FROM public.tickets));
 
 DROP POLICY IF EXISTS conversations_admin_all ON public.conversations;

@@ -120,6 +120,28 @@ CREATE POLICY ai_responses_staff_insert ON public.ai_responses FOR INSERT TO aut
     WITH CHECK ((SELECT public.is_staff()) AND kind = 'suggestion'
                 AND ticket_id IN (SELECT id FROM public.tickets));
 
+-- Staff link a response they can see to the message it was sent as; nothing else of a stored
+-- response changes (its draft, scores and decision are the record of what the AI did).
+DROP POLICY IF EXISTS ai_responses_staff_update ON public.ai_responses;
+CREATE POLICY ai_responses_staff_update ON public.ai_responses FOR UPDATE TO authenticated
+    USING ((SELECT public.is_staff()) AND ticket_id IN (SELECT id FROM public.tickets))
+    WITH CHECK ((SELECT public.is_staff()) AND ticket_id IN (SELECT id FROM public.tickets));
+CREATE OR REPLACE FUNCTION public.ai_responses_only_link() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = public, pg_temp
+    AS $$
+DECLARE
+    link uuid := NEW.message_id;
+BEGIN
+    IF current_user = 'authenticated' THEN  -- a user's session: everything else stays as stored
+        NEW := OLD;
+        NEW.message_id := link;
+    END IF;
+    RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS ai_responses_only_link ON public.ai_responses;
+CREATE TRIGGER ai_responses_only_link BEFORE UPDATE ON public.ai_responses
+    FOR EACH ROW EXECUTE FUNCTION public.ai_responses_only_link();
+
 -- Feedback: staff on responses they can see; customers rate the public AI replies on their tickets.
 DROP POLICY IF EXISTS ai_feedback_staff ON public.ai_feedback;
 CREATE POLICY ai_feedback_staff ON public.ai_feedback FOR ALL TO authenticated

@@ -137,3 +137,58 @@ def test_agent_reply_stamps_first_response(conn, org):
         "SELECT first_response_at FROM tickets WHERE id = %s", (ticket["id"],)
     ).fetchone()
     assert row["first_response_at"] is not None
+
+
+def _response(conn, ticket_id) -> str:
+    return conn.execute(
+        "INSERT INTO ai_responses (ticket_id, kind, draft, model, prompt_version, decision, "
+        "confidence) VALUES (%s, 'suggestion', 'Draft reply', 'test', 'test_v1', 'drafted', 0.9) "
+        "RETURNING id",
+        (ticket_id,),
+    ).fetchone()["id"]
+
+
+def test_an_agent_sends_an_ai_draft_as_themselves_and_links_only_the_message(conn, org):
+    response = _response(conn, org["t_alice"]["id"])
+    agent = org["agent_in"]
+    with _as(conn, agent):
+        sent = make_message(
+            conn,
+            ticket_id=org["t_alice"]["id"],
+            author_id=agent["id"],
+            message_type="ai",
+            body="Draft reply, as sent",
+        )
+        conn.execute(
+            "UPDATE ai_responses SET message_id = %s WHERE id = %s", (sent["id"], response)
+        )
+    linked = conn.execute("SELECT message_id FROM ai_responses WHERE id = %s", (response,))
+    assert linked.fetchone()["message_id"] == sent["id"]
+    # Nothing else of the stored response changes in a user's session.
+    with _as(conn, agent):
+        conn.execute(
+            "UPDATE ai_responses SET confidence = 1, draft = 'x' WHERE id = %s", (response,)
+        )
+    kept = conn.execute("SELECT confidence, draft FROM ai_responses WHERE id = %s", (response,))
+    assert kept.fetchone() == {"confidence": 0.9, "draft": "Draft reply"}
+
+
+def test_a_public_ai_reply_cannot_be_posted_in_another_name_or_on_an_unseen_ticket(conn, org):
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), _as(conn, org["agent_in"]):
+        make_message(  # no author: it would pass for the auto-responder
+            conn, ticket_id=org["t_alice"]["id"], message_type="ai", body="I am the AI"
+        )
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), _as(conn, org["agent_out"]):
+        make_message(
+            conn,
+            ticket_id=org["t_alice"]["id"],
+            author_id=org["agent_out"]["id"],
+            message_type="ai",
+            body="Not my team's ticket",
+        )
+    response = _response(conn, org["t_alice"]["id"])
+    with _as(conn, org["agent_out"]):  # a response of a ticket they cannot see: nothing to update
+        updated = conn.execute(
+            "UPDATE ai_responses SET message_id = NULL WHERE id = %s", (response,)
+        ).rowcount
+    assert updated == 0

@@ -109,9 +109,9 @@ SELECT r.id, r.draft, r.decision::text AS decision, coalesce(NOT m.is_internal, 
  WHERE r.id = %(response_id)s AND r.ticket_id = %(ticket_id)s;
 
 -- name: publish_reply
--- As service_role (the staff policy keeps public AI messages to the service): the reply an agent
--- sent from an AI draft becomes a public AI message carrying the response, so the customer can
--- rate it and the implicit signals see it.
+-- As the agent (the policies allow staff this on tickets they see): the reply an agent sent from
+-- an AI draft becomes a public AI message carrying the response, so the customer can rate it and
+-- the implicit signals see it.
 INSERT INTO conversations (ticket_id, author_id, message_type, is_internal, body, metadata)
 VALUES (%(ticket_id)s, %(author_id)s, 'ai', false, %(body)s,
         jsonb_build_object('ai_response_id', %(response_id)s::text, 'decision', 'sent',
@@ -119,7 +119,8 @@ VALUES (%(ticket_id)s, %(author_id)s, 'ai', false, %(body)s,
 RETURNING id;
 
 -- name: link_reply
--- As service_role: the response's message is now the public one it was sent as.
+-- As the agent: the response's message is now the public one it was sent as (the only change a
+-- stored response accepts from staff).
 UPDATE ai_responses SET message_id = %(message_id)s WHERE id = %(response_id)s;
 
 -- name: awaiting_customer
