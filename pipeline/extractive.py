@@ -14,6 +14,15 @@ reply around the best one:
 - a bullet list: whole.
 A second article is added only when its best unit is nearly as good and answers a part of the
 question the first does not. Nothing is cut: every piece is a whole unit of its article.
+
+What the question names decides between units: a term counts as held through its aliases (a
+synonym, "website" as "web"; a country as the region a table row lists, "Germany" as "European
+Union"), a customer's phrase is read in the article's word ("go back down to Plus": downgrade),
+what it rules out ("(not the app store)") counts against a unit, a "how long" question prefers a
+unit that states a time, and an article's opening sentence gives way to a unit under a heading
+that holds more of the question (a signpost, "This article explains …", or a pointer, "For more
+information, see …", is never the answer). A problem whose causes are short sections gets the best
+cause first, then the others of that problem, within a budget.
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ FOLLOWING_NOTE_WORDS = 40
 BULLETS_WHOLE_WORDS = 80
 INTRO_WORDS = 50
 SECTION_WHOLE_WORDS = 80
+CAUSES_BUDGET_WORDS = 100  # a problem's other causes, after the one that fits best
 
 _HOW = re.compile(
     r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|walk me through|"
@@ -110,6 +120,10 @@ QUESTION_FILLER = frozenset(
                 "possible",
                 "use",
                 "using",
+                "almost",
+                "ve",  # "I've", "we'll", "you're": what is left of a contraction
+                "ll",
+                "re",
             ]
         )
     )
@@ -124,6 +138,83 @@ _PROBLEM = re.compile(
 )
 _WITHOUT = re.compile(r"(?i)\bwithout\s+(the\s+|a\s+|an\s+|your\s+)?[\w-]+")
 _PRONOUN_START = re.compile(r"(?i)^(it|this|that|these|those|they|then|also|however)\b")
+# "How long / how soon / when …": a unit that states a time answers it.
+_TIME_ASKED = re.compile(
+    r"(?i)\bhow (long|soon|quickly)\b|\bhow many (minutes|hours|days|weeks|months)\b|^\s*when\b"
+)
+_DURATION = re.compile(
+    r"(?i)\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|thirty|a|an|"
+    r"a few|several)\s+(\w+\s+){0,2}(minutes?|hours?|days?|weeks?|months?|years?)\b"
+)
+TIME_BONUS = 0.2
+INTRO_PENALTY = 0.15  # an article's opening sentence, when a later unit holds more of the question
+_SIGNPOST = re.compile(
+    r"(?i)^\s*(this (article|guide|page|section|topic|document) (explains|describes|covers|"
+    r"shows|tells you|lists|walks you|outlines|answers)|in this (article|guide|page|section))\b"
+    # "For information about the maximum timeout, see Lambda limits.": a pointer elsewhere
+    r"|^\s*(for (more )?(information|details)\b[^.;]*?,\s*)?see\b"
+)
+_PRICE_ASKED = re.compile(r"(?i)\bhow much (is|are|does|do|will|would)\b|\bwhat does it cost\b")
+_PRICE = frozenset(_all_terms("cost price fee charge"))
+# What a question says it is not about: "(not the app store)", "not through the app".
+_NEGATED = re.compile(
+    r"(?i)\(\s*not\s+([^)]{1,40})\)|\bnot\s+(?:through|via|from|in|on|with|using|by)\s+"
+    r"(?:the\s+|a\s+|an\s+|your\s+|my\s+)?([\w-]+(?:\s+[\w-]+)?)"
+)
+NEGATED_PENALTY = 0.3  # × the share of the negated words a unit holds
+# Words a question and an article use for the same thing: a question's term counts as held when
+# a unit holds all the terms of one of its alternatives ("website": "web").
+SYNONYMS = {
+    "website": ("web", "online"),
+    "web": ("website",),
+    "online": ("website", "web"),
+    "respond": ("response", "reply"),
+    "response": ("respond", "reply"),
+    "reply": ("respond", "response"),
+    "warn": ("notify", "notice", "email", "tell"),
+}
+# A place a customer names and the region a table row may list it under ("Germany": the EU row).
+_EU = (
+    "Austria|Belgium|Bulgaria|Croatia|Cyprus|Czechia|Czech Republic|Denmark|Estonia|Finland|"
+    "France|Germany|Greece|Hungary|Ireland|Italy|Latvia|Lithuania|Luxembourg|Malta|Netherlands|"
+    "Holland|Poland|Portugal|Romania|Slovakia|Slovenia|Spain|Sweden"
+)
+PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
+    (re.compile(rf"\b(?<!Northern )({_EU})\b"), ("European Union", "EU", "Europe")),
+    (re.compile(r"\b(US|USA|U\.S\.A?|America)\b"), ("United States", "USA")),
+    (
+        re.compile(r"\b(England|Scotland|Wales|Britain|Great Britain|United Kingdom)\b"),
+        ("UK", "United Kingdom", "Great Britain"),
+    ),
+    (re.compile(r"\b(UK)\b"), ("United Kingdom", "Great Britain")),
+)
+# A phrase a customer writes for the word an article uses ("go back down to Plus": downgrade);
+# "how long" asks for a time, it is not about length ("How long we keep it" in a header).
+_PHRASES = (
+    (re.compile(r"(?i)\bhow (long|soon)\b"), "when"),
+    (  # "put the price of Plus up", "raise prices": a price change
+        re.compile(
+            r"(?i)\b(?:put|putting|push|pushing)\s+((?:the\s+|your\s+|our\s+)?prices?"
+            r"(?:\s+of\s+[\w-]+)?)\s+up\b|\b(?:raise|raising|increase|increasing|hike|hiking)"
+            r"\s+((?:the\s+|your\s+|our\s+)?prices?)\b"
+        ),
+        r"change \1\2",
+    ),
+    (
+        re.compile(
+            r"(?i)\b(go|going|move|moving|switch|switching|drop|dropping|step|stepping)\s+"
+            r"(back\s+)?down\b"
+        ),
+        "downgrade",
+    ),
+    (
+        re.compile(
+            r"(?i)\b(go|going|move|moving|switch|switching|step|stepping)\s+(back\s+)?up\s+"
+            r"to\b"
+        ),
+        "upgrade",
+    ),
+)
 
 
 # The english analyzer's stop words (Snowball's list) that pipeline.text keeps: Postgres never
@@ -159,9 +250,12 @@ class Question:
 
     def weights(self, sources: Sources | _Uniform) -> dict[str, float]:
         """idf weight of each term; the sentences that ask (a "?", "how do I…") count fully, the
-        ones that tell the story ("My Brew shows an orange icon.") and the previous turn less."""
+        ones that tell the story ("My Brew shows an orange icon.") and the previous turn less.
+        What the question says it is not about ("(not the app store)") does not count."""
         asked, told = _asked_and_told(self.latest)
-        previous = terms(self.previous) - asked - told
+        negated = self.negated
+        asked, told = asked - negated, told - negated
+        previous = terms(self.previous) - asked - told - negated
         return (
             {t: PREVIOUS_TURN_WEIGHT * sources.weight(t) for t in previous}
             | {t: CONTEXT_SENTENCE_WEIGHT * sources.weight(t) for t in told - asked}
@@ -172,6 +266,17 @@ class Question:
         """``weights`` without the terms only the story around the question holds."""
         asked, told = _asked_and_told(self.latest)
         return {t: w for t, w in self.weights(sources).items() if t not in told - asked}
+
+    @property
+    def negated(self) -> frozenset[str]:
+        """The terms the newest message rules out: "(not the app store)"."""
+        return _negated(self.latest)
+
+    @property
+    def aliases(self) -> dict[str, tuple[frozenset[str], ...]]:
+        """Other ways an article may name a term of the question: "website" as "web", "Germany"
+        as the "European Union" a table lists it under."""
+        return _aliases(f"{self.previous}\n{self.latest}")
 
     @property
     def asked(self) -> str:
@@ -223,7 +328,37 @@ class _Uniform:
 _UNIFORM = _Uniform()
 
 
+@lru_cache(maxsize=4096)
+def _negated(text: str) -> frozenset[str]:
+    found: set[str] = set()
+    for match in _NEGATED.finditer(text):
+        found |= terms(match.group(1) or match.group(2) or "")
+    return frozenset(found)
+
+
+@lru_cache(maxsize=4096)
+def _aliases(text: str) -> dict[str, tuple[frozenset[str], ...]]:
+    out: dict[str, tuple[frozenset[str], ...]] = {}
+    words = terms(text)
+    for word, others in SYNONYMS.items():
+        for term in terms(word) & words:
+            out[term] = out.get(term, ()) + tuple(frozenset(terms(o)) for o in others)
+    for pattern, regions in PLACES:
+        for match in pattern.finditer(text):
+            for term in terms(match.group(0)) | {match.group(0).lower()}:
+                out[term] = out.get(term, ()) + tuple(frozenset(terms(r)) for r in regions)
+    return out
+
+
+def _phrased(text: str) -> str:
+    """The question in the article's words ("go back down to Plus": "downgrade to Plus")."""
+    for pattern, word in _PHRASES:
+        text = pattern.sub(word, text)
+    return text
+
+
 def _asked_and_told(text: str) -> tuple[set[str], set[str]]:
+    text = _phrased(text)
     pieces = _pieces(text)
     asked = [p for p in pieces if _ASKING.search(p)]
     if not asked:
@@ -249,13 +384,25 @@ class Answer:
     evidence: dict[str, float]
 
 
-def coverage_of(weights: dict[str, float], got: set[str], context: set[str] = frozenset()) -> float:
+def coverage_of(
+    weights: dict[str, float],
+    got: set[str],
+    context: set[str] = frozenset(),
+    aliases: dict[str, tuple[frozenset[str], ...]] | None = None,
+) -> float:
     total = sum(weights.values())
     if not total:
         return 0.0
-    held = sum(w for t, w in weights.items() if t in got)
-    held += HEADING_CREDIT * sum(w for t, w in weights.items() if t not in got and t in context)
+    held = sum(w for t, w in weights.items() if _holds(t, got, aliases))
+    held += HEADING_CREDIT * sum(
+        w for t, w in weights.items() if not _holds(t, got, aliases) and _holds(t, context, aliases)
+    )
     return held / total
+
+
+def _holds(term: str, got: set[str], aliases: dict | None) -> bool:
+    """The term, or all the terms of one of its aliases."""
+    return term in got or bool(aliases and any(a and a <= got for a in aliases.get(term, ())))
 
 
 def score_units(question: Question, sources: Sources) -> list[Scored]:
@@ -263,26 +410,70 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     how, how_much = question.wants_steps, question.wants_value
     asked = set(weights)
     factors = question.weights(_UNIFORM)  # asked 1, told and previous turn less; no idf
+    aliases, negated = question.aliases, question.negated
+    time_asked = bool(_TIME_ASKED.search(question.asked))
     scored = []
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
         for unit in article.units:
-            if unit.kind == "code" or _dangling(article, unit):
+            if unit.kind == "code" or _dangling(article, unit) or _signpost(unit):
                 continue  # code is quoted inside its procedure; a lead-in only with its list
-            cov = coverage_of(weights, _unit_terms(article, unit), article.context_terms(unit))
+            held = _unit_terms(article, unit)
+            cov = coverage_of(weights, held, article.context_terms(unit), aliases)
             if unit.kind == "steps":  # which procedure: its heading and intro say
-                cov = (cov + coverage_of(weights, _procedure_name(article, unit))) / 2
+                name = _procedure_name(article, unit)
+                cov = (cov + coverage_of(weights, name, aliases=aliases)) / 2
+                held = held | name
             if cov <= 0:
                 continue
             bonus = prior + (IN_CHUNK_BONUS if article.in_chunk(unit) else 0.0)
+            if time_asked and unit.kind != "steps" and _DURATION.search(plain(unit.text)):
+                bonus += TIME_BONUS  # "how long …": "we reply within one month"
+            if negated:  # "(not the app store)": not the procedure for the app store
+                bonus -= NEGATED_PENALTY * len(negated & held) / len(negated)
             if article.similarity:
                 bonus += SEMANTIC_WEIGHT * article.similarity[unit.section]
             if how and unit.kind == "steps":
                 bonus += STEPS_BONUS + CONTRAST_BONUS * _contrast(article, unit, factors)
-            elif unit.kind == "row" and (how_much or _row_key(unit) & asked):
+            elif unit.kind == "row" and (how_much or _names(asked, _row_key(unit), aliases)):
                 bonus += ROW_BONUS  # a value question, or the row's key named ("E5", "Canada")
             scored.append(Scored(cov + bonus, cov, article, unit))
+    scored = _intro_gives_way(scored)
     return sorted(scored, key=lambda s: (-s.score, s.article.rank, s.unit.section, s.unit.block))
+
+
+def _intro_gives_way(scored: list[Scored]) -> list[Scored]:
+    """An article's opening sentences say what it is about; when a unit under one of its headings
+    holds more of the question, the opening is the poorer answer."""
+    later: dict[int, float] = {}
+    for s in scored:
+        if s.article.sections[s.unit.section].path:
+            later[id(s.article)] = max(later.get(id(s.article), 0.0), s.coverage)
+    return [
+        Scored(s.score - INTRO_PENALTY, s.coverage, s.article, s.unit)
+        if s.unit.kind == "sentence"
+        and not s.article.sections[s.unit.section].path
+        and s.coverage < later.get(id(s.article), 0.0)
+        else s
+        for s in scored
+    ]
+
+
+def _signpost(unit: Unit) -> bool:
+    """ "This article explains when a change takes effect": what an article covers, not an answer."""
+    return unit.kind == "sentence" and bool(_SIGNPOST.match(plain(unit.text)))
+
+
+def _names(asked: set[str], key: set[str], aliases: dict) -> bool:
+    """The question names the row's key, or a place the key's region holds ("Germany": "EU")."""
+    return bool(key & asked) or any(a and a <= key for t in asked for a in aliases.get(t, ()))
+
+
+def _key_named(asked: set[str], key: set[str], aliases: dict) -> int:
+    """How many terms of a row's key the question names (all of them through a place alias)."""
+    if any(a and a <= key for t in asked for a in aliases.get(t, ())):
+        return len(key)
+    return len(key & asked)
 
 
 def _contrast(article: SourceArticle, unit: Unit, factors: dict[str, float]) -> float:
@@ -326,7 +517,8 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     # Further units must answer a part of what is asked: the story around the question ("I just
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
     asked = question.asked_weights(sources)
-    covered = _covered(asked, [(best.article, best.unit)])
+    aliases = question.aliases
+    covered = _covered(asked, [(best.article, best.unit)], aliases)
     quoted = normalise(plain(" ".join(composed[id(best)])))
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
         if len(picked) == MAX_UNITS:
@@ -346,7 +538,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             )
         ):
             continue
-        gain = _covered(asked, [(p.article, p.unit) for p in [*picked, other]]) - covered
+        gain = _covered(asked, [(p.article, p.unit) for p in [*picked, other]], aliases) - covered
         if gain >= SECOND_PART_GAIN:
             picked.append(other)
             covered += gain
@@ -371,7 +563,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     evidence = {
         "answer_coverage": round(covered, 4),
         "latest_answer_coverage": round(
-            _covered(Question(question.latest).weights(sources), used), 4
+            _covered(Question(question.latest).weights(sources), used, aliases), 4
         ),
         "unit_score": round(best.score, 4),
         "unit_coverage": round(best.coverage, 4),
@@ -414,11 +606,22 @@ def _compose(best: Scored, question: Question) -> list[str]:
     section = article.sections[unit.section]
     block = section.blocks[unit.block]
     if unit.kind == "sentence":
-        return _sentences(article, unit, block, section.blocks)
+        parts = _sentences(article, unit, block, section.blocks)
+        if question.wants_steps and parts[:1] == _heading_line(article, unit):
+            parts += _sibling_causes(article, unit, question, parts)
+        return parts
     if unit.kind == "row":
         return _rows(article, unit, block, question)
     if unit.kind == "bullets" and len(block.markdown.split()) > BULLETS_WHOLE_WORDS:
-        return [f"- {unit.text}"]  # a long list: the matching item, whole
+        # A long list: the matching item, whole; and, for a question that gives or asks a time
+        # ("I've had it two weeks"), the item that states the list's time limit, in list order.
+        items = [unit.item or 0]
+        if (
+            _DURATION.search(question.latest) or _TIME_ASKED.search(question.asked)
+        ) and not _DURATION.search(plain(unit.text)):
+            timed = [n for n, item in enumerate(block.items) if _DURATION.search(plain(item))]
+            items = sorted({*items, *timed[:1]})
+        return ["\n".join(f"- {block.items[n]}" for n in items)]
     parts = (
         [*_heading_line(article, unit), *_intro(section.blocks, unit.block)]
         if unit.kind == "steps"
@@ -486,20 +689,73 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
     return parts
 
 
+def _sibling_causes(
+    article: SourceArticle, unit: Unit, question: Question, parts: list[str]
+) -> list[str]:
+    """A problem whose heading the question names ("Coffee tastes bitter or burnt") with its causes
+    as short sections below it: the other causes too, whole, in article order, within budget (the
+    customer cannot tell which one is theirs)."""
+    path = article.sections[unit.section].path
+    if len(path) < 2:
+        return []
+    parent = _text_terms(path[-2])
+    asked = terms(f"{question.previous} {question.latest}")
+    if not parent or len(parent & asked) < 0.5 * len(parent):
+        return []
+    words = sum(len(p.split()) for p in parts)
+    out: list[str] = []
+    for n, section in enumerate(article.sections):
+        if n == unit.section or section.path[:-1] != path[:-1] or len(section.path) != len(path):
+            continue
+        size = sum(len(b.markdown.split()) for b in section.blocks)
+        if any(b.kind != "paragraph" for b in section.blocks) or size > SECTION_WHOLE_WORDS:
+            return []  # not a list of short causes
+        if words + size > CAUSES_BUDGET_WORDS:
+            break
+        out += [f"**{section.path[-1]}**", *(b.markdown for b in section.blocks)]
+        words += size
+    return out
+
+
 def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) -> list[str]:
     """The table's header and the matching rows; the matching cell stated in a sentence when the
     question names one column (or the table has one value column)."""
     assert block.header is not None
     header_cells = table_cells(block.header[0])
-    weights = {t: 1.0 for t in terms(f"{question.previous} {question.latest}")}
-    row_scores = [coverage_of(weights, _text_terms(row)) for row in block.items]
+    asked = terms(_phrased(f"{question.previous} {question.latest}")) - question.negated
+    weights = dict.fromkeys(asked, 1.0)
+    aliases = question.aliases
+    row_scores = [coverage_of(weights, _text_terms(row), aliases=aliases) for row in block.items]
     best = row_scores[unit.item or 0]
     rows = [n for n, s in enumerate(row_scores) if best > 0 and s >= 0.8 * best][:MAX_ROWS]
     rows = sorted({unit.item or 0, *rows})[:MAX_ROWS]
-    latest = terms(question.latest)
-    named = [c for c, cell in enumerate(header_cells) if c > 0 and _text_terms(cell) & latest]
+    latest = terms(_phrased(question.latest))
+    # The rows whose key the question names most of ("to the US": "United States and Canada").
+    named_keys = [
+        _key_named(latest, _text_terms(table_cells(row)[0]), _aliases(question.latest))
+        for row in block.items
+    ]
+    most = max(named_keys, default=0)
+    keyed = [n for n, k in enumerate(named_keys) if most and k == most]
+    if (unit.item or 0) in keyed:
+        rows = keyed[:MAX_ROWS]
+    # A column is named by what sets it apart, not by the table's topic ("shipping" in a table
+    # of shipping rates), or by all its words ("Plus"); "how much" with none named asks the cost.
+    topic = article.context_terms(unit)
+    named = [
+        c
+        for c, cell in enumerate(header_cells)
+        if c > 0
+        and ((_text_terms(cell) - topic) & latest or latest >= _text_terms(cell) != frozenset())
+    ]
+    if not named and _PRICE_ASKED.search(question.latest):
+        named = [c for c, cell in enumerate(header_cells) if c > 0 and _text_terms(cell) & _PRICE]
     column = named[0] if len(named) == 1 else None
-    if column is None and len(header_cells) == 2 and _row_key(unit) & terms(question.latest):
+    if (
+        column is None
+        and len(header_cells) == 2
+        and _names(terms(question.latest), _row_key(unit), aliases)
+    ):
         column = 1  # "Team | 300" asked about Team: "Team — Requests per minute: 300."
     cells = table_cells(block.items[unit.item or 0])
     parts = []
@@ -574,13 +830,15 @@ def _unit_terms(article: SourceArticle, unit: Unit) -> set[str]:
     return _text_terms(unit.text)
 
 
-def _covered(weights: dict[str, float], used: list[tuple[SourceArticle, Unit]]) -> float:
+def _covered(
+    weights: dict[str, float], used: list[tuple[SourceArticle, Unit]], aliases: dict | None = None
+) -> float:
     got: set[str] = set()
     context: set[str] = set()
     for article, unit in used:
         got |= _unit_terms(article, unit)
         context |= article.context_terms(unit)
-    return coverage_of(weights, got, context)
+    return coverage_of(weights, got, context, aliases)
 
 
 def _overlaps(other: Scored, picked: list[Scored]) -> bool:

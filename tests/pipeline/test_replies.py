@@ -240,3 +240,219 @@ def test_a_lead_in_is_quotable_only_with_the_list_it_introduces():
     article = SourceArticle(index=1, chunk=None, sections=sections, rank=0)
     lead_ins = [u for u in units(sections) if u.text.endswith(":")]
     assert [_dangling(article, u) for u in lead_ins] == [False, True]
+
+
+def _offline_answer(markdown: str, title: str, latest: str, previous: str = "", similarity=()):
+    """The extractive answer over one made-up article (no database: every term weighs 1)."""
+    from types import SimpleNamespace
+
+    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.extractive import Question, answer
+
+    chunk = SimpleNamespace(title=title, content="")
+    article = SourceArticle(1, chunk, parse_article(markdown, title), 0, list(similarity))
+    return answer(Question(latest, previous), Sources([article], {}, 1.0))
+
+
+CANCEL = """# Cancel your plan
+
+How you cancel depends on where you subscribed.
+
+## On Android (billed by Google Play)
+
+1. Open the Google Play Store app.
+2. Tap Payments & subscriptions, then Subscriptions.
+3. Tap Cancel subscription.
+
+## On the web (billed by us)
+
+1. Sign in at my.example.com.
+2. Go to Billing > Subscription.
+3. Click Cancel plan and then Confirm cancellation.
+"""
+
+
+def test_a_procedure_the_question_rules_out_gives_way_to_the_channel_it_names():
+    found = _offline_answer(
+        CANCEL,
+        "Cancel your plan",
+        "We pay through your website (not the app store). How do we cancel it?",
+    )
+    text = "\n\n".join(found.parts)
+    assert "Confirm cancellation" in text and "Google Play" not in text
+
+
+SHIPPING = """# Shipping rates
+
+| Destination | Service | Cost | Free shipping on orders over |
+|---|---|---|---|
+| UK mainland | Standard | £3.95 | £40 |
+| UK mainland | Express | £7.95 | No free express shipping |
+| European Union | International | £9.95 | £120 |
+| United States and Canada | International | £14.95 | £200 |
+"""
+
+
+def test_a_country_finds_the_row_of_its_region_and_only_that_row():
+    for question, row, value in (
+        ("What do I need to spend to get free shipping to the US?", "United States", "£200"),
+        ("How much is shipping to Germany?", "European Union", "£9.95"),
+    ):
+        text = "\n\n".join(_offline_answer(SHIPPING, "Shipping rates", question).parts)
+        assert text.split("\n\n")[0].startswith(row) and value in text.split("\n\n")[0]
+        table_rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "£" in ln]
+        assert len(table_rows) == 1 and row in table_rows[0], text
+
+
+PLANS = """# Change your plan
+
+You can move between plans whenever you like.
+
+## Upgrading
+
+An upgrade takes effect immediately and we charge the prorated difference.
+
+## Downgrading
+
+A downgrade takes effect at the end of your current billing period.
+"""
+
+
+def test_going_back_down_a_plan_is_asked_in_the_articles_word_downgrade():
+    found = _offline_answer(
+        PLANS,
+        "Change your plan",
+        "and if we go back down to Plus later on?",
+        "If I upgrade my account to Business, does it start straight away?",
+    )
+    assert "end of your current billing period" in found.parts[0] + found.parts[1]
+    assert "immediately" not in "\n".join(found.parts)
+
+
+PRIVACY = """# Privacy requests
+
+Email us to make a request, and we will respond to your request by email.
+
+## What happens next
+
+- **Identity check:** we only act on requests from the address on the account.
+- **Our response time:** we reply within one month of receiving your request.
+- **Cost:** requests are free.
+"""
+
+
+def test_how_long_is_answered_by_the_unit_that_states_a_time():
+    found = _offline_answer(
+        PRIVACY, "Privacy requests", "I sent a request. How long do you have to respond?"
+    )
+    opening = "\n".join(found.parts[:2])
+    assert "within one month" in opening and "by email" not in opening
+
+
+TASTE = """# Coffee tastes bitter or sour
+
+The grind dial goes from 1 to 10.
+
+## Coffee tastes bitter or burnt
+
+### Cause: the grind is too fine
+Fine grounds slow the water down.
+**Fix:** turn the grind dial one step coarser.
+
+### Cause: the water is too hot
+Dark roasts turn bitter at high temperatures.
+**Fix:** choose **Medium (92 °C)**.
+
+## Coffee tastes sour
+
+### Cause: the grind is too coarse
+**Fix:** turn the grind dial one step finer.
+"""
+
+
+def test_a_problem_gets_its_best_cause_first_then_the_other_causes_of_that_problem():
+    found = _offline_answer(
+        TASTE, "Coffee tastes bitter or sour", "My coffee tastes burnt. Dark roast."
+    )
+    text = "\n\n".join(found.parts)
+    assert found.parts[0].startswith("**Cause: the water is too hot**")
+    assert "one step coarser" in text  # the sibling cause, whole
+    assert "one step finer" not in text  # not the causes of another problem
+
+
+RETURNS = """# Returns policy
+
+## The rules
+
+- You can return most items within **30 days of delivery**, for any reason, as long as you still have the receipt or the order number.
+- **Machines** can be returned even after you've used them, as long as they are clean, undamaged and returned with all the accessories that came in the box.
+- **Coffee beans, descaler and water filters** can only be returned unopened, for hygiene and food safety reasons.
+- **Gift cards** can't be returned, and neither can items bought in a sale.
+"""
+
+
+def test_a_question_that_gives_a_time_also_gets_the_lists_time_limit():
+    found = _offline_answer(
+        RETURNS, "Returns policy", "Can I return my machine after I used it? Had it two weeks."
+    )
+    text = "\n".join(found.parts)
+    assert "after you've used them" in text and "30 days of delivery" in text
+    assert "Gift cards" not in text  # a long list: not all of it
+
+
+CHANGE = """# Change your plan
+
+This article explains when a change takes effect and what you pay. You can change plans at any time.
+
+## Upgrading
+
+An upgrade from Plus to Business takes effect immediately. We charge the prorated difference for
+the rest of your billing month straight away.
+"""
+
+
+def test_an_articles_opening_gives_way_to_the_unit_that_holds_more_of_the_question():
+    question = "If I upgrade from Plus to Business mid-month, when does it start and what do I pay?"
+    # The opening is the closer to the question as a whole (its section's similarity)...
+    found = _offline_answer(CHANGE, "Change your plan", question, similarity=[0.7, 0.4])
+    text = "\n".join(found.parts)
+    # ... but the upgrade's own section holds more of what is asked: it opens the reply.
+    assert found.parts[0].startswith("**Upgrading**") and "takes effect immediately" in text
+    assert "You can change plans" not in text  # nor is the opening added below it
+    assert "This article explains" not in text  # a signpost is never an answer
+
+
+PRICES = """# Subscription refunds
+
+You can ask for a refund within 14 days of a charge.
+
+## Price changes
+
+If we change our prices, we'll email you at least 30 days before the new price applies to you.
+
+## Plans
+
+| Feature | Free | Plus |
+|---|---|---|
+| Price per month | £0 | £3.99 |
+"""
+
+
+def test_a_customers_phrasing_finds_the_articles_words():
+    found = _offline_answer(
+        PRICES, "Subscription refunds", "Will you warn me before you put the price of Plus up?"
+    )
+    assert "at least 30 days before" in "\n".join(found.parts)
+
+
+def test_a_signpost_or_a_pointer_elsewhere_is_never_an_answer_unit():
+    from autocrm.pipeline.extractive import _signpost
+
+    sections = parse_article(
+        "# T\n\nThis article explains how limits work. For information about the maximum "
+        "timeout, see Lambda limits. See the table below. The maximum timeout is 15 minutes. "
+        "Seeds of change are everywhere.\n",
+        "T",
+    )
+    kept = [u.text for u in units(sections) if not _signpost(u)]
+    assert kept == ["The maximum timeout is 15 minutes.", "Seeds of change are everywhere."]
