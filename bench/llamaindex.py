@@ -66,6 +66,7 @@ def ingest_with_llamaindex(
     overlap_tokens: int = 32,
     batch_size: int = 64,
     table: str = "li_bench",
+    precision: str = "fp32",
 ) -> dict[str, Any]:
     """Ingest docs [(doc_id, markdown_text)] via llama-index's standard path; return
     {"seconds", "nodes", "tokens", "cpu_seconds", "stage_seconds", "model_load_seconds",
@@ -73,7 +74,8 @@ def ingest_with_llamaindex(
     (chunk plus its ``header_path`` metadata line; no special tokens, before the model's 256 cut).
 
     ``table`` names both the scratch database (dropped and recreated) and the llama-index table
-    (``data_<table>``).
+    (``data_<table>``). ``precision``: "fp32", or "bf16" (the model loaded in bfloat16 through
+    HuggingFaceEmbedding's ``model_kwargs``, as our torch-bf16 backend runs it: like for like).
     """
     from autocrm.db.connect import drop_database, ensure_database
     from autocrm.db.server import APP_DATABASE
@@ -97,8 +99,15 @@ def ingest_with_llamaindex(
 
     Settings.llm = MockLLM()  # never resolve the OpenAI default (same as `= None`, minus its print)
     t0 = time.perf_counter()
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be fp32 or bf16, not {precision!r}")
+    model_kwargs: dict[str, Any] = {}
+    if precision == "bf16":
+        import torch
+
+        model_kwargs["torch_dtype"] = torch.bfloat16
     embed_model = HuggingFaceEmbedding(
-        model_name=model_path, device="cpu", embed_batch_size=batch_size
+        model_name=model_path, device="cpu", embed_batch_size=batch_size, model_kwargs=model_kwargs
     )
     # Whole Markdown sections get measured before splitting: lift the 512 limit (only a warning).
     tokenize = AutoTokenizer.from_pretrained(model_path, model_max_length=10**9).tokenize
