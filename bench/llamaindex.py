@@ -57,6 +57,26 @@ def _connection_strings(server_url: str, database: str) -> tuple[str, str]:
     )
 
 
+def fresh_store(*, server_url: str, table: str, **options: Any) -> Any:
+    """A PGVectorStore in a scratch database ``table`` (dropped and recreated), built as the
+    benchmarks compare it (``HNSW``); ``options``: more PGVectorStore parameters (hybrid search)."""
+    from llama_index.vector_stores.postgres import PGVectorStore
+
+    from autocrm.db.connect import drop_database, ensure_database
+
+    drop_database(server_url=server_url, name=table)
+    ensure_database(server_url=server_url, name=table)
+    sync_url, async_url = _connection_strings(server_url, table)
+    return PGVectorStore.from_params(
+        connection_string=sync_url,
+        async_connection_string=async_url,
+        table_name=table,
+        embed_dim=EMBED_DIM,
+        hnsw_kwargs=dict(HNSW),
+        **options,
+    )
+
+
 def ingest_with_llamaindex(
     *,
     server_url: str,
@@ -77,7 +97,6 @@ def ingest_with_llamaindex(
     (``data_<table>``). ``precision``: "fp32", or "bf16" (the model loaded in bfloat16 through
     HuggingFaceEmbedding's ``model_kwargs``, as our torch-bf16 backend runs it: like for like).
     """
-    from autocrm.db.connect import drop_database, ensure_database
     from autocrm.db.server import APP_DATABASE
 
     # Read by huggingface_hub/transformers at *their* import.
@@ -91,7 +110,6 @@ def ingest_with_llamaindex(
     from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
     from llama_index.core.schema import MetadataMode
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    from llama_index.vector_stores.postgres import PGVectorStore
     from transformers import AutoTokenizer
 
     if table in (APP_DATABASE, "postgres", "template0", "template1"):
@@ -114,16 +132,7 @@ def ingest_with_llamaindex(
     model_load = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    drop_database(server_url=server_url, name=table)
-    ensure_database(server_url=server_url, name=table)
-    sync_url, async_url = _connection_strings(server_url, table)
-    store = PGVectorStore.from_params(
-        connection_string=sync_url,
-        async_connection_string=async_url,
-        table_name=table,
-        embed_dim=EMBED_DIM,
-        hnsw_kwargs=dict(HNSW),
-    )
+    store = fresh_store(server_url=server_url, table=table)
     store._initialize()  # extension, table, HNSW index: setup, not ingestion
     pipeline = IngestionPipeline(
         transformations=[

@@ -34,10 +34,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from autocrm.bench.ingest import KB_DIR, SEED, build_variant, copy_pages, fresh_database
-from autocrm.bench.llamaindex import EMBED_DIM, HNSW, _connection_strings
+from autocrm.bench.llamaindex import HNSW, fresh_store
 from autocrm.bench.stats import markdown_table, percentile
 from autocrm.core.settings import Settings
-from autocrm.db.connect import connect, drop_database, ensure_database
+from autocrm.db.connect import connect
 from autocrm.db.server import start_embedded, stop_embedded
 from autocrm.evals.datasets import load_dataset
 
@@ -234,7 +234,6 @@ def run_llamaindex(
     from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
     from llama_index.core.retrievers import QueryFusionRetriever, VectorIndexRetriever
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    from llama_index.vector_stores.postgres import PGVectorStore
     from transformers import AutoTokenizer
 
     LISettings.llm = MockLLM()
@@ -245,17 +244,8 @@ def run_llamaindex(
     LISettings.embed_model = embed_model
     tokenize = AutoTokenizer.from_pretrained(model_path, model_max_length=10**9).tokenize
 
-    drop_database(server_url=server_url, name=table)
-    ensure_database(server_url=server_url, name=table)
-    sync_url, async_url = _connection_strings(server_url, table)
-    store = PGVectorStore.from_params(
-        connection_string=sync_url,
-        async_connection_string=async_url,
-        table_name=table,
-        embed_dim=EMBED_DIM,
-        hnsw_kwargs=dict(HNSW),
-        hybrid_search=True,
-        text_search_config="english",
+    store = fresh_store(
+        server_url=server_url, table=table, hybrid_search=True, text_search_config="english"
     )
     pipeline = IngestionPipeline(
         transformations=[
