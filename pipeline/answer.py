@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Literal
 from uuid import UUID
 
@@ -19,7 +20,7 @@ import psycopg
 from autocrm.core.errors import AutoCRMError, NotFound
 from autocrm.core.settings import Settings
 from autocrm.core.timing import StageTimer
-from autocrm.pipeline.articles import Sources, load_sources
+from autocrm.pipeline.articles import Sources, UnitVectors, load_sources
 from autocrm.pipeline.chat import ChatModel
 from autocrm.pipeline.decision import Action, Decision, HandoffReason, calibrated, decide
 from autocrm.pipeline.drafting import Draft, extractive_draft, final_text, llm_draft
@@ -60,6 +61,15 @@ UPDATE_STATUS = """
 UPDATE tickets SET status = CASE WHEN %(sent)s THEN 'pending'::ticket_status ELSE 'open' END
  WHERE id = %(ticket_id)s AND status IN ('new', 'open')
 """
+
+
+# Answer-unit vectors by model name (as the query cache keys them): a name is one model's vectors.
+_UNIT_VECTORS: dict[str, UnitVectors] = {}
+
+
+def unit_vectors(embedder: Embedder) -> UnitVectors:
+    """The process's cache of answer-unit vectors for this embedder's model."""
+    return _UNIT_VECTORS.setdefault(embedder.name, UnitVectors())
 
 
 class AlreadyAnswered(AutoCRMError):
@@ -147,6 +157,10 @@ def prepare_answer(
             question_terms=terms(f"{question.previous} {question.latest}"),
             limit=gen.max_sources,
             query_vector=vectors[-1] if vector is not None else None,
+        )
+        # Which sentence answers, by meaning: how close each is to what the newest message asks.
+        sources.similarity = partial(
+            unit_vectors(embedder).cosines, embed=embedder.embed, query_vector=vectors[-1]
         )
         if chat_model is not None:
             thread_text = (

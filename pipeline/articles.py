@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -73,9 +76,45 @@ class Sources:
     articles: list[SourceArticle]
     idf: dict[str, float] = field(default_factory=dict)
     unseen_idf: float = 1.0  # a term no chunk holds
+    # texts -> their cosines to what the question asks; set when an embedder is at hand
+    similarity: Callable[[Sequence[str]], list[float]] | None = None
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.unseen_idf)
+
+
+class UnitVectors:
+    """Cosines of answer units to a question, each unit's vector embedded once per process.
+
+    A help centre's units are few and the same ones come back for question after question, so
+    an in-memory LRU of their vectors makes the semantic step of a draft nearly free after the
+    first few tickets; a miss embeds only the texts not seen yet, in one batch. Safe to share
+    between the API's threads (the model runs outside the lock)."""
+
+    def __init__(self, *, size: int = 20000):
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def cosines(
+        self,
+        texts: Sequence[str],
+        *,
+        embed: Callable[[Sequence[str]], np.ndarray],
+        query_vector: np.ndarray,
+    ) -> list[float]:
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            known |= dict(zip(missing, np.asarray(embed(missing), dtype=np.float32), strict=True))
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                self._vectors[text] = known[text]
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return [float(known[t] @ query_vector) for t in texts]
 
 
 def normalise(text: str) -> str:

@@ -456,3 +456,76 @@ def test_a_signpost_or_a_pointer_elsewhere_is_never_an_answer_unit():
     )
     kept = [u.text for u in units(sections) if not _signpost(u)]
     assert kept == ["The maximum timeout is 15 minutes.", "Seeds of change are everywhere."]
+
+
+PROSE = """# Sharing the app
+
+The app works with one machine per account on one phone at a time. It keeps your recipes,
+schedules and brew history in your account, so they follow you to a new phone when you sign in.
+Notifications go to the phone that last opened the app, and you can turn them off in Settings.
+
+## Household
+
+Family members can share the machine: invite them and they sign in on their own phone. Each of
+them gets their own recipes and history, and the owner of the account can remove them at any
+time from the same screen. Invitations expire after seven days if nobody accepts them.
+"""
+
+
+def _prose_answer(markdown: str, latest: str, closest: str):
+    """``answer`` with a stand-in for the model's cosines: 0.9 for units holding ``closest``."""
+    from types import SimpleNamespace
+
+    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.extractive import Question, answer
+
+    seen: list[str] = []
+
+    def similarity(texts):
+        seen.extend(texts)
+        return [0.9 if closest in t else 0.1 for t in texts]
+
+    chunk = SimpleNamespace(title="Sharing the app", content="")
+    article = SourceArticle(1, chunk, parse_article(markdown, "Sharing the app"), 0)
+    found = answer(Question(latest), Sources([article], {}, 1.0, similarity=similarity))
+    return "\n\n".join(found.parts), seen
+
+
+def test_among_prose_sentences_the_one_closest_in_meaning_answers():
+    question = "Can my partner use the app with our machine on their phone?"
+    by_words, _ = _prose_answer(PROSE, question, closest="nothing")
+    by_meaning, seen = _prose_answer(PROSE, question, closest="Family members")
+    assert by_words.startswith("The app works with one machine")
+    assert by_meaning.startswith("**Household** [1]\n\nFamily members can share")
+    # what the model read: each sentence with its title and heading path
+    assert all(t.startswith("Sharing the app") for t in seen) and len(seen) >= 2
+    assert any(t.startswith("Sharing the app › Household\nFamily members") for t in seen)
+
+
+def test_meaning_never_displaces_a_table_row_or_a_procedure():
+    markdown = SHIPPING + "\nShipping to the United States usually takes a week.\n"
+    text, seen = _prose_answer(
+        markdown, "How much is shipping to the United States?", closest="usually takes"
+    )
+    assert "£14.95" in text and seen == []
+
+
+def test_unit_vectors_embed_each_text_once_and_stay_bounded():
+    import numpy as np
+
+    from autocrm.pipeline.articles import UnitVectors
+
+    calls: list[list[str]] = []
+
+    def embed(texts):
+        calls.append(list(texts))
+        return np.array([[1.0, 0.0] if "yes" in t else [0.0, 1.0] for t in texts])
+
+    cache = UnitVectors(size=3)
+    query = np.array([1.0, 0.0])
+    assert cache.cosines(["yes a", "no b", "yes a"], embed=embed, query_vector=query) == [1, 0, 1]
+    assert cache.cosines(["no b", "yes c"], embed=embed, query_vector=query) == [0, 1]
+    assert calls == [["yes a", "no b"], ["yes c"]]
+    cache.cosines(["no d"], embed=embed, query_vector=query)  # over the bound: "yes a" goes
+    cache.cosines(["yes a"], embed=embed, query_vector=query)
+    assert calls[-1] == ["yes a"]
