@@ -199,8 +199,16 @@ def prepare_answer(
             llm_confidence=draft.llm_confidence,
             evidence=draft.evidence,
             vector_model=embedder.name,
+            follow_up=answered_before(thread),
         )
     return Prepared(query, chunks, draft, decision, timer, sources)
+
+
+def answered_before(thread: list[Turn]) -> bool:
+    """The customer's newest message comes after an answer (an agent's or the AI's) in the thread."""
+    speakers = [t.speaker for t in thread]
+    last_customer = max((n for n, s in enumerate(speakers) if s == "customer"), default=-1)
+    return any(s in ("agent", "ai") for s in speakers[:last_customer])
 
 
 def needs_clarification(question: Question, known: dict[str, float]) -> bool:

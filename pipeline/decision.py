@@ -243,6 +243,15 @@ def reply_supported(signals: dict, settings: DecisionSettings) -> bool:
     return float(signals.get("unseen_terms") or 0.0) <= settings.send_max_unseen
 
 
+def held_back(signals: dict, settings: DecisionSettings) -> str | None:
+    """Why a confident reply is a draft rather than sent, or None when it may be sent."""
+    if signals.get("follow_up") and not settings.send_follow_ups:
+        return "follow-up"
+    if not reply_supported(signals, settings):
+        return "reply evidence"  # confident retrieval, weak reply
+    return None
+
+
 def may_auto_send(settings: DecisionSettings, now: datetime) -> bool:
     if settings.auto_send == AutoSendPolicy.never:
         return False
@@ -267,14 +276,17 @@ def decide(
     llm_confidence: float | None = None,
     evidence: dict[str, float] | None = None,
     vector_model: str | None = None,
+    follow_up: bool = False,
 ) -> Decision:
     """``auto``: the auto-responder asks (may send); otherwise an agent asks for a suggestion.
     ``evidence``: the drafter's answer-level signals (an LLM draft has none: its own verdict and
     confidence stand in for them). ``vector_model``: the embedder ``latest_vector`` came from (the
-    hand-off classifier reads only its own model's vectors)."""
+    hand-off classifier reads only its own model's vectors). ``follow_up``: the customer writes
+    again after an agent's or the AI's answer in the thread."""
     signals: dict = retrieval_signals(
         chunks, query=query or request_text, latest=request_text, latest_vector=latest_vector
     ) | (evidence or {})
+    signals["follow_up"] = float(follow_up)
     confidence = confidence_from(signals, settings) if chunks else 0.0
     if llm_confidence is not None:
         confidence = min(confidence, llm_confidence) if llm_answerable else 0.0
@@ -308,8 +320,8 @@ def decide(
             signals=signals,
         )
     if auto and confidence >= settings.send_threshold:
-        if not reply_supported(signals, settings):
-            signals["held_back"] = "reply evidence"  # confident retrieval, weak reply: a draft
+        if reason := held_back(signals, settings):
+            signals["held_back"] = reason
         elif may_auto_send(settings, now):
             return Decision(action=Action.send, confidence=confidence, signals=signals)
         else:

@@ -19,4 +19,3 @@ class DataDirError(AutoCRMError):
 
 class AlreadyRunning(AutoCRMError):
     """Another process holds the lock for an exclusive job (a second demo, a second ingest)."""
-

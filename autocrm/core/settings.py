@@ -122,6 +122,10 @@ class DecisionSettings(BaseModel):
     # base (chosen on the eval sets' tune parts; README, Replies). Otherwise it is a draft.
     send_requires_agreement: bool = True
     send_max_unseen: float = Field(0.2, ge=0, le=1, description="share of unseen question words")
+    # A customer writing again after an answer (a follow-up in the thread) gets a draft for an
+    # agent, not an automatic reply: the first answer did not settle it, and on MTRAG's follow-up
+    # turns only about a third of confident replies were correct (README, Quality).
+    send_follow_ups: bool = False
     # Logistic weights over retrieval signals (pipeline/decision.py).
     weights: dict[str, float] = Field(default_factory=lambda: dict(UNCALIBRATED_WEIGHTS))
 

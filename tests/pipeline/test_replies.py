@@ -220,6 +220,28 @@ def test_an_order_number_the_kb_never_saw_keeps_a_confident_reply_a_draft(kb_con
     assert held.decision.signals["held_back"] == "reply evidence"
 
 
+def test_a_follow_up_after_an_answer_is_drafted_for_an_agent_never_auto_sent(
+    kb_conn, real_embedder
+):
+    question = "How do I reset my password?"
+    assert prepared(kb_conn, real_embedder, question).decision.action == Action.send
+    thread = [("customer", "Hi, I can't sign in."), ("agent", "Sorry to hear that! What happens?")]
+    again = prepared(kb_conn, real_embedder, question, thread=thread)
+    assert again.decision.action == Action.draft
+    assert again.decision.signals["held_back"] == "follow-up"
+    # the same reply is still drafted in full for the agent
+    assert again.draft.text == prepared(kb_conn, real_embedder, question).draft.text
+    # two customer messages with no answer between them are still a first contact
+    first = prepared(kb_conn, real_embedder, question, thread=[("customer", "Hello?")])
+    assert first.decision.action == Action.send
+    allowed = Settings().model_copy(deep=True)
+    allowed.decision.send_follow_ups = True
+    assert (
+        prepared(kb_conn, real_embedder, question, thread=thread, settings=allowed).decision.action
+        == Action.send
+    )
+
+
 def test_harmless_markdown_escapes_are_dropped_from_a_reply_meaningful_ones_kept():
     from autocrm.pipeline.extractive import _unescape
 
