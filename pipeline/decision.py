@@ -233,13 +233,16 @@ def request_flags(
 
 def reply_supported(signals: dict, settings: DecisionSettings) -> bool:
     """The reply-level conditions for sending: the dense and BM25 best articles agree (or the
-    reply is a whole procedure, which a question names by its heading), and the question's words
-    are known to the knowledge base (an unknown product or order number in the question is what
-    an answer from similar-sounding articles gets wrong). Measured on the eval sets' tune parts,
-    reported on their holdout parts (README, Replies)."""
+    reply is a whole procedure, which a question names by its heading), the reply's answer comes
+    from the best-ranked article, and the question's words are known to the knowledge base (an
+    unknown product or order number in the question is what an answer from similar-sounding
+    articles gets wrong). Measured on the eval sets' tune parts, reported on their holdout parts
+    (README, Quality)."""
     agreed = signals.get("agree") or signals.get("answer_kind_steps")
     if settings.send_requires_agreement and not agreed:
         return False
+    if settings.send_requires_top_article and signals.get("answer_rank"):
+        return False  # the answer comes from a lower-ranked article than the retriever's best
     return float(signals.get("unseen_terms") or 0.0) <= settings.send_max_unseen
 
 

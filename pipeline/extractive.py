@@ -41,6 +41,7 @@ IN_CHUNK_BONUS = 0.1
 STEPS_BONUS = 0.3  # a procedure for a "how do I" question
 CONTRAST_BONUS = 0.3  # … the one whose heading the question names, among the article's procedures
 KIND_PREFERENCE = 0.8
+ONLY_PROCEDURE_PREFERENCE = 0.7  # … for the only procedure of the best unit's article
 ROW_BONUS = 0.25  # a table row for a "how much" one
 HEADING_CREDIT = 0.5
 PREVIOUS_TURN_WEIGHT = 0.5
@@ -549,10 +550,15 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         preferred = next(
             (s for s in ranked if s.unit.kind == wanted and s.article is best.article), None
         )
-        if (
-            preferred is not None
-            and preferred.score >= KIND_PREFERENCE * best.score
-            and preferred.coverage >= 0.5 * best.coverage
+        # An article's only procedure answers "how do I …" though its heading may not use the
+        # question's words ("Request your export" for "how do I download all my data").
+        only = wanted == "steps" and sum(u.kind == "steps" for u in best.article.units) == 1
+        if preferred is not None and (
+            (
+                preferred.score >= KIND_PREFERENCE * best.score
+                and preferred.coverage >= 0.5 * best.coverage
+            )
+            or (only and preferred.score >= ONLY_PROCEDURE_PREFERENCE * best.score)
         ):
             best = preferred
     picked = [best]

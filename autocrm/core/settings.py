@@ -121,6 +121,9 @@ class DecisionSettings(BaseModel):
     # procedure needs no agreement) and few of the question's words are unknown to the knowledge
     # base (chosen on the eval sets' tune parts; README, Replies). Otherwise it is a draft.
     send_requires_agreement: bool = True
+    # ... and the reply is built from the retriever's best article: when the drafter found its
+    # answer in a lower-ranked one, retrieval and drafting disagree (aws-docs-qa's wrong sends).
+    send_requires_top_article: bool = True
     send_max_unseen: float = Field(0.2, ge=0, le=1, description="share of unseen question words")
     # A customer writing again after an answer (a follow-up in the thread) gets a draft for an
     # agent, not an automatic reply: the first answer did not settle it, and on MTRAG's follow-up

@@ -208,6 +208,9 @@ def test_a_confident_reply_is_sent_only_with_reply_level_support():
     assert not reply_supported({"agree": 0.0, "unseen_terms": 0.0}, settings)  # retrievers differ
     assert reply_supported({"agree": 0.0, "answer_kind_steps": 1.0}, settings)  # a whole procedure
     assert not reply_supported({"agree": 1.0, "unseen_terms": 0.5}, settings)  # unknown words
+    assert not reply_supported({"agree": 1.0, "answer_rank": 1.0}, settings)  # not the top article
+    either = DecisionSettings(send_requires_top_article=False)
+    assert reply_supported({"agree": 1.0, "answer_rank": 1.0}, either)
 
 
 def test_an_order_number_the_kb_never_saw_keeps_a_confident_reply_a_draft(kb_conn, real_embedder):
