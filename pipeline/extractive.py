@@ -41,7 +41,6 @@ IN_CHUNK_BONUS = 0.1
 STEPS_BONUS = 0.3  # a procedure for a "how do I" question
 CONTRAST_BONUS = 0.3  # … the one whose heading the question names, among the article's procedures
 KIND_PREFERENCE = 0.8
-ONLY_PROCEDURE_PREFERENCE = 0.7  # … for the only procedure of the best unit's article
 ROW_BONUS = 0.25  # a table row for a "how much" one
 HEADING_CREDIT = 0.5
 PREVIOUS_TURN_WEIGHT = 0.5
@@ -550,15 +549,10 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         preferred = next(
             (s for s in ranked if s.unit.kind == wanted and s.article is best.article), None
         )
-        # An article's only procedure answers "how do I …" though its heading may not use the
-        # question's words ("Request your export" for "how do I download all my data").
-        only = wanted == "steps" and sum(u.kind == "steps" for u in best.article.units) == 1
-        if preferred is not None and (
-            (
-                preferred.score >= KIND_PREFERENCE * best.score
-                and preferred.coverage >= 0.5 * best.coverage
-            )
-            or (only and preferred.score >= ONLY_PROCEDURE_PREFERENCE * best.score)
+        if (
+            preferred is not None
+            and preferred.score >= KIND_PREFERENCE * best.score
+            and preferred.coverage >= 0.5 * best.coverage
         ):
             best = preferred
     picked = [best]
@@ -569,6 +563,21 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     aliases = question.aliases
     covered = _covered(asked, [(best.article, best.unit)], aliases)
     quoted = normalise(plain(" ".join(composed[id(best)])))
+    # "How do I …" answered by a sentence of an article with one procedure: the sentence says
+    # what, the procedure how, though its heading may not use the question's words ("Request your
+    # export" for "how do I download all my data"): it follows the sentence.
+    procedures = [s for s in ranked if s.unit.kind == "steps" and s.article is best.article]
+    if (
+        question.wants_steps
+        and best.unit.kind != "steps"
+        and len(procedures) == 1
+        and sum(u.kind == "steps" for u in best.article.units) == 1
+        and normalise(plain(procedures[0].unit.text)) not in quoted
+    ):
+        picked.append(procedures[0])
+        composed[id(procedures[0])] = _compose(procedures[0], question)
+        quoted += " " + normalise(plain(" ".join(composed[id(procedures[0])])))
+        covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
         if len(picked) == MAX_UNITS:
             break

@@ -554,3 +554,25 @@ def test_unit_vectors_embed_each_text_once_and_stay_bounded():
     cache.cosines(["no d"], embed=embed, query_vector=query)  # over the bound: "yes a" goes
     cache.cosines(["yes a"], embed=embed, query_vector=query)
     assert calls[-1] == ["yes a"]
+
+
+EXPORT = """# Download a copy of your data
+
+You can download a copy of the personal data linked to your account at any time, for free. The
+export includes your account details, saved recipes, brew history and order history.
+
+## Request your export
+
+1. Sign in at my.example.com.
+2. Go to Account > Privacy > Download my data.
+3. Click Request export.
+4. Open the link in the email we send you.
+"""
+
+
+def test_a_how_question_gets_its_articles_only_procedure_though_its_heading_differs():
+    question = "I'd like to download my recipes and brew history. How do I do that?"
+    text = "\n\n".join(_offline_answer(EXPORT, "Download a copy of your data", question).parts)
+    # what the article is about first (the sentence that holds the question), then how
+    assert text.index("brew history") < text.index("1. Sign in") < text.index("4. Open the link")
+    assert "3. Click Request export." in text
