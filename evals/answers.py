@@ -147,6 +147,7 @@ def build_judge(*, settings: Settings, embedder: Embedder) -> Judge | None:
     if not settings.llm_configured:
         return None
     from openai import AsyncOpenAI
+
     _quiet_ragas()
     from ragas.llms import llm_factory
     from ragas.metrics.collections import AnswerRelevancy, FactualCorrectness, Faithfulness

@@ -9,7 +9,11 @@ the questions of the runs' "tune" part only; the "holdout" part is reported at t
 threshold, never fitted.
 The send threshold is picked on 5-fold cross-validated probabilities, so the precision it promises
 is not measured on the questions it was fitted to: the lowest threshold whose out-of-fold precision
-reaches the target. The scaling is folded into the weights; both go to
+reaches the target (not below 0.5), counting as sent only the replies that the decision's
+reply-level gates let through (pipeline/decision.py ``held_back``: agreement, top article, known
+words, not a follow-up), since no threshold sends the others. The hand-off threshold is the
+highest that hands off at most 5% of the correct replies. The scaling is folded into the weights;
+all go to
 ``<data_dir>/calibration.json``, which the decision then reads instead of the default shipped with
 the package (``pipeline/calibration.json``; pipeline/decision.py ``calibrated``). The source tree
 is never written.
@@ -28,8 +32,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from autocrm.core.errors import InvalidInput
+from autocrm.core.settings import DecisionSettings
 from autocrm.evals.compare import _run
-from autocrm.pipeline.decision import CALIBRATION_FILE_NAME, FEATURES
+from autocrm.pipeline.decision import CALIBRATION_FILE_NAME, FEATURES, held_back
+
+# Never send a reply that the model finds more likely wrong than right, whatever the gates say.
+MIN_SEND_THRESHOLD = 0.5
+# The hand-off threshold: the highest confidence below which at most this share of the correct
+# replies falls (out of fold). A correct reply handed off costs an agent the whole answer; a
+# wrong one drafted costs a glance, so the draft line sits low.
+DRAFT_RECALL = 0.95
 
 SELECT = "SELECT metrics FROM eval_results WHERE run_id = %s"
 
@@ -38,6 +50,7 @@ SELECT = "SELECT metrics FROM eval_results WHERE run_id = %s"
 class Calibration:
     weights: dict[str, float]
     send_threshold: float
+    draft_threshold: float
     precision: float
     recall: float
     auto_send_rate: float
@@ -57,6 +70,19 @@ def features(row: dict) -> list[float]:
     return [float(row["signals"].get(f) or 0) for f in FEATURES]
 
 
+def sendable(row: dict, settings: DecisionSettings) -> bool:
+    """Whether the decision's reply-level gates (agreement, top article, known words, not a
+    follow-up) would let this reply be sent at all: only those count as sent at a threshold."""
+    return held_back(row["signals"], settings) is None
+
+
+def _draft_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    for t in np.round(np.arange(0.95, 0.0, -0.01), 2):
+        if (p[y] >= t).mean() >= DRAFT_RECALL:
+            return float(t)
+    return 0.0
+
+
 def calibrate(
     conn: psycopg.Connection, *, runs: list[str], target_precision: float = 0.9
 ) -> Calibration:
@@ -74,6 +100,8 @@ def calibrate(
         )
     x = np.array([features(r) for r in rows])
     y = np.array([label(r) for r in rows])
+    gates = DecisionSettings()
+    open_ = np.array([sendable(r, gates) for r in rows])
     mean, scale = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
     z = (x - mean) / scale
     model = LogisticRegression(C=1.0, max_iter=1000)
@@ -81,12 +109,17 @@ def calibrate(
     p = cross_val_predict(model, z, y, cv=folds, method="predict_proba")[:, 1]
     model.fit(z, y)
     table = []
-    for t in np.round(np.arange(0.30, 0.99, 0.01), 2):
-        sent = p >= t
+    for t in np.round(np.arange(MIN_SEND_THRESHOLD, 0.99, 0.01), 2):
+        sent = (p >= t) & open_
         if not sent.any():
             break
         table.append(
             (float(t), float(y[sent].mean()), float((sent & y).sum() / y.sum()), float(sent.mean()))
+        )
+    if not table:
+        raise InvalidInput(
+            "no reply of these runs passes the reply-level send gates (agreement, top article, "
+            "known words, not a follow-up): nothing to choose a send threshold on"
         )
     meeting = [row for row in table if row[1] >= target_precision]
     best = meeting[0] if meeting else max(table, key=lambda row: row[1])
@@ -94,15 +127,19 @@ def calibrate(
     weights = {"bias": float(model.intercept_[0] - (coef * mean).sum())} | {
         f: float(w) for f, w in zip(FEATURES, coef, strict=True)
     }
-    result = Calibration(weights, best[0], best[1], best[2], best[3], len(rows), table)
+    draft = min(_draft_threshold(p, y), best[0])
+    result = Calibration(weights, best[0], draft, best[1], best[2], best[3], len(rows), table)
     if held:
         p_held = model.predict_proba((np.array([features(r) for r in held]) - mean) / scale)[:, 1]
         y_held = np.array([label(r) for r in held])
-        sent = p_held >= best[0]
+        sent = (p_held >= best[0]) & np.array([sendable(r, gates) for r in held])
+        answerable = np.array([bool(r.get("answerable")) for r in held])
         result.holdout = {
             "precision": float(y_held[sent].mean()) if sent.any() else 0.0,
             "recall": float((sent & y_held).sum() / max(1, y_held.sum())),
             "send_rate": float(sent.mean()),
+            "sent": int(sent.sum()),
+            "answered": float((p_held[answerable] >= draft).mean()) if answerable.any() else 0.0,
             "n": len(held),
         }
     return result
@@ -120,6 +157,7 @@ def save(calibration: Calibration, *, run_name: str, data_dir: Path) -> Path:
             "questions": calibration.n,
             "weights": {k: round(v, 4) for k, v in calibration.weights.items()},
             "send_threshold": calibration.send_threshold,
+            "draft_threshold": calibration.draft_threshold,
             "precision": round(calibration.precision, 4),
             "recall": round(calibration.recall, 4),
             "holdout": calibration.holdout,

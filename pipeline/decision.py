@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from autocrm.core.errors import InvalidInput
 from autocrm.core.settings import (
+    UNCALIBRATED_DRAFT_THRESHOLD,
     UNCALIBRATED_SEND_THRESHOLD,
     UNCALIBRATED_WEIGHTS,
     AutoSendPolicy,
@@ -138,7 +139,7 @@ def retrieval_signals(
 # without one, the calibration shipped with the package (fitted on MTRAG dev) is the default.
 CALIBRATION_FILE_NAME = "calibration.json"
 PACKAGED_CALIBRATION = Path(__file__).with_name(CALIBRATION_FILE_NAME)
-CALIBRATED_FIELDS = ("send_threshold", "weights")
+CALIBRATED_FIELDS = ("send_threshold", "draft_threshold", "weights")
 
 
 class CalibrationError(InvalidInput):
@@ -172,6 +173,7 @@ def calibrated(settings: DecisionSettings, *, data_dir: Path) -> DecisionSetting
     and a re-validation (``eval run --set``) mark every field as set."""
     uncalibrated = {
         "send_threshold": UNCALIBRATED_SEND_THRESHOLD,
+        "draft_threshold": UNCALIBRATED_DRAFT_THRESHOLD,
         "weights": UNCALIBRATED_WEIGHTS,
     }
     calibration = load_calibration(data_dir=data_dir)

@@ -228,7 +228,7 @@ def calibrate_command(
         "calibration stays the default)",
     ),
 ) -> None:
-    """Fit the decision's confidence to reply correctness and pick the send threshold.
+    """Fit the decision's confidence to reply correctness; pick the send and hand-off thresholds.
 
     Fitted on the runs' tune part; the held-out part is reported.
 
@@ -248,13 +248,16 @@ def calibrate_command(
         typer.echo(f"  {t:.2f}     {p:.3f}     {r:.3f}   {s:.3f}")
     typer.echo(
         f"chosen send threshold {result.send_threshold:.2f}: precision "
-        f"{result.precision:.3f}, recall {result.recall:.3f} (tune, out-of-fold)"
+        f"{result.precision:.3f}, recall {result.recall:.3f} (tune, out-of-fold; only replies "
+        f"the reply-level gates let through count as sent)"
     )
+    typer.echo(f"hand-off below {result.draft_threshold:.2f}")
     if result.holdout:
         h = result.holdout
         typer.echo(
-            f"held-out part ({h['n']} questions): precision {h['precision']:.3f}, "
-            f"recall {h['recall']:.3f}, send rate {h['send_rate']:.3f}"
+            f"held-out part ({h['n']} questions): precision {h['precision']:.3f} "
+            f"({h['sent']} sent), recall {h['recall']:.3f}, send rate {h['send_rate']:.3f}, "
+            f"answerable answered {h['answered']:.3f}"
         )
     if write:
         path = save(result, run_name="+".join(runs), data_dir=settings.data_dir)

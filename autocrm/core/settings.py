@@ -96,6 +96,7 @@ class AutoSendPolicy(StrEnum):
 # directory's `calibration.json`, written by `autocrm eval calibrate --write`, else the one the
 # package ships): pipeline.decision.calibrated. A value set to anything else is kept.
 UNCALIBRATED_SEND_THRESHOLD = 0.75
+UNCALIBRATED_DRAFT_THRESHOLD = 0.35
 UNCALIBRATED_WEIGHTS = {
     "bias": -6.0,
     "top_dense": 9.0,
@@ -112,7 +113,9 @@ class DecisionSettings(BaseModel):
         le=1,
         description="confidence to auto-send",
     )
-    draft_threshold: float = Field(0.35, ge=0, le=1, description="below this: hand off")
+    draft_threshold: float = Field(
+        UNCALIBRATED_DRAFT_THRESHOLD, ge=0, le=1, description="below this: hand off"
+    )
     auto_send: AutoSendPolicy = AutoSendPolicy.always
     business_hours: tuple[int, int] = (9, 17)
     business_timezone: str = "UTC"

@@ -77,7 +77,6 @@ def wait_for(what: str, predicate: Callable[[], Any], *, timeout: float, every: 
         time.sleep(every)
 
 
-
 # --- the restart under load -------------------------------------------------------------------
 
 

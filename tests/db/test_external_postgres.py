@@ -69,7 +69,6 @@ def app_db(managed_pg: ManagedServer, tmp_path_factory) -> str:
     return managed_pg.app_url
 
 
-
 def _ids(conn: psycopg.Connection, query: str) -> set:
     return {row["id"] for row in conn.execute(query)}
 

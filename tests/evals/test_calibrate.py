@@ -32,6 +32,7 @@ def store_labelled_run(conn, name: str, *, n: int = 60) -> None:
     for i in range(n):
         good = i % 2 == 0
         signals = {f: rng.random() * 0.5 + (0.4 if good else 0.0) for f in FEATURES}
+        signals["unseen_terms"] = rng.random() * 0.3  # the KB mostly knows the words
         metrics = {
             "answerable": good or i % 3 == 0,
             "reply_correct": good,
@@ -61,12 +62,14 @@ def test_calibrate_writes_to_the_data_dir_and_the_decision_reads_it(conn, tmp_pa
     written = json.loads(path.read_text())
     assert written["calibrated_on"] == "calibration-test"
     assert written["send_threshold"] == result.send_threshold
+    assert 0 < written["draft_threshold"] == result.draft_threshold <= result.send_threshold
     assert digest(PACKAGED_CALIBRATION) == packaged  # the source tree is untouched
     assert [p.name for p in settings.data_dir.iterdir()] == ["calibration.json"]  # no leftovers
 
     assert calibration_path(data_dir=settings.data_dir) == path
     decision = calibrated(settings.decision, data_dir=settings.data_dir)
     assert decision.send_threshold == result.send_threshold
+    assert decision.draft_threshold == result.draft_threshold
     assert decision.weights == written["weights"]
     signals = dict.fromkeys(FEATURES, 0.5)
     z = written["weights"]["bias"] + sum(written["weights"][f] * 0.5 for f in FEATURES)
@@ -92,3 +95,17 @@ def test_an_unreadable_calibration_is_an_error_not_a_silent_default(tmp_path):
     (tmp_path / "calibration.json").write_text(json.dumps({"send_threshold": 7}))
     with pytest.raises(CalibrationError, match="not valid"):
         calibrated(DecisionSettings(), data_dir=tmp_path)
+
+
+def test_only_replies_the_send_gates_let_through_count_as_sent(conn):
+    """A follow-up, or a reply from a lower-ranked article, is never sent whatever its confidence:
+    the send threshold is chosen on the replies that can be sent, and the held-out figures count
+    only those as sent."""
+    store_labelled_run(conn, "gated-test")
+    conn.execute(
+        """UPDATE eval_results SET metrics = jsonb_set(metrics, '{signals,follow_up}', '1')
+            WHERE question_id IN ('q4', 'q14', 'q24', 'q34', 'q44', 'q54')"""
+    )  # every held-out good reply (i % 5 == 4, i even) is a follow-up
+    result = calibrate(conn, runs=["gated-test"], target_precision=0.9)
+    assert result.holdout["sent"] == 0 and result.holdout["recall"] == 0.0
+    assert result.holdout["answered"] > 0  # still drafted for an agent

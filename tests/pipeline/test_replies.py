@@ -214,13 +214,20 @@ def test_a_confident_reply_is_sent_only_with_reply_level_support():
 
 
 def test_an_order_number_the_kb_never_saw_keeps_a_confident_reply_a_draft(kb_conn, real_embedder):
-    sent = prepared(kb_conn, real_embedder, "How do I reset my password?")
+    # whatever the confidence: a send threshold that every reply clears leaves only the gate
+    eager = Settings().model_copy(deep=True)
+    eager.decision.send_threshold = 0.01
+    sent = prepared(kb_conn, real_embedder, "How do I reset my password?", settings=eager)
     assert sent.decision.action == Action.send
     held = prepared(
-        kb_conn, real_embedder, "How do I reset my password for workspace zq7x-4411-kkv9 plz?"
+        kb_conn,
+        real_embedder,
+        "How do I reset my password for workspace zq7x-4411-kkv9 plz?",
+        settings=eager,
     )
     assert held.decision.action == Action.draft
     assert held.decision.signals["held_back"] == "reply evidence"
+    assert held.decision.signals["unseen_terms"] > eager.decision.send_max_unseen
 
 
 def test_a_follow_up_after_an_answer_is_drafted_for_an_agent_never_auto_sent(
