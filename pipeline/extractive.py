@@ -458,8 +458,10 @@ def _by_meaning(scored: list[Scored], sources: Sources) -> list[Scored]:
     on-topic sentences that do not answer; on MTRAG's prose passages it lifted ROUGE-L.
     """
     head = scored[:UNIT_SEMANTIC_CANDIDATES]
-    if len(head) < 2 or any(s.unit.kind != "sentence" for s in head):
+    if len(head) < 2:
         return scored
+    if any(s.unit.kind != "sentence" for s in head):
+        return _best_articles_sentences_by_meaning(scored, sources)
     cosines = sources.similarity([_probe_text(s.article, s.unit) for s in head])
     rescored = [
         Scored(s.score + UNIT_SEMANTIC_WEIGHT * c, s.coverage, s.article, s.unit)
@@ -469,6 +471,32 @@ def _by_meaning(scored: list[Scored], sources: Sources) -> list[Scored]:
         sorted(rescored, key=lambda s: (-s.score, s.article.rank, s.unit.section, s.unit.block))
         + scored[UNIT_SEMANTIC_CANDIDATES:]
     )
+
+
+def _best_articles_sentences_by_meaning(scored: list[Scored], sources: Sources) -> list[Scored]:
+    """When the best unit is a sentence, which sentence of its article leads is decided by words
+    and meaning together; the places the article's sentences hold in the ranking do not change, so
+    rows, lists and procedures keep theirs (an article's opening, which names everything the
+    article covers, gives way to the sentence that answers: "when does an upgrade kick in")."""
+    head = scored[:UNIT_SEMANTIC_CANDIDATES]
+    best = head[0]
+    if best.unit.kind != "sentence":
+        return scored
+    slots = [
+        n for n, s in enumerate(head) if s.unit.kind == "sentence" and s.article is best.article
+    ]
+    if len(slots) < 2:
+        return scored
+    mine = [head[n] for n in slots]
+    cosines = sources.similarity([_probe_text(s.article, s.unit) for s in mine])
+    order = sorted(
+        zip(mine, cosines, strict=True),
+        key=lambda sc: -(sc[0].score + UNIT_SEMANTIC_WEIGHT * sc[1]),
+    )
+    out = list(scored)
+    for n, (s, _) in zip(slots, order, strict=True):
+        out[n] = Scored(head[n].score, s.coverage, s.article, s.unit)
+    return out
 
 
 def _probe_text(article: SourceArticle, unit: Unit) -> str:

@@ -583,3 +583,50 @@ def test_a_how_question_gets_its_articles_only_procedure_though_its_heading_diff
     # what the article is about first (the sentence that holds the question), then how
     assert text.index("brew history") < text.index("1. Sign in") < text.index("4. Open the link")
     assert "3. Click Request export." in text
+
+
+PLANS = """# Change your plan
+
+You can move between Free, Plus and Business, monthly or yearly, whenever you like and pay the
+difference. Prices are listed below for every plan, with what each one includes and costs.
+
+## Upgrading
+
+An upgrade from Plus to Business takes effect immediately; the prorated difference is charged.
+Your new features are there as soon as you confirm the change in your account settings.
+Invoices for the upgrade are sent by email to the account owner on the same day.
+
+## Prices
+
+| Plan | Monthly |
+|---|---|
+| Plus | £4.99 |
+| Business | £19.99 |
+"""
+
+
+def test_the_best_articles_sentences_are_ordered_by_meaning_other_units_keep_their_places():
+    from types import SimpleNamespace
+
+    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.extractive import Question, score_units
+
+    chunk = SimpleNamespace(title="Change your plan", content="")
+    article = SourceArticle(1, chunk, parse_article(PLANS, "Change your plan"), 0)
+    question = Question("If I move from Plus to Business mid-month, when does it kick in?")
+
+    def ranked(closest):
+        def similarity(texts):
+            return [0.9 if closest in t else 0.1 for t in texts]
+
+        return score_units(question, Sources([article], {}, 1.0, similarity=similarity))
+
+    by_words, by_meaning = ranked("nothing"), ranked("takes effect immediately")
+    assert by_words[0].unit.text.startswith("You can move between")
+    assert by_meaning[0].unit.text.startswith("An upgrade from Plus to Business takes effect")
+    # every row and list keeps its place and score; only sentences traded places
+    for a, b in zip(by_words, by_meaning, strict=True):
+        assert a.score == b.score
+        if a.unit.kind != "sentence":
+            assert a.unit == b.unit
+    assert sorted(s.unit.text for s in by_words) == sorted(s.unit.text for s in by_meaning)
