@@ -439,7 +439,10 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if how and unit.kind == "steps":
                 bonus += STEPS_BONUS + CONTRAST_BONUS * _contrast(article, unit, factors)
             elif unit.kind == "row" and (how_much or _names(asked, _row_key(unit), aliases)):
-                bonus += ROW_BONUS  # a value question, or the row's key named ("E5", "Canada")
+                # a value question, or the row's key named ("E5", "Canada"); the row whose key
+                # the question names most completely ("dataset groups", not "columns in a
+                # dataset") before rows whose long keys merely mention its words
+                bonus += ROW_BONUS * (1 + _key_share(asked, _row_key(unit), aliases))
             scored.append(Scored(cov + bonus, cov, article, unit))
     scored = _intro_gives_way(scored)
     scored = sorted(scored, key=lambda s: (-s.score, s.article.rank, s.unit.section, s.unit.block))
@@ -545,6 +548,11 @@ def _key_named(asked: set[str], key: set[str], aliases: dict) -> int:
     if any(a and a <= key for t in asked for a in aliases.get(t, ())):
         return len(key)
     return len(key & asked)
+
+
+def _key_share(asked: set[str], key: set[str], aliases: dict) -> float:
+    """The share of a row key's terms that the question names (all of them through a place)."""
+    return _key_named(asked, key, aliases) / len(key) if key else 0.0
 
 
 def _contrast(article: SourceArticle, unit: Unit, factors: dict[str, float]) -> float:

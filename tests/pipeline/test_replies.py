@@ -630,3 +630,19 @@ def test_the_best_articles_sentences_are_ordered_by_meaning_other_units_keep_the
         if a.unit.kind != "sentence":
             assert a.unit == b.unit
     assert sorted(s.unit.text for s in by_words) == sorted(s.unit.text for s in by_meaning)
+
+
+QUOTAS = """# Quotas
+
+| Resource | Default limit |
+|---|---|
+| Columns in a dataset of one of your dataset groups, per forecast | 13 |
+| Dataset groups | 500 |
+| Forecasts per predictor | 10 |
+"""
+
+
+def test_the_row_whose_key_the_question_names_most_completely_answers():
+    found = _offline_answer(QUOTAS, "Quotas", "What is the limit for dataset groups?")
+    text = "\n\n".join(found.parts)
+    assert text.startswith("Dataset groups — Default limit: 500.")
