@@ -585,7 +585,7 @@ def test_a_how_question_gets_its_articles_only_procedure_though_its_heading_diff
     assert "3. Click Request export." in text
 
 
-PLANS = """# Change your plan
+CHANGE_PLAN = """# Change your plan
 
 You can move between Free, Plus and Business, monthly or yearly, whenever you like and pay the
 difference. Prices are listed below for every plan, with what each one includes and costs.
@@ -596,12 +596,12 @@ An upgrade from Plus to Business takes effect immediately; the prorated differen
 Your new features are there as soon as you confirm the change in your account settings.
 Invoices for the upgrade are sent by email to the account owner on the same day.
 
-## Prices
+## Limits
 
-| Plan | Monthly |
-|---|---|
-| Plus | £4.99 |
-| Business | £19.99 |
+| Limit | Free | Paid |
+|---|---|---|
+| Plan moves you can make | 1 | Unlimited |
+| Schedules | 1 | 20 |
 """
 
 
@@ -612,7 +612,7 @@ def test_the_best_articles_sentences_are_ordered_by_meaning_other_units_keep_the
     from autocrm.pipeline.extractive import Question, score_units
 
     chunk = SimpleNamespace(title="Change your plan", content="")
-    article = SourceArticle(1, chunk, parse_article(PLANS, "Change your plan"), 0)
+    article = SourceArticle(1, chunk, parse_article(CHANGE_PLAN, "Change your plan"), 0)
     question = Question("If I move from Plus to Business mid-month, when does it kick in?")
 
     def ranked(closest):
