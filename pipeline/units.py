@@ -30,6 +30,7 @@ _ABBREVIATION = re.compile(
 )
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_LINK_ONLY = re.compile(r"\[(?:[^\]\\]|\\.)*\]\([^)]*\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 _IMAGE = re.compile(r"!\[[^\]]*\](\([^)]*\))?")
 
@@ -147,10 +148,21 @@ def units(sections: tuple[Section, ...]) -> list[Unit]:
             elif block.kind == "bullets":  # scored item by item, quoted whole when short
                 out.extend(Unit("bullets", text, s, b, n) for n, text in enumerate(block.items))
             elif block.kind == "table" and block.header:
-                out.extend(Unit("row", row, s, b, n) for n, row in enumerate(block.items))
+                out.extend(
+                    Unit("row", row, s, b, n)
+                    for n, row in enumerate(block.items)
+                    if not _links_only(row)
+                )
             elif block.kind == "code":
                 out.append(Unit("code", block.markdown, s, b))
     return out
+
+
+def _links_only(row: str) -> bool:
+    """A row whose every cell is only a link ("[See the documentation website](…)"): it points
+    elsewhere, it answers nothing itself."""
+    cells = [c.strip() for c in table_cells(row)]
+    return bool(cells) and all(not c or _LINK_ONLY.fullmatch(c) for c in cells)
 
 
 def _has_words(text: str) -> bool:

@@ -646,3 +646,17 @@ def test_the_row_whose_key_the_question_names_most_completely_answers():
     found = _offline_answer(QUOTAS, "Quotas", "What is the limit for dataset groups?")
     text = "\n\n".join(found.parts)
     assert text.startswith("Dataset groups — Default limit: 500.")
+
+
+def test_a_table_row_of_links_only_is_never_an_answer_unit():
+    markdown = """# Built-in task types
+
+| Label images | Label text |
+| --- | --- |
+| [\\[See the documentation website for more details\\]](https://example.com/a) | [\\[See the documentation website for more details\\]](https://example.com/b) |
+| Bounding box | Named entity recognition |
+"""
+    rows = [
+        u.text for u in units(parse_article(markdown, "Built-in task types")) if u.kind == "row"
+    ]
+    assert rows == ["| Bounding box | Named entity recognition |"]
