@@ -632,14 +632,10 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             )
         ):
             continue
-        # A part is new when neither the reply's units nor their titles and headings hold it:
-        # "API rate limits › Team: 300" already answers "the API rate limit on Team", and the same
-        # figure from the pricing page would only repeat it.
-        before = _said(asked, [(p.article, p.unit) for p in picked], aliases)
-        gain = _said(asked, [(p.article, p.unit) for p in [*picked, other]], aliases) - before
+        gain = _covered(asked, [(p.article, p.unit) for p in [*picked, other]], aliases) - covered
         if gain >= SECOND_PART_GAIN:
             picked.append(other)
-            covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
+            covered += gain
             composed[id(other)] = _compose(other, question)
             quoted += " " + normalise(plain(" ".join(composed[id(other)])))
     parts: list[str] = []
@@ -926,16 +922,6 @@ def _unit_terms(article: SourceArticle, unit: Unit) -> set[str]:
         intro = _intro(section.blocks, unit.block)
         return _text_terms(" ".join([*section.path[-1:], *intro, unit.text]))
     return _text_terms(unit.text)
-
-
-def _said(
-    weights: dict[str, float], used: list[tuple[SourceArticle, Unit]], aliases: dict | None = None
-) -> float:
-    """The share of the question that the units, with their titles and headings, state."""
-    got: set[str] = set()
-    for article, unit in used:
-        got |= _unit_terms(article, unit) | article.context_terms(unit)
-    return coverage_of(weights, got, aliases=aliases)
 
 
 def _covered(

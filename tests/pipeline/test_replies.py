@@ -660,27 +660,3 @@ def test_a_table_row_of_links_only_is_never_an_answer_unit():
         u.text for u in units(parse_article(markdown, "Built-in task types")) if u.kind == "row"
     ]
     assert rows == ["| Bounding box | Named entity recognition |"]
-
-
-def test_a_second_article_that_only_repeats_what_the_first_ones_title_says_is_not_added():
-    from types import SimpleNamespace
-
-    from autocrm.pipeline.articles import SourceArticle, Sources
-    from autocrm.pipeline.extractive import Question, answer
-
-    limits = "# API rate limits\n\n| Plan | Requests per minute |\n|---|---|\n| Team | 300 |\n"
-    pricing = (
-        "# Plans and pricing\n\n| | Free | Team |\n|---|---|---|\n"
-        "| API rate limit | 60 req/min | 300 req/min |\n| Seats | 3 | 50 |\n"
-    )
-    articles = [  # the rate-limits page closer in meaning: the best, pricing nearly as good
-        SourceArticle(
-            n + 1, SimpleNamespace(title=title, content=""), parse_article(md, title), n, [sim]
-        )
-        for n, (md, title, sim) in enumerate(
-            [(limits, "API rate limits", 0.4), (pricing, "Plans and pricing", 0.1)]
-        )
-    ]
-    found = answer(Question("What's the API rate limit on Team?"), Sources(articles, {}, 1.0))
-    assert found.cited == [1]
-    assert "300" in "\n".join(found.parts) and "Free" not in "\n".join(found.parts)
