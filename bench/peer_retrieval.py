@@ -281,15 +281,21 @@ def run_llamaindex(
         hybrid = index.as_retriever(
             vector_store_query_mode="hybrid", similarity_top_k=TOP_K, sparse_top_k=TOP_K
         )
-        progress("llama-index: PGVectorStore hybrid queries")
-        rankings, ms = timed_runs(lambda i: pages_of(hybrid.retrieve(bundles[i])), len(questions))
-        out["li-pg-hybrid"] = _summary(
-            rankings,
-            ms,
-            gold,
-            chunks=len(nodes),
-            ingest_s=ingest_s,
-            config="PGVectorStore(hybrid_search=True, text_search_config='english'), "
+
+        def measure(name: str, label: str, retriever, config: str) -> None:
+            progress(f"llama-index: {label} queries")
+            rankings, ms = timed_runs(
+                lambda i: pages_of(retriever.retrieve(bundles[i])), len(questions)
+            )
+            out[name] = _summary(
+                rankings, ms, gold, chunks=len(nodes), ingest_s=ingest_s, config=config
+            )
+
+        measure(
+            "li-pg-hybrid",
+            "PGVectorStore hybrid",
+            hybrid,
+            "PGVectorStore(hybrid_search=True, text_search_config='english'), "
             f"similarity_top_k {TOP_K} + sparse_top_k {TOP_K} (appended, deduplicated), "
             f"hnsw ef_search {HNSW['hnsw_ef_search']}",
         )
@@ -305,15 +311,11 @@ def run_llamaindex(
             similarity_top_k=TOP_K,
             llm=MockLLM(),
         )
-        progress("llama-index: QueryFusionRetriever (RRF) queries")
-        rankings, ms = timed_runs(lambda i: pages_of(fusion.retrieve(bundles[i])), len(questions))
-        out["li-fusion-rrf"] = _summary(
-            rankings,
-            ms,
-            gold,
-            chunks=len(nodes),
-            ingest_s=ingest_s,
-            config=f"QueryFusionRetriever(reciprocal_rerank, num_queries 1) over dense top "
+        measure(
+            "li-fusion-rrf",
+            "QueryFusionRetriever (RRF)",
+            fusion,
+            f"QueryFusionRetriever(reciprocal_rerank, num_queries 1) over dense top "
             f"{TOP_K} + BM25 top {TOP_K} ({bm25_name}); BM25 in process (bm25s), dense in Postgres",
         )
     finally:

@@ -445,10 +445,15 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 bonus += ROW_BONUS * (1 + _key_share(asked, _row_key(unit), aliases))
             scored.append(Scored(cov + bonus, cov, article, unit))
     scored = _intro_gives_way(scored)
-    scored = sorted(scored, key=lambda s: (-s.score, s.article.rank, s.unit.section, s.unit.block))
+    scored = sorted(scored, key=_rank)
     if sources.similarity is not None and scored:
         scored = _by_meaning(scored, sources)
     return scored
+
+
+def _rank(s: Scored) -> tuple:
+    """Best score first; ties in the retriever's and the article's order."""
+    return (-s.score, s.article.rank, s.unit.section, s.unit.block)
 
 
 def _by_meaning(scored: list[Scored], sources: Sources) -> list[Scored]:
@@ -470,10 +475,7 @@ def _by_meaning(scored: list[Scored], sources: Sources) -> list[Scored]:
         Scored(s.score + UNIT_SEMANTIC_WEIGHT * c, s.coverage, s.article, s.unit)
         for s, c in zip(head, cosines, strict=True)
     ]
-    return (
-        sorted(rescored, key=lambda s: (-s.score, s.article.rank, s.unit.section, s.unit.block))
-        + scored[UNIT_SEMANTIC_CANDIDATES:]
-    )
+    return sorted(rescored, key=_rank) + scored[UNIT_SEMANTIC_CANDIDATES:]
 
 
 def _best_articles_sentences_by_meaning(scored: list[Scored], sources: Sources) -> list[Scored]:
