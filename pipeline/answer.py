@@ -27,7 +27,7 @@ from autocrm.pipeline.drafting import Draft, extractive_draft, final_text, llm_d
 from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.embedding_cache import embed_cached
 from autocrm.pipeline.extractive import Question
-from autocrm.pipeline.query import Turn, build_query, customer_turns, rewrite_query
+from autocrm.pipeline.query import Turn, build_query, customer_turns, last_answer, rewrite_query
 from autocrm.pipeline.retrieval import RetrievedChunk, retrieve
 from autocrm.pipeline.text import terms
 
@@ -134,7 +134,7 @@ def prepare_answer(
     )
     turns = customer_turns(subject=subject, description=description, thread=thread)
     latest = turns[-1] if turns else ""
-    question = Question(latest, turns[-2] if len(turns) > 1 else "")
+    question = Question(latest, turns[-2] if len(turns) > 1 else "", last_answer(thread))
     # The newest message is embedded too (same batch): the decision compares it with the top
     # passage, a strong answerability signal for follow-ups.
     started = time.perf_counter()
@@ -206,9 +206,7 @@ def prepare_answer(
 
 def answered_before(thread: list[Turn]) -> bool:
     """The customer's newest message comes after an answer (an agent's or the AI's) in the thread."""
-    speakers = [t.speaker for t in thread]
-    last_customer = max((n for n, s in enumerate(speakers) if s == "customer"), default=-1)
-    return any(s in ("agent", "ai") for s in speakers[:last_customer])
+    return bool(last_answer(thread))
 
 
 def needs_clarification(question: Question, known: dict[str, float]) -> bool:

@@ -28,7 +28,7 @@ cause first, then the others of that problem, within a budget.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from autocrm.pipeline.articles import SourceArticle, Sources, normalise
@@ -57,6 +57,7 @@ SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must ad
 MAX_UNITS = 3
 MAX_CANDIDATES = 12
 MAX_ROWS = 3
+WHOLE_TABLE_ROWS = 6  # a table this small is quoted whole when the question picks no row
 FOLLOWING_NOTE_WORDS = 40
 BULLETS_WHOLE_WORDS = 80
 INTRO_WORDS = 50
@@ -157,6 +158,11 @@ _SIGNPOST = re.compile(
     # "For information about the maximum timeout, see Lambda limits.": a pointer elsewhere
     r"|^\s*(for (more )?(information|details)\b[^.;]*?,\s*)?see\b"
 )
+# A sentence that is itself an instruction: it tells how, no procedure needs to follow it.
+_INSTRUCTION = re.compile(
+    r"(?i)^(go to|tap|open|click|press|hold|select|choose|enter|sign in|swipe|turn|visit|"
+    r"scroll|unplug|remove|fill|empty|rinse|restart|update)\b"
+)
 _PRICE_ASKED = re.compile(r"(?i)\bhow much (is|are|does|do|will|would)\b|\bwhat does it cost\b")
 _PRICE = frozenset(_all_terms("cost price fee charge"))
 # What a question says it is not about: "(not the app store)", "not through the app".
@@ -203,6 +209,20 @@ _PHRASES = (
         ),
         r"change \1\2",
     ),
+    (  # "switch it off", "disable": what help centres call turning a setting off (or on)
+        re.compile(
+            r"(?i)\b(?:switch|switching|shut|shutting)\s+(?:it\s+|this\s+|that\s+|them\s+)?off\b"
+            r"|\b(?:disable|disabling|deactivate|deactivating)\b"
+        ),
+        "turn off",
+    ),
+    (
+        re.compile(
+            r"(?i)\b(?:switch|switching)\s+(?:it\s+|this\s+|that\s+|them\s+)?on\b"
+            r"|\b(?:enable|enabling|activate|activating)\b"
+        ),
+        "turn on",
+    ),
     (
         re.compile(
             r"(?i)\b(go|going|move|moving|switch|switching|drop|dropping|step|stepping)\s+"
@@ -236,7 +256,10 @@ ANALYZER_STOP = frozenset(
 
 
 def terms(text: str) -> set[str]:
-    return {t for t in _all_terms(text) if len(t) > 1} - QUESTION_FILLER - ANALYZER_STOP
+    """Content terms; a single digit counts ("4 red squares", "error 5"), a single letter not."""
+    return (
+        {t for t in _all_terms(text) if len(t) > 1 or t.isdigit()} - QUESTION_FILLER - ANALYZER_STOP
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -250,6 +273,7 @@ def _text_terms(markdown: str) -> frozenset[str]:
 class Question:
     latest: str  # the newest customer message
     previous: str = ""  # the customer's turn before it (a follow-up's context)
+    answered: str = ""  # the agent's (or AI's) answer the newest message follows, if any
 
     def weights(self, sources: Sources | _Uniform) -> dict[str, float]:
         """idf weight of each term; the sentences that ask (a "?", "how do I…") count fully, the
@@ -416,6 +440,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     aliases, negated = question.aliases, question.negated
     time_asked = bool(_TIME_ASKED.search(question.asked))
     scored = []
+    contrasted: set[int] = set()  # procedures whose heading the question names, among others
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
         for unit in article.units:
@@ -437,18 +462,36 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if article.similarity:
                 bonus += SEMANTIC_WEIGHT * article.similarity[unit.section]
             if how and unit.kind == "steps":
-                bonus += STEPS_BONUS + CONTRAST_BONUS * _contrast(article, unit, factors)
+                bonus += STEPS_BONUS
+                if _contrast(article, unit, factors):
+                    contrasted.add(id(unit))
             elif unit.kind == "row" and (how_much or _names(asked, _row_key(unit), aliases)):
                 # a value question, or the row's key named ("E5", "Canada"); the row whose key
                 # the question names most completely ("dataset groups", not "columns in a
                 # dataset") before rows whose long keys merely mention its words
                 bonus += ROW_BONUS * (1 + _key_share(asked, _row_key(unit), aliases))
             scored.append(Scored(cov + bonus, cov, article, unit))
-    scored = _intro_gives_way(scored)
+    scored = _intro_gives_way(_contrasted(scored, contrasted))
     scored = sorted(scored, key=_rank)
     if sources.similarity is not None and scored:
         scored = _by_meaning(scored, sources)
     return scored
+
+
+def _contrasted(scored: list[Scored], contrasted: set[int]) -> list[Scored]:
+    """The procedure the question names ("on my iPad") wins among its article's procedures, in
+    the article the question is about: the one that holds the best unit without this bonus. It
+    does not bring in another article ("switch off two-step verification on the family iPad" is
+    not about cancelling on an iPad)."""
+    if not contrasted or not scored:
+        return scored
+    article = max(scored, key=lambda s: (s.score, -s.article.rank)).article
+    return [
+        Scored(s.score + CONTRAST_BONUS, s.coverage, s.article, s.unit)
+        if s.article is article and id(s.unit) in contrasted
+        else s
+        for s in scored
+    ]
 
 
 def _rank(s: Scored) -> tuple:
@@ -608,6 +651,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     if (
         question.wants_steps
         and best.unit.kind != "steps"
+        and not _INSTRUCTION.match(plain(best.unit.text))  # "Go to Settings and tap Turn off."
         and len(procedures) == 1
         and sum(u.kind == "steps" for u in best.article.units) == 1
         and normalise(plain(procedures[0].unit.text)) not in quoted
@@ -832,9 +876,25 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         for row in block.items
     ]
     most = max(named_keys, default=0)
+    if not most and question.follow_up and question.answered:
+        # "ok is there an amount where it's free?" after our answer about Northern Ireland: the
+        # row that answer was about
+        named_keys = [
+            _key_named(terms(question.answered), _text_terms(table_cells(row)[0]), {})
+            for row in block.items
+        ]
+        most = max(named_keys, default=0)
+        if most:
+            item = named_keys.index(most)
+            unit = replace(unit, text=block.items[item], item=item)
     keyed = [n for n, k in enumerate(named_keys) if most and k == most]
     if (unit.item or 0) in keyed:
         rows = keyed[:MAX_ROWS]
+    # Nothing in the question tells the rows apart ("I'm in York, what does it cost?" where the
+    # table lists "UK mainland"): a small table whole, rather than its first row as if it were
+    # the answer.
+    if not most and len(set(row_scores)) == 1 and len(block.items) <= WHOLE_TABLE_ROWS:
+        return ["\n".join([*block.header, *block.items])]
     # A column is named by what sets it apart, not by the table's topic ("shipping" in a table
     # of shipping rates), or by all its words ("Plus"); "how much" with none named asks the cost.
     topic = article.context_terms(unit)

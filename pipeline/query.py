@@ -38,6 +38,14 @@ def customer_turns(*, subject: str, description: str, thread: list[Turn]) -> lis
     return [first, *turns] if first else turns
 
 
+def last_answer(thread: list[Turn]) -> str:
+    """The newest answer (an agent's or the AI's) before the customer's newest message."""
+    speakers = [t.speaker for t in thread]
+    last_customer = max((n for n, s in enumerate(speakers) if s == "customer"), default=-1)
+    answers = [t for t in thread[:last_customer] if t.speaker in ("agent", "ai")]
+    return _clean(answers[-1].text) if answers else ""
+
+
 def build_query(
     *, subject: str, description: str, thread: list[Turn], max_chars: int = 2000
 ) -> str:

@@ -276,14 +276,33 @@ def test_a_lead_in_is_quotable_only_with_the_list_it_introduces():
 
 def _offline_answer(markdown: str, title: str, latest: str, previous: str = "", similarity=()):
     """The extractive answer over one made-up article (no database: every term weighs 1)."""
+    return _offline_answer_over([(markdown, title)], latest, previous, similarity=similarity)
+
+
+def _offline_answer_over(
+    articles: list[tuple[str, str]],
+    latest: str,
+    previous: str = "",
+    answered: str = "",
+    similarity=(),
+):
+    """The extractive answer over made-up articles, in the retriever's order."""
     from types import SimpleNamespace
 
     from autocrm.pipeline.articles import SourceArticle, Sources
     from autocrm.pipeline.extractive import Question, answer
 
-    chunk = SimpleNamespace(title=title, content="")
-    article = SourceArticle(1, chunk, parse_article(markdown, title), 0, list(similarity))
-    return answer(Question(latest, previous), Sources([article], {}, 1.0))
+    sources = [
+        SourceArticle(
+            n + 1,
+            SimpleNamespace(title=title, content=""),
+            parse_article(markdown, title),
+            n,
+            list(similarity),
+        )
+        for n, (markdown, title) in enumerate(articles)
+    ]
+    return answer(Question(latest, previous, answered), Sources(sources, {}, 1.0))
 
 
 CANCEL = """# Cancel your plan
@@ -660,3 +679,87 @@ def test_a_table_row_of_links_only_is_never_an_answer_unit():
         u.text for u in units(parse_article(markdown, "Built-in task types")) if u.kind == "row"
     ]
     assert rows == ["| Bounding box | Named entity recognition |"]
+
+
+HARDNESS = """# Water hardness
+
+| Water hardness | Test strip shows | Replace filter every |
+|---|---|---|
+| Soft | 1 red square | 3 months |
+| Medium | 2 red squares | 2 months |
+| Hard | 3 red squares | 6 weeks |
+| Very hard | 4 red squares | 4 weeks |
+"""
+
+
+def test_a_number_the_question_gives_finds_its_row():
+    question = "My test strip went 4 squares red. How often should I swap the filter?"
+    text = "\n\n".join(_offline_answer(HARDNESS, "Water hardness", question).parts)
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "square" in ln]
+    assert rows == ["| Very hard | 4 red squares | 4 weeks |"], text
+
+
+TWO_STEP = """# Two-step verification
+
+Two-step verification adds a code from an authenticator app when you sign in.
+
+## Set it up
+
+1. In the app, go to Settings > Security.
+2. Tap Two-step verification and enter your password.
+3. Scan the QR code with your authenticator app.
+
+## Turning it off
+
+Go to Settings > Security > Two-step verification and tap Turn off. You'll need to enter a
+current code to confirm.
+"""
+
+CANCEL_DEVICES = """# Cancel your subscription
+
+## On iPhone or iPad
+
+1. Open the Settings app on your iPhone or iPad.
+2. Tap Subscriptions and then Cancel.
+
+## On Android
+
+1. Open the Google Play Store app.
+2. Tap Subscriptions and then Cancel.
+"""
+
+
+def test_switching_a_setting_off_is_answered_by_the_instruction_alone():
+    # "switch it off" is the article's "turn off"; an instruction needs no procedure after it;
+    # naming "iPad" does not bring in another article's iPad procedure
+    question = (
+        "I turned on two-step verification but it's a pain on the family iPad. "
+        "How do I switch it off again?"
+    )
+    found = _offline_answer_over(
+        [(TWO_STEP, "Two-step verification"), (CANCEL_DEVICES, "Cancel your subscription")],
+        question,
+    )
+    text = "\n\n".join(found.parts)
+    assert "tap Turn off" in text and "enter a\ncurrent code" in text, text
+    assert "Scan the QR code" not in text and "iPad" not in text and found.cited == [1]
+
+
+def test_a_table_whose_rows_the_question_cannot_tell_apart_is_quoted_whole():
+    # "York" is nowhere in the table: no row is the answer by itself, so no row is stated as it
+    question = "I'm in York - can you get it to me tomorrow, and what does that cost?"
+    text = "\n\n".join(_offline_answer(SHIPPING, "Shipping rates", question).parts)
+    assert " — " not in text and "\n| Destination" in text, text
+    assert all(row in text for row in ("| Express |", "United States and Canada"))
+
+
+def test_a_follow_up_on_a_table_keeps_the_row_the_answer_before_it_was_about():
+    found = _offline_answer_over(
+        [(SHIPPING, "Shipping rates")],
+        "ok is there an amount where it's free?",
+        previous="How much is normal delivery to Paris? Just a bag of beans.",
+        answered="Standard delivery to the European Union costs £9.95.",
+    )
+    text = "\n\n".join(found.parts)
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "£" in ln]
+    assert rows == ["| European Union | International | £9.95 | £120 |"], text
