@@ -325,6 +325,14 @@ class Question:
         return _wants_steps(self.latest) or (self.follow_up and _wants_steps(self.previous))
 
     @property
+    def asks_how(self) -> bool:
+        """ "How do I …", not only a problem report ("it keeps throwing E4"): a report is answered
+        by its cause and fix, which may be prose, not by whichever procedure names its words."""
+        return bool(
+            _HOW.search(self.latest) or (self.follow_up and _HOW.search(self.previous))
+        )
+
+    @property
     def wants_value(self) -> bool:
         return bool(
             _HOW_MUCH.search(self.latest) or (self.follow_up and _HOW_MUCH.search(self.previous))
@@ -462,7 +470,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if article.similarity:
                 bonus += SEMANTIC_WEIGHT * article.similarity[unit.section]
             if how and unit.kind == "steps":
-                bonus += STEPS_BONUS
+                bonus += STEPS_BONUS if question.asks_how else 0.0
                 if _contrast(article, unit, factors):
                     contrasted.add(id(unit))
             elif unit.kind == "row" and (how_much or _names(asked, _row_key(unit), aliases)):
@@ -563,19 +571,33 @@ def _probe_text(article: SourceArticle, unit: Unit) -> str:
 
 def _intro_gives_way(scored: list[Scored]) -> list[Scored]:
     """An article's opening sentences say what it is about; when a unit under one of its headings
-    holds more of the question, the opening is the poorer answer."""
+    holds more of the question, the opening is the poorer answer. An opening paragraph that
+    signposts ("This article explains when a change takes effect") is an overview, never the
+    answer: the sections it announces answer."""
     later: dict[int, float] = {}
     for s in scored:
         if s.article.sections[s.unit.section].path:
             later[id(s.article)] = max(later.get(id(s.article), 0.0), s.coverage)
-    return [
-        Scored(s.score - INTRO_PENALTY, s.coverage, s.article, s.unit)
+    opening = [
+        s
+        for s in scored
         if s.unit.kind == "sentence"
         and not s.article.sections[s.unit.section].path
-        and s.coverage < later.get(id(s.article), 0.0)
-        else s
-        for s in scored
+        and id(s.article) in later
     ]
+    overview = {id(s) for s in opening if _signposted(s.article, s.unit)}
+    weaker = {id(s) for s in opening if s.coverage < later[id(s.article)]}
+    return [
+        Scored(s.score - INTRO_PENALTY, s.coverage, s.article, s.unit) if id(s) in weaker else s
+        for s in scored
+        if id(s) not in overview
+    ]
+
+
+def _signposted(article: SourceArticle, unit: Unit) -> bool:
+    """The unit's paragraph holds a signpost: it says what the article covers."""
+    block = article.sections[unit.section].blocks[unit.block]
+    return any(_SIGNPOST.match(plain(item)) for item in block.items)
 
 
 def _signpost(unit: Unit) -> bool:

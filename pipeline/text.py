@@ -68,6 +68,20 @@ STOP = frozenset(
 )
 
 
+# Words Snowball stems onto an unrelated word's stem: "instalments" and "installs" are both
+# "instal", so a question about paying in instalments matched firmware updates.
+_OWN_STEM = {
+    "instalment": "instalment",
+    "instalments": "instalment",
+    "installment": "instalment",
+    "installments": "instalment",
+}
+
+
+def _stemmed(word: str) -> str:
+    return _OWN_STEM.get(word) or _stem(word)
+
+
 def terms(text: str) -> set[str]:
     """Stemmed, lower-cased words minus stop words."""
-    return {_stem(w.lower()) for w in _WORD.findall(text) if w.lower() not in STOP}
+    return {_stemmed(w.lower()) for w in _WORD.findall(text) if w.lower() not in STOP}

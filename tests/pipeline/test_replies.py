@@ -763,3 +763,77 @@ def test_a_follow_up_on_a_table_keeps_the_row_the_answer_before_it_was_about():
     text = "\n\n".join(found.parts)
     rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "£" in ln]
     assert rows == ["| European Union | International | £9.95 | £120 |"], text
+
+
+CHANGES = """# Upgrade, downgrade or switch billing
+
+You can move between Free, Plus and Business, or between monthly and yearly billing, whenever
+you like. This article explains when a change takes effect and what you pay.
+
+## Upgrading
+
+An upgrade from Plus to Business takes effect immediately. We charge the prorated difference
+for the rest of your current billing period straight away.
+
+## Downgrading
+
+A downgrade takes effect at the end of your current billing period.
+"""
+
+
+def test_an_opening_that_signposts_the_article_is_never_the_answer():
+    question = (
+        "If I upgrade from Plus to Business in the middle of my billing month, what do I pay?"
+    )
+    text = "\n\n".join(
+        _offline_answer(CHANGES, "Upgrade, downgrade or switch billing", question).parts
+    )
+    assert "prorated difference" in text and "This article explains" not in text, text
+
+
+E4 = """# Error E4: no water flow
+
+The display shows E4 and little or no water comes out of the spout.
+
+## Cause 1: Air in the water line
+
+This usually happens after the tank has run dry.
+
+**Fix:**
+
+1. Fill the tank to the MAX line and push it down until it clicks.
+2. Hold the Hot water button for 5 seconds to prime the pump.
+
+## Cause 2: Blocked or dry water filter
+
+A brand-new filter that wasn't soaked can block the tank outlet.
+
+**Fix:** Take the filter out of the tank and make a drink without it. Replace it, and remember
+to soak the new one first.
+"""
+
+NEW_FILTER = """# Replace the water filter
+
+## How to replace the filter
+
+1. Soak the new filter in cold water for 5 minutes.
+2. Twist the old filter out and put the new filter in.
+3. Refill the tank and run two cups of hot water.
+"""
+
+
+def test_a_problem_report_gets_its_cause_and_fix_not_a_procedure_that_names_its_words():
+    # no "how do I": the E4 article's cause answers, not the other article's filter procedure
+    found = _offline_answer_over(
+        [(E4, "Error E4: no water flow"), (NEW_FILTER, "Replace the water filter")],
+        "I put a new filter in yesterday and since then it keeps throwing E4",
+    )
+    text = "\n\n".join(found.parts)
+    assert "Take the filter out of the tank" in text and found.cited == [1], text
+
+
+def test_paying_in_instalments_is_not_installing_anything():
+    from autocrm.pipeline.text import terms
+
+    assert not terms("Can I pay in instalments?") & terms("The Brew installs updates at night.")
+    assert terms("instalments") == terms("installment")
