@@ -42,6 +42,7 @@ STEPS_BONUS = 0.3  # a procedure for a "how do I" question
 CONTRAST_BONUS = 0.3  # … the one whose heading the question names, among the article's procedures
 KIND_PREFERENCE = 0.8
 ROW_BONUS = 0.25  # a table row for a "how much" one
+VERBATIM_KEY_BONUS = 0.15  # … whose key of several words the question writes out
 HEADING_CREDIT = 0.5
 PREVIOUS_TURN_WEIGHT = 0.5
 SEMANTIC_WEIGHT = 1.0  # × the cosine of the unit's section (its best chunk) to the query
@@ -57,6 +58,7 @@ SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must ad
 MAX_UNITS = 3
 MAX_CANDIDATES = 12
 MAX_ROWS = 3
+CODE_LINES = 25  # a command or example this short is quoted after the sentence that introduces it
 WHOLE_TABLE_ROWS = 6  # a table this small is quoted whole when the question picks no row
 FOLLOWING_NOTE_WORDS = 40
 BULLETS_WHOLE_WORDS = 80
@@ -163,6 +165,8 @@ _INSTRUCTION = re.compile(
     r"(?i)^(go to|tap|open|click|press|hold|select|choose|enter|sign in|swipe|turn|visit|"
     r"scroll|unplug|remove|fill|empty|rinse|restart|update)\b"
 )
+# A sentence that introduces the block after it.
+_INTRODUCES = re.compile(r"(?i):\s*$|\bthe following\b")
 _PRICE_ASKED = re.compile(r"(?i)\bhow much (is|are|does|do|will|would)\b|\bwhat does it cost\b")
 _PRICE = frozenset(_all_terms("cost price fee charge"))
 # What a question says it is not about: "(not the app store)", "not through the app".
@@ -328,9 +332,7 @@ class Question:
     def asks_how(self) -> bool:
         """ "How do I …", not only a problem report ("it keeps throwing E4"): a report is answered
         by its cause and fix, which may be prose, not by whichever procedure names its words."""
-        return bool(
-            _HOW.search(self.latest) or (self.follow_up and _HOW.search(self.previous))
-        )
+        return bool(_HOW.search(self.latest) or (self.follow_up and _HOW.search(self.previous)))
 
     @property
     def wants_value(self) -> bool:
@@ -447,6 +449,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     factors = question.weights(_UNIFORM)  # asked 1, told and previous turn less; no idf
     aliases, negated = question.aliases, question.negated
     time_asked = bool(_TIME_ASKED.search(question.asked))
+    said = normalise(plain(question.latest))
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     for article in sources.articles:
@@ -478,6 +481,8 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 # the question names most completely ("dataset groups", not "columns in a
                 # dataset") before rows whose long keys merely mention its words
                 bonus += ROW_BONUS * (1 + _key_share(asked, _row_key(unit), aliases))
+                if _key_written_out(unit, said):  # "maximum number of dataset groups"
+                    bonus += VERBATIM_KEY_BONUS
             scored.append(Scored(cov + bonus, cov, article, unit))
     scored = _intro_gives_way(_contrasted(scored, contrasted))
     scored = sorted(scored, key=_rank)
@@ -615,6 +620,14 @@ def _key_named(asked: set[str], key: set[str], aliases: dict) -> int:
     if any(a and a <= key for t in asked for a in aliases.get(t, ())):
         return len(key)
     return len(key & asked)
+
+
+def _key_written_out(unit: Unit, said: str) -> bool:
+    """The question writes the row's key of two or more words out word for word (``said``:
+    normalised); a one-word key is named or not, as ``_key_share`` counts."""
+    cells = table_cells(unit.text)
+    key = normalise(plain(cells[0])) if cells else ""
+    return " " in key and re.search(rf"(?<!\w){re.escape(key)}(?!\w)", said) is not None
 
 
 def _key_share(asked: set[str], key: set[str], aliases: dict) -> float:
@@ -835,11 +848,16 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
     following = blocks[unit.block + 1] if unit.block + 1 < len(blocks) else None
     if (
         picked[-1] == items[-1]
-        and picked[-1].rstrip().endswith(":")
+        and _INTRODUCES.search(picked[-1])
         and following is not None
-        and following.kind in ("steps", "bullets", "table")
+        and (
+            following.kind in ("steps", "bullets", "table")
+            or (following.kind == "code" and following.markdown.count("\n") <= CODE_LINES)
+        )
     ):
-        parts.append(following.markdown)  # "… the following instance types:" and its list
+        # "… the following instance types:" and its list; "Use the following command to
+        # download a bucket." and the command
+        parts.append(following.markdown)
     elif len(picked) > 1 and picked[-1].rstrip().endswith(":") and len(parts) == 1:
         parts = [" ".join(picked[:-1])]  # a lead-in whose list is not quoted: not at the end
     if (
@@ -910,6 +928,13 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
             item = named_keys.index(most)
             unit = replace(unit, text=block.items[item], item=item)
     keyed = [n for n, k in enumerate(named_keys) if most and k == most]
+    # Of rows whose keys hold the same words ("Maximum number of dataset groups", "… of datasets
+    # in a dataset group"), the one the question writes out word for word.
+    said = normalise(plain(question.latest))
+    verbatim = [n for n in keyed if _key_written_out(Unit("row", block.items[n], 0, 0), said)]
+    if verbatim and len(verbatim) < len(keyed):
+        keyed = verbatim
+        unit = replace(unit, text=block.items[keyed[0]], item=keyed[0])
     if (unit.item or 0) in keyed:
         rows = keyed[:MAX_ROWS]
     # Nothing in the question tells the rows apart ("I'm in York, what does it cost?" where the

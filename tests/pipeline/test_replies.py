@@ -837,3 +837,49 @@ def test_paying_in_instalments_is_not_installing_anything():
 
     assert not terms("Can I pay in instalments?") & terms("The Brew installs updates at night.")
     assert terms("instalments") == terms("installment")
+
+
+S3 = """# Using Amazon S3 with your instance
+
+The sync command can synchronize an entire bucket to a local directory.
+
+Use the following command to download an entire bucket to a local directory on your instance.
+
+```
+aws s3 sync s3://remote_bucket local_directory
+```
+
+## The API
+
+If you are a developer, you can use an API to access your data.
+"""
+
+
+def test_a_sentence_that_introduces_a_command_comes_with_the_command():
+    question = "How to download an entire S3 bucket to my instance?"
+    text = "\n\n".join(_offline_answer(S3, "Using Amazon S3 with your instance", question).parts)
+    assert "aws s3 sync s3://remote_bucket local_directory" in text, text
+    assert text.index("Use the following command") < text.index("aws s3 sync")
+
+
+LIMITS = """# Quotas
+
+## Datasets
+
+| Resource | Default limit |
+|---|---|
+| Maximum number of datasets in a dataset group | 3 |
+| Maximum number of rows in a dataset | 1 billion |
+
+## Dataset groups
+
+| Resource | Default limit |
+|---|---|
+| Maximum number of dataset groups | 500 |
+"""
+
+
+def test_the_row_whose_key_the_question_writes_out_answers_though_another_holds_its_words():
+    found = _offline_answer(LIMITS, "Quotas", "What is the maximum number of dataset groups?")
+    text = "\n\n".join(found.parts)
+    assert text.startswith("Maximum number of dataset groups — Default limit: 500."), text
