@@ -662,8 +662,16 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     # "How do I …": a procedure; "how much …": a table row — unless something else is far better.
     wanted = "steps" if question.wants_steps else "row" if question.wants_value else None
     if wanted and best.unit.kind != wanted:
+        # … from the same article; a value asked ("how many admins") and a best unit that
+        # states no number at all: a row of another article may answer instead
+        anywhere = wanted == "row" and not re.search(r"\d", best.unit.text)
         preferred = next(
-            (s for s in ranked if s.unit.kind == wanted and s.article is best.article), None
+            (
+                s
+                for s in ranked
+                if s.unit.kind == wanted and (anywhere or s.article is best.article)
+            ),
+            None,
         )
         if (
             preferred is not None

@@ -883,3 +883,29 @@ def test_the_row_whose_key_the_question_writes_out_answers_though_another_holds_
     found = _offline_answer(LIMITS, "Quotas", "What is the maximum number of dataset groups?")
     text = "\n\n".join(found.parts)
     assert text.startswith("Maximum number of dataset groups — Default limit: 500."), text
+
+
+ADMINS = """# Two-step verification
+
+## Business accounts
+
+On the Business plan, an admin can require two-step verification for every staff member.
+"""
+
+PLAN_TABLE = """# Plans
+
+| | Free | Plus | Business |
+|---|---|---|---|
+| Team members with admin access | Not available | Not available | Up to 25 |
+| Machines per account | 1 | 3 | 50 |
+"""
+
+
+def test_a_value_asked_is_answered_by_a_row_not_by_a_sentence_that_states_none():
+    # the retriever ranks the sentence's article first; it states no number at all
+    found = _offline_answer_over(
+        [(ADMINS, "Two-step verification"), (PLAN_TABLE, "Plans")],
+        "We're moving our café onto the Business plan. How many of our staff can we make admins?",
+    )
+    text = "\n\n".join(found.parts)
+    assert text.startswith("Team members with admin access — Business: Up to 25. [2]"), text
