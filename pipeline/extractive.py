@@ -733,6 +733,13 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         more = list(composed[id(scored)])
         if (
             n
+            and scored.article is picked[n - 1].article
+            and len(more) > 1
+            and any(p == more[0] or p.startswith(f"{more[0]} [") for p in parts)
+        ):
+            more = more[1:]  # the section's heading is in the reply already
+        if (
+            n
             and scored.article is not picked[0].article
             and scored.article is not picked[n - 1].article
         ):
@@ -804,7 +811,9 @@ def _compose(best: Scored, question: Question) -> list[str]:
         ) and not _DURATION.search(plain(unit.text)):
             timed = [n for n, item in enumerate(block.items) if _DURATION.search(plain(item))]
             items = sorted({*items, *timed[:1]})
-        return ["\n".join(f"- {block.items[n]}" for n in items)]
+        lead = _lead_in(section.blocks, unit.block)
+        listed = "\n".join(f"- {block.items[n]}" for n in items)
+        return [*([lead] if lead else _heading_line(article, unit)), listed]
     parts = (
         [*_heading_line(article, unit), *_intro(section.blocks, unit.block)]
         if unit.kind == "steps"
@@ -813,6 +822,9 @@ def _compose(best: Scored, question: Question) -> list[str]:
     lead = _lead_in(section.blocks, unit.block)
     if lead and lead not in " ".join(parts):
         parts.append(lead)
+    elif unit.kind == "bullets" and not parts:
+        # a list means what its heading says: "What's not covered" before "- Accidental damage"
+        parts += _heading_line(article, unit)
     parts.append(block.markdown)
     note = section.blocks[unit.block + 1] if unit.block + 1 < len(section.blocks) else None
     if (

@@ -909,3 +909,26 @@ def test_a_value_asked_is_answered_by_a_row_not_by_a_sentence_that_states_none()
     )
     text = "\n\n".join(found.parts)
     assert text.startswith("Team members with admin access — Business: Up to 25. [2]"), text
+
+
+WARRANTY = """# Warranty
+
+Every machine comes with a warranty against faults.
+
+## How long the warranty lasts
+
+- **Home use:** 2 years from the date of delivery.
+- **Accessories:** 6 months.
+
+## What's not covered
+
+- Damage caused by limescale
+- Accidental damage, such as dropping the machine
+"""
+
+
+def test_a_list_is_quoted_under_its_heading_which_says_what_it_means():
+    # "Accidental damage" alone would read as covered: the list comes with its heading
+    question = "Is accidental damage, like dropping it, covered?"
+    text = "\n\n".join(_offline_answer(WARRANTY, "Warranty", question).parts)
+    assert text.index("**What's not covered**") < text.index("- Accidental damage"), text
