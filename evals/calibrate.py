@@ -8,8 +8,9 @@ Fits a logistic regression (standardised features) from the decision's signals t
 the questions of the runs' "tune" part only; the "holdout" part is reported at the chosen
 threshold, never fitted.
 The send threshold is picked on 5-fold cross-validated probabilities, so the precision it promises
-is not measured on the questions it was fitted to: the lowest threshold whose out-of-fold precision
-reaches the target (not below 0.5), counting as sent only the replies that the decision's
+is not measured on the questions it was fitted to: of the thresholds whose out-of-fold precision
+reaches the target (not below 0.5), the one that sends the most correct replies, and of those the
+most precise (``choose_send``), counting as sent only the replies that the decision's
 reply-level gates let through (pipeline/decision.py ``held_back``: agreement, top article, known
 words, not a follow-up), since no threshold sends the others. The hand-off threshold is the
 highest that hands off at most 5% of the correct replies. The scaling is folded into the weights;
@@ -83,6 +84,18 @@ def _draft_threshold(p: np.ndarray, y: np.ndarray) -> float:
     return 0.0
 
 
+def choose_send(
+    table: list[tuple[float, float, float, float]], target_precision: float
+) -> tuple[float, float, float, float]:
+    """Of the (threshold, precision, recall, send rate) rows that reach the target precision, the
+    one that sends the most correct replies; of those, the most precise (a lower threshold that
+    sends no more correct replies only adds wrong ones). None reaching it: the most precise."""
+    meeting = [row for row in table if row[1] >= target_precision]
+    if not meeting:
+        return max(table, key=lambda row: row[1])
+    return max(meeting, key=lambda row: (row[2], row[1]))
+
+
 def calibrate(
     conn: psycopg.Connection, *, runs: list[str], target_precision: float = 0.9
 ) -> Calibration:
@@ -121,8 +134,7 @@ def calibrate(
             "no reply of these runs passes the reply-level send gates (agreement, top article, "
             "known words, not a follow-up): nothing to choose a send threshold on"
         )
-    meeting = [row for row in table if row[1] >= target_precision]
-    best = meeting[0] if meeting else max(table, key=lambda row: row[1])
+    best = choose_send(table, target_precision)
     coef = model.coef_[0] / scale  # fold the standardisation into plain weights
     weights = {"bias": float(model.intercept_[0] - (coef * mean).sum())} | {
         f: float(w) for f, w in zip(FEATURES, coef, strict=True)

@@ -109,3 +109,17 @@ def test_only_replies_the_send_gates_let_through_count_as_sent(conn):
     result = calibrate(conn, runs=["gated-test"], target_precision=0.9)
     assert result.holdout["sent"] == 0 and result.holdout["recall"] == 0.0
     assert result.holdout["answered"] > 0  # still drafted for an agent
+
+
+def test_the_send_threshold_sends_the_most_correct_replies_at_the_target_and_no_more_wrong_ones():
+    from autocrm.evals.calibrate import choose_send
+
+    table = [  # threshold, precision, recall, send rate
+        (0.50, 0.955, 0.309, 0.167),
+        (0.55, 0.977, 0.309, 0.163),
+        (0.60, 1.000, 0.309, 0.159),
+        (0.65, 1.000, 0.294, 0.152),
+    ]
+    assert choose_send(table, 0.95)[0] == 0.60  # 0.50 sends the same correct replies, and more
+    assert choose_send(table, 0.99)[0] == 0.60
+    assert choose_send([(0.5, 0.7, 0.4, 0.3), (0.6, 0.8, 0.2, 0.1)], 0.95)[0] == 0.6
