@@ -158,7 +158,8 @@ _SIGNPOST = re.compile(
     r"(?i)^\s*(this (article|guide|page|section|topic|document) (explains|describes|covers|"
     r"shows|tells you|lists|walks you|outlines|answers)|in this (article|guide|page|section))\b"
     # "For information about the maximum timeout, see Lambda limits.": a pointer elsewhere
-    r"|^\s*(for (more )?(information|details)\b[^.;]*?,\s*)?see\b"
+    r"|^\s*((for (more )?(information|details)|to (learn|find out|read) more)\b[^.;]*?,\s*)?"
+    r"see\b"
 )
 # A sentence that is itself an instruction: it tells how, no procedure needs to follow it.
 _INSTRUCTION = re.compile(
@@ -721,10 +722,16 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             )
         ):
             continue
-        gain = _covered(asked, [(p.article, p.unit) for p in [*picked, other]], aliases) - covered
+        # Another article adds a part only when neither the reply's units nor their titles and
+        # headings hold it: "API rate limits › Team: 300" already answers "the API rate limit on
+        # Team", and the same figure from the pricing page would only repeat it. Within an
+        # article the headings do not count: its procedure may follow its summary.
+        held = _said if new_article else _covered
+        before = held(asked, [(p.article, p.unit) for p in picked], aliases)
+        gain = held(asked, [(p.article, p.unit) for p in [*picked, other]], aliases) - before
         if gain >= SECOND_PART_GAIN:
             picked.append(other)
-            covered += gain
+            covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
             composed[id(other)] = _compose(other, question)
             quoted += " " + normalise(plain(" ".join(composed[id(other)])))
     parts: list[str] = []
@@ -1051,6 +1058,16 @@ def _unit_terms(article: SourceArticle, unit: Unit) -> set[str]:
         intro = _intro(section.blocks, unit.block)
         return _text_terms(" ".join([*section.path[-1:], *intro, unit.text]))
     return _text_terms(unit.text)
+
+
+def _said(
+    weights: dict[str, float], used: list[tuple[SourceArticle, Unit]], aliases: dict | None = None
+) -> float:
+    """The share of the question that the units, with their titles and headings, state."""
+    got: set[str] = set()
+    for article, unit in used:
+        got |= _unit_terms(article, unit) | article.context_terms(unit)
+    return coverage_of(weights, got, aliases=aliases)
 
 
 def _covered(

@@ -932,3 +932,25 @@ def test_a_list_is_quoted_under_its_heading_which_says_what_it_means():
     question = "Is accidental damage, like dropping it, covered?"
     text = "\n\n".join(_offline_answer(WARRANTY, "Warranty", question).parts)
     assert text.index("**What's not covered**") < text.index("- Accidental damage"), text
+
+
+def test_a_second_article_that_only_repeats_the_first_ones_figure_is_not_added(
+    kb_conn, real_embedder
+):
+    # the pricing page's "API rate limit | … | 300 req/min" would only repeat the rate-limits
+    # page's "Team: 300", whose title already says "API rate limits"
+    result = prepared(kb_conn, real_embedder, "What is the API rate limit on the Team plan?")
+    assert result.draft.cited == [1], result.draft.text
+    assert "300" in result.draft.text
+
+
+def test_a_pointer_to_read_more_elsewhere_is_never_an_answer_unit():
+    from autocrm.pipeline.extractive import _signpost
+    from autocrm.pipeline.units import Unit
+
+    for pointer in (
+        "To learn more about Amazon SNS, see What is Amazon Simple Notification Service.",
+        "For more information, see Invoking Lambda functions using Amazon SNS notifications.",
+    ):
+        assert _signpost(Unit("sentence", pointer, 0, 0))
+    assert not _signpost(Unit("sentence", "To learn how it works, open the console.", 0, 0))
