@@ -43,6 +43,11 @@ MIN_SEND_THRESHOLD = 0.5
 # replies falls (out of fold). A correct reply handed off costs an agent the whole answer; a
 # wrong one drafted costs a glance, so the draft line sits low.
 DRAFT_RECALL = 0.95
+# Signals whose meaning fixes the sign of their weight: more of the question's words unknown to
+# the knowledge base never makes a reply more likely right. Fitted the other way (a quirk of the
+# tune sets, where unanswerable questions reuse the KB's words), it lifted an off-topic ticket
+# ("my tomato plants have yellow leaves") from a hand-off to a draft; such a weight is set to 0.
+NEVER_POSITIVE = ("unseen_terms",)
 
 SELECT = "SELECT metrics FROM eval_results WHERE run_id = %s"
 
@@ -118,6 +123,9 @@ def calibrate(
     mean, scale = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
     z = (x - mean) / scale
     model = LogisticRegression(C=1.0, max_iter=1000)
+    model.fit(z, y)
+    wrong = [FEATURES.index(f) for f in NEVER_POSITIVE if model.coef_[0][FEATURES.index(f)] > 0]
+    z[:, wrong] = 0.0  # a zero column gets a zero weight: refit without it
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=7)
     p = cross_val_predict(model, z, y, cv=folds, method="predict_proba")[:, 1]
     model.fit(z, y)

@@ -123,3 +123,16 @@ def test_the_send_threshold_sends_the_most_correct_replies_at_the_target_and_no_
     assert choose_send(table, 0.95)[0] == 0.60  # 0.50 sends the same correct replies, and more
     assert choose_send(table, 0.99)[0] == 0.60
     assert choose_send([(0.5, 0.7, 0.4, 0.3), (0.6, 0.8, 0.2, 0.1)], 0.95)[0] == 0.6
+
+
+def test_unknown_words_never_raise_the_confidence_whatever_the_tune_set_says(conn):
+    """Tune questions where more unknown words go with correct replies (a quirk, not a signal):
+    the fitted weight of ``unseen_terms`` is 0, not positive."""
+    store_labelled_run(conn, "unseen-test")
+    conn.execute(
+        """UPDATE eval_results SET metrics = jsonb_set(metrics, '{signals,unseen_terms}',
+                  to_jsonb(CASE WHEN (metrics->>'reply_correct')::boolean THEN 0.2 ELSE 0.0 END))"""
+    )
+    result = calibrate(conn, runs=["unseen-test"], target_precision=0.9)
+    assert result.weights["unseen_terms"] == 0.0
+    assert result.weights["top_dense"] > 0  # the real signals still count
