@@ -962,6 +962,13 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     if verbatim and len(verbatim) < len(keyed):
         keyed = verbatim
         unit = replace(unit, text=block.items[keyed[0]], item=keyed[0])
+    # Of rows whose keys the question names alike ("hard" in "Hard" and "Very hard"), the ones
+    # whose other cells hold more of it ("3 red squares").
+    if len(keyed) > 1 and len({row_scores[n] for n in keyed}) > 1:
+        top = max(row_scores[n] for n in keyed)
+        keyed = [n for n in keyed if row_scores[n] == top]
+        if (unit.item or 0) not in keyed:
+            unit = replace(unit, text=block.items[keyed[0]], item=keyed[0])
     if (unit.item or 0) in keyed:
         rows = keyed[:MAX_ROWS]
     # Nothing in the question tells the rows apart ("I'm in York, what does it cost?" where the

@@ -954,3 +954,10 @@ def test_a_pointer_to_read_more_elsewhere_is_never_an_answer_unit():
     ):
         assert _signpost(Unit("sentence", pointer, 0, 0))
     assert not _signpost(Unit("sentence", "To learn how it works, open the console.", 0, 0))
+
+
+def test_of_rows_whose_keys_the_question_names_alike_the_one_its_other_cells_hold_answers():
+    question = "Our water is hard (3 red squares). How often should we replace the filter?"
+    text = "\n\n".join(_offline_answer(HARDNESS, "Water hardness", question).parts)
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "square" in ln]
+    assert rows == ["| Hard | 3 red squares | 6 weeks |"], text
