@@ -44,10 +44,11 @@ SELECT message_type::text AS speaker, body FROM conversations
 """
 INSERT_RESPONSE = """
 INSERT INTO ai_responses (ticket_id, kind, query, retrieved, cited, draft, model, prompt_version,
-                          settings, confidence, decision, handoff_reason, latency_ms, token_usage)
+                          settings, confidence, decision, handoff_reason, held_back, latency_ms,
+                          token_usage)
 VALUES (%(ticket_id)s, %(kind)s, %(query)s, %(retrieved)s, %(cited)s, %(draft)s, %(model)s,
-        %(prompt_version)s, %(settings)s, %(confidence)s, %(decision)s, %(reason)s, %(latency)s,
-        %(tokens)s)
+        %(prompt_version)s, %(settings)s, %(confidence)s, %(decision)s, %(reason)s,
+        %(held_back)s, %(latency)s, %(tokens)s)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
@@ -319,6 +320,7 @@ def store_answer(
                 "confidence": decision.confidence,
                 "decision": decision.action.value,
                 "reason": decision.reason.value if decision.reason else None,
+                "held_back": decision.held_back,
                 "latency": json.dumps(latency),
                 "tokens": json.dumps(
                     {"prompt": draft.prompt_tokens, "completion": draft.completion_tokens}

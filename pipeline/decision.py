@@ -54,6 +54,14 @@ class Decision(BaseModel):
     reason: HandoffReason | None = None
     signals: dict[str, float | bool | str | None] = {}
 
+    @property
+    def held_back(self) -> str | None:
+        """Why a reply the auto-responder was confident enough to send is a draft instead: a
+        reply-level gate ("follow-up", "reply evidence") or the auto-send policy
+        ("outside_business_hours", "never"). None when it was sent, or not confident."""
+        reason = self.signals.get("held_back") or self.signals.get("policy")
+        return str(reason) if reason and self.action == Action.draft else None
+
 
 # Hand-off intents (pipeline/intents, a classifier: docs/handoff-policy.md) → the reason recorded.
 _HUMAN = frozenset({"human_requested"})

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from autocrm.api.deps import (
     STAFF,
@@ -67,6 +67,7 @@ class Suggestion(BaseModel):
                     "confidence": 0.82,
                     "decision": "drafted",
                     "handoff_reason": None,
+                    "held_back": None,
                     "model": "extractive",
                     "prompt_version": "extractive_v1",
                     "latency_ms": {"retrieve": 12.5, "draft": 3.1, "total": 40.2},
@@ -81,6 +82,11 @@ class Suggestion(BaseModel):
     confidence: float
     decision: Literal["sent", "drafted", "escalated"]
     handoff_reason: str | None
+    held_back: str | None = Field(
+        None,
+        description="why a reply confident enough to auto-send is a draft: 'follow-up', "
+        "'reply evidence', or the auto-send policy; None for an agent's own suggestion",
+    )
     model: str
     prompt_version: str
     latency_ms: dict[str, float]
@@ -170,6 +176,7 @@ def to_suggestion(result: AnswerResult, ticket_id: UUID, *, total_ms: float) -> 
         confidence=result.decision.confidence,
         decision=result.decision.action.value,
         handoff_reason=result.decision.reason.value if result.decision.reason else None,
+        held_back=result.decision.held_back,
         model=draft.model,
         prompt_version=draft.prompt_version,
         latency_ms=result.latency_ms | {"total": total_ms},

@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS public.ai_responses (
     token_usage     jsonb NOT NULL DEFAULT '{}',       -- {"prompt": 812, "completion": 140}
     error           text,
     created_at      timestamptz NOT NULL DEFAULT now(),
+    -- why a reply confident enough to auto-send is a draft: a reply-level gate ('follow-up',
+    -- 'reply evidence') or the auto-send policy ('outside_business_hours', 'never')
+    held_back       text CHECK (held_back IS NULL OR decision = 'drafted'),
     CHECK (decision <> 'escalated' OR handoff_reason IS NOT NULL)
 );
 CREATE INDEX IF NOT EXISTS ai_responses_ticket_idx ON public.ai_responses (ticket_id, created_at);

@@ -26,6 +26,7 @@ def test_suggestion_is_grounded_and_stored_as_an_internal_draft(api, db):
     body = response.json()
     assert body["ticket_id"] == T14 and body["decision"] in ("drafted", "escalated")
     assert 0 <= body["confidence"] <= 1 and body["latency_ms"]["total"] > 0
+    assert body["held_back"] is None  # an agent's own suggestion is never held back
     webhooks = db.execute(
         "SELECT id::text FROM kb_articles WHERE external_id = 'api/webhooks'"
     ).fetchone()["id"]

@@ -223,3 +223,24 @@ def test_model_links_are_stripped():
         and "our page" in sanitize_reply(text)
         and "[1]" in sanitize_reply(text)
     )
+
+
+def test_a_confident_auto_reply_kept_as_a_draft_records_why(kb_conn, real_embedder, settings):
+    """Business hours under "outside business hours only": drafted, and the stored response says
+    so (the agent sees it next to the draft); sent, nothing is recorded."""
+    off_hours = settings.model_copy(deep=True)
+    off_hours.decision = settings.decision.model_copy(
+        update={"auto_send": AutoSendPolicy.outside_business_hours}
+    )
+    for now, action, why in (
+        (TUESDAY_NOON, Action.draft, "outside_business_hours"),
+        (SUNDAY_NOON, Action.send, None),
+    ):
+        _, result = ask(
+            kb_conn, real_embedder, off_hours, subject="How do I reset my password?", now=now
+        )
+        assert result.decision.action == action
+        stored = kb_conn.execute(
+            "SELECT held_back FROM ai_responses WHERE id = %s", (result.response_id,)
+        ).fetchone()
+        assert stored["held_back"] == why

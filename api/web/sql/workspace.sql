@@ -81,8 +81,8 @@ SELECT m.id, m.message_type::text AS message_type, m.is_internal AS internal, m.
 -- The ticket's latest AI response (suggestion, auto-reply or hand-off) for the AI panel, with the
 -- latest agent decision on it, if any, and whether the customer has it already (public).
 SELECT r.id, r.kind::text AS kind, r.draft, r.confidence, r.decision::text AS decision,
-       r.handoff_reason::text AS handoff_reason, r.model, r.prompt_version, r.created_at,
-       r.cited, f.action::text AS action, f.reason AS action_reason, f.created_at AS decided_at,
+       r.handoff_reason::text AS handoff_reason, r.held_back, r.model, r.prompt_version,
+       r.created_at, r.cited, f.action::text AS action, f.reason AS action_reason, f.created_at AS decided_at,
        du.full_name AS decided_by, coalesce(NOT m.is_internal, false) AS public
   FROM ai_responses r
   LEFT JOIN conversations m ON m.id = r.message_id

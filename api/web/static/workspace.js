@@ -135,6 +135,9 @@
       if (s.handoff_reason) {
         facts.appendChild(badge(`hand-off: ${s.handoff_reason.replaceAll("_", " ")}`, "warn", "ai-handoff"));
       }
+      if (s.held_back) {
+        facts.appendChild(badge(`held back: ${s.held_back.replaceAll("_", " ")}`, "", "ai-held-back"));
+      }
       citations.replaceChildren(...s.citations.map((c) => {
         const li = document.createElement("li");
         const a = document.createElement("a");

@@ -134,6 +134,17 @@ def test_ticket_view_shows_thread_triage_and_stored_draft(agent, db):
     assert 'data-shortcut="s"' in text and 'data-shortcut="a"' in text
 
 
+def test_a_held_back_auto_reply_says_why_it_is_a_draft(agent, db):
+    ticket = make_ticket(db)
+    response_id = make_ai_response(db, ticket_id=str(ticket["id"]), public=False, kind="auto_reply")
+    db.execute("UPDATE ai_responses SET held_back = 'follow-up' WHERE id = %s", (response_id,))
+    text = agent.get(f"/app/tickets/{ticket['number']}").text
+    assert 'id="ai-held-back"' in text and "held back: follow-up" in text
+    other = make_ticket(db)
+    make_ai_response(db, ticket_id=str(other["id"]), public=False)
+    assert 'id="ai-held-back"' not in agent.get(f"/app/tickets/{other['number']}").text
+
+
 def test_unknown_and_malformed_ticket_numbers_are_404_pages(agent):
     for path in ("/app/tickets/99999999", "/app/tickets/abc", "/app/tickets/1" + "0" * 30):
         page = agent.get(path)
