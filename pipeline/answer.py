@@ -379,6 +379,7 @@ def record_failure(
                 "confidence": 0.0,
                 "decision": Action.handoff.value,
                 "reason": "model_failure",
+                "held_back": None,
                 "latency": "{}",
                 "tokens": "{}",
             },
