@@ -42,6 +42,8 @@ STEPS_BONUS = 0.3  # a procedure for a "how do I" question
 CONTRAST_BONUS = 0.3  # … the one whose heading the question names, among the article's procedures
 KIND_PREFERENCE = 0.8
 ROW_BONUS = 0.25  # a table row for a "how much" one
+ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from (a follow-up)
+ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
 VERBATIM_KEY_BONUS = 0.15  # … whose key of several words the question writes out
 HEADING_CREDIT = 0.5
 PREVIOUS_TURN_WEIGHT = 0.5
@@ -453,8 +455,11 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     said = normalise(plain(question.latest))
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
+    answered_from = _answered_from(question, sources)
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
+        if article is answered_from:
+            prior += ANSWERED_ARTICLE_BONUS
         for unit in article.units:
             if unit.kind == "code" or _dangling(article, unit) or _signpost(unit):
                 continue  # code is quoted inside its procedure; a lead-in only with its list
@@ -490,6 +495,22 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     if sources.similarity is not None and scored:
         scored = _by_meaning(scored, sources)
     return scored
+
+
+def _answered_from(question: Question, sources: Sources) -> SourceArticle | None:
+    """For a short follow-up, the article the answer before it was taken from (most of that
+    answer's words are the article's): "and if we stop using the filter?" after "with soft water
+    and a filter fitted, descale every 3,000 cups" asks about that article's table."""
+    said = terms(question.answered)
+    if not said or not question.follow_up:
+        return None
+    shares = [
+        (len(said & set().union(*(_unit_terms(a, u) for u in a.units))) / len(said), a)
+        for a in sources.articles
+        if a.units
+    ]
+    share, article = max(shares, key=lambda sa: sa[0], default=(0.0, None))
+    return article if share >= ANSWERED_SHARE else None
 
 
 def _contrasted(scored: list[Scored], contrasted: set[int]) -> list[Scored]:

@@ -961,3 +961,42 @@ def test_of_rows_whose_keys_the_question_names_alike_the_one_its_other_cells_hol
     text = "\n\n".join(_offline_answer(HARDNESS, "Water hardness", question).parts)
     rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "square" in ln]
     assert rows == ["| Hard | 3 red squares | 6 weeks |"], text
+
+
+INTERVALS = """# Descaling intervals
+
+| Water hardness | Descale every (filter fitted) | Descale every (no filter) |
+|---|---|---|
+| Soft | 3,000 cups | 1,500 cups |
+| Hard | 1,200 cups | 600 cups |
+"""
+
+FILTER = """# The water filter
+
+## Can I stop using the filter?
+
+You can stop the filter reminders in the app.
+"""
+
+
+def test_a_short_follow_up_leans_to_the_article_the_answer_before_it_came_from():
+    from types import SimpleNamespace
+
+    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.extractive import Question, score_units
+
+    articles = [
+        SourceArticle(n + 1, SimpleNamespace(title=t, content=""), parse_article(md, t), n)
+        for n, (md, t) in enumerate([(FILTER, "The water filter"), (INTERVALS, "Descaling")])
+    ]
+    answered = "With soft water and a filter fitted, you need to descale every 3,000 cups."
+
+    def row_score(latest: str, answer: str) -> float:
+        scored = score_units(Question(latest, "When do we descale?", answer), Sources(articles))
+        return next(s.score for s in scored if s.unit.text.startswith("| Soft"))
+
+    short = "and if we stop using the filter?"
+    assert row_score(short, answered) > row_score(short, "")
+    # a new, longer question is not a follow-up: the answer before it does not count
+    long = "We are also wondering whether we could stop using the filter and what happens then?"
+    assert row_score(long, answered) == row_score(long, "")
