@@ -170,6 +170,7 @@ _INSTRUCTION = re.compile(
 )
 # A sentence that introduces the block after it.
 _INTRODUCES = re.compile(r"(?i):\s*$|\bthe following\b")
+_FOLLOW_UP_OPENING = re.compile(r"(?i)^\s*(and|what about|how about|ok(ay)?,? (and|what about))\b")
 _PRICE_ASKED = re.compile(r"(?i)\bhow much (is|are|does|do|will|would)\b|\bwhat does it cost\b")
 _PRICE = frozenset(_all_terms("cost price fee charge"))
 # What a question says it is not about: "(not the app store)", "not through the app".
@@ -321,9 +322,13 @@ class Question:
 
     @property
     def follow_up(self) -> bool:
-        """A short message after an earlier turn ("and on Pro?", "can I do it on the machine?")
-        asks the same kind of question as that turn."""
-        return bool(self.previous) and len(self.latest.split()) <= FOLLOW_UP_WORDS
+        """A short message after an earlier turn ("and on Pro?", "can I do it on the machine?"),
+        or one that opens as a follow-up does ("what about on Android? my husband has a Samsung
+        …"), asks the same kind of question as that turn."""
+        return bool(self.previous) and (
+            len(self.latest.split()) <= FOLLOW_UP_WORDS
+            or bool(_FOLLOW_UP_OPENING.match(self.latest))
+        )
 
     @property
     def wants_steps(self) -> bool:

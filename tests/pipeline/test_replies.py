@@ -1000,3 +1000,14 @@ def test_a_short_follow_up_leans_to_the_article_the_answer_before_it_came_from()
     # a new, longer question is not a follow-up: the answer before it does not count
     long = "We are also wondering whether we could stop using the filter and what happens then?"
     assert row_score(long, answered) == row_score(long, "")
+
+
+def test_a_message_that_opens_as_a_follow_up_is_one_however_long():
+    from autocrm.pipeline.extractive import Question
+
+    previous = "How do I connect my Brew to Wi-Fi with my iPhone?"
+    long = "what about on Android? my husband has a Samsung and wants to set it up from his phone"
+    assert Question(long, previous).follow_up and Question(long, previous).wants_steps
+    other = "My husband has a Samsung phone and he would like to know whether the app supports it"
+    assert not Question(other, previous).follow_up
+    assert not Question(long).follow_up  # nothing before it to follow
