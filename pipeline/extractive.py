@@ -170,6 +170,7 @@ _INSTRUCTION = re.compile(
 )
 # A sentence that introduces the block after it.
 _INTRODUCES = re.compile(r"(?i):\s*$|\bthe following\b")
+_SEE = re.compile(r"(?i)\bsee\s+(\*[^*]+\*|\[[^\]]+\]|[A-Z][^.;(]{3,80})")
 _FOLLOW_UP_OPENING = re.compile(r"(?i)^\s*(and|what about|how about|ok(ay)?,? (and|what about))\b")
 _PRICE_ASKED = re.compile(r"(?i)\bhow much (is|are|does|do|will|would)\b|\bwhat does it cost\b")
 _PRICE = frozenset(_all_terms("cost price fee charge"))
@@ -461,6 +462,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
+    pointed = _pointed_to(sources)
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
         if article is answered_from:
@@ -468,6 +470,8 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
         for unit in article.units:
             if unit.kind == "code" or _dangling(article, unit) or _signpost(unit):
                 continue  # code is quoted inside its procedure; a lead-in only with its list
+            if id(unit) in pointed:  # "… is covered by its warranty; see *Kettleby Brew
+                continue  # warranty*": that article, among the sources, answers instead
             held = _unit_terms(article, unit)
             cov = coverage_of(weights, held, article.context_terms(unit), aliases)
             if unit.kind == "steps":  # which procedure: its heading and intro say
@@ -500,6 +504,22 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     if sources.similarity is not None and scored:
         scored = _by_meaning(scored, sources)
     return scored
+
+
+def _pointed_to(sources: Sources) -> set[int]:
+    """The sentences that send the reader to another of the sources by its title ("see *Kettleby
+    Brew warranty*")."""
+    titles = {normalise(a.title): a for a in sources.articles}
+    out: set[int] = set()
+    for article in sources.articles:
+        for unit in article.units:
+            if unit.kind != "sentence" or "see" not in unit.text.lower():
+                continue
+            for match in _SEE.finditer(unit.text):
+                target = titles.get(normalise(plain(match.group(1)).strip(" .*_[]")))
+                if target is not None and target is not article:
+                    out.add(id(unit))
+    return out
 
 
 def _answered_from(question: Question, sources: Sources) -> SourceArticle | None:

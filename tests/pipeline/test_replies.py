@@ -1011,3 +1011,27 @@ def test_a_message_that_opens_as_a_follow_up_is_one_however_long():
     other = "My husband has a Samsung phone and he would like to know whether the app supports it"
     assert not Question(other, previous).follow_up
     assert not Question(long).follow_up  # nothing before it to follow
+
+
+RETURNS_POINTER = """# Returns policy
+
+## Faulty items
+
+A faulty machine is covered by its warranty; see *Machine warranty*.
+"""
+
+MACHINE_WARRANTY = """# Machine warranty
+
+## What's covered
+
+Faults caused by manufacturing defects, such as a pump that stops working, are covered for 2 years.
+"""
+
+
+def test_a_sentence_pointing_to_another_source_article_gives_way_to_that_article():
+    found = _offline_answer_over(
+        [(RETURNS_POINTER, "Returns policy"), (MACHINE_WARRANTY, "Machine warranty")],
+        "My machine stopped working. Is a faulty machine covered by the warranty?",
+    )
+    text = "\n\n".join(found.parts)
+    assert found.cited == [2] and "manufacturing defects" in text, text
