@@ -58,9 +58,14 @@ class Decision(BaseModel):
     def held_back(self) -> str | None:
         """Why a reply the auto-responder was confident enough to send is a draft instead: a
         reply-level gate ("follow-up", "reply evidence") or the auto-send policy
-        ("outside_business_hours", "never"). None when it was sent, or not confident."""
-        reason = self.signals.get("held_back") or self.signals.get("policy")
-        return str(reason) if reason and self.action == Action.draft else None
+        ("auto-send: outside_business_hours", "auto-send: never"). None when it was sent, or
+        not confident."""
+        if self.action != Action.draft:
+            return None
+        if gate := self.signals.get("held_back"):
+            return str(gate)
+        policy = self.signals.get("policy")
+        return f"auto-send: {policy}" if policy else None
 
 
 # Hand-off intents (pipeline/intents, a classifier: docs/handoff-policy.md) → the reason recorded.

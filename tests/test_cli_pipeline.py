@@ -12,9 +12,10 @@ from autocrm.db.connect import connect
 AUTOCRM = str(Path(sys.executable).parent / "autocrm")
 
 
-def cli(url: str, *args: str) -> subprocess.CompletedProcess:
+def cli(url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOCRM_")}
-    env |= {"AUTOCRM_DATABASE_URL": url, "HF_HUB_OFFLINE": "1"}
+    env |= {"AUTOCRM_DATABASE_URL": url, "HF_HUB_OFFLINE": "1"} | extra
     return subprocess.run([AUTOCRM, *args], env=env, capture_output=True, text=True, timeout=180)
 
 
@@ -26,6 +27,13 @@ def test_ask_prints_a_cited_answer_and_stores_nothing(kb_db):
     assert "decision: sent" in out.stdout and "Sources:\n[1] Reset your password" in out.stdout
     with connect(kb_db) as conn:
         assert conn.execute("SELECT count(*) AS n FROM ai_responses").fetchone()["n"] == before
+
+
+def test_ask_says_why_a_confident_reply_is_held_back(kb_db):
+    env_policy = {"AUTOCRM_DECISION__AUTO_SEND": "never"}
+    out = cli(kb_db, "ask", "How do I reset my password?", env=env_policy)
+    assert out.returncode == 0, out.stderr
+    assert "decision: drafted (held back: auto-send: never)" in out.stdout
 
 
 def test_suggest_stores_an_internal_draft(kb_db):

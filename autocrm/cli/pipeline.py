@@ -20,7 +20,13 @@ EMPTY_KB = (
 
 
 def _print_answer(*, decision, query: str, chunks: list, text: str) -> None:
-    reason = f" ({decision.reason.value})" if decision.reason else ""
+    reason = (
+        f" ({decision.reason.value})"
+        if decision.reason
+        else f" (held back: {decision.held_back})"
+        if decision.held_back
+        else ""
+    )
     typer.echo(f"decision: {decision.action.value}{reason}   confidence: {decision.confidence:.2f}")
     if decision.reason != "needs_clarification":  # nothing to search for: no passages either
         typer.echo(f"query: {query[:200]}")

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS public.ai_responses (
     error           text,
     created_at      timestamptz NOT NULL DEFAULT now(),
     -- why a reply confident enough to auto-send is a draft: a reply-level gate ('follow-up',
-    -- 'reply evidence') or the auto-send policy ('outside_business_hours', 'never')
+    -- 'reply evidence') or the auto-send policy ('auto-send: outside_business_hours', …)
     held_back       text CHECK (held_back IS NULL OR decision = 'drafted'),
     CHECK (decision <> 'escalated' OR handoff_reason IS NOT NULL)
 );

@@ -233,7 +233,7 @@ def test_a_confident_auto_reply_kept_as_a_draft_records_why(kb_conn, real_embedd
         update={"auto_send": AutoSendPolicy.outside_business_hours}
     )
     for now, action, why in (
-        (TUESDAY_NOON, Action.draft, "outside_business_hours"),
+        (TUESDAY_NOON, Action.draft, "auto-send: outside_business_hours"),
         (SUNDAY_NOON, Action.send, None),
     ):
         _, result = ask(
