@@ -468,10 +468,15 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
         if article is answered_from:
             prior += ANSWERED_ARTICLE_BONUS
         for unit in article.units:
-            if unit.kind == "code" or _dangling(article, unit) or _signpost(unit):
-                continue  # code is quoted inside its procedure; a lead-in only with its list
-            if id(unit) in pointed:  # "… is covered by its warranty; see *Kettleby Brew
-                continue  # warranty*": that article, among the sources, answers instead
+            # code is quoted inside its procedure; a lead-in only with its list; a sentence
+            # pointing to another source ("see *Kettleby Brew warranty*"): that one answers
+            if (
+                unit.kind == "code"
+                or _dangling(article, unit)
+                or _signpost(unit)
+                or id(unit) in pointed
+            ):
+                continue
             held = _unit_terms(article, unit)
             cov = coverage_of(weights, held, article.context_terms(unit), aliases)
             if unit.kind == "steps":  # which procedure: its heading and intro say
@@ -496,7 +501,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 # the question names most completely ("dataset groups", not "columns in a
                 # dataset") before rows whose long keys merely mention its words
                 bonus += ROW_BONUS * (1 + _key_share(asked, _row_key(unit), aliases))
-                if _key_written_out(unit, said):  # "maximum number of dataset groups"
+                if _key_written_out(unit.text, said):  # "maximum number of dataset groups"
                     bonus += VERBATIM_KEY_BONUS
             scored.append(Scored(cov + bonus, cov, article, unit))
     scored = _intro_gives_way(_contrasted(scored, contrasted))
@@ -669,10 +674,10 @@ def _key_named(asked: set[str], key: set[str], aliases: dict) -> int:
     return len(key & asked)
 
 
-def _key_written_out(unit: Unit, said: str) -> bool:
+def _key_written_out(row: str, said: str) -> bool:
     """The question writes the row's key of two or more words out word for word (``said``:
     normalised); a one-word key is named or not, as ``_key_share`` counts."""
-    cells = table_cells(unit.text)
+    cells = table_cells(row)
     key = normalise(plain(cells[0])) if cells else ""
     return " " in key and re.search(rf"(?<!\w){re.escape(key)}(?!\w)", said) is not None
 
@@ -998,23 +1003,22 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         ]
         most = max(named_keys, default=0)
         if most:
-            item = named_keys.index(most)
-            unit = replace(unit, text=block.items[item], item=item)
+            unit = _row_at(unit, block, named_keys.index(most))
     keyed = [n for n, k in enumerate(named_keys) if most and k == most]
     # Of rows whose keys hold the same words ("Maximum number of dataset groups", "… of datasets
     # in a dataset group"), the one the question writes out word for word.
     said = normalise(plain(question.latest))
-    verbatim = [n for n in keyed if _key_written_out(Unit("row", block.items[n], 0, 0), said)]
+    verbatim = [n for n in keyed if _key_written_out(block.items[n], said)]
     if verbatim and len(verbatim) < len(keyed):
         keyed = verbatim
-        unit = replace(unit, text=block.items[keyed[0]], item=keyed[0])
+        unit = _row_at(unit, block, keyed[0])
     # Of rows whose keys the question names alike ("hard" in "Hard" and "Very hard"), the ones
     # whose other cells hold more of it ("3 red squares").
     if len(keyed) > 1 and len({row_scores[n] for n in keyed}) > 1:
         top = max(row_scores[n] for n in keyed)
         keyed = [n for n in keyed if row_scores[n] == top]
         if (unit.item or 0) not in keyed:
-            unit = replace(unit, text=block.items[keyed[0]], item=keyed[0])
+            unit = _row_at(unit, block, keyed[0])
     if (unit.item or 0) in keyed:
         rows = keyed[:MAX_ROWS]
     # Nothing in the question tells the rows apart ("I'm in York, what does it cost?" where the
@@ -1049,6 +1053,11 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         parts.append(f"{label} — {name}: {value}.")
     table = "\n".join([*block.header, *(block.items[n] for n in rows)])
     return [*parts, table]
+
+
+def _row_at(unit: Unit, block: Block, item: int) -> Unit:
+    """The row unit moved to another row of its table."""
+    return replace(unit, text=block.items[item], item=item)
 
 
 def _lead_in(blocks, index: int) -> str | None:
