@@ -57,6 +57,8 @@ PROSE_BUDGET_WORDS = 150
 CONTINUE_PARAGRAPHS = True
 SECOND_ARTICLE_RATIO = 0.85  # a second article's unit score against the best one's
 SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must add
+PART_GAIN = 0.5  # … or of one of its questions, which the reply answers less than
+PART_ANSWERED = 0.5  # … this share of
 MAX_UNITS = 3
 MAX_CANDIDATES = 12
 MAX_ROWS = 3
@@ -70,7 +72,8 @@ CAUSES_BUDGET_WORDS = 100  # a problem's other causes, after the one that fits b
 
 _HOW = re.compile(
     r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|walk me through|"
-    r"instructions|what (should|do|can) (i|we) do)\b"
+    r"instructions|what (should|do|can) (i|we) do|how does (that|this|it) work|"
+    r"what'?s the process|what is the process)\b"
 )
 _HOW_MUCH = re.compile(
     r"(?i)\b(how (much|many|long|often|fast|far|old|big|heavy|tall)|what size|limit|price|pricing|cost|fee|rate|quota|maximum|"
@@ -302,6 +305,15 @@ class Question:
         """``weights`` without the terms only the story around the question holds."""
         asked, told = _asked_and_told(self.latest)
         return {t: w for t, w in self.weights(sources).items() if t not in told - asked}
+
+    def asked_parts(self, sources: Sources) -> list[dict[str, float]]:
+        """Each sentence that asks, as its own weights, when the message asks more than one thing
+        ("Can I send it from my work email? Also is there a fee?")."""
+        pieces = [p for p in _pieces(_phrased(self.latest)) if _ASKING.search(p)]
+        if len(pieces) < 2:
+            return []
+        weights = self.weights(sources)
+        return [{t: weights[t] for t in terms(p) if t in weights} for p in pieces]
 
     @property
     def negated(self) -> frozenset[str]:
@@ -712,7 +724,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     weights = question.weights(sources)
     best = ranked[0]
     # "How do I …": a procedure; "how much …": a table row — unless something else is far better.
-    wanted = "steps" if question.wants_steps else "row" if question.wants_value else None
+    wanted = "steps" if question.asks_how else "row" if question.wants_value else None
     if wanted and best.unit.kind != wanted:
         # … from the same article; a value asked ("how many admins") and a best unit that
         # states no number at all: a row of another article may answer instead
@@ -736,6 +748,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     # Further units must answer a part of what is asked: the story around the question ("I just
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
     asked = question.asked_weights(sources)
+    parts_asked = question.asked_parts(sources)
     aliases = question.aliases
     covered = _covered(asked, [(best.article, best.unit)], aliases)
     quoted = normalise(plain(" ".join(composed[id(best)])))
@@ -780,7 +793,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         held = _said if new_article else _covered
         before = held(asked, [(p.article, p.unit) for p in picked], aliases)
         gain = held(asked, [(p.article, p.unit) for p in [*picked, other]], aliases) - before
-        if gain >= SECOND_PART_GAIN:
+        if gain >= SECOND_PART_GAIN or _answers_a_part(parts_asked, picked, other, held, aliases):
             picked.append(other)
             covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
             composed[id(other)] = _compose(other, question)
@@ -860,7 +873,7 @@ def _compose(best: Scored, question: Question) -> list[str]:
         return parts
     if unit.kind == "row":
         return _rows(article, unit, block, question)
-    if unit.kind == "bullets" and len(block.markdown.split()) > BULLETS_WHOLE_WORDS:
+    if _long_list(best):
         # A long list: the matching item, whole; and, for a question that gives or asks a time
         # ("I've had it two weeks"), the item that states the list's time limit, in list order.
         items = [unit.item or 0]
@@ -1143,11 +1156,36 @@ def _covered(
     return coverage_of(weights, got, context, aliases)
 
 
+def _answers_a_part(
+    parts: list[dict[str, float]], picked: list[Scored], other: Scored, held, aliases: dict
+) -> bool:
+    """The unit answers one of the message's questions that the reply leaves unanswered: most
+    of that question's words are new in it ("Also is there a fee?": "Cost: requests are free")."""
+    used = [(p.article, p.unit) for p in picked]
+    for part in parts:
+        if not part:
+            continue
+        before = held(part, used, aliases)
+        if (
+            before < PART_ANSWERED
+            and held(part, [*used, (other.article, other.unit)], aliases) - before >= PART_GAIN
+        ):
+            return True
+    return False
+
+
 def _overlaps(other: Scored, picked: list[Scored]) -> bool:
-    """Same block of the same article (two sentences of one paragraph, two rows of one table)."""
+    """Same block of the same article (two sentences of one paragraph, two rows of one table),
+    except two items of a list too long to quote whole ("Identity check", "Cost")."""
     return any(
         p.article is other.article
         and p.unit.section == other.unit.section
         and p.unit.block == other.unit.block
+        and not (_long_list(other) and p.unit.item != other.unit.item)
         for p in picked
     )
+
+
+def _long_list(s: Scored) -> bool:
+    block = s.article.sections[s.unit.section].blocks[s.unit.block]
+    return s.unit.kind == "bullets" and len(block.markdown.split()) > BULLETS_WHOLE_WORDS

@@ -1035,3 +1035,81 @@ def test_a_sentence_pointing_to_another_source_article_gives_way_to_that_article
     )
     text = "\n\n".join(found.parts)
     assert found.cited == [2] and "manufacturing defects" in text, text
+
+
+RESET = """# Reset your password
+
+## Forgot your password
+
+1. On the sign-in screen, tap Forgot password?
+2. Enter your email address and tap Send link.
+3. Tap Reset password in the email.
+
+## Didn't get the email?
+
+- Check your spam or junk folder for an email from no-reply@example.com.
+- You can ask for a new link after 5 minutes.
+
+## Change your password while signed in
+
+1. Go to Settings > Account > Password.
+2. Type your new password twice and tap Save.
+"""
+
+
+def test_a_report_after_an_answer_gets_what_fits_it_not_a_procedure_because_it_is_one():
+    found = _offline_answer_over(
+        [(RESET, "Reset your password")],
+        "ok did that 20 mins ago and the email has not arrived",
+        previous="I've forgotten my password",
+        answered="Tap Forgot password?, enter your email address and tap Send link.",
+    )
+    text = "\n\n".join(found.parts)
+    assert "spam or junk folder" in text and "Settings > Account" not in text, text
+
+
+RETURN_STEPS = """# Returns policy
+
+## The rules
+
+- You can return most items within 30 days of delivery.
+- Descaler can only be returned unopened.
+
+## How to start a return
+
+1. Sign in and open Orders.
+2. Select the order and click Return items.
+3. Choose the items you're sending back.
+"""
+
+
+def test_how_does_that_work_asks_for_the_procedure():
+    from autocrm.pipeline.extractive import Question
+
+    latest = "I want to send some unopened descaler back. how does that work?"
+    assert Question(latest).asks_how and Question("what's the process for a return?").asks_how
+    text = "\n\n".join(_offline_answer(RETURN_STEPS, "Returns policy", latest).parts)
+    assert "1. Sign in and open Orders." in text and "3. Choose the items" in text, text
+
+
+PRIVACY = """# Privacy requests
+
+## What happens next
+
+- **Identity check:** we only act on requests that come from the email address on the account.
+  If you write from a different address, we'll send a confirmation link to the account first.
+- **Our response time:** we reply within one month of receiving your request. If a request is
+  complex, we may extend this by up to two further months, and we will tell you so in good time.
+- **Cost:** requests are free. We may charge a reasonable fee only if a request is clearly
+  unfounded or excessive, such as repeated requests for the same data.
+"""
+
+
+def test_each_question_of_a_message_gets_its_answer_even_from_the_same_long_list():
+    one = "I want to make an access request. Can I send it from my work email address?"
+    both = f"{one} Also is there a fee?"
+    text = "\n\n".join(_offline_answer(PRIVACY, "Privacy requests", both).parts)
+    assert "Identity check" in text and "requests are free" in text, text
+    assert "response time" not in text, text  # the long list is not quoted whole
+    alone = "\n\n".join(_offline_answer(PRIVACY, "Privacy requests", one).parts)
+    assert "requests are free" not in alone, alone
