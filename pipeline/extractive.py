@@ -181,6 +181,8 @@ _PRICE = frozenset(_all_terms("cost price fee charge"))
 _NEGATED = re.compile(
     r"(?i)\(\s*not\s+([^)]{1,40})\)|\bnot\s+(?:through|via|from|in|on|with|using|by)\s+"
     r"(?:the\s+|a\s+|an\s+|your\s+|my\s+)?([\w-]+(?:\s+[\w-]+)?)"
+    # "rather than me downloading a zip": not the self-service export
+    r"|\b(?:rather than|instead of)\s+(?:me\s+|us\s+)?([\w-]+(?:\s+(?:a\s+|an\s+|the\s+)?[\w-]+)?)"
 )
 NEGATED_PENALTY = 0.3  # × the share of the negated words a unit holds
 # Words a question and an article use for the same thing: a question's term counts as held when
@@ -390,7 +392,7 @@ _UNIFORM = _Uniform()
 def _negated(text: str) -> frozenset[str]:
     found: set[str] = set()
     for match in _NEGATED.finditer(text):
-        found |= terms(match.group(1) or match.group(2) or "")
+        found |= terms(match.group(1) or match.group(2) or match.group(3) or "")
     return frozenset(found)
 
 
@@ -537,6 +539,37 @@ def _pointed_to(sources: Sources) -> set[int]:
                 if target is not None and target is not article:
                     out.add(id(unit))
     return out
+
+
+def _followed(best: Scored, parts: list[str], sources: Sources) -> Scored | None:
+    """The unit of another source that the quoted answer points to ("… make a privacy request.
+    See *Your privacy rights and how to make a request*."), found by the words of the sentence
+    that points: the section whose headings hold most of them ("How to make a privacy request"),
+    then its unit that holds most."""
+    titles = {normalise(a.title): a for a in sources.articles if a is not best.article}
+    for text in (plain(part) for part in parts):
+        for match in _SEE.finditer(text):
+            target = titles.get(normalise(match.group(1).strip(" .*_[]")))
+            if target is None:
+                continue
+            before = [p for p in _pieces(text[: match.start()]) if len(p.split()) > 1]
+            weights = Question(before[-1] if before else text).weights(sources)
+            candidates = [
+                u
+                for u in target.units
+                if u.kind != "code" and not _dangling(target, u) and not _signpost(u)
+            ]
+            unit = max(
+                candidates,
+                key=lambda u: (
+                    coverage_of(weights, _text_terms(" ".join(target.sections[u.section].path))),
+                    coverage_of(weights, _unit_terms(target, u) | target.context_terms(u)),
+                ),
+                default=None,
+            )
+            if unit is not None:
+                return Scored(best.score, 0.0, target, unit)
+    return None
 
 
 def _answered_from(question: Question, sources: Sources) -> SourceArticle | None:
@@ -763,10 +796,19 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         and len(procedures) == 1
         and sum(u.kind == "steps" for u in best.article.units) == 1
         and normalise(plain(procedures[0].unit.text)) not in quoted
+        and not question.negated & _unit_terms(best.article, procedures[0].unit)
     ):
         picked.append(procedures[0])
         composed[id(procedures[0])] = _compose(procedures[0], question)
         quoted += " " + normalise(plain(" ".join(composed[id(procedures[0])])))
+        covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
+    # The answer sends the reader to another of the sources ("… make a privacy request. See *Your
+    # privacy rights*"): that article's section the pointer names follows, so nobody has to look.
+    followed = _followed(best, composed[id(best)], sources)
+    if followed is not None and normalise(plain(followed.unit.text)) not in quoted:
+        picked.append(followed)
+        composed[id(followed)] = _compose(followed, question)
+        quoted += " " + normalise(plain(" ".join(composed[id(followed)])))
         covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
         if len(picked) == MAX_UNITS:

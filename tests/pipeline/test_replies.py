@@ -1113,3 +1113,55 @@ def test_each_question_of_a_message_gets_its_answer_even_from_the_same_long_list
     assert "response time" not in text, text  # the long list is not quoted whole
     alone = "\n\n".join(_offline_answer(PRIVACY, "Privacy requests", one).parts)
     assert "requests are free" not in alone, alone
+
+
+SEND_ELSEWHERE = """# Download a copy of your data
+
+## Request your export
+
+1. Go to Account > Privacy > Download my data.
+2. Click Request export and download the ZIP file from our email.
+
+## Want us to send your data somewhere else?
+
+If you'd like us to send your data directly to another company, make a privacy request.
+See *Your privacy rights*.
+"""
+
+RIGHTS = """# Your privacy rights
+
+## Your rights
+
+- **Access:** get a copy of the personal data we hold about you.
+- **Portability:** have us send your data to another company.
+
+## How to make a privacy request
+
+Email privacy@example.com from the email address on your account.
+"""
+
+
+def test_an_answer_that_points_to_another_source_brings_the_section_it_names():
+    question = "I'd like you to send my data straight to another company. How do I ask for that?"
+    found = _offline_answer_over(
+        [(SEND_ELSEWHERE, "Download a copy"), (RIGHTS, "Your privacy rights")], question
+    )
+    text = "\n\n".join(found.parts)
+    assert "send your data directly" in text and "privacy@example.com" in text, text
+    assert found.cited == [1, 2], text
+
+
+def test_what_the_customer_would_rather_not_do_is_ruled_out():
+    from autocrm.pipeline.extractive import _negated
+
+    assert _negated("send it to them rather than me downloading a zip") == {"download", "zip"}
+    assert _negated("instead of the app") == {"app"}
+    question = (
+        "I'd like you to send my data straight to another company rather than me downloading a"
+        " zip. How do I ask for that?"
+    )
+    found = _offline_answer_over(
+        [(SEND_ELSEWHERE, "Download a copy"), (RIGHTS, "Your privacy rights")], question
+    )
+    text = "\n\n".join(found.parts)
+    assert "Request export" not in text and "privacy@example.com" in text, text
