@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from autocrm.pipeline.articles import SourceArticle, Sources, normalise
+from autocrm.pipeline.query import MEASURE_ASKED, MEASURES
 from autocrm.pipeline.text import terms as _all_terms
 from autocrm.pipeline.units import Block, Unit, plain, table_cells
 
@@ -215,6 +216,7 @@ PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
 # "how long" asks for a time, it is not about length ("How long we keep it" in a header).
 _PHRASES = (
     (re.compile(r"(?i)\bhow (long|soon)\b"), "when"),
+    (MEASURE_ASKED, lambda m: MEASURES[m.group(1).lower()]),  # "how heavy": the weight
     (  # "put the price of Plus up", "raise prices": a price change
         re.compile(
             r"(?i)\b(?:put|putting|push|pushing)\s+((?:the\s+|your\s+|our\s+)?prices?"

@@ -50,7 +50,29 @@ def build_query(
     *, subject: str, description: str, thread: list[Turn], max_chars: int = 2000
 ) -> str:
     turns = customer_turns(subject=subject, description=description, thread=thread)
-    return " ".join(reversed(turns[-2:]))[:max_chars]
+    query = " ".join(reversed(turns[-2:]))[:max_chars]
+    return f"{query} {_measured(turns[-1])}".strip() if turns else query
+
+
+# "How heavy is it?" is answered by a row or sentence that names the quantity ("Weight | 8.2 kg"),
+# a word the question never uses: the quantity joins the query.
+MEASURES = {
+    "heavy": "weight",
+    "big": "size dimensions",
+    "large": "size dimensions",
+    "tall": "height",
+    "high": "height",
+    "wide": "width",
+    "deep": "depth",
+    "loud": "noise",
+    "far": "distance",
+}
+MEASURE_ASKED = re.compile(rf"(?i)\bhow ({'|'.join(MEASURES)})\b")
+
+
+def _measured(text: str) -> str:
+    """The quantities a "how heavy / how big …" message asks for, as the words that name them."""
+    return " ".join(dict.fromkeys(MEASURES[m.lower()] for m in MEASURE_ASKED.findall(text)))
 
 
 def _clean(text: str) -> str:

@@ -1165,3 +1165,30 @@ def test_what_the_customer_would_rather_not_do_is_ruled_out():
     )
     text = "\n\n".join(found.parts)
     assert "Request export" not in text and "privacy@example.com" in text, text
+
+
+SPECS = """# Technical specifications
+
+## Specifications
+
+| Specification | Brew |
+|---|---|
+| Water tank capacity | 1.8 litres |
+| Dimensions (W x D x H) | 24 x 43 x 36 cm |
+| Weight | 8.2 kg |
+"""
+
+
+def test_how_heavy_asks_for_the_weight_in_retrieval_and_in_the_reply():
+    from autocrm.pipeline.query import build_query
+
+    thread = [Turn("customer", "How heavy is the Brew? It's going up two flights of stairs")]
+    query = build_query(subject="", description="", thread=thread)
+    assert query.endswith("weight"), query
+    plain_question = [Turn("customer", "How do I descale it?")]
+    assert build_query(subject="", description="", thread=plain_question) == "How do I descale it?"
+    text = "\n".join(_offline_answer(SPECS, "Specifications", thread[0].text).parts)
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "Specification" not in ln]
+    assert rows == ["| Weight | 8.2 kg |"], text
+    big = "\n".join(_offline_answer(SPECS, "Specifications", "how big is it?").parts)
+    assert "24 x 43 x 36 cm" in big and "8.2 kg" not in big, big
