@@ -174,7 +174,10 @@ _INSTRUCTION = re.compile(
 )
 # A sentence that introduces the block after it.
 _INTRODUCES = re.compile(r"(?i):\s*$|\bthe following\b")
-_SEE = re.compile(r"(?i)\bsee\s+(\*[^*]+\*|\[[^\]]+\]|[A-Z][^.;(]{3,80})")
+_SEE = re.compile(
+    r"(?i)\b(?:see|follow the (?:steps|instructions) in|refer to)\s+"
+    r"(\*[^*]+\*|\[[^\]]+\]|[A-Z][^.;(|]{3,80})"
+)
 _FOLLOW_UP_OPENING = re.compile(r"(?i)^\s*(and|what about|how about|ok(ay)?,? (and|what about))\b")
 _PRICE_ASKED = re.compile(r"(?i)\bhow much (is|are|does|do|will|would)\b|\bwhat does it cost\b")
 _PRICE = frozenset(_all_terms("cost price fee charge"))
@@ -543,19 +546,23 @@ def _pointed_to(sources: Sources) -> set[int]:
     return out
 
 
-def _followed(best: Scored, parts: list[str], sources: Sources) -> Scored | None:
+def _followed(
+    best: Scored, parts: list[str], sources: Sources, ranked: list[Scored]
+) -> Scored | None:
     """The unit of another source that the quoted answer points to ("… make a privacy request.
-    See *Your privacy rights and how to make a request*."), found by the words of the sentence
-    that points: the section whose headings hold most of them ("How to make a privacy request"),
-    then its unit that holds most."""
+    See *Your privacy rights and how to make a request*."; a row "E4 | Follow the steps in *Error
+    E4*"): of that article, the section whose headings hold most of the words that point ("How
+    to make a privacy request"), and among equals the unit that answers the question best."""
     titles = {normalise(a.title): a for a in sources.articles if a is not best.article}
+    score = {id(s.unit): s.score for s in ranked}
     for text in (plain(part) for part in parts):
         for match in _SEE.finditer(text):
             target = titles.get(normalise(match.group(1).strip(" .*_[]")))
             if target is None:
                 continue
-            before = [p for p in _pieces(text[: match.start()]) if len(p.split()) > 1]
-            weights = Question(before[-1] if before else text).weights(sources)
+            before = re.split(r"[|\n]|(?<=[.!?;])\s+", text[: match.start(1)])
+            pointing = next((p for p in reversed(before) if len(p.split()) > 1), "")
+            weights = Question(pointing).weights(sources)
             candidates = [
                 u
                 for u in target.units
@@ -565,7 +572,7 @@ def _followed(best: Scored, parts: list[str], sources: Sources) -> Scored | None
                 candidates,
                 key=lambda u: (
                     coverage_of(weights, _text_terms(" ".join(target.sections[u.section].path))),
-                    coverage_of(weights, _unit_terms(target, u) | target.context_terms(u)),
+                    score.get(id(u), 0.0),
                 ),
                 default=None,
             )
@@ -806,7 +813,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
     # The answer sends the reader to another of the sources ("… make a privacy request. See *Your
     # privacy rights*"): that article's section the pointer names follows, so nobody has to look.
-    followed = _followed(best, composed[id(best)], sources)
+    followed = _followed(best, composed[id(best)], sources, ranked)
     if followed is not None and normalise(plain(followed.unit.text)) not in quoted:
         picked.append(followed)
         composed[id(followed)] = _compose(followed, question)

@@ -1092,7 +1092,7 @@ def test_how_does_that_work_asks_for_the_procedure():
     assert "1. Sign in and open Orders." in text and "3. Choose the items" in text, text
 
 
-PRIVACY = """# Privacy requests
+PRIVACY_NEXT = """# Privacy requests
 
 ## What happens next
 
@@ -1108,10 +1108,10 @@ PRIVACY = """# Privacy requests
 def test_each_question_of_a_message_gets_its_answer_even_from_the_same_long_list():
     one = "I want to make an access request. Can I send it from my work email address?"
     both = f"{one} Also is there a fee?"
-    text = "\n\n".join(_offline_answer(PRIVACY, "Privacy requests", both).parts)
+    text = "\n\n".join(_offline_answer(PRIVACY_NEXT, "Privacy requests", both).parts)
     assert "Identity check" in text and "requests are free" in text, text
     assert "response time" not in text, text  # the long list is not quoted whole
-    alone = "\n\n".join(_offline_answer(PRIVACY, "Privacy requests", one).parts)
+    alone = "\n\n".join(_offline_answer(PRIVACY_NEXT, "Privacy requests", one).parts)
     assert "requests are free" not in alone, alone
 
 
@@ -1192,3 +1192,34 @@ def test_how_heavy_asks_for_the_weight_in_retrieval_and_in_the_reply():
     assert rows == ["| Weight | 8.2 kg |"], text
     big = "\n".join(_offline_answer(SPECS, "Specifications", "how big is it?").parts)
     assert "24 x 43 x 36 cm" in big and "8.2 kg" not in big, big
+
+
+CODES = """# Error codes
+
+| Code | What it means | What to do |
+|---|---|---|
+| E4 | No water flow | Follow the steps in *Error E4: no water flow* |
+| E5 | Tank missing | Push the tank down until it clicks. |
+"""
+
+E4_CAUSES = """# Error E4: no water flow
+
+## Cause 1: Air in the water line
+
+**Fix:** Fill the tank and hold the Hot water button for 5 seconds.
+
+## Cause 3: Limescale in the pipes
+
+**Fix:** Run a full descaling cycle. If E4 appears during the descaling cycle itself, let the
+machine rest for 15 minutes with the descaler solution inside, then resume.
+"""
+
+
+def test_a_row_that_points_to_another_article_brings_its_part_that_fits_the_question():
+    question = "What does E4 mean? It came up halfway through the descaling cycle."
+    found = _offline_answer_over(
+        [(CODES, "Error codes"), (E4_CAUSES, "Error E4: no water flow")], question
+    )
+    text = "\n\n".join(found.parts)
+    assert "| E4 | No water flow |" in text and "rest for 15 minutes" in text, text
+    assert "Hot water button" not in text and found.cited == [1, 2], text
