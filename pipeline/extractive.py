@@ -146,7 +146,7 @@ _ASKING = re.compile(
 )
 _PROBLEM = re.compile(
     r"(?i)\b(can'?t|cannot|won'?t|doesn'?t|isn'?t|not working|stopped|forgot|error|fix|stuck|"
-    r"broken|fails?|failed|help)\b"
+    r"broken|fails?|failed|help|any ideas|what could (it|this|that) be)\b"
 )
 _WITHOUT = re.compile(r"(?i)\bwithout\s+(the\s+|a\s+|an\s+|your\s+)?[\w-]+")
 _PRONOUN_START = re.compile(r"(?i)^(it|this|that|these|those|they|then|also|however)\b")
@@ -183,7 +183,7 @@ _PRICE_ASKED = re.compile(r"(?i)\bhow much (is|are|does|do|will|would)\b|\bwhat 
 _PRICE = frozenset(_all_terms("cost price fee charge"))
 # What a question says it is not about: "(not the app store)", "not through the app".
 _NEGATED = re.compile(
-    r"(?i)\(\s*not\s+([^)]{1,40})\)|\bnot\s+(?:through|via|from|in|on|with|using|by)\s+"
+    r"(?i)\(\s*not\s+([^)]{1,40})\)|\bnot\s+(?:through|via|from|in|on|at|with|using|by)\s+"
     r"(?:the\s+|a\s+|an\s+|your\s+|my\s+)?([\w-]+(?:\s+[\w-]+)?)"
     # "rather than me downloading a zip": not the self-service export
     r"|\b(?:rather than|instead of)\s+(?:me\s+|us\s+)?([\w-]+(?:\s+(?:a\s+|an\s+|the\s+)?[\w-]+)?)"
@@ -507,8 +507,10 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             bonus = prior + (IN_CHUNK_BONUS if article.in_chunk(unit) else 0.0)
             if time_asked and unit.kind != "steps" and _DURATION.search(plain(unit.text)):
                 bonus += TIME_BONUS  # "how long …": "we reply within one month"
-            if negated:  # "(not the app store)": not the procedure for the app store
-                bonus -= NEGATED_PENALTY * len(negated & held) / len(negated)
+            if negated:  # "(not the app store)": not the procedure for the app store, nor
+                # a cause under "Water in front of the machine" for "not at the front"
+                ruled_out = negated & (held | article.context_terms(unit))
+                bonus -= NEGATED_PENALTY * len(ruled_out) / len(negated)
             if article.similarity:
                 bonus += SEMANTIC_WEIGHT * article.similarity[unit.section]
             if how and unit.kind == "steps":

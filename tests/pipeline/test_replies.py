@@ -1223,3 +1223,33 @@ def test_a_row_that_points_to_another_article_brings_its_part_that_fits_the_ques
     text = "\n\n".join(found.parts)
     assert "| E4 | No water flow |" in text and "rest for 15 minutes" in text, text
     assert "Hot water button" not in text and found.cited == [1, 2], text
+
+
+LEAKS = """# Water under or around the machine
+
+## Water in front of the machine
+
+### Cause: the drip tray is full
+If the tray overflows, water runs out along the front.
+**Fix:** pull the drip tray out, empty it and push it back until the float sits flat.
+
+## Water under the water tank
+
+### Cause: the tank isn't seated properly
+If the tank sits at an angle, water can escape around its valve.
+**Fix:** lift the tank off and push it straight down until it clicks.
+
+### Cause: the seal is damaged
+Check the small rubber ring around the valve on the underside of the tank.
+"""
+
+
+def test_a_place_the_customer_rules_out_rules_out_the_section_it_heads_and_ideas_get_causes():
+    from autocrm.pipeline.extractive import Question, _negated
+
+    assert _negated("a puddle under the tank, not at the front") == {"front"}
+    question = "There's a puddle under where the water tank sits, not at the front. Tray's empty. Any ideas?"
+    assert Question(question).wants_steps
+    text = "\n\n".join(_offline_answer(LEAKS, "Water under or around the machine", question).parts)
+    assert text.startswith("**Cause: the tank isn't seated properly**"), text
+    assert "small rubber ring" in text and "drip tray" not in text, text
