@@ -199,6 +199,11 @@ SYNONYMS = {
     "response": ("respond", "reply"),
     "reply": ("respond", "response"),
     "warn": ("notify", "notice", "email", "tell"),
+    # a phone named by its maker or model: the platform help centres write their steps for
+    **dict.fromkeys(
+        ("pixel", "samsung", "galaxy", "oneplus", "xiaomi", "huawei", "motorola"), ("android",)
+    ),
+    **dict.fromkeys(("ipad", "ios"), ("iphone",)),
 }
 # A place a customer names and the region a table row may list it under ("Germany": the EU row).
 _EU = (

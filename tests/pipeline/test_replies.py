@@ -1253,3 +1253,34 @@ def test_a_place_the_customer_rules_out_rules_out_the_section_it_heads_and_ideas
     text = "\n\n".join(_offline_answer(LEAKS, "Water under or around the machine", question).parts)
     assert text.startswith("**Cause: the tank isn't seated properly**"), text
     assert "small rubber ring" in text and "drip tray" not in text, text
+
+
+PERMISSIONS = """# The app can't find my machine
+
+## Cause: a permission is turned off
+
+**Fix on iPhone:** open Settings > Privacy & Security > Local Network and turn on Kettleby.
+
+**Fix on Android:** open Settings > Apps > Kettleby > Permissions and allow Nearby devices.
+"""
+
+
+def test_a_phone_named_by_its_maker_finds_the_steps_for_its_platform():
+    from types import SimpleNamespace
+
+    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.extractive import Question, score_units
+
+    title = "The app can't find my machine"
+    article = SourceArticle(
+        1, SimpleNamespace(title=title, content=""), parse_article(PERMISSIONS, title), 0
+    )
+
+    def best(question: str) -> str:
+        return score_units(Question(question), Sources([article]))[0].unit.text
+
+    assert best("Where do I allow the permission on my Pixel?").startswith("**Fix on Android:**")
+    assert best("Where do I allow the permission on my Samsung Galaxy?").startswith(
+        "**Fix on Android:**"
+    )
+    assert best("How do I fix it on my iPad?").startswith("**Fix on iPhone:**")
