@@ -1272,15 +1272,17 @@ def test_a_phone_named_by_its_maker_finds_the_steps_for_its_platform():
     from autocrm.pipeline.extractive import Question, score_units
 
     title = "The app can't find my machine"
-    article = SourceArticle(
-        1, SimpleNamespace(title=title, content=""), parse_article(PERMISSIONS, title), 0
-    )
+    iphone, android = PERMISSIONS.split("\n\n")[2:4]
+    head = PERMISSIONS.split("\n\n")[:2]
 
-    def best(question: str) -> str:
+    def best(question: str, *fixes: str) -> str:
+        markdown = "\n\n".join([*head, *fixes])
+        article = SourceArticle(
+            1, SimpleNamespace(title=title, content=""), parse_article(markdown, title), 0
+        )
         return score_units(Question(question), Sources([article]))[0].unit.text
 
-    assert best("Where do I allow the permission on my Pixel?").startswith("**Fix on Android:**")
-    assert best("Where do I allow the permission on my Samsung Galaxy?").startswith(
-        "**Fix on Android:**"
-    )
-    assert best("How do I fix it on my iPad?").startswith("**Fix on iPhone:**")
+    # the question's words fit both fixes alike: only the phone's platform tells them apart
+    assert best("How do I fix it on my Pixel?", iphone, android).startswith("**Fix on Android:**")
+    assert best("How do I fix it on my Galaxy?", iphone, android).startswith("**Fix on Android:**")
+    assert best("How do I fix it on my iPad?", android, iphone).startswith("**Fix on iPhone:**")
