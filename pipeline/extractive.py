@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from autocrm.pipeline.articles import SourceArticle, Sources, normalise
-from autocrm.pipeline.query import MEASURE_ASKED, MEASURES
+from autocrm.pipeline.query import QUANTITIES
 from autocrm.pipeline.text import terms as _all_terms
 from autocrm.pipeline.units import Block, Unit, plain, table_cells
 
@@ -220,11 +220,18 @@ PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
     ),
     (re.compile(r"\b(UK)\b"), ("United Kingdom", "Great Britain")),
 )
+
+
+def _and_named(word: str, match: re.Match) -> str:
+    return f"{match.group(0)} {word}"
+
+
 # A phrase a customer writes for the word an article uses ("go back down to Plus": downgrade);
 # "how long" asks for a time, it is not about length ("How long we keep it" in a header).
 _PHRASES = (
     (re.compile(r"(?i)\bhow (long|soon)\b"), "when"),
-    (MEASURE_ASKED, lambda m: MEASURES[m.group(1).lower()]),  # "how heavy": the weight
+    # "how heavy": the weight, "how much does the tank hold": its capacity
+    *((pattern, partial(_and_named, word)) for pattern, word in QUANTITIES),
     (  # "put the price of Plus up", "raise prices": a price change
         re.compile(
             r"(?i)\b(?:put|putting|push|pushing)\s+((?:the\s+|your\s+|our\s+)?prices?"

@@ -55,24 +55,22 @@ def build_query(
 
 
 # "How heavy is it?" is answered by a row or sentence that names the quantity ("Weight | 8.2 kg"),
-# a word the question never uses: the quantity joins the query.
-MEASURES = {
-    "heavy": "weight",
-    "big": "size dimensions",
-    "large": "size dimensions",
-    "tall": "height",
-    "high": "height",
-    "wide": "width",
-    "deep": "depth",
-    "loud": "noise",
-    "far": "distance",
-}
-MEASURE_ASKED = re.compile(rf"(?i)\bhow ({'|'.join(MEASURES)})\b")
+# a word the question never uses: the quantity joins the query (and the drafter's terms).
+QUANTITIES = (
+    (re.compile(r"(?i)\bhow heavy\b"), "weight"),
+    (re.compile(r"(?i)\bhow (big|large)\b"), "size dimensions"),
+    (re.compile(r"(?i)\bhow (tall|high)\b"), "height"),
+    (re.compile(r"(?i)\bhow wide\b"), "width"),
+    (re.compile(r"(?i)\bhow deep\b"), "depth"),
+    (re.compile(r"(?i)\bhow loud\b"), "noise"),
+    (re.compile(r"(?i)\bhow (much|many)\b[^.?!]{0,60}?\bhold\b"), "capacity"),
+    (re.compile(r"(?i)\bfit (under|beneath|between)\b"), "dimensions height"),
+)
 
 
 def _measured(text: str) -> str:
     """The quantities a "how heavy / how big …" message asks for, as the words that name them."""
-    return " ".join(dict.fromkeys(MEASURES[m.lower()] for m in MEASURE_ASKED.findall(text)))
+    return " ".join(dict.fromkeys(word for pattern, word in QUANTITIES if pattern.search(text)))
 
 
 def _clean(text: str) -> str:

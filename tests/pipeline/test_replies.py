@@ -1192,6 +1192,10 @@ def test_how_heavy_asks_for_the_weight_in_retrieval_and_in_the_reply():
     assert rows == ["| Weight | 8.2 kg |"], text
     big = "\n".join(_offline_answer(SPECS, "Specifications", "how big is it?").parts)
     assert "24 x 43 x 36 cm" in big and "8.2 kg" not in big, big
+    hold = "\n".join(_offline_answer(SPECS, "Specifications", "how much water does it hold").parts)
+    assert "1.8 litres" in hold and "8.2 kg" not in hold, hold
+    fits = "Will the Brew fit under my cupboards? There's 40 cm of room."
+    assert "24 x 43 x 36 cm" in "\n".join(_offline_answer(SPECS, "Specifications", fits).parts)
 
 
 CODES = """# Error codes
