@@ -68,6 +68,7 @@ WHOLE_TABLE_ROWS = 6  # a table this small is quoted whole when the question pic
 FOLLOWING_NOTE_WORDS = 40
 BULLETS_WHOLE_WORDS = 80
 INTRO_WORDS = 50
+TITLE_WORDS = 12  # a line this short with no closing punctuation is a heading in plain text
 SECTION_WHOLE_WORDS = 80
 CAUSES_BUDGET_WORDS = 100  # a problem's other causes, after the one that fits best
 
@@ -1022,7 +1023,22 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
         and (following is None or parts[-1] != following.markdown)
     ):
         parts.pop()  # a paragraph that introduces what the budget left out
+    while len(parts) > 1 and _title_line(parts[-1]):
+        parts.pop()  # a plain-text heading ("Get More Out of Your Grocery Budget") whose text
+        # the budget left out: nothing follows it in the reply
     return parts
+
+
+def _title_line(paragraph: str) -> bool:
+    """Headings written as plain lines (or a site's menu): every line short, with no closing
+    punctuation."""
+    lines = [ln.strip() for ln in plain(paragraph).strip().splitlines() if ln.strip()]
+    return bool(lines) and all(
+        len(ln.split()) <= TITLE_WORDS
+        and not re.search(r"[.!?:;,)\]\"'”’]$", ln)
+        and not re.match(r"[|*+\-#>`]|\d+[.)]\s", ln)
+        for ln in lines
+    )
 
 
 def _sibling_causes(

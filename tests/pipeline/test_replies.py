@@ -1290,3 +1290,29 @@ def test_a_phone_named_by_its_maker_finds_the_steps_for_its_platform():
     assert best("How do I fix it on my Pixel?", iphone, android).startswith("**Fix on Android:**")
     assert best("How do I fix it on my Galaxy?", iphone, android).startswith("**Fix on Android:**")
     assert best("How do I fix it on my iPad?", android, iphone).startswith("**Fix on iPhone:**")
+
+
+PLAIN_TEXT = """Growing children should get at least one hour of physical activity a day. Running, biking, or
+hiking are all great ways for children to get exercise.
+
+Simple exercise for kids
+
+Jumping jacks, push-ups and sit-ups can be done indoors in a few minutes, with no equipment at all,
+and children enjoy counting them out loud together with a parent or an older sibling who joins in.
+Stretching before and after helps too, and a short walk after dinner is an easy habit to build.
+Dancing to music in the living room counts as exercise as well, and so does a game of tag outside.
+On rainy days an obstacle course of cushions and chairs keeps them moving for an hour or more, and
+a skipping rope or a hula hoop takes up almost no space in a flat. Older children can follow a
+short workout video, and many schools share lists of games that need only a ball and a wall. Keep
+water nearby, make it fun rather than a chore, and praise effort more than results.
+"""
+
+
+def test_a_plain_text_heading_whose_text_is_left_out_never_ends_a_reply():
+    from autocrm.pipeline.extractive import _title_line
+
+    assert _title_line("Simple exercise for kids") and _title_line("Scams\nSearch\nItems per page")
+    assert not _title_line("Never let children swim unattended.") and not _title_line("- a list")
+    found = _offline_answer(PLAIN_TEXT, "Physical activity", "How much activity do children need?")
+    text = "\n\n".join(found.parts)
+    assert "one hour of physical activity" in text and not text.rstrip().endswith("for kids"), text
