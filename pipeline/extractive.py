@@ -55,6 +55,7 @@ UNIT_PROBE_CHARS = 1200
 FOLLOW_UP_WORDS = 10
 CONTEXT_SENTENCE_WEIGHT = 0.35
 PROSE_BUDGET_WORDS = 150
+EXCERPT_WORDS = 100  # a plain-prose passage: its best sentences, in its order, up to this many
 CONTINUE_PARAGRAPHS = True
 SECOND_ARTICLE_RATIO = 0.85  # a second article's unit score against the best one's
 SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must add
@@ -802,6 +803,11 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             best = preferred
     picked = [best]
     composed = {id(best): _compose(best, question)}
+    excerpt = _excerpt(best, ranked, set(question.weights(sources)))
+    if excerpt:
+        best = excerpt[0]
+        picked = excerpt
+        composed = {id(best): _excerpt_parts(excerpt)} | {id(s): [] for s in excerpt[1:]}
     # Further units must answer a part of what is asked: the story around the question ("I just
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
     asked = question.asked_weights(sources)
@@ -841,6 +847,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         two_procedures = other.unit.kind == "steps" and any(p.unit.kind == "steps" for p in picked)
         if (
             _overlaps(other, picked)
+            or (excerpt and other.article is best.article)
             or two_procedures
             or normalise(plain(other.unit.text)) in quoted  # already in the reply (a lead-in)
             or (
@@ -868,6 +875,8 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     used = [(p.article, p.unit) for p in picked]
     for n, scored in enumerate(picked):
         more = list(composed[id(scored)])
+        if not more:  # quoted with the excerpt it belongs to
+            continue
         if (
             n
             and scored.article is picked[n - 1].article
@@ -906,6 +915,53 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         ),
     }
     return Answer([_unescape(p) for p in parts], cited, used, evidence)
+
+
+def _unstructured(article: SourceArticle) -> bool:
+    """A passage of plain prose: no headings, only paragraphs (a web page's text, a transcript)."""
+    return all(not section.path for section in article.sections) and all(
+        b.kind == "paragraph" for section in article.sections for b in section.blocks
+    )
+
+
+def _excerpt(best: Scored, ranked: list[Scored], wanted: set[str]) -> list[Scored]:
+    """From a passage of plain prose, its sentences that hold most of the question (by words and
+    meaning), within the budget, best first; empty for a structured article, whose sections,
+    procedures and rows say where an answer starts and ends."""
+    if best.unit.kind != "sentence" or not _unstructured(best.article):
+        return []
+    chosen, words = [], 0
+    for s in ranked:
+        if (
+            s.article is not best.article
+            or s.unit.kind != "sentence"
+            or _title_line(s.unit.text)  # a heading or a menu line is not part of the answer
+            or not _unit_terms(s.article, s.unit) & wanted  # nor one only its title matches
+        ):
+            continue
+        size = len(s.unit.text.split())
+        if words + size <= EXCERPT_WORDS or not chosen:
+            chosen.append(s)
+            words += size
+    return chosen
+
+
+def _excerpt_parts(excerpt: list[Scored]) -> list[str]:
+    """The excerpt's best sentence (the direct answer) first, then the others in the passage's
+    order, a paragraph's sentences together."""
+    ordered = excerpt[:1] + sorted(
+        excerpt[1:], key=lambda s: (s.unit.section, s.unit.block, s.unit.item or 0)
+    )
+    parts: list[str] = []
+    last = None
+    for s in ordered:
+        where = (s.unit.section, s.unit.block)
+        if where == last:
+            parts[-1] += " " + s.unit.text
+        else:
+            parts.append(s.unit.text)
+        last = where
+    return parts
 
 
 def _citable(part: str) -> bool:

@@ -1316,3 +1316,29 @@ def test_a_plain_text_heading_whose_text_is_left_out_never_ends_a_reply():
     found = _offline_answer(PLAIN_TEXT, "Physical activity", "How much activity do children need?")
     text = "\n\n".join(found.parts)
     assert "one hour of physical activity" in text and not text.rstrip().endswith("for kids"), text
+
+
+PASSAGE = """Small Claims Court Process
+
+Home > Small Claims > Court Process
+
+In small claims court, disputes are settled in a fair, quick and inexpensive manner. The court
+hears claims of up to 12,500 dollars brought by an individual.
+
+Parking near the courthouse is limited on weekdays, so arrive early. The cafeteria on the ground
+floor opens at eight. Court staff cannot give legal advice, but a free small claims advisor can
+help you prepare your claim before the hearing. Interpreters are available in many languages.
+
+You may ask a lawyer for advice before you go to court; however, you may not have a lawyer
+represent you in small claims court.
+"""
+
+
+def test_a_plain_prose_passage_is_answered_by_its_best_sentences_in_its_order():
+    question = "Can a lawyer represent me in small claims court? How much can I claim?"
+    found = _offline_answer(PASSAGE, "Small Claims Court Process", question)
+    text = "\n\n".join(found.parts)
+    # the direct answer first, then the passage's other answering sentences in their order
+    assert text.startswith("You may ask a lawyer for advice"), text
+    assert "up to 12,500 dollars" in text and "Home > Small Claims" not in text, text
+    assert "cafeteria" not in text and "Parking" not in text, text  # not the whole passage
