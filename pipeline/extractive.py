@@ -70,6 +70,7 @@ FOLLOWING_NOTE_WORDS = 40
 BULLETS_WHOLE_WORDS = 80
 INTRO_WORDS = 50
 TITLE_WORDS = 12  # a line this short with no closing punctuation is a heading in plain text
+_BOLD = re.compile(r"\*\*([^*]+)\*\*|__([^_]+)__")
 SECTION_WHOLE_WORDS = 80
 CAUSES_BUDGET_WORDS = 100  # a problem's other causes, after the one that fits best
 
@@ -1086,9 +1087,10 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
 
 
 def _title_line(paragraph: str) -> bool:
-    """Headings written as plain lines (or a site's menu): every line short, with no closing
-    punctuation."""
-    lines = [ln.strip() for ln in plain(paragraph).strip().splitlines() if ln.strip()]
+    """Headings written as plain or bold lines ("**Topics**") or a site's menu: every line short,
+    with no closing punctuation."""
+    text = _BOLD.sub(lambda m: m.group(1) or m.group(2), plain(paragraph))
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return bool(lines) and all(
         len(ln.split()) <= TITLE_WORDS
         and not re.search(r"[.!?:;,)\]\"'”’]$", ln)

@@ -1312,6 +1312,7 @@ def test_a_plain_text_heading_whose_text_is_left_out_never_ends_a_reply():
     from autocrm.pipeline.extractive import _title_line
 
     assert _title_line("Simple exercise for kids") and _title_line("Scams\nSearch\nItems per page")
+    assert _title_line("**Topics**") and not _title_line("**Fix:** unplug it.")
     assert not _title_line("Never let children swim unattended.") and not _title_line("- a list")
     found = _offline_answer(PLAIN_TEXT, "Physical activity", "How much activity do children need?")
     text = "\n\n".join(found.parts)
