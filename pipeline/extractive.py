@@ -177,6 +177,8 @@ _INSTRUCTION = re.compile(
 )
 # A sentence that introduces the block after it.
 _INTRODUCES = re.compile(r"(?i):\s*$|\bthe following\b")
+# A sentence that sends its case to the article's procedure.
+_STEPS_REFERRED = re.compile(r"(?i)\b(using|follow(ing)?|repeat(ing)?) the steps (above|below)\b")
 _SEE = re.compile(
     r"(?i)\b(?:see|follow the (?:steps|instructions) in|refer to)\s+"
     r"(\*[^*]+\*|\[[^\]]+\]|[A-Z][^.;(|]{3,80})"
@@ -809,6 +811,12 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         best = excerpt[0]
         picked = excerpt
         composed = {id(best): _excerpt_parts(excerpt)} | {id(s): [] for s in excerpt[1:]}
+    # A procedure the article sends a case to ("If you change your router …, remove it from the
+    # app and add it again using the steps above"): that case, when the question is it, first.
+    first = _case_for(best, ranked, question.weights(sources), question.aliases)
+    if first is not None:
+        picked, best = [first, best], first
+        composed[id(first)] = _compose(first, question)
     # Further units must answer a part of what is asked: the story around the question ("I just
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
     asked = question.asked_weights(sources)
@@ -916,6 +924,31 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         ),
     }
     return Answer([_unescape(p) for p in parts], cited, used, evidence)
+
+
+def _case_for(
+    best: Scored, ranked: list[Scored], weights: dict[str, float], aliases: dict
+) -> Scored | None:
+    """The paragraph of a procedure's article that sends a case to its steps ("If you change your
+    router …, remove it from the app and then add it again using the steps above"), when it holds
+    words of the question the procedure does not: its first sentence."""
+    if best.unit.kind != "steps":
+        return None
+    steps = _unit_terms(best.article, best.unit)
+    for unit in best.article.units:
+        if unit.kind != "sentence" or not _STEPS_REFERRED.search(unit.text):
+            continue
+        block = best.article.sections[unit.section].blocks[unit.block]
+        held = _text_terms(" ".join(block.items))
+        if any(_holds(t, held, aliases) and not _holds(t, steps, aliases) for t in weights):
+            opening = next(
+                u
+                for u in best.article.units
+                if (u.section, u.block) == (unit.section, unit.block) and u.kind == "sentence"
+            )
+            score = next((r.score for r in ranked if r.unit is opening), best.score)
+            return Scored(score, 0.0, best.article, opening)
+    return None
 
 
 def _unstructured(article: SourceArticle) -> bool:

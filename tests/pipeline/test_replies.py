@@ -1343,3 +1343,29 @@ def test_a_plain_prose_passage_is_answered_by_its_best_sentences_in_its_order():
     assert text.startswith("You may ask a lawyer for advice"), text
     assert "up to 12,500 dollars" in text and "Home > Small Claims" not in text, text
     assert "cafeteria" not in text and "Parking" not in text, text  # not the whole passage
+
+
+WIFI = """# Connect your Brew to Wi-Fi
+
+## On iPhone
+
+1. Hold the Power button for 3 seconds.
+2. Open the app and tap Add machine.
+3. Choose your network and enter its password.
+
+## Changing to a new Wi-Fi network
+
+If you change your router or your Wi-Fi password, the machine can't reconnect on its own. Remove it
+from the app (swipe left on the machine) and then add it again using the steps above.
+"""
+
+
+def test_the_case_an_article_sends_to_its_procedure_comes_before_the_procedure():
+    question = (
+        "We got a new router and the machine is offline. How do I connect it again on my iPhone?"
+    )
+    text = "\n\n".join(_offline_answer(WIFI, "Connect your Brew to Wi-Fi", question).parts)
+    assert text.index("swipe left on the machine") < text.index("1. Hold the Power button"), text
+    plain_setup = "How do I connect the machine on my iPhone?"
+    alone = "\n\n".join(_offline_answer(WIFI, "Connect your Brew to Wi-Fi", plain_setup).parts)
+    assert "swipe left" not in alone and "1. Hold the Power button" in alone, alone
