@@ -76,7 +76,7 @@ CAUSES_BUDGET_WORDS = 100  # a problem's other causes, after the one that fits b
 
 _HOW = re.compile(
     r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|walk me through|"
-    r"instructions|what (should|do|can) (i|we) do|how does (that|this|it) work|"
+    r"instructions|what (should|do|can) (i|we) (do|change|try)|how does (that|this|it) work|"
     r"what'?s the process|what is the process)\b"
 )
 _HOW_MUCH = re.compile(

@@ -1088,6 +1088,7 @@ def test_how_does_that_work_asks_for_the_procedure():
 
     latest = "I want to send some unopened descaler back. how does that work?"
     assert Question(latest).asks_how and Question("what's the process for a return?").asks_how
+    assert Question("Every coffee tastes sour. What should I change?").wants_steps
     text = "\n\n".join(_offline_answer(RETURN_STEPS, "Returns policy", latest).parts)
     assert "1. Sign in and open Orders." in text and "3. Choose the items" in text, text
 
