@@ -11,14 +11,22 @@ reply around the best one:
 - a procedure: whole, in its own numbering, with its lead-in sentence;
 - a table row: the header and the matching rows, and the matching cell stated in a sentence when
   the question names a column;
-- a bullet list: whole.
+- a bullet list: whole (a long one: its matching items);
+- a passage of plain prose (no headings, only paragraphs: a web page's text): its sentences that
+  hold the question, the best first and the others in their order, within a budget.
 A second article is added only when its best unit is nearly as good and answers a part of the
-question the first does not. Nothing is cut: every piece is a whole unit of its article.
+question the first does not; each question of a message gets its answer. An answer that sends
+the reader to another source ("See *Your privacy rights*", "Follow the steps in *Error E4*")
+brings that source's part, and the case an article sends to its procedure ("… add it again using
+the steps above") comes before it. Nothing is cut: every piece is a whole unit of its article.
 
 What the question names decides between units: a term counts as held through its aliases (a
 synonym, "website" as "web"; a country as the region a table row lists, "Germany" as "European
 Union"), a customer's phrase is read in the article's word ("go back down to Plus": downgrade),
-what it rules out ("(not the app store)") counts against a unit, a "how long" question prefers a
+what it rules out ("(not the app store)", "rather than downloading a zip", "not at the front")
+counts against a unit and the section it heads, a phone named by its maker finds its platform's
+steps ("Pixel": Android), a quantity asked finds the word that names it ("how heavy": weight,
+"how much does it hold": capacity), a "how long" question prefers a
 unit that states a time, and an article's opening sentence gives way to a unit under a heading
 that holds more of the question (a signpost, "This article explains …", or a pointer, "For more
 information, see …", is never the answer). A problem whose causes are short sections gets the best
