@@ -243,6 +243,10 @@ def _and_named(word: str, match: re.Match) -> str:
 # "how long" asks for a time, it is not about length ("How long we keep it" in a header).
 _PHRASES = (
     (re.compile(r"(?i)\bhow (long|soon)\b"), "when"),
+    (  # "does the descaler go off?": does it expire (a shelf life the articles may not state)
+        re.compile(r"(?i)\b(go|goes|gone|went|going) off\b|\bshelf life\b|\bbest before\b"),
+        partial(_and_named, "expire"),
+    ),
     # "how heavy": the weight, "how much does the tank hold": its capacity
     *((pattern, partial(_and_named, word)) for pattern, word in QUANTITIES),
     (  # "put the price of Plus up", "raise prices": a price change

@@ -1370,3 +1370,36 @@ def test_the_case_an_article_sends_to_its_procedure_comes_before_the_procedure()
     plain_setup = "How do I connect the machine on my iPhone?"
     alone = "\n\n".join(_offline_answer(WIFI, "Connect your Brew to Wi-Fi", plain_setup).parts)
     assert "swipe left" not in alone and "1. Hold the Power button" in alone, alone
+
+
+DESCALE_KIT = """# How to descale
+
+## What you need
+
+- One sachet of descaler (each box holds 3 sachets)
+- A container that holds at least 1.5 litres
+"""
+
+
+def test_a_shelf_life_question_weighs_what_the_kb_never_states():
+    from types import SimpleNamespace
+
+    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.extractive import Question, answer, terms
+
+    article = SourceArticle(
+        1,
+        SimpleNamespace(title="How to descale", content=""),
+        parse_article(DESCALE_KIT, "How to descale"),
+        0,
+    )
+    known = Sources(
+        [article], {t: 1.0 for t in terms(DESCALE_KIT) | terms("descaler go box years ago")}, 5.0
+    )
+
+    def unseen(question: str) -> float:
+        return answer(Question(question), known).evidence["unseen_terms"]
+
+    # the words are all known, but what is asked (does it expire?) is not: the send gate sees it
+    assert unseen("Does the descaler go off? Is a box from 3 years ago still ok?") > 0.2
+    assert unseen("What do I need to descale? Is one box ok?") == 0
