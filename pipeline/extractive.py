@@ -49,6 +49,7 @@ RANK_PRIOR = (0.3, 0.15, 0.1, 0.075, 0.06)
 IN_CHUNK_BONUS = 0.1
 STEPS_BONUS = 0.3  # a procedure for a "how do I" question
 CONTRAST_BONUS = 0.3  # … the one whose heading the question names, among the article's procedures
+DIRECTION_BONUS = 0.3  # a "from A to B" heading whose A and B the question names in that order
 KIND_PREFERENCE = 0.8
 ROW_BONUS = 0.25  # a table row for a "how much" one
 ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from (a follow-up)
@@ -184,6 +185,8 @@ _INSTRUCTION = re.compile(
     r"scroll|unplug|remove|fill|empty|rinse|restart|update)\b"
 )
 # A sentence that introduces the block after it.
+_FROM_TO = re.compile(r"(?i)\bfrom\s+([\w-]+)\s+to\s+([\w-]+)")
+_WORDS = re.compile(r"[\w'-]+")
 _INTRODUCES = re.compile(r"(?i):\s*$|\bthe following\b")
 # A sentence that sends its case to the article's procedure.
 _STEPS_REFERRED = re.compile(r"(?i)\b(using|follow(ing)?|repeat(ing)?) the steps (above|below)\b")
@@ -510,6 +513,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
+    order = _first_said(question.latest)
     pointed = _pointed_to(sources)
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
@@ -542,6 +546,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 bonus -= NEGATED_PENALTY * len(ruled_out) / len(negated)
             if article.similarity:
                 bonus += SEMANTIC_WEIGHT * article.similarity[unit.section]
+            bonus += DIRECTION_BONUS * _direction(article, unit, order)
             if how and unit.kind == "steps":
                 bonus += STEPS_BONUS if question.asks_how else 0.0
                 if _contrast(article, unit, factors):
@@ -559,6 +564,32 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     if sources.similarity is not None and scored:
         scored = _by_meaning(scored, sources)
     return scored
+
+
+def _first_said(text: str) -> dict[str, int]:
+    """Where each term of a message first appears, in words."""
+    order: dict[str, int] = {}
+    for n, word in enumerate(_WORDS.findall(text)):
+        for term in terms(word):
+            order.setdefault(term, n)
+    return order
+
+
+def _direction(article: SourceArticle, unit: Unit, order: dict[str, int]) -> int:
+    """+1 when the unit's heading says "from A to B" and the message names A before B ("we pay
+    yearly … I'd rather pay monthly": "Switching from yearly to monthly"), −1 when it names them
+    the other way round, 0 otherwise: the two sections hold the same words."""
+    path = article.sections[unit.section].path
+    match = _FROM_TO.search(path[-1]) if path else None
+    if match is None:
+        return 0
+    a, b = terms(match.group(1)), terms(match.group(2))
+    if len(a) != 1 or len(b) != 1 or a == b:
+        return 0
+    first, second = order.get(next(iter(a))), order.get(next(iter(b)))
+    if first is None or second is None:
+        return 0
+    return 1 if first < second else -1
 
 
 def _pointed_to(sources: Sources) -> set[int]:
@@ -833,6 +864,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
     asked = question.asked_weights(sources)
     parts_asked = question.asked_parts(sources)
+    order = _first_said(question.latest)
     aliases = question.aliases
     covered = _covered(asked, [(best.article, best.unit)], aliases)
     quoted = normalise(plain(" ".join(composed[id(best)])))
@@ -869,6 +901,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         if (
             _overlaps(other, picked)
             or (excerpt and other.article is best.article)
+            or _direction(other.article, other.unit, order) < 0  # "from monthly to yearly"
             or two_procedures
             or normalise(plain(other.unit.text)) in quoted  # already in the reply (a lead-in)
             or (

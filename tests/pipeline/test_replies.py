@@ -1403,3 +1403,24 @@ def test_a_shelf_life_question_weighs_what_the_kb_never_states():
     # the words are all known, but what is asked (does it expire?) is not: the send gate sees it
     assert unseen("Does the descaler go off? Is a box from 3 years ago still ok?") > 0.2
     assert unseen("What do I need to descale? Is one box ok?") == 0
+
+
+BILLING = """# Switch billing
+
+## Switching from monthly to yearly
+
+Switching to yearly billing takes effect at your next billing date.
+
+## Switching from yearly to monthly
+
+This takes effect when your current year ends.
+"""
+
+
+def test_a_from_to_heading_answers_the_question_that_names_them_in_that_order():
+    to_monthly = "We pay yearly but I'd rather pay monthly. Does the switch take effect now?"
+    to_yearly = "We pay monthly but yearly is cheaper. When does the switch take effect?"
+    first = _offline_answer(BILLING, "Switch billing", to_monthly).parts
+    assert "current year ends" in first[1] and "next billing date" not in " ".join(first), first
+    other = _offline_answer(BILLING, "Switch billing", to_yearly).parts
+    assert "next billing date" in other[1] and "current year ends" not in " ".join(other), other
