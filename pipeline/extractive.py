@@ -520,14 +520,9 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
         if article is answered_from:
             prior += ANSWERED_ARTICLE_BONUS
         for unit in article.units:
-            # code is quoted inside its procedure; a lead-in only with its list; a sentence
-            # pointing to another source ("see *Kettleby Brew warranty*"): that one answers
-            if (
-                unit.kind == "code"
-                or _dangling(article, unit)
-                or _signpost(unit)
-                or id(unit) in pointed
-            ):
+            # not quotable alone, or a sentence pointing to another source ("see *Kettleby Brew
+            # warranty*"): that one answers
+            if not _quotable(article, unit) or id(unit) in pointed:
                 continue
             held = _unit_terms(article, unit)
             cov = coverage_of(weights, held, article.context_terms(unit), aliases)
@@ -592,20 +587,32 @@ def _direction(article: SourceArticle, unit: Unit, order: dict[str, int]) -> int
     return 1 if first < second else -1
 
 
+def _quotable(article: SourceArticle, unit: Unit) -> bool:
+    """Code is quoted inside its procedure, a lead-in only with its list, and a signpost ("This
+    article explains …") never."""
+    return unit.kind != "code" and not _dangling(article, unit) and not _signpost(unit)
+
+
+def _pointers(text: str, article: SourceArticle, sources: Sources):
+    """The places in ``text`` (of ``article``) that send the reader to another of the sources by
+    its title ("see *Kettleby Brew warranty*"), with that source."""
+    titles = {normalise(a.title): a for a in sources.articles if a is not article}
+    for match in _SEE.finditer(text):
+        target = titles.get(normalise(plain(match.group(1)).strip(" .*_[]")))
+        if target is not None:
+            yield match, target
+
+
 def _pointed_to(sources: Sources) -> set[int]:
-    """The sentences that send the reader to another of the sources by its title ("see *Kettleby
-    Brew warranty*")."""
-    titles = {normalise(a.title): a for a in sources.articles}
-    out: set[int] = set()
-    for article in sources.articles:
-        for unit in article.units:
-            if unit.kind != "sentence" or "see" not in unit.text.lower():
-                continue
-            for match in _SEE.finditer(unit.text):
-                target = titles.get(normalise(plain(match.group(1)).strip(" .*_[]")))
-                if target is not None and target is not article:
-                    out.add(id(unit))
-    return out
+    """The sentences that send the reader to another of the sources by its title."""
+    return {
+        id(unit)
+        for article in sources.articles
+        for unit in article.units
+        if unit.kind == "sentence"
+        and "see" in unit.text.lower()
+        and any(_pointers(unit.text, article, sources))
+    }
 
 
 def _followed(
@@ -615,23 +622,14 @@ def _followed(
     See *Your privacy rights and how to make a request*."; a row "E4 | Follow the steps in *Error
     E4*"): of that article, the section whose headings hold most of the words that point ("How
     to make a privacy request"), and among equals the unit that answers the question best."""
-    titles = {normalise(a.title): a for a in sources.articles if a is not best.article}
     score = {id(s.unit): s.score for s in ranked}
     for text in (plain(part) for part in parts):
-        for match in _SEE.finditer(text):
-            target = titles.get(normalise(match.group(1).strip(" .*_[]")))
-            if target is None:
-                continue
+        for match, target in _pointers(text, best.article, sources):
             before = re.split(r"[|\n]|(?<=[.!?;])\s+", text[: match.start(1)])
             pointing = next((p for p in reversed(before) if len(p.split()) > 1), "")
             weights = Question(pointing).weights(sources)
-            candidates = [
-                u
-                for u in target.units
-                if u.kind != "code" and not _dangling(target, u) and not _signpost(u)
-            ]
             unit = max(
-                candidates,
+                (u for u in target.units if _quotable(target, u)),
                 key=lambda u: (
                     coverage_of(weights, _text_terms(" ".join(target.sections[u.section].path))),
                     score.get(id(u), 0.0),

@@ -287,22 +287,24 @@ def _offline_answer_over(
     similarity=(),
 ):
     """The extractive answer over made-up articles, in the retriever's order."""
-    from types import SimpleNamespace
 
-    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.articles import Sources
     from autocrm.pipeline.extractive import Question, answer
 
     sources = [
-        SourceArticle(
-            n + 1,
-            SimpleNamespace(title=title, content=""),
-            parse_article(markdown, title),
-            n,
-            list(similarity),
-        )
-        for n, (markdown, title) in enumerate(articles)
+        _source(markdown, title, n, similarity) for n, (markdown, title) in enumerate(articles)
     ]
     return answer(Question(latest, previous, answered), Sources(sources, {}, 1.0))
+
+
+def _source(markdown: str, title: str, rank: int = 0, similarity=()):
+    """A made-up article as the drafter receives it, at this place in the retriever's order."""
+    from types import SimpleNamespace
+
+    from autocrm.pipeline.articles import SourceArticle
+
+    chunk = SimpleNamespace(title=title, content="")
+    return SourceArticle(rank + 1, chunk, parse_article(markdown, title), rank, list(similarity))
 
 
 CANCEL = """# Cancel your plan
@@ -525,9 +527,8 @@ time from the same screen. Invitations expire after seven days if nobody accepts
 
 def _prose_answer(markdown: str, latest: str, closest: str):
     """``answer`` with a stand-in for the model's cosines: 0.9 for units holding ``closest``."""
-    from types import SimpleNamespace
 
-    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.articles import Sources
     from autocrm.pipeline.extractive import Question, answer
 
     seen: list[str] = []
@@ -536,8 +537,7 @@ def _prose_answer(markdown: str, latest: str, closest: str):
         seen.extend(texts)
         return [0.9 if closest in t else 0.1 for t in texts]
 
-    chunk = SimpleNamespace(title="Sharing the app", content="")
-    article = SourceArticle(1, chunk, parse_article(markdown, "Sharing the app"), 0)
+    article = _source(markdown, "Sharing the app")
     found = answer(Question(latest), Sources([article], {}, 1.0, similarity=similarity))
     return "\n\n".join(found.parts), seen
 
@@ -625,13 +625,11 @@ Invoices for the upgrade are sent by email to the account owner on the same day.
 
 
 def test_the_best_articles_sentences_are_ordered_by_meaning_other_units_keep_their_places():
-    from types import SimpleNamespace
 
-    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.articles import Sources
     from autocrm.pipeline.extractive import Question, score_units
 
-    chunk = SimpleNamespace(title="Change your plan", content="")
-    article = SourceArticle(1, chunk, parse_article(CHANGE_PLAN, "Change your plan"), 0)
+    article = _source(CHANGE_PLAN, "Change your plan")
     question = Question("If I move from Plus to Business mid-month, when does it kick in?")
 
     def ranked(closest):
@@ -980,13 +978,12 @@ You can stop the filter reminders in the app.
 
 
 def test_a_short_follow_up_leans_to_the_article_the_answer_before_it_came_from():
-    from types import SimpleNamespace
 
-    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.articles import Sources
     from autocrm.pipeline.extractive import Question, score_units
 
     articles = [
-        SourceArticle(n + 1, SimpleNamespace(title=t, content=""), parse_article(md, t), n)
+        _source(md, t, n)
         for n, (md, t) in enumerate([(FILTER, "The water filter"), (INTERVALS, "Descaling")])
     ]
     answered = "With soft water and a filter fitted, you need to descale every 3,000 cups."
@@ -1271,9 +1268,8 @@ PERMISSIONS = """# The app can't find my machine
 
 
 def test_a_phone_named_by_its_maker_finds_the_steps_for_its_platform():
-    from types import SimpleNamespace
 
-    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.articles import Sources
     from autocrm.pipeline.extractive import Question, score_units
 
     title = "The app can't find my machine"
@@ -1282,9 +1278,7 @@ def test_a_phone_named_by_its_maker_finds_the_steps_for_its_platform():
 
     def best(question: str, *fixes: str) -> str:
         markdown = "\n\n".join([*head, *fixes])
-        article = SourceArticle(
-            1, SimpleNamespace(title=title, content=""), parse_article(markdown, title), 0
-        )
+        article = _source(markdown, title)
         return score_units(Question(question), Sources([article]))[0].unit.text
 
     # the question's words fit both fixes alike: only the phone's platform tells them apart
@@ -1382,17 +1376,11 @@ DESCALE_KIT = """# How to descale
 
 
 def test_a_shelf_life_question_weighs_what_the_kb_never_states():
-    from types import SimpleNamespace
 
-    from autocrm.pipeline.articles import SourceArticle, Sources
+    from autocrm.pipeline.articles import Sources
     from autocrm.pipeline.extractive import Question, answer, terms
 
-    article = SourceArticle(
-        1,
-        SimpleNamespace(title="How to descale", content=""),
-        parse_article(DESCALE_KIT, "How to descale"),
-        0,
-    )
+    article = _source(DESCALE_KIT, "How to descale")
     known = Sources(
         [article], {t: 1.0 for t in terms(DESCALE_KIT) | terms("descaler go box years ago")}, 5.0
     )
