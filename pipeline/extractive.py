@@ -85,7 +85,8 @@ CAUSES_BUDGET_WORDS = 100  # a problem's other causes, after the one that fits b
 
 _HOW = re.compile(
     r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|walk me through|"
-    r"instructions|what (should|do|can) (i|we) (do|change|try)|how does (that|this|it) work|"
+    r"instructions|what (should|do|can) (i|we) (actually |even )?((have|need) to )?(do|change|try)|"
+    r"how does (that|this|it) work|"
     r"what'?s the process|what is the process)\b"
 )
 _HOW_MUCH = re.compile(
@@ -205,6 +206,28 @@ _NEGATED = re.compile(
     r"|\b(?:rather than|instead of)\s+(?:me\s+|us\s+)?([\w-]+(?:\s+(?:a\s+|an\s+|the\s+)?[\w-]+)?)"
 )
 NEGATED_PENALTY = 0.3  # × the share of the negated words a unit holds
+# "I've done the priming thing …, tried it with the filter out … Anything else to try?": what the
+# customer says they have done is not the answer to "what else", nor to "still E4".
+_TRIED = re.compile(
+    r"(?i)\b(?:i|we)(?:'ve| have| had)?\s+(?:already\s+|just\s+|also\s+|even\s+)?"
+    r"(?:tried|done|did|checked|\w+ed)\b|^\s*(?:tried|done|checked)\b"
+)
+_ELSE = re.compile(
+    r"(?i)\b(?:anything|something|what) else\b[^.?!]{0,25}?\b(?:try|do|check)\b"
+    r"|\b(?:any|other) (?:other )?(?:ideas|suggestions|fixes)\b"
+)
+_STILL = re.compile(r"(?i)\bstill\b")  # "Still E4.": told, not asked ("can I still return it")
+_TRYING = frozenset(_all_terms("tried try done did checked"))
+# A condition a procedure states for itself that the question states the opposite of ("Use this
+# when the machine is online" for "the app just shows it as offline").
+_OPPOSITES = {
+    _all_terms(a).pop(): _all_terms(b).pop()
+    for x, y in (("online", "offline"),)
+    for a, b in ((x, y), (y, x))
+}
+OPPOSITE_PENALTY = 0.4
+TRIED_PENALTY = 0.3  # a unit that holds this share of what one such clause says it has done
+TRIED_SHARE = 0.5
 # Words a question and an article use for the same thing: a question's term counts as held when
 # a unit holds all the terms of one of its alternatives ("website": "web").
 SYNONYMS = {
@@ -246,6 +269,13 @@ def _and_named(word: str, match: re.Match) -> str:
 # "how long" asks for a time, it is not about length ("How long we keep it" in a header).
 _PHRASES = (
     (re.compile(r"(?i)\bhow (long|soon)\b"), "when"),
+    (  # "will the schedule still go off?": does it run (not: does it expire)
+        re.compile(
+            r"(?i)\b(schedules?|alarms?|timers?|reminders?)((?:\s+(?:still|ever|not|never))?)\s+"
+            r"(?:go|goes|gone|went|going) off\b"
+        ),
+        r"\1\2 run",
+    ),
     (  # "does the descaler go off?": does it expire (a shelf life the articles may not state)
         re.compile(r"(?i)\b(go|goes|gone|went|going) off\b|\bshelf life\b|\bbest before\b"),
         partial(_and_named, "expire"),
@@ -356,8 +386,16 @@ class Question:
 
     @property
     def negated(self) -> frozenset[str]:
-        """The terms the newest message rules out: "(not the app store)"."""
-        return _negated(self.latest)
+        """The terms the newest message rules out: "(not the app store)", and what it says it
+        has already tried when it asks for something else."""
+        tried = self.tried
+        return _negated(self.latest).union(*tried, _TRYING if tried else ())
+
+    @property
+    def tried(self) -> tuple[frozenset[str], ...]:
+        """What the newest message says was already done, one set of terms per clause, when it
+        asks what else to do ("tried it with the filter out … anything else to try?")."""
+        return _tried(self.latest)
 
     @property
     def aliases(self) -> dict[str, tuple[frozenset[str], ...]]:
@@ -434,6 +472,31 @@ def _negated(text: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=4096)
+def _tried(text: str) -> tuple[frozenset[str], ...]:
+    told = [p for p in _pieces(text) if not _ASKING.search(p)]
+    if not (_ELSE.search(text) or any(_STILL.search(p) for p in told)):
+        return ()
+    clauses = [c for p in told for c in re.split(r"[,;]+|\b(?:and|but|then)\b", p)]
+    found = (frozenset(terms(c) - _TRYING) for c in clauses if _TRIED.search(c))
+    return tuple(c for c in found if c)
+
+
+def _done_already(
+    tried: tuple[frozenset[str], ...], got: set[str], vocabulary: set[str], sources: Sources
+) -> int:
+    """How many of the things the customer has tried a unit (with its headings) says to do,
+    each judged by the words of it that its article uses ("descaled it only last week": the
+    descaling)."""
+    count = 0
+    for clause in tried:
+        known = {t: sources.weight(t) for t in clause & vocabulary}
+        total = sum(known.values())
+        if total and sum(w for t, w in known.items() if t in got) >= TRIED_SHARE * total:
+            count += 1
+    return count
+
+
+@lru_cache(maxsize=4096)
 def _aliases(text: str) -> dict[str, tuple[frozenset[str], ...]]:
     out: dict[str, tuple[frozenset[str], ...]] = {}
     words = terms(text)
@@ -507,7 +570,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     how, how_much = question.wants_steps, question.wants_value
     asked = set(weights)
     factors = question.weights(_UNIFORM)  # asked 1, told and previous turn less; no idf
-    aliases, negated = question.aliases, question.negated
+    aliases, negated, tried = question.aliases, question.negated, question.tried
     time_asked = bool(_TIME_ASKED.search(question.asked))
     said = normalise(plain(question.latest))
     scored = []
@@ -517,6 +580,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     pointed = _pointed_to(sources)
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
+        vocabulary = _vocabulary(article) if tried else set()
         if article is answered_from:
             prior += ANSWERED_ARTICLE_BONUS
         for unit in article.units:
@@ -539,12 +603,19 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 # a cause under "Water in front of the machine" for "not at the front"
                 ruled_out = negated & (held | article.context_terms(unit))
                 bonus -= NEGATED_PENALTY * len(ruled_out) / len(negated)
+            opposite = unit.kind == "steps" and _opposite(question, held)
+            if opposite:  # "the app shows it as offline": not the procedure "when the machine
+                bonus -= OPPOSITE_PENALTY  # is online", however much it names the app
+            if tried:  # "tried it with the filter out": not the cause whose fix that is
+                got = held | article.context_terms(unit)
+                done = _done_already(tried, got, vocabulary, sources)
+                bonus -= TRIED_PENALTY * done
             if article.similarity:
                 bonus += SEMANTIC_WEIGHT * article.similarity[unit.section]
             bonus += DIRECTION_BONUS * _direction(article, unit, order)
             if how and unit.kind == "steps":
                 bonus += STEPS_BONUS if question.asks_how else 0.0
-                if _contrast(article, unit, factors):
+                if _contrast(article, unit, factors) and not opposite:
                     contrasted.add(id(unit))
             elif unit.kind == "row" and (how_much or _names(asked, _row_key(unit), aliases)):
                 # a value question, or the row's key named ("E5", "Canada"); the row whose key
@@ -1336,6 +1407,17 @@ def _intro(blocks, index: int) -> list[str]:
         return []
     text = [b.markdown for b in before]
     return text if sum(len(t.split()) for t in text) <= INTRO_WORDS else []
+
+
+def _opposite(question: Question, held: set[str]) -> bool:
+    """Whether a procedure's heading or intro states the opposite of what the question does."""
+    said = terms(question.latest)
+    return any(t in said and o in held and t not in held for t, o in _OPPOSITES.items())
+
+
+def _vocabulary(article: SourceArticle) -> set[str]:
+    """Every word an article uses, in its units and headings."""
+    return set().union(*(_unit_terms(article, u) | article.context_terms(u) for u in article.units))
 
 
 def _unit_terms(article: SourceArticle, unit: Unit) -> set[str]:

@@ -65,6 +65,10 @@ QUANTITIES = (
     (re.compile(r"(?i)\bhow loud\b"), "noise"),
     (re.compile(r"(?i)\bhow (much|many)\b[^.?!]{0,60}?\bhold\b"), "capacity"),
     (re.compile(r"(?i)\bfit (under|beneath|between)\b"), "dimensions height"),
+    (
+        re.compile(r"(?i)\b(watts?|wattage|kw|kilowatts?)\b|\bhow much (power|electricity)\b"),
+        "power",
+    ),
 )
 
 

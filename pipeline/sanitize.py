@@ -169,8 +169,8 @@ def sanitize_reply(text: str, *, keep: frozenset[str] = frozenset()) -> str:
     ``keep``: bare domains, "www." names and e-mail addresses that the stored articles behind
     the reply write themselves (``article_addresses``): "Sign in at my.kettleby.com" is the
     article's own text, not a link a model or a ticket smuggled in. URLs with a scheme, Markdown
-    and HTML links are removed whatever ``keep`` says: a reply's links come only from its
-    Sources footer."""
+    and HTML links are removed whatever ``keep`` says (a URL with a scheme that the articles
+    write leaves its bare address as text): a reply's links come only from its Sources footer."""
     current = text
     for _ in range(_MAX_PASSES):  # a removal can join pieces into new markup: repeat until stable
         cleaned = _blocks(_tidy(_strip_links(_strip_html(_normalise(current)), keep)))
@@ -250,7 +250,7 @@ def _strip_links(text: str, keep: frozenset[str] = frozenset()) -> str:
         return label
 
     text = _REFERENCE_LINK.sub(reference, text)
-    text = _remove_scheme_urls(text)
+    text = _remove_scheme_urls(text, keep)
     for pattern in (_PSEUDO_SCHEME, _PROTOCOL_RELATIVE):
         text = pattern.sub("", text)
     for pattern in (_WWW, _EMAIL, _IP_WITH_PATH):  # "0.0.0.0/0" in an article is a CIDR block
@@ -263,7 +263,9 @@ def _strip_links(text: str, keep: frozenset[str] = frozenset()) -> str:
     return _ADJACENT_BRACKETS.sub(_split_brackets, text.replace("](", "] ("))
 
 
-def _remove_scheme_urls(text: str) -> str:
+def _remove_scheme_urls(text: str, keep: frozenset[str] = frozenset()) -> str:
+    """Every URL with a scheme goes; one the articles write themselves stays as the bare address
+    ("please visit travel.state.gov/passports.html", not a sentence that stops at "visit")."""
     parts: list[str] = []
     pos = 0
     for separator in _SCHEME_SEPARATOR.finditer(text):
@@ -274,6 +276,9 @@ def _remove_scheme_urls(text: str) -> str:
             start -= 1
         parts.append(text[pos:start])
         pos = _TAIL.match(text, separator.end()).end()
+        bare = text[separator.end() : pos]
+        if bare.lower() in keep:
+            parts.append(bare)
     parts.append(text[pos:])
     return "".join(parts)
 

@@ -77,9 +77,43 @@ _OWN_STEM = {
     "installments": "instalment",
 }
 
+# Irregular past forms the stemmer leaves alone: "bought new from an authorised retailer" answers
+# "does the warranty count if I didn't buy direct?". Only forms with no other common meaning
+# ("left" is also a direction, "saw" a tool, "stuck" a state).
+_IRREGULAR = {
+    form: base
+    for base, forms in {
+        "buy": "bought",
+        "pay": "paid",
+        "send": "sent",
+        "sell": "sold",
+        "spend": "spent",
+        "give": "gave given",
+        "take": "took taken",
+        "make": "made",
+        "break": "broke broken",
+        "get": "got gotten",
+        "keep": "kept",
+        "bring": "brought",
+        "choose": "chose chosen",
+        "write": "wrote written",
+        "run": "ran",
+        "begin": "began begun",
+        "throw": "threw thrown",
+        "hold": "held",
+        "drink": "drank drunk",
+        "come": "came",
+        "know": "knew known",
+        "show": "shown",
+        "lose": "lost",
+        "find": "found",
+    }.items()
+    for form in forms.split()
+}
+
 
 def _stemmed(word: str) -> str:
-    return _OWN_STEM.get(word) or _stem(word)
+    return _OWN_STEM.get(word) or _stem(_IRREGULAR.get(word, word))
 
 
 def terms(text: str) -> set[str]:

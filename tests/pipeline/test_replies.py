@@ -197,6 +197,10 @@ def test_an_articles_own_addresses_stay_in_a_reply_injected_ones_go():
     clean = sanitize_reply(reply, keep=keep)
     assert "my.kettleby.com." in clean and "no-reply@kettleby.com" in clean
     assert "evil" not in clean and "https" not in clean and "<a" not in clean
+    # an article's own URL keeps its address as text: the sentence does not stop at "visit"
+    source = "For more on passports please visit https://travel.state.gov/passports.html today."
+    own = sanitize_reply(f"{source} Or https://evil.example/x.", keep=article_addresses([source]))
+    assert "please visit travel.state.gov/passports.html today. Or." in own, own
 
 
 def test_a_confident_reply_is_sent_only_with_reply_level_support():
@@ -1412,3 +1416,47 @@ def test_a_from_to_heading_answers_the_question_that_names_them_in_that_order():
     assert "current year ends" in first[1] and "next billing date" not in " ".join(first), first
     other = _offline_answer(BILLING, "Switch billing", to_yearly).parts
     assert "next billing date" in other[1] and "current year ends" not in " ".join(other), other
+
+
+E4_EVERY_CAUSE = """# Error E4: no water flow
+
+## Cause 1: Air in the water line
+
+**Fix:** Fill the tank and hold the Hot water button for 5 seconds to prime the pump.
+
+## Cause 2: Blocked water filter
+
+**Fix:** Take the filter out of the tank and make a drink without it.
+
+## Cause 4: Dirty tank valve
+
+The small valve in the base of the tank can stick if coffee residue gets on it.
+
+**Fix:** Press the valve a few times under running water.
+"""
+
+
+def test_what_the_customer_has_already_tried_is_not_what_else_to_try():
+    from autocrm.pipeline.extractive import Question
+
+    question = (
+        "Getting E4. I've done the priming thing with the hot water button, tried it with the "
+        "filter out. Still E4. Anything else to try?"
+    )
+    assert len(Question(question).tried) == 2
+    text = "\n\n".join(_offline_answer(E4_EVERY_CAUSE, "Error E4", question).parts)
+    assert text.startswith("**Cause 4: Dirty tank valve**") and "Press the valve" in text, text
+    assert "Hot water button" not in text and "filter out" not in text, text
+    # what a question asks is never what was tried; "anything else I need to know" asks for more
+    assert Question("Can I still return it if I've already used it?").tried == ()
+    assert Question("I've stopped using filters. Anything else I need to know?").tried == ()
+
+
+def test_what_do_i_have_to_do_asks_how_and_watts_ask_for_the_power():
+    from autocrm.pipeline.extractive import Question
+    from autocrm.pipeline.query import build_query
+
+    assert Question("I've got a new filter here. What do I actually have to do?").asks_how
+    assert not Question("What does the orange drop mean?").asks_how
+    thread = [Turn("customer", "How many watts does it pull?")]
+    assert build_query(subject="", description="", thread=thread).endswith("power")
