@@ -1318,6 +1318,20 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         keyed = [n for n in keyed if row_scores[n] == top]
         if (unit.item or 0) not in keyed:
             unit = _row_at(unit, block, keyed[0])
+    # Two rows asked in one sentence ("what pump pressure …, and how many watts?"): a row whose
+    # whole key the question names and shares no word with the chosen rows' keys joins them.
+    keys = [_text_terms(table_cells(row)[0]) for row in block.items]
+    chosen = frozenset().union(*(keys[n] for n in keyed))
+    keyed = sorted(
+        keyed
+        + [
+            n
+            for n, key in enumerate(keys)
+            if keyed
+            and not key & chosen
+            and _key_share(latest, key, _aliases(question.latest)) == 1
+        ]
+    )
     if (unit.item or 0) in keyed:
         rows = keyed[:MAX_ROWS]
     # Nothing in the question tells the rows apart ("I'm in York, what does it cost?" where the

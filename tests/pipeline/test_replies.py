@@ -1198,6 +1198,11 @@ def test_how_heavy_asks_for_the_weight_in_retrieval_and_in_the_reply():
     assert "1.8 litres" in hold and "8.2 kg" not in hold, hold
     fits = "Will the Brew fit under my cupboards? There's 40 cm of room."
     assert "24 x 43 x 36 cm" in "\n".join(_offline_answer(SPECS, "Specifications", fits).parts)
+    # two rows asked in one sentence: both, in the table's order
+    both = "how heavy is it, and how much water does the tank hold?"
+    text = "\n".join(_offline_answer(SPECS, "Specifications", both).parts)
+    assert "| Water tank capacity | 1.8 litres |\n| Weight | 8.2 kg |" in text, text
+    assert "24 x 43 x 36 cm" not in text, text
 
 
 CODES = """# Error codes
