@@ -210,7 +210,9 @@ NEGATED_PENALTY = 0.3  # × the share of the negated words a unit holds
 # customer says they have done is not the answer to "what else", nor to "still E4".
 _TRIED = re.compile(
     r"(?i)\b(?:i|we)(?:'ve| have| had)?\s+(?:already\s+|just\s+|also\s+|even\s+)?"
-    r"(?:tried|done|did|checked|\w+ed)\b|^\s*(?:tried|done|checked)\b"
+    r"(?:tried|done|did|checked|re-?\w+ed|cleaned|descaled|replaced|updated|changed|removed|"
+    r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared)\b"
+    r"|^\s*(?:tried|done|checked)\b"
 )
 _ELSE = re.compile(
     r"(?i)\b(?:anything|something|what) else\b[^.?!]{0,25}?\b(?:try|do|check)\b"

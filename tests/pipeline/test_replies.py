@@ -1455,6 +1455,8 @@ def test_what_the_customer_has_already_tried_is_not_what_else_to_try():
     # what a question asks is never what was tried; "anything else I need to know" asks for more
     assert Question("Can I still return it if I've already used it?").tried == ()
     assert Question("I've stopped using filters. Anything else I need to know?").tried == ()
+    # the story ("I ordered …") is not an attempt at a fix
+    assert Question("I ordered a Brew and it arrived damaged. Any ideas?").tried == ()
 
 
 def test_what_do_i_have_to_do_asks_how_and_watts_ask_for_the_power():
