@@ -30,7 +30,11 @@ steps ("Pixel": Android), a quantity asked finds the word that names it ("how he
 unit that states a time, and an article's opening sentence gives way to a unit under a heading
 that holds more of the question (a signpost, "This article explains …", or a pointer, "For more
 information, see …", is never the answer). A problem whose causes are short sections gets the best
-cause first, then the others of that problem, within a budget.
+cause first, then the others of that problem, within a budget; what the customer says they have
+already tried ("I've done the priming thing … anything else to try?") is neither the answer nor
+a cause to offer again, and a procedure whose stated condition is the opposite of the question's
+("Use this when the machine is online" for "the app shows it as offline") gives way. Two table
+rows asked in one sentence ("what pump pressure …, and how many watts?") are both quoted.
 """
 
 from __future__ import annotations
