@@ -224,16 +224,13 @@ _ELSE = re.compile(
 )
 _STILL = re.compile(r"(?i)\bstill\b")  # "Still E4.": told, not asked ("can I still return it")
 _TRYING = frozenset(_all_terms("tried try done did checked"))
-# A condition a procedure states for itself that the question states the opposite of ("Use this
-# when the machine is online" for "the app just shows it as offline").
-_OPPOSITES = {
-    _all_terms(a).pop(): _all_terms(b).pop()
-    for x, y in (("online", "offline"),)
-    for a, b in ((x, y), (y, x))
-}
-OPPOSITE_PENALTY = 0.4
 TRIED_PENALTY = 0.3  # a unit that holds this share of what one such clause says it has done
 TRIED_SHARE = 0.5
+# A condition a procedure states for itself that the question states the opposite of ("Use this
+# when the machine is online" for "the app just shows it as offline").
+_ONLINE, _OFFLINE = _all_terms("online").pop(), _all_terms("offline").pop()
+_OPPOSITES = {_ONLINE: _OFFLINE, _OFFLINE: _ONLINE}
+OPPOSITE_PENALTY = 0.4
 # Words a question and an article use for the same thing: a question's term counts as held when
 # a unit holds all the terms of one of its alternatives ("website": "web").
 SYNONYMS = {
@@ -577,6 +574,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     asked = set(weights)
     factors = question.weights(_UNIFORM)  # asked 1, told and previous turn less; no idf
     aliases, negated, tried = question.aliases, question.negated, question.tried
+    contradicted = _contradicted(question)
     time_asked = bool(_TIME_ASKED.search(question.asked))
     said = normalise(plain(question.latest))
     scored = []
@@ -609,7 +607,9 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 # a cause under "Water in front of the machine" for "not at the front"
                 ruled_out = negated & (held | article.context_terms(unit))
                 bonus -= NEGATED_PENALTY * len(ruled_out) / len(negated)
-            opposite = unit.kind == "steps" and _opposite(question, held)
+            opposite = unit.kind == "steps" and any(
+                o in held and t not in held for t, o in contradicted
+            )
             if opposite:  # "the app shows it as offline": not the procedure "when the machine
                 bonus -= OPPOSITE_PENALTY  # is online", however much it names the app
             if tried:  # "tried it with the filter out": not the cause whose fix that is
@@ -1328,16 +1328,11 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     # whole key the question names and shares no word with the chosen rows' keys joins them.
     keys = [_text_terms(table_cells(row)[0]) for row in block.items]
     chosen = frozenset().union(*(keys[n] for n in keyed))
-    keyed = sorted(
-        keyed
-        + [
-            n
-            for n, key in enumerate(keys)
-            if keyed
-            and not key & chosen
-            and _key_share(latest, key, _aliases(question.latest)) == 1
-        ]
-    )
+    places = _aliases(question.latest)
+    also = [
+        n for n, key in enumerate(keys) if not key & chosen and _key_share(latest, key, places) == 1
+    ]
+    keyed = sorted(keyed + also) if keyed else keyed
     if (unit.item or 0) in keyed:
         rows = keyed[:MAX_ROWS]
     # Nothing in the question tells the rows apart ("I'm in York, what does it cost?" where the
@@ -1429,10 +1424,11 @@ def _intro(blocks, index: int) -> list[str]:
     return text if sum(len(t.split()) for t in text) <= INTRO_WORDS else []
 
 
-def _opposite(question: Question, held: set[str]) -> bool:
-    """Whether a procedure's heading or intro states the opposite of what the question does."""
+def _contradicted(question: Question) -> list[tuple[str, str]]:
+    """(term, its opposite) for each condition the question states ("offline"): a procedure whose
+    heading or intro holds the opposite and not the term is not the one for this case."""
     said = terms(question.latest)
-    return any(t in said and o in held and t not in held for t, o in _OPPOSITES.items())
+    return [(t, o) for t, o in _OPPOSITES.items() if t in said]
 
 
 def _vocabulary(article: SourceArticle) -> set[str]:
