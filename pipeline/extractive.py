@@ -11,7 +11,7 @@ reply around the best one:
 - a procedure: whole, in its own numbering, with its lead-in sentence;
 - a table row: the header and the matching rows, and the matching cell stated in a sentence when
   the question names a column;
-- a bullet list: whole (a long one: its matching items);
+- a bullet list: whole, with a short note that follows it (a long one: its matching items);
 - a passage of plain prose (no headings, only paragraphs: a web page's text): its sentences that
   hold the question, the best first and the others in their order, within a budget.
 A second article is added only when its best unit is nearly as good and answers a part of the
@@ -35,6 +35,9 @@ already tried ("I've done the priming thing … anything else to try?") is neith
 a cause to offer again, and a procedure whose stated condition is the opposite of the question's
 ("Use this when the machine is online" for "the app shows it as offline") gives way. Two table
 rows asked in one sentence ("what pump pressure …, and how many watts?") are both quoted.
+"Is it covered?" asked of an article that lists both sides ("What's covered" / "What's not
+covered") gets both, and a message that says how long ago something happened ("about 18 months
+after it was delivered … is that covered?") weighs the units that state a time limit.
 """
 
 from __future__ import annotations
@@ -175,7 +178,15 @@ _DURATION = re.compile(
     r"(?i)\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|thirty|a|an|"
     r"a few|several)\s+(\w+\s+){0,2}(minutes?|hours?|days?|weeks?|months?|years?)\b"
 )
+# "about 18 months after it was delivered … is that covered?": whether a time limit has passed.
+_ELAPSED = re.compile(_DURATION.pattern + r"\s+(ago|old|after|since|later)\b", re.IGNORECASE)
+_WITHIN = re.compile(
+    r"(?i)\b(covered|cover|warranty|guarantee|still|left|eligible|too late|in time|return|refund)\b"
+)
 TIME_BONUS = 0.2
+# Sections that list both sides of a policy: "What's covered" / "What's not covered".
+_NEGATION = frozenset({"not", "do", "does", "is", "are"})
+_YES_NO = re.compile(r"(?i)^\s*(is|are|was|were|will|would|does|do|did|can|could|should|am)\b")
 INTRO_PENALTY = 0.15  # an article's opening sentence, when a later unit holds more of the question
 _SIGNPOST = re.compile(
     r"(?i)^\s*(this (article|guide|page|section|topic|document) (explains|describes|covers|"
@@ -575,7 +586,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     factors = question.weights(_UNIFORM)  # asked 1, told and previous turn less; no idf
     aliases, negated, tried = question.aliases, question.negated, question.tried
     contradicted = _contradicted(question)
-    time_asked = bool(_TIME_ASKED.search(question.asked))
+    time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
     said = normalise(plain(question.latest))
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
@@ -1000,6 +1011,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
             composed[id(other)] = _compose(other, question)
             quoted += " " + normalise(plain(" ".join(composed[id(other)])))
+    for n, side in _both_sides(question, picked, ranked, sources):
+        picked.insert(n, side)
+        composed[id(side)] = _compose(side, question)
     parts: list[str] = []
     used = [(p.article, p.unit) for p in picked]
     for n, scored in enumerate(picked):
@@ -1044,6 +1058,56 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         ),
     }
     return Answer([_unescape(p) for p in parts], cited, used, evidence)
+
+
+def _both_sides(
+    question: Question, picked: list[Scored], ranked: list[Scored], sources: Sources
+) -> list[tuple[int, Scored]]:
+    """ "Is it covered by the warranty?" asked of an article whose sections list both sides
+    ("What's covered" / "What's not covered"): both short sections, whichever the reply quotes
+    first, so the customer sees the exclusion that applies (or that none does). Where to insert
+    each into ``picked``."""
+    article = picked[0].article
+    headings = [s.path[-1] if s.path else "" for s in article.sections]
+    weights = question.asked_weights(sources)
+    yes_no = " ".join(p for p in _pieces(question.latest) if _YES_NO.match(p))
+    asked = terms(yes_no) & set(weights)
+    for yes, no in _sides(tuple(headings)):
+        if not asked & _text_terms(headings[yes]) or any(
+            _section_words(article, s) > SECTION_WHOLE_WORDS for s in (yes, no)
+        ):
+            continue
+        at = {p.unit.section: n for n, p in enumerate(picked) if p.article is article}
+        found = [_first_of(ranked, article, side) for side in (yes, no) if side not in at]
+        missing = [s for s in found if s is not None]
+        if not missing:
+            return []
+        if yes in at:  # the exclusions follow what is covered
+            return [(at[yes] + 1, missing[0])]
+        if no in at:
+            return [(at[no], missing[0])]
+        return [(1 + k, s) for k, s in enumerate(missing)]
+    return []
+
+
+@lru_cache(maxsize=256)
+def _sides(headings: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Pairs of headings that differ by a negation: ("What's covered", "What's not covered")."""
+    words = [frozenset(_WORDS.findall(h.lower().replace("n't", " not"))) for h in headings]
+    return [
+        (a, b)
+        for a, yes in enumerate(words)
+        for b, no in enumerate(words)
+        if yes and "not" in no - yes and no - yes <= _NEGATION and not yes - no
+    ]
+
+
+def _first_of(ranked: list[Scored], article: SourceArticle, section: int) -> Scored | None:
+    return next((s for s in ranked if s.article is article and s.unit.section == section), None)
+
+
+def _section_words(article: SourceArticle, section: int) -> int:
+    return sum(len(b.markdown.split()) for b in article.sections[section].blocks)
 
 
 def _case_for(
@@ -1175,12 +1239,13 @@ def _compose(best: Scored, question: Question) -> list[str]:
     parts.append(block.markdown)
     note = section.blocks[unit.block + 1] if unit.block + 1 < len(section.blocks) else None
     if (
-        unit.kind == "steps"
+        unit.kind in ("steps", "bullets")
         and note is not None
         and note.kind == "paragraph"
         and len(note.markdown.split()) <= FOLLOWING_NOTE_WORDS
     ):
-        parts.append(note.markdown)  # "The reset link is valid for 60 minutes…"
+        parts.append(note.markdown)  # "The reset link is valid for 60 minutes…", "The
+        # warranty applies to machines bought new …" under the list of warranty periods
     return parts
 
 
@@ -1422,6 +1487,12 @@ def _intro(blocks, index: int) -> list[str]:
         return []
     text = [b.markdown for b in before]
     return text if sum(len(t.split()) for t in text) <= INTRO_WORDS else []
+
+
+def _still_within(question: Question) -> bool:
+    """The message says how long ago something happened and asks whether a limit still allows
+    it ("about 18 months after it was delivered … is that covered?")."""
+    return bool(_ELAPSED.search(question.latest) and _WITHIN.search(question.asked))
 
 
 def _contradicted(question: Question) -> list[tuple[str, str]]:

@@ -1467,3 +1467,58 @@ def test_what_do_i_have_to_do_asks_how_and_watts_ask_for_the_power():
     assert not Question("What does the orange drop mean?").asks_how
     thread = [Turn("customer", "How many watts does it pull?")]
     assert build_query(subject="", description="", thread=thread).endswith("power")
+
+
+WARRANTY = """# Kettleby Brew warranty
+
+## How long the warranty lasts
+
+- **Home use:** 2 years from the date of delivery.
+- **Accessories** such as the milk jug: 6 months.
+
+The warranty applies to machines bought new from kettleby.com or an authorised retailer.
+
+## What's covered
+
+Faults caused by manufacturing defects, such as a pump that stops working.
+
+## What's not covered
+
+- Damage caused by limescale because the machine wasn't descaled when it asked you to
+- Accidental damage, such as dropping the machine
+
+## Repairs after the warranty
+
+We still repair machines after the warranty ends, for a fixed fee.
+"""
+
+
+def test_is_it_covered_shows_both_what_is_covered_and_what_is_not():
+    question = "My machine stopped working. I ignored the descale warnings. Is it covered?"
+    text = "\n\n".join(_offline_answer(WARRANTY, "Kettleby Brew warranty", question).parts)
+    covered, excluded = text.find("**What's covered**"), text.find("**What's not covered**")
+    assert 0 <= covered < excluded and "Damage caused by limescale" in text, text
+    # a question that does not ask what is covered gets neither list
+    asked = "Do you repair machines after the warranty ends?"
+    other = "\n\n".join(_offline_answer(WARRANTY, "Kettleby Brew warranty", asked).parts)
+    assert "fixed fee" in other and "What's not covered" not in other, other
+
+
+def test_how_long_ago_with_is_it_still_covered_weighs_the_time_limit_and_its_note():
+    from autocrm.pipeline.extractive import Question, _still_within
+
+    question = (
+        "My Brew was delivered about 18 months ago. I got it from a shop in town, not from you. "
+        "Is it still under warranty?"
+    )
+    assert _still_within(Question(question))
+    assert not _still_within(
+        Question("Beans roasted 3 weeks ago taste sour. What should I change?")
+    )
+    text = "\n\n".join(_offline_answer(WARRANTY, "Kettleby Brew warranty", question).parts)
+    assert "2 years from the date of delivery" in text and "6 months" in text, text
+    # a short list is quoted with the note under it, as a procedure is (who the warranty covers)
+    asked = "How long is the milk jug covered for?"
+    text = "\n\n".join(_offline_answer(WARRANTY, "Kettleby Brew warranty", asked).parts)
+    note = "6 months.\n\nThe warranty applies to machines bought new from kettleby.com or an"
+    assert note in text, text
