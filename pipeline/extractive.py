@@ -213,6 +213,9 @@ _SEE = re.compile(
 _FOLLOW_UP_OPENING = re.compile(r"(?i)^\s*(and|what about|how about|ok(ay)?,? (and|what about))\b")
 _PRICE_ASKED = re.compile(r"(?i)\bhow much (is|are|does|do|will|would)\b|\bwhat does it cost\b")
 _PRICE = frozenset(_all_terms("cost price fee charge"))
+_COMPARING = re.compile(
+    r"(?i)\b(cheaper|dearer|(more|less) expensive|save|saving|difference|compared?|versus|vs)\b"
+)
 # What a question says it is not about: "(not the app store)", "not through the app".
 _NEGATED = re.compile(
     r"(?i)\(\s*not\s+([^)]{1,40})\)|\bnot\s+(?:through|via|from|in|on|at|with|using|by)\s+"
@@ -1400,6 +1403,11 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     keyed = sorted(keyed + also) if keyed else keyed
     if (unit.item or 0) in keyed:
         rows = keyed[:MAX_ROWS]
+    stated = [unit.item or 0]  # the rows whose asked cell is stated in a sentence
+    if _COMPARING.search(question.latest):  # "is it any cheaper if I pay for the whole year?":
+        # the rows it compares with, whose keys differ from a chosen one's by a word ("per month")
+        near = [n for n, key in enumerate(keys) if any(_near_keys(key, keys[r]) for r in rows)]
+        rows = stated = sorted({*rows, *near})[:MAX_ROWS]
     # Nothing in the question tells the rows apart ("I'm in York, what does it cost?" where the
     # table lists "UK mainland"): a small table whole, rather than its first row as if it were
     # the answer.
@@ -1423,15 +1431,21 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         and _names(terms(question.latest), _row_key(unit), aliases)
     ):
         column = 1  # "Team | 300" asked about Team: "Team — Requests per minute: 300."
-    cells = table_cells(block.items[unit.item or 0])
     parts = []
-    if column is not None and column < len(cells) and cells[0] and cells[column]:
-        label, name, value = (
-            plain(x).strip() for x in (cells[0], header_cells[column], cells[column])
-        )
-        parts.append(f"{label} — {name}: {value}.")
+    for cells in (table_cells(block.items[n]) for n in stated):
+        if column is not None and column < len(cells) and cells[0] and cells[column]:
+            label, name, value = (
+                plain(x).strip() for x in (cells[0], header_cells[column], cells[column])
+            )
+            parts.append(f"{label} — {name}: {value}.")
+    parts = [" ".join(parts)] if parts else []
     table = "\n".join([*block.header, *(block.items[n] for n in rows)])
     return [*parts, table]
+
+
+def _near_keys(key: frozenset[str], other: frozenset[str]) -> bool:
+    """Keys that share half their words and differ: "Price per month", "Price per year"."""
+    return key != other and 2 * len(key & other) >= max(len(key), len(other))
 
 
 def _row_at(unit: Unit, block: Block, item: int) -> Unit:

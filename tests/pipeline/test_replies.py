@@ -1522,3 +1522,26 @@ def test_how_long_ago_with_is_it_still_covered_weighs_the_time_limit_and_its_not
     text = "\n\n".join(_offline_answer(WARRANTY, "Kettleby Brew warranty", asked).parts)
     note = "6 months.\n\nThe warranty applies to machines bought new from kettleby.com or an"
     assert note in text, text
+
+
+PLANS = """# App plans
+
+## Compare the plans
+
+| Feature | Free | Plus | Business |
+|---|---|---|---|
+| Price per month | £0 | £3.99 | £12.99 per machine |
+| Price per year | Not applicable | £39.99 | £129.99 per machine |
+| Brew history | 30 days | 1 year | 3 years |
+| Brew schedules | 2 | 10 | Unlimited |
+"""
+
+
+def test_a_comparison_quotes_the_rows_it_compares():
+    question = "how much is Plus? and is it any cheaper if I pay for the whole year up front"
+    text = "\n\n".join(_offline_answer(PLANS, "App plans", question).parts)
+    assert text.startswith("Price per month — Plus: £3.99. Price per year — Plus: £39.99."), text
+    assert "Brew history" not in text, text
+    # without a comparison, the row asked about alone
+    alone = "\n\n".join(_offline_answer(PLANS, "App plans", "how much is Plus per year?").parts)
+    assert "£39.99" in alone and "£3.99 " not in alone and "Price per month" not in alone, alone
