@@ -186,6 +186,7 @@ _WITHIN = re.compile(
 TIME_BONUS = 0.2
 # Sections that list both sides of a policy: "What's covered" / "What's not covered".
 _NEGATION = frozenset({"not", "do", "does", "is", "are"})
+_PREREQUISITES = re.compile(r"(?i)^\s*(before you\b|what you('ll)? need\b|prerequisites\b)")
 _YES_NO = re.compile(r"(?i)^\s*(is|are|was|were|will|would|does|do|did|can|could|should|am)\b")
 INTRO_PENALTY = 0.15  # an article's opening sentence, when a later unit holds more of the question
 _SIGNPOST = re.compile(
@@ -1014,9 +1015,12 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
             composed[id(other)] = _compose(other, question)
             quoted += " " + normalise(plain(" ".join(composed[id(other)])))
-    for n, side in _both_sides(question, picked, ranked, sources):
-        picked.insert(n, side)
-        composed[id(side)] = _compose(side, question)
+    # Sections a reply needs beside its answer: the other side of "What's (not) covered", and
+    # what to do before a procedure; each list of insertions is made on the list before it.
+    for more in (partial(_both_sides, question, sources=sources), _prerequisites):
+        for n, unit in more(picked, ranked):
+            picked.insert(n, unit)
+            composed[id(unit)] = _compose(unit, question)
     parts: list[str] = []
     used = [(p.article, p.unit) for p in picked]
     for n, scored in enumerate(picked):
@@ -1064,7 +1068,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
 
 
 def _both_sides(
-    question: Question, picked: list[Scored], ranked: list[Scored], sources: Sources
+    question: Question, picked: list[Scored], ranked: list[Scored], *, sources: Sources
 ) -> list[tuple[int, Scored]]:
     """ "Is it covered by the warranty?" asked of an article whose sections list both sides
     ("What's covered" / "What's not covered"): both short sections, whichever the reply quotes
@@ -1091,6 +1095,33 @@ def _both_sides(
             return [(at[no], missing[0])]
         return [(1 + k, s) for k, s in enumerate(missing)]
     return []
+
+
+def _prerequisites(picked: list[Scored], ranked: list[Scored]) -> list[tuple[int, Scored]]:
+    """A procedure whose article says what to check first ("Before you delete: cancel any paid
+    subscription first …", "What you need"): that section before the steps, whole when short,
+    else its item that holds most of the question. The last insertion comes first, so each index
+    holds when they are made in order."""
+    out = []
+    for n, p in enumerate(picked):
+        article = p.article
+        quoted = {q.unit.section for q in picked if q.article is article}
+        section = next(
+            (
+                s
+                for s, sec in enumerate(article.sections[: p.unit.section])
+                if sec.path and _PREREQUISITES.match(sec.path[-1])
+            ),
+            None,
+        )
+        if p.unit.kind != "steps" or section is None or section in quoted:
+            continue
+        if _section_words(article, section) <= BULLETS_WHOLE_WORDS:
+            first = next(u for u in article.units if u.section == section)
+            out.append((n, Scored(p.score, 0.0, article, first)))
+        elif (best := _first_of(ranked, article, section)) is not None:
+            out.append((n, best))
+    return out[::-1]
 
 
 @lru_cache(maxsize=256)

@@ -1469,7 +1469,7 @@ def test_what_do_i_have_to_do_asks_how_and_watts_ask_for_the_power():
     assert build_query(subject="", description="", thread=thread).endswith("power")
 
 
-WARRANTY = """# Kettleby Brew warranty
+WARRANTY_SECTIONS = """# Kettleby Brew warranty
 
 ## How long the warranty lasts
 
@@ -1495,12 +1495,12 @@ We still repair machines after the warranty ends, for a fixed fee.
 
 def test_is_it_covered_shows_both_what_is_covered_and_what_is_not():
     question = "My machine stopped working. I ignored the descale warnings. Is it covered?"
-    text = "\n\n".join(_offline_answer(WARRANTY, "Kettleby Brew warranty", question).parts)
+    text = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", question).parts)
     covered, excluded = text.find("**What's covered**"), text.find("**What's not covered**")
     assert 0 <= covered < excluded and "Damage caused by limescale" in text, text
     # a question that does not ask what is covered gets neither list
     asked = "Do you repair machines after the warranty ends?"
-    other = "\n\n".join(_offline_answer(WARRANTY, "Kettleby Brew warranty", asked).parts)
+    other = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", asked).parts)
     assert "fixed fee" in other and "What's not covered" not in other, other
 
 
@@ -1515,16 +1515,16 @@ def test_how_long_ago_with_is_it_still_covered_weighs_the_time_limit_and_its_not
     assert not _still_within(
         Question("Beans roasted 3 weeks ago taste sour. What should I change?")
     )
-    text = "\n\n".join(_offline_answer(WARRANTY, "Kettleby Brew warranty", question).parts)
+    text = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", question).parts)
     assert "2 years from the date of delivery" in text and "6 months" in text, text
     # a short list is quoted with the note under it, as a procedure is (who the warranty covers)
     asked = "How long is the milk jug covered for?"
-    text = "\n\n".join(_offline_answer(WARRANTY, "Kettleby Brew warranty", asked).parts)
+    text = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", asked).parts)
     note = "6 months.\n\nThe warranty applies to machines bought new from kettleby.com or an"
     assert note in text, text
 
 
-PLANS = """# App plans
+PLAN_PRICES = """# App plans
 
 ## Compare the plans
 
@@ -1539,9 +1539,43 @@ PLANS = """# App plans
 
 def test_a_comparison_quotes_the_rows_it_compares():
     question = "how much is Plus? and is it any cheaper if I pay for the whole year up front"
-    text = "\n\n".join(_offline_answer(PLANS, "App plans", question).parts)
+    text = "\n\n".join(_offline_answer(PLAN_PRICES, "App plans", question).parts)
     assert text.startswith("Price per month — Plus: £3.99. Price per year — Plus: £39.99."), text
     assert "Brew history" not in text, text
     # without a comparison, the row asked about alone
-    alone = "\n\n".join(_offline_answer(PLANS, "App plans", "how much is Plus per year?").parts)
+    alone = "\n\n".join(
+        _offline_answer(PLAN_PRICES, "App plans", "how much is Plus per year?").parts
+    )
     assert "£39.99" in alone and "£3.99 " not in alone and "Price per month" not in alone, alone
+
+
+DELETE_ACCOUNT = """# Delete your account
+
+You can delete your account at any time.
+
+## Before you delete
+
+- **Cancel any paid subscription first.** Deleting your account doesn't stop payments made
+  through the App Store or Google Play.
+- **Download your data** if you want to keep your recipes.
+
+## How to delete your account
+
+1. In the app, go to **Settings > Account > Delete account**.
+2. Enter your password and tap **Delete my account**.
+
+## Changed your mind?
+
+Sign in again within 14 days and tap **Keep my account**.
+"""
+
+
+def test_a_procedure_comes_with_what_to_do_before_it():
+    question = "How do I delete my account?"
+    text = "\n\n".join(_offline_answer(DELETE_ACCOUNT, "Delete your account", question).parts)
+    before, steps = text.find("**Before you delete**"), text.find("1. In the app")
+    assert 0 <= before < steps and "Cancel any paid subscription first" in text, text
+    # a question that is not answered by the procedure gets no prerequisites
+    asked = "I changed my mind, can I keep my account?"
+    other = "\n\n".join(_offline_answer(DELETE_ACCOUNT, "Delete your account", asked).parts)
+    assert "Keep my account" in other and "Before you delete" not in other, other
