@@ -94,7 +94,7 @@ _HOW = re.compile(
     r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|walk me through|"
     r"instructions|what (should|do|can) (i|we) (actually |even )?((have|need) to )?(do|change|try)|"
     r"how does (that|this|it) work|"
-    r"what'?s the process|what is the process)\b"
+    r"what'?s the process|what is the process)\b|\?\s*how\s*\??\s*$"  # "can i … every weekday? how"
 )
 _HOW_MUCH = re.compile(
     r"(?i)\b(how (much|many|long|often|fast|far|old|big|heavy|tall)|what size|limit|price|pricing|cost|fee|rate|quota|maximum|"
@@ -297,6 +297,13 @@ _PHRASES = (
     (  # "does the descaler go off?": does it expire (a shelf life the articles may not state)
         re.compile(r"(?i)\b(go|goes|gone|went|going) off\b|\bshelf life\b|\bbest before\b"),
         partial(_and_named, "expire"),
+    ),
+    (  # "make a flat white at 6.45 every weekday": something done at set times, a schedule
+        re.compile(
+            r"(?i)\b(?:every|each)\s+(?:day|morning|evening|weekday|working day|week)\b"
+            r"|\bon weekdays\b|\bat \d{1,2}[.:]\d{2}\b|\bat \d{1,2}\s?(?:am|pm)\b"
+        ),
+        partial(_and_named, "schedule"),
     ),
     # "how heavy": the weight, "how much does the tank hold": its capacity
     *((pattern, partial(_and_named, word)) for pattern, word in QUANTITIES),

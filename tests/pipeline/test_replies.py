@@ -1579,3 +1579,16 @@ def test_a_procedure_comes_with_what_to_do_before_it():
     asked = "I changed my mind, can I keep my account?"
     other = "\n\n".join(_offline_answer(DELETE_ACCOUNT, "Delete your account", asked).parts)
     assert "Keep my account" in other and "Before you delete" not in other, other
+
+
+def test_a_trailing_how_after_a_question_asks_how_and_set_times_mean_a_schedule():
+    from autocrm.pipeline.extractive import Question, _phrased
+
+    assert Question(
+        "can i set the machine to make a flat white at 6.45 every weekday? how"
+    ).asks_how
+    # after a story, "How?" may ask for any fix, not for a procedure
+    assert not Question("I don't want to set them all up again when we're back. How?").asks_how
+    assert "schedule" in _phrased("a flat white at 6.45 every weekday")
+    assert "schedule" in _phrased("coffee ready at 7am")
+    assert "schedule" not in _phrased("I make a flat white most days")
