@@ -298,6 +298,10 @@ _PHRASES = (
         re.compile(r"(?i)\b(go|goes|gone|went|going) off\b|\bshelf life\b|\bbest before\b"),
         partial(_and_named, "expire"),
     ),
+    (  # "do we get money back for the rest of the year?": a refund
+        re.compile(r"(?i)\bmoney back\b|\breimburs(?:e|ed|ement)\b"),
+        partial(_and_named, "refund"),
+    ),
     (  # "make a flat white at 6.45 every weekday": something done at set times, a schedule
         re.compile(
             r"(?i)\b(?:every|each)\s+(?:day|morning|evening|weekday|working day|week)\b"
