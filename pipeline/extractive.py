@@ -302,6 +302,10 @@ _PHRASES = (
         re.compile(r"(?i)\bmoney back\b|\breimburs(?:e|ed|ement)\b"),
         partial(_and_named, "refund"),
     ),
+    (  # "any kind of stats on how much we're drinking": usage reports
+        re.compile(r"(?i)\b(?:stats|statistics|analytics)\b"),
+        partial(_and_named, "usage reports"),
+    ),
     (  # "make a flat white at 6.45 every weekday": something done at set times, a schedule
         re.compile(
             r"(?i)\b(?:every|each)\s+(?:day|morning|evening|weekday|working day|week)\b"

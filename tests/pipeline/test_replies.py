@@ -1594,8 +1594,9 @@ def test_a_trailing_how_after_a_question_asks_how_and_set_times_mean_a_schedule(
     assert "schedule" not in _phrased("I make a flat white most days")
 
 
-def test_money_back_is_a_refund():
+def test_money_back_is_a_refund_and_stats_are_usage_reports():
     from autocrm.pipeline.extractive import _phrased, terms
 
     assert "refund" in terms(_phrased("Do we get money back for the rest of the year?"))
     assert "refund" not in terms(_phrased("We moved back to the old plan and saved money"))
+    assert {"usage", "report"} <= terms(_phrased("Any kind of stats on how much we drink?"))
