@@ -187,7 +187,9 @@ TIME_BONUS = 0.2
 # Sections that list both sides of a policy: "What's covered" / "What's not covered".
 _NEGATION = frozenset({"not", "do", "does", "is", "are"})
 _PREREQUISITES = re.compile(r"(?i)^\s*(before you\b|what you('ll)? need\b|prerequisites\b)")
-_YES_NO = re.compile(r"(?i)^\s*(is|are|was|were|will|would|does|do|did|can|could|should|am)\b")
+_YES_NO = re.compile(
+    r"(?i)(?:^|[-–—,;:]\s)\s*(is|are|was|were|will|would|does|do|did|can|could|should|am)\b"
+)  # "It's only 14 months old - will you still sort it under warranty?"
 INTRO_PENALTY = 0.15  # an article's opening sentence, when a later unit holds more of the question
 _SIGNPOST = re.compile(
     r"(?i)^\s*(this (article|guide|page|section|topic|document) (explains|describes|covers|"
@@ -1092,7 +1094,7 @@ def _both_sides(
     article = picked[0].article
     headings = [s.path[-1] if s.path else "" for s in article.sections]
     weights = question.asked_weights(sources)
-    yes_no = " ".join(p for p in _pieces(question.latest) if _YES_NO.match(p))
+    yes_no = " ".join(p for p in _pieces(question.latest) if _YES_NO.search(p))
     asked = terms(yes_no) & set(weights)
     for yes, no in _sides(tuple(headings)):
         if not asked & _text_terms(headings[yes]) or any(

@@ -1498,6 +1498,10 @@ def test_is_it_covered_shows_both_what_is_covered_and_what_is_not():
     text = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", question).parts)
     covered, excluded = text.find("**What's covered**"), text.find("**What's not covered**")
     assert 0 <= covered < excluded and "Damage caused by limescale" in text, text
+    # asked after a dash, as a yes/no question too
+    told = "Ignored the descale warnings for months - is the damage covered?"
+    text = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", told).parts)
+    assert "Damage caused by limescale" in text and "**What's covered**" in text, text
     # a question that does not ask what is covered gets neither list
     asked = "Do you repair machines after the warranty ends?"
     other = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", asked).parts)
