@@ -1121,6 +1121,8 @@ def _prerequisites(picked: list[Scored], ranked: list[Scored]) -> list[tuple[int
     holds when they are made in order."""
     out = []
     for n, p in enumerate(picked):
+        if p.unit.kind != "steps":
+            continue
         article = p.article
         quoted = {q.unit.section for q in picked if q.article is article}
         section = next(
@@ -1131,7 +1133,7 @@ def _prerequisites(picked: list[Scored], ranked: list[Scored]) -> list[tuple[int
             ),
             None,
         )
-        if p.unit.kind != "steps" or section is None or section in quoted:
+        if section is None or section in quoted:
             continue
         if _section_words(article, section) <= BULLETS_WHOLE_WORDS:
             first = next(u for u in article.units if u.section == section)
