@@ -305,8 +305,8 @@ _PHRASES = (
         partial(_and_named, "refund"),
     ),
     (  # "any kind of stats on how much we're drinking": usage reports
-        re.compile(r"(?i)\b(?:stats|statistics|analytics)\b"),
-        partial(_and_named, "usage reports"),
+        re.compile(r"(?i)\bstats\b"),  # not "statistics", which articles write themselves
+        partial(_and_named, "usage reports statistics"),
     ),
     (  # "make a flat white at 6.45 every weekday": something done at set times, a schedule
         re.compile(

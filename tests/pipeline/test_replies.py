@@ -1604,3 +1604,5 @@ def test_money_back_is_a_refund_and_stats_are_usage_reports():
     assert "refund" in terms(_phrased("Do we get money back for the rest of the year?"))
     assert "refund" not in terms(_phrased("We moved back to the old plan and saved money"))
     assert terms("usage reports") <= terms(_phrased("Any kind of stats on how much we drink?"))
+    # a word the articles write themselves is left alone: "statistics" is not a usage report
+    assert "report" not in terms(_phrased("Do you make statistics from my machine's data?"))
