@@ -94,7 +94,9 @@ _HOW = re.compile(
     r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|walk me through|"
     r"instructions|what (should|do|can) (i|we) (actually |even )?((have|need) to )?(do|change|try)|"
     r"how does (that|this|it) work|"
-    r"what'?s the process|what is the process)\b|\?\s*how\s*\??\s*$"  # "can i … every weekday? how"
+    r"what'?s the process|what is the process|"
+    r"where (do|can|would) (i|we) (actually |even )?(change|update|edit|find|turn|set)|"
+    r"where is the [\w -]{1,40} (option|setting|button))\b|\?\s*how\s*\??\s*$"  # "can i … every weekday? how"
 )
 _HOW_MUCH = re.compile(
     r"(?i)\b(how (much|many|long|often|fast|far|old|big|heavy|tall)|what size|limit|price|pricing|cost|fee|rate|quota|maximum|"
@@ -299,6 +301,13 @@ _PHRASES = (
     (  # "does the descaler go off?": does it expire (a shelf life the articles may not state)
         re.compile(r"(?i)\b(go|goes|gone|went|going) off\b|\bshelf life\b|\bbest before\b"),
         partial(_and_named, "expire"),
+    ),
+    (  # "close my Kettleby account for good": delete it
+        re.compile(
+            r"(?i)\b(?:close|closing|get rid of|getting rid of)\s+(?:my |our |the )?(?:[\w-]+ )?"
+            r"account\b"
+        ),
+        partial(_and_named, "delete account"),
     ),
     (  # "do we get money back for the rest of the year?": a refund
         re.compile(r"(?i)\bmoney back\b|\breimburs(?:e|ed|ement)\b"),

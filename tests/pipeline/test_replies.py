@@ -1606,3 +1606,14 @@ def test_money_back_is_a_refund_and_stats_are_usage_reports():
     assert terms("usage reports") <= terms(_phrased("Any kind of stats on how much we drink?"))
     # a word the articles write themselves is left alone: "statistics" is not a usage report
     assert "report" not in terms(_phrased("Do you make statistics from my machine's data?"))
+
+
+def test_where_do_i_change_it_asks_how_and_closing_an_account_deletes_it():
+    from autocrm.pipeline.extractive import Question, _phrased, terms
+
+    assert Question("Can I keep both cards? And where do I actually change it?").asks_how
+    assert Question("Where is the download-my-data option in the app??").asks_how
+    # "where do I do that?" after naming the change: the sentence that says where may answer
+    assert not Question("I need to move the weekday schedule. Where do I do that?").asks_how
+    assert terms("delete account") <= terms(_phrased("I want to close my Kettleby account"))
+    assert "delet" not in " ".join(terms(_phrased("I want to close the app")))
