@@ -37,7 +37,9 @@ a cause to offer again, and a procedure whose stated condition is the opposite o
 rows asked in one sentence ("what pump pressure …, and how many watts?") are both quoted.
 "Is it covered?" asked of an article that lists both sides ("What's covered" / "What's not
 covered") gets both, and a message that says how long ago something happened ("about 18 months
-after it was delivered … is that covered?") weighs the units that state a time limit.
+after it was delivered … is that covered?") weighs the units that state a time limit. A procedure
+comes with its article's "Before you …" / "What you need" section, and a comparison ("is it any
+cheaper if I pay for the whole year?") quotes the table rows it compares.
 """
 
 from __future__ import annotations
