@@ -283,6 +283,11 @@ def _offline_answer(markdown: str, title: str, latest: str, previous: str = "", 
     return _offline_answer_over([(markdown, title)], latest, previous, similarity=similarity)
 
 
+def _offline_text(markdown: str, title: str, latest: str, previous: str = "") -> str:
+    """The offline reply's paragraphs as one text."""
+    return "\n\n".join(_offline_answer(markdown, title, latest, previous).parts)
+
+
 def _offline_answer_over(
     articles: list[tuple[str, str]],
     latest: str,
@@ -355,7 +360,7 @@ def test_a_country_finds_the_row_of_its_region_and_only_that_row():
         ("What do I need to spend to get free shipping to the US?", "United States", "£200"),
         ("How much is shipping to Germany?", "European Union", "£9.95"),
     ):
-        text = "\n\n".join(_offline_answer(SHIPPING, "Shipping rates", question).parts)
+        text = _offline_text(SHIPPING, "Shipping rates", question)
         assert text.split("\n\n")[0].startswith(row) and value in text.split("\n\n")[0]
         table_rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "£" in ln]
         assert len(table_rows) == 1 and row in table_rows[0], text
@@ -602,7 +607,7 @@ export includes your account details, saved recipes, brew history and order hist
 
 def test_a_how_question_gets_its_articles_only_procedure_though_its_heading_differs():
     question = "I'd like to download my recipes and brew history. How do I do that?"
-    text = "\n\n".join(_offline_answer(EXPORT, "Download a copy of your data", question).parts)
+    text = _offline_text(EXPORT, "Download a copy of your data", question)
     # what the article is about first (the sentence that holds the question), then how
     assert text.index("brew history") < text.index("1. Sign in") < text.index("4. Open the link")
     assert "3. Click Request export." in text
@@ -696,7 +701,7 @@ HARDNESS = """# Water hardness
 
 def test_a_number_the_question_gives_finds_its_row():
     question = "My test strip went 4 squares red. How often should I swap the filter?"
-    text = "\n\n".join(_offline_answer(HARDNESS, "Water hardness", question).parts)
+    text = _offline_text(HARDNESS, "Water hardness", question)
     rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "square" in ln]
     assert rows == ["| Very hard | 4 red squares | 4 weeks |"], text
 
@@ -750,7 +755,7 @@ def test_switching_a_setting_off_is_answered_by_the_instruction_alone():
 def test_a_table_whose_rows_the_question_cannot_tell_apart_is_quoted_whole():
     # "York" is nowhere in the table: no row is the answer by itself, so no row is stated as it
     question = "I'm in York - can you get it to me tomorrow, and what does that cost?"
-    text = "\n\n".join(_offline_answer(SHIPPING, "Shipping rates", question).parts)
+    text = _offline_text(SHIPPING, "Shipping rates", question)
     assert " — " not in text and "\n| Destination" in text, text
     assert all(row in text for row in ("| Express |", "United States and Canada"))
 
@@ -859,7 +864,7 @@ If you are a developer, you can use an API to access your data.
 
 def test_a_sentence_that_introduces_a_command_comes_with_the_command():
     question = "How to download an entire S3 bucket to my instance?"
-    text = "\n\n".join(_offline_answer(S3, "Using Amazon S3 with your instance", question).parts)
+    text = _offline_text(S3, "Using Amazon S3 with your instance", question)
     assert "aws s3 sync s3://remote_bucket local_directory" in text, text
     assert text.index("Use the following command") < text.index("aws s3 sync")
 
@@ -932,7 +937,7 @@ Every machine comes with a warranty against faults.
 def test_a_list_is_quoted_under_its_heading_which_says_what_it_means():
     # "Accidental damage" alone would read as covered: the list comes with its heading
     question = "Is accidental damage, like dropping it, covered?"
-    text = "\n\n".join(_offline_answer(WARRANTY, "Warranty", question).parts)
+    text = _offline_text(WARRANTY, "Warranty", question)
     assert text.index("**What's not covered**") < text.index("- Accidental damage"), text
 
 
@@ -960,7 +965,7 @@ def test_a_pointer_to_read_more_elsewhere_is_never_an_answer_unit():
 
 def test_of_rows_whose_keys_the_question_names_alike_the_one_its_other_cells_hold_answers():
     question = "Our water is hard (3 red squares). How often should we replace the filter?"
-    text = "\n\n".join(_offline_answer(HARDNESS, "Water hardness", question).parts)
+    text = _offline_text(HARDNESS, "Water hardness", question)
     rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "square" in ln]
     assert rows == ["| Hard | 3 red squares | 6 weeks |"], text
 
@@ -1090,7 +1095,7 @@ def test_how_does_that_work_asks_for_the_procedure():
     latest = "I want to send some unopened descaler back. how does that work?"
     assert Question(latest).asks_how and Question("what's the process for a return?").asks_how
     assert Question("Every coffee tastes sour. What should I change?").wants_steps
-    text = "\n\n".join(_offline_answer(RETURN_STEPS, "Returns policy", latest).parts)
+    text = _offline_text(RETURN_STEPS, "Returns policy", latest)
     assert "1. Sign in and open Orders." in text and "3. Choose the items" in text, text
 
 
@@ -1110,10 +1115,10 @@ PRIVACY_NEXT = """# Privacy requests
 def test_each_question_of_a_message_gets_its_answer_even_from_the_same_long_list():
     one = "I want to make an access request. Can I send it from my work email address?"
     both = f"{one} Also is there a fee?"
-    text = "\n\n".join(_offline_answer(PRIVACY_NEXT, "Privacy requests", both).parts)
+    text = _offline_text(PRIVACY_NEXT, "Privacy requests", both)
     assert "Identity check" in text and "requests are free" in text, text
     assert "response time" not in text, text  # the long list is not quoted whole
-    alone = "\n\n".join(_offline_answer(PRIVACY_NEXT, "Privacy requests", one).parts)
+    alone = _offline_text(PRIVACY_NEXT, "Privacy requests", one)
     assert "requests are free" not in alone, alone
 
 
@@ -1261,7 +1266,7 @@ def test_a_place_the_customer_rules_out_rules_out_the_section_it_heads_and_ideas
     assert _negated("a puddle under the tank, not at the front") == {"front"}
     question = "There's a puddle under where the water tank sits, not at the front. Tray's empty. Any ideas?"
     assert Question(question).wants_steps
-    text = "\n\n".join(_offline_answer(LEAKS, "Water under or around the machine", question).parts)
+    text = _offline_text(LEAKS, "Water under or around the machine", question)
     assert text.startswith("**Cause: the tank isn't seated properly**"), text
     assert "small rubber ring" in text and "drip tray" not in text, text
 
@@ -1368,10 +1373,10 @@ def test_the_case_an_article_sends_to_its_procedure_comes_before_the_procedure()
     question = (
         "We got a new router and the machine is offline. How do I connect it again on my iPhone?"
     )
-    text = "\n\n".join(_offline_answer(WIFI, "Connect your Brew to Wi-Fi", question).parts)
+    text = _offline_text(WIFI, "Connect your Brew to Wi-Fi", question)
     assert text.index("swipe left on the machine") < text.index("1. Hold the Power button"), text
     plain_setup = "How do I connect the machine on my iPhone?"
-    alone = "\n\n".join(_offline_answer(WIFI, "Connect your Brew to Wi-Fi", plain_setup).parts)
+    alone = _offline_text(WIFI, "Connect your Brew to Wi-Fi", plain_setup)
     assert "swipe left" not in alone and "1. Hold the Power button" in alone, alone
 
 
@@ -1449,7 +1454,7 @@ def test_what_the_customer_has_already_tried_is_not_what_else_to_try():
         "filter out. Still E4. Anything else to try?"
     )
     assert len(Question(question).tried) == 2
-    text = "\n\n".join(_offline_answer(E4_EVERY_CAUSE, "Error E4", question).parts)
+    text = _offline_text(E4_EVERY_CAUSE, "Error E4", question)
     assert text.startswith("**Cause 4: Dirty tank valve**") and "Press the valve" in text, text
     assert "Hot water button" not in text and "filter out" not in text, text
     # what a question asks is never what was tried; "anything else I need to know" asks for more
@@ -1495,16 +1500,16 @@ We still repair machines after the warranty ends, for a fixed fee.
 
 def test_is_it_covered_shows_both_what_is_covered_and_what_is_not():
     question = "My machine stopped working. I ignored the descale warnings. Is it covered?"
-    text = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", question).parts)
+    text = _offline_text(WARRANTY_SECTIONS, "Kettleby Brew warranty", question)
     covered, excluded = text.find("**What's covered**"), text.find("**What's not covered**")
     assert 0 <= covered < excluded and "Damage caused by limescale" in text, text
     # asked after a dash, as a yes/no question too
     told = "Ignored the descale warnings for months - is the damage covered?"
-    text = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", told).parts)
+    text = _offline_text(WARRANTY_SECTIONS, "Kettleby Brew warranty", told)
     assert "Damage caused by limescale" in text and "**What's covered**" in text, text
     # a question that does not ask what is covered gets neither list
     asked = "Do you repair machines after the warranty ends?"
-    other = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", asked).parts)
+    other = _offline_text(WARRANTY_SECTIONS, "Kettleby Brew warranty", asked)
     assert "fixed fee" in other and "What's not covered" not in other, other
 
 
@@ -1519,11 +1524,11 @@ def test_how_long_ago_with_is_it_still_covered_weighs_the_time_limit_and_its_not
     assert not _still_within(
         Question("Beans roasted 3 weeks ago taste sour. What should I change?")
     )
-    text = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", question).parts)
+    text = _offline_text(WARRANTY_SECTIONS, "Kettleby Brew warranty", question)
     assert "2 years from the date of delivery" in text and "6 months" in text, text
     # a short list is quoted with the note under it, as a procedure is (who the warranty covers)
     asked = "How long is the milk jug covered for?"
-    text = "\n\n".join(_offline_answer(WARRANTY_SECTIONS, "Kettleby Brew warranty", asked).parts)
+    text = _offline_text(WARRANTY_SECTIONS, "Kettleby Brew warranty", asked)
     note = "6 months.\n\nThe warranty applies to machines bought new from kettleby.com or an"
     assert note in text, text
 
@@ -1543,7 +1548,7 @@ PLAN_PRICES = """# App plans
 
 def test_a_comparison_quotes_the_rows_it_compares():
     question = "how much is Plus? and is it any cheaper if I pay for the whole year up front"
-    text = "\n\n".join(_offline_answer(PLAN_PRICES, "App plans", question).parts)
+    text = _offline_text(PLAN_PRICES, "App plans", question)
     assert text.startswith("Price per month — Plus: £3.99. Price per year — Plus: £39.99."), text
     assert "Brew history" not in text, text
     # without a comparison, the row asked about alone
@@ -1576,12 +1581,12 @@ Sign in again within 14 days and tap **Keep my account**.
 
 def test_a_procedure_comes_with_what_to_do_before_it():
     question = "How do I delete my account?"
-    text = "\n\n".join(_offline_answer(DELETE_ACCOUNT, "Delete your account", question).parts)
+    text = _offline_text(DELETE_ACCOUNT, "Delete your account", question)
     before, steps = text.find("**Before you delete**"), text.find("1. In the app")
     assert 0 <= before < steps and "Cancel any paid subscription first" in text, text
     # a question that is not answered by the procedure gets no prerequisites
     asked = "I changed my mind, can I keep my account?"
-    other = "\n\n".join(_offline_answer(DELETE_ACCOUNT, "Delete your account", asked).parts)
+    other = _offline_text(DELETE_ACCOUNT, "Delete your account", asked)
     assert "Keep my account" in other and "Before you delete" not in other, other
 
 
