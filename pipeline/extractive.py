@@ -98,7 +98,8 @@ _HOW = re.compile(
     r"how does (that|this|it) work|"
     r"what'?s the process|what is the process|"
     r"where (do|can|would) (i|we) (actually |even )?(change|update|edit|find|turn|set)|"
-    r"where is the [\w -]{1,40} (option|setting|button))\b|\?\s*how\s*\??\s*$"  # "can i … every weekday? how"
+    r"where is the [\w -]{1,40} (option|setting|button))\b"
+    r"|\?\s*how\s*\??\s*$"  # "can i … every weekday? how"
 )
 _HOW_MUCH = re.compile(
     r"(?i)\b(how (much|many|long|often|fast|far|old|big|heavy|tall)|what size|limit|price|pricing|cost|fee|rate|quota|maximum|"
@@ -188,7 +189,8 @@ _WITHIN = re.compile(
     r"(?i)\b(covered|cover|warranty|guarantee|still|left|eligible|too late|in time|return|refund)\b"
 )
 TIME_BONUS = 0.2
-# Sections that list both sides of a policy: "What's covered" / "What's not covered".
+# Sections that list both sides of a policy ("What's covered" / "What's not covered": headings
+# that differ by these words), for a yes/no question; and what to do before a procedure.
 _NEGATION = frozenset({"not", "do", "does", "is", "are"})
 _PREREQUISITES = re.compile(r"(?i)^\s*(before you\b|what you('ll)? need\b|prerequisites\b)")
 _YES_NO = re.compile(
@@ -1045,7 +1047,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             quoted += " " + normalise(plain(" ".join(composed[id(other)])))
     # Sections a reply needs beside its answer: the other side of "What's (not) covered", and
     # what to do before a procedure; each list of insertions is made on the list before it.
-    for more in (partial(_both_sides, question, sources=sources), _prerequisites):
+    for more in (partial(_both_sides, question, asked), _prerequisites):
         for n, unit in more(picked, ranked):
             picked.insert(n, unit)
             composed[id(unit)] = _compose(unit, question)
@@ -1096,15 +1098,14 @@ def answer(question: Question, sources: Sources) -> Answer | None:
 
 
 def _both_sides(
-    question: Question, picked: list[Scored], ranked: list[Scored], *, sources: Sources
+    question: Question, weights: dict[str, float], picked: list[Scored], ranked: list[Scored]
 ) -> list[tuple[int, Scored]]:
     """ "Is it covered by the warranty?" asked of an article whose sections list both sides
     ("What's covered" / "What's not covered"): both short sections, whichever the reply quotes
     first, so the customer sees the exclusion that applies (or that none does). Where to insert
-    each into ``picked``."""
+    each into ``picked``. ``weights``: what the question asks (``Question.asked_weights``)."""
     article = picked[0].article
     headings = [s.path[-1] if s.path else "" for s in article.sections]
-    weights = question.asked_weights(sources)
     yes_no = " ".join(p for p in _pieces(question.latest) if _YES_NO.search(p))
     asked = terms(yes_no) & set(weights)
     for yes, no in _sides(tuple(headings)):
@@ -1399,7 +1400,7 @@ def _sibling_causes(
     for n, section in enumerate(article.sections):
         if n == unit.section or section.path[:-1] != path[:-1] or len(section.path) != len(path):
             continue
-        size = sum(len(b.markdown.split()) for b in section.blocks)
+        size = _section_words(article, n)
         if any(b.kind != "paragraph" for b in section.blocks) or size > SECTION_WHOLE_WORDS:
             return []  # not a list of short causes
         if words + size > CAUSES_BUDGET_WORDS:
