@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -71,6 +71,12 @@ _UNIT_VECTORS: dict[str, UnitVectors] = {}
 def unit_vectors(embedder: Embedder) -> UnitVectors:
     """The process's cache of answer-unit vectors for this embedder's model."""
     return _UNIT_VECTORS.setdefault(embedder.name, UnitVectors())
+
+
+def _cosines_to(embedder: Embedder, texts: Sequence[str], to: str) -> list[float]:
+    """Cosines of ``texts`` to ``to`` (embedded now: a part of the message, rarely needed)."""
+    vector = embedder.embed([to])[0]
+    return unit_vectors(embedder).cosines(texts, embed=embedder.embed, query_vector=vector)
 
 
 class AlreadyAnswered(AutoCRMError):
@@ -163,6 +169,7 @@ def prepare_answer(
         sources.similarity = partial(
             unit_vectors(embedder).cosines, embed=embedder.embed, query_vector=vectors[-1]
         )
+        sources.similarity_to = partial(_cosines_to, embedder)
         if chat_model is not None:
             thread_text = (
                 "\n".join(f"{t.speaker}: {t.text}" for t in thread)

@@ -78,6 +78,8 @@ class Sources:
     unseen_idf: float = 1.0  # a term no chunk holds
     # texts -> their cosines to what the question asks; set when an embedder is at hand
     similarity: Callable[[Sequence[str]], list[float]] | None = None
+    # (texts, to) -> their cosines to another text (one question of several the message asks)
+    similarity_to: Callable[[Sequence[str], str], list[float]] | None = None
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.unseen_idf)

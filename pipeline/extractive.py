@@ -79,6 +79,7 @@ SECOND_ARTICLE_RATIO = 0.85  # a second article's unit score against the best on
 SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must add
 PART_GAIN = 0.5  # … or of one of its questions, which the reply answers less than
 PART_ANSWERED = 0.5  # … this share of
+PART_MEANING = 0.5  # a unit's cosine to a question of several that no unit answers by its words
 MAX_UNITS = 3
 MAX_CANDIDATES = 12
 MAX_ROWS = 3
@@ -166,8 +167,27 @@ QUESTION_FILLER = frozenset(
     )
 )
 _ASKING = re.compile(
-    r"(?i)\?\s*$|^\s*(how|what|why|when|where|which|who|can|could|do|does|did|is|are|will|"
+    r"(?i)\?\s*$|^\s*((and|also|plus|but|so|oh|ps)[,:]?\s+)*"  # "also, will oat milk foam"
+    r"(how|what|why|when|where|which|who|can|could|do|does|did|is|are|will|"
     r"would|should|please|pls|i need|i want|i'd like|tell me|help|any way)\b"
+    r"|\s[-–—]\s+(is|are|will|would|does|do|can|could|should)\b"  # "I'm dairy free - will oat …"
+)
+# Where a message's next question starts: after a sentence, or ", and will …".
+_SUB_QUESTION = re.compile(
+    r"(?<=[.!?])\s+|\n+"
+    r"|,\s+(?=and (?:how|what|when|where|which|will|is|are|can|do|does)\b)",
+    re.IGNORECASE,
+)
+# A sentence that is a question (not "I want to close my account", which the answer is about)
+_QUESTION = re.compile(
+    r"(?i)\?\s*$|^\s*((and|also|plus|but|so|oh|ps)[,:]?\s+)*"
+    r"(how|what|why|when|where|which|who|can|could|do|does|did|is|are|will|would|should)\b"
+    r"|\s[-–—]\s+(is|are|will|would|does|do|can|could|should)\b"
+)
+# Where one question asks for two things: "how many machines and how many schedules",
+# "(a) my old chats … and (b) my order history".
+_CLAUSE = re.compile(
+    r"\s+(?=and (?:how|what|when|where|which)\b)|\s+(?=\(?\b[a-d]\)\s)", re.IGNORECASE
 )
 _PROBLEM = re.compile(
     r"(?i)\b(can'?t|cannot|won'?t|doesn'?t|isn'?t|not working|stopped|forgot|error|fix|stuck|"
@@ -192,6 +212,10 @@ TIME_BONUS = 0.2
 # Sections that list both sides of a policy ("What's covered" / "What's not covered": headings
 # that differ by these words), for a yes/no question; and what to do before a procedure.
 _NEGATION = frozenset({"not", "do", "does", "is", "are"})
+_DENIES = re.compile(r"(?i)\bnot\b|n't\b|\bnever\b")
+# not a correction: a warning ("Don't unplug it …") or a condition ("… if you don't have …")
+_WARNING = re.compile(r"(?i)^\W*(don't|do not|never|when|only)\b|\bif\b")
+MISTAKEN_MIN_SHARED = 3  # words a denying sentence shares with the message it corrects
 _PREREQUISITES = re.compile(r"(?i)^\s*(before you\b|what you('ll)? need\b|prerequisites\b)")
 _YES_NO = re.compile(
     r"(?i)(?:^|[-–—,;:]\s)\s*(is|are|was|were|will|would|does|do|did|can|could|should|am)\b"
@@ -306,6 +330,10 @@ _PHRASES = (
         re.compile(r"(?i)\b(go|goes|gone|went|going) off\b|\bshelf life\b|\bbest before\b"),
         partial(_and_named, "expire"),
     ),
+    (  # "what exactly does it wipe?": what a reset erases (not "wipe the wand")
+        re.compile(r"(?i)\b(does|will|would|did) (it|a reset|the reset|that|this) wipe\b"),
+        "erase",
+    ),
     (  # "close my Kettleby account for good": delete it
         re.compile(
             r"(?i)\b(?:close|closing|get rid of|getting rid of)\s+(?:my |our |the )?(?:[\w-]+ )?"
@@ -355,7 +383,7 @@ _PHRASES = (
     (
         re.compile(
             r"(?i)\b(go|going|move|moving|switch|switching|drop|dropping|step|stepping)\s+"
-            r"(back\s+)?down\b"
+            r"((us|me|it|them)\s+)?(back\s+)?down\b"
         ),
         "downgrade",
     ),
@@ -426,11 +454,17 @@ class Question:
     def asked_parts(self, sources: Sources) -> list[dict[str, float]]:
         """Each sentence that asks, as its own weights, when the message asks more than one thing
         ("Can I send it from my work email? Also is there a fee?")."""
-        pieces = [p for p in _pieces(_phrased(self.latest)) if _ASKING.search(p)]
-        if len(pieces) < 2:
-            return []
         weights = self.weights(sources)
-        return [{t: weights[t] for t in terms(p) if t in weights} for p in pieces]
+        return [
+            {t: weights[t] for t in terms(p) if t in weights}
+            for p in self.asked_pieces(_phrased(self.latest))
+        ]
+
+    def asked_pieces(self, text: str | None = None) -> list[str]:
+        """The sentences of the newest message (or ``text``) that ask, when it asks more than
+        one thing."""
+        pieces = [p for p in _pieces(self.latest if text is None else text) if _ASKING.search(p)]
+        return pieces if len(pieces) > 1 else []
 
     @property
     def negated(self) -> frozenset[str]:
@@ -498,7 +532,14 @@ def _wants_steps(text: str) -> bool:
 
 
 def _pieces(text: str) -> list[str]:
-    return [p for p in re.split(r"(?<=[.!?])\s+|\n+", text) if p.strip()]
+    """The message's sentences, and the questions one sentence joins ("What's the free limit,
+    and will I lose the ones over it?")."""
+    return [p for p in _SUB_QUESTION.split(text) if p.strip()]
+
+
+def _clauses(text: str) -> list[str]:
+    """The message's pieces, each split where it asks for two things."""
+    return [c for p in _pieces(text) for c in _CLAUSE.split(p) if c.strip()]
 
 
 class _Uniform:
@@ -1045,18 +1086,29 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
             composed[id(other)] = _compose(other, question)
             quoted += " " + normalise(plain(" ".join(composed[id(other)])))
+    # A question of several that no unit answers by its words ("will the app run on it?" where
+    # the article says "works on iPhone … with iOS 16 or later"): its closest unit by meaning.
+    for other in _parts_by_meaning(question, parts_asked, picked, ranked, sources, quoted):
+        picked.append(other)
+        composed[id(other)] = _compose(other, question)
+        quoted += " " + normalise(plain(" ".join(composed[id(other)])))
+        covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
     # Sections a reply needs beside its answer: the other side of "What's (not) covered", and
     # what to do before a procedure; each list of insertions is made on the list before it.
     for more in (partial(_both_sides, question, asked), _prerequisites):
         for n, unit in more(picked, ranked):
             picked.insert(n, unit)
             composed[id(unit)] = _compose(unit, question)
+    # … and, first, the sentence that corrects what the message believes: that sentence alone
+    for n, unit in _mistaken(question, picked, ranked):
+        picked.insert(n, unit)
+        composed[id(unit)] = [unit.unit.text]
     parts: list[str] = []
     used = [(p.article, p.unit) for p in picked]
     for n, scored in enumerate(picked):
         more = list(composed[id(scored)])
-        if not more:  # quoted with the excerpt it belongs to
-            continue
+        if not more or all(p in parts for p in more):  # quoted with the excerpt it belongs
+            continue  # to, or already (the list a note belongs to, and that note)
         if (
             n
             and scored.article is picked[n - 1].article
@@ -1124,6 +1176,34 @@ def _both_sides(
             return [(at[no], missing[0])]
         return [(1 + k, s) for k, s in enumerate(missing)]
     return []
+
+
+def _mistaken(
+    question: Question, picked: list[Scored], ranked: list[Scored]
+) -> list[tuple[int, Scored]]:
+    """What the message believes and the article says is not so ("I deleted the app because I
+    thought that would stop Plus": "Deleting the app from your phone does not cancel your
+    subscription"): that sentence first, so the customer learns why, then the answer. A
+    sentence of the answer's article that denies (not a warning: "Don't unplug it …"), most of
+    whose words the story around the question uses."""
+    article = picked[0].article
+    said = _asked_and_told(question.latest)[1]  # the story, where a belief is told
+    best, most = None, 0.0
+    for s in ranked:
+        if s.article is not article or s.unit.kind != "sentence" or _overlaps(s, picked):
+            continue
+        text = plain(s.unit.text)
+        own = _text_terms(text)
+        shared = len(own & said)
+        if (
+            _DENIES.search(text)
+            and not _WARNING.search(text)
+            and shared >= MISTAKEN_MIN_SHARED
+            and (share := shared / len(own)) >= 0.5
+            and share > most
+        ):
+            best, most = s, share
+    return [(0, best)] if best is not None else []
 
 
 def _prerequisites(picked: list[Scored], ranked: list[Scored]) -> list[tuple[int, Scored]]:
@@ -1271,6 +1351,22 @@ def _compose(best: Scored, question: Question) -> list[str]:
     article, unit = best.article, best.unit
     section = article.sections[unit.section]
     block = section.blocks[unit.block]
+    listed = section.blocks[unit.block - 1] if unit.block else None
+    if (
+        unit.kind == "sentence"
+        and listed is not None
+        and listed.kind == "bullets"
+        and len(listed.markdown.split()) <= BULLETS_WHOLE_WORDS
+        and len(block.markdown.split()) <= FOLLOWING_NOTE_WORDS
+    ):
+        # the note under a short list ("A reset does not erase your recipes …" under what a
+        # reset erases) comes with its list, as the list comes with its note
+        lead = _lead_in(section.blocks, unit.block - 1)
+        return [
+            *([lead] if lead else _heading_line(article, unit)),
+            listed.markdown,
+            block.markdown,
+        ]
     if unit.kind == "sentence":
         parts = _sentences(article, unit, block, section.blocks)
         if question.wants_steps and parts[:1] == _heading_line(article, unit):
@@ -1360,7 +1456,7 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
     if (
         len(parts) > 1
         and parts[-1].rstrip().endswith(":")
-        and (following is None or parts[-1] != following.markdown)
+        and (following is None or following.kind == "paragraph" or parts[-1] != following.markdown)
     ):
         parts.pop()  # a paragraph that introduces what the budget left out
     while len(parts) > 1 and _title_line(parts[-1]):
@@ -1463,9 +1559,17 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         n for n, key in enumerate(keys) if not key & chosen and _key_share(latest, key, places) == 1
     ]
     keyed = sorted(keyed + also) if keyed else keyed
+    stated = [unit.item or 0]  # the rows whose asked cell is stated in a sentence
+    # Two things asked in one question ("how many machines and how many schedules", "(a) my old
+    # chats … (b) my order history"): the row each clause names most, when they name different
+    # rows, each stated, in the order asked.
+    named_rows = (_named_row(c, keys, question.negated, places) for c in _clauses(question.latest))
+    clause_rows = list(dict.fromkeys(n for n in named_rows if n is not None))
+    if len(clause_rows) > 1 and (unit.item or 0) in clause_rows + keyed:
+        keyed = sorted({*keyed, *clause_rows})
+        stated = clause_rows[:MAX_ROWS]
     if (unit.item or 0) in keyed:
         rows = keyed[:MAX_ROWS]
-    stated = [unit.item or 0]  # the rows whose asked cell is stated in a sentence
     if _COMPARING.search(question.latest):  # "is it any cheaper if I pay for the whole year?":
         # the rows it compares with, whose keys differ from a chosen one's by a word ("per month")
         near = [n for n, key in enumerate(keys) if any(_near_keys(key, keys[r]) for r in rows)]
@@ -1503,6 +1607,16 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     parts = [" ".join(parts)] if parts else []
     table = "\n".join([*block.header, *(block.items[n] for n in rows)])
     return [*parts, table]
+
+
+def _named_row(
+    clause: str, keys: list[frozenset[str]], negated: frozenset[str], places: dict
+) -> int | None:
+    """The one row whose key the clause names most of, if any."""
+    said = terms(_phrased(clause)) - negated
+    named = [_key_named(said, key, places) for key in keys]
+    top = max(named, default=0)
+    return named.index(top) if top and named.count(top) == 1 else None
 
 
 def _near_keys(key: frozenset[str], other: frozenset[str]) -> bool:
@@ -1632,6 +1746,47 @@ def _answers_a_part(
         ):
             return True
     return False
+
+
+def _parts_by_meaning(
+    question: Question,
+    parts: list[dict[str, float]],
+    picked: list[Scored],
+    ranked: list[Scored],
+    sources: Sources,
+    quoted: str,
+) -> list[Scored]:
+    """For each question of the message the picked units answer less than ``PART_ANSWERED`` of,
+    the unit of the best article closest to it in meaning, when close enough."""
+    if sources.similarity_to is None or not parts:
+        return []
+    article, aliases, more = picked[0].article, question.aliases, []
+    for piece, part in zip(question.asked_pieces(), parts, strict=False):
+        chosen = [*picked, *more]
+        if len(chosen) >= MAX_UNITS:
+            break
+        used = [(p.article, p.unit) for p in chosen]
+        if (
+            not part
+            or not _QUESTION.search(piece)
+            or _covered(part, used, aliases) >= PART_ANSWERED
+            or coverage_of(part, terms(quoted), aliases=aliases) >= PART_ANSWERED  # a note's list
+        ):
+            continue
+        candidates = [
+            s
+            for s in ranked[:MAX_CANDIDATES]
+            if s.article is article
+            and not _overlaps(s, chosen)
+            and normalise(plain(s.unit.text)) not in quoted
+        ]
+        if not candidates:
+            continue
+        cosines = sources.similarity_to([_probe_text(s.article, s.unit) for s in candidates], piece)
+        cosine, closest = max(zip(cosines, candidates, strict=True), key=lambda cs: cs[0])
+        if cosine >= PART_MEANING:
+            more.append(closest)
+    return more
 
 
 def _overlaps(other: Scored, picked: list[Scored]) -> bool:

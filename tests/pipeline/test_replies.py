@@ -1622,3 +1622,139 @@ def test_where_do_i_change_it_asks_how_and_closing_an_account_deletes_it():
     assert not Question("I need to move the weekday schedule. Where do I do that?").asks_how
     assert terms("delete account") <= terms(_phrased("I want to close my Kettleby account"))
     assert "delet" not in " ".join(terms(_phrased("I want to close the app")))
+
+
+ALLOWANCES = """# Kettleby app plans
+
+| Feature | Free | Plus | Business |
+|---|---|---|---|
+| Price per month | £0 | £3.99 | £12.99 |
+| Machines per account | 1 | 3 | 50 |
+| Recipes saved | 20 | 500 | Unlimited |
+| Brew schedules | 2 | 10 | Unlimited |
+"""
+
+KEPT_FOR = """# How long we keep your data
+
+| Type of data | How long we keep it |
+|---|---|
+| Recipes and schedules | Until you delete them |
+| Support conversations | 3 years after the conversation is closed |
+| Orders and invoices | 7 years after the end of the financial year |
+"""
+
+
+def test_two_things_asked_in_one_question_get_a_row_each_in_the_order_asked():
+    asked = "We have two machines. How many machines and how many schedules does Plus let you have?"
+    text = _offline_text(ALLOWANCES, "Kettleby app plans", asked)
+    assert text.startswith("Machines per account — Plus: 3. Brew schedules — Plus: 10."), text
+    assert "Recipes saved" not in text and "Price per month" not in text, text
+    listed = "How long do you keep (a) my old chats with your support team and (b) my invoices?"
+    text = _offline_text(KEPT_FOR, "How long we keep your data", listed)
+    support, orders = text.find("Support conversations —"), text.find("Orders and invoices —")
+    assert 0 <= support < orders and "Recipes and schedules" not in text, text
+
+
+APP_FAQ = """# Kettleby app FAQ
+
+## Which phones does the app work on?
+
+The Kettleby app works on iPhone and iPad with iOS 16 or later, and on Android 10 or later.
+
+## Does the app have dark mode?
+
+Yes. The app follows your phone's light or dark setting automatically.
+
+## Can I share a machine?
+
+Yes. Tap the machine, then Share > Invite, and enter the other person's email address.
+"""
+
+
+def test_a_second_question_without_a_question_mark_is_still_answered():
+    from autocrm.pipeline.extractive import Question
+
+    message = "Does the app work on an iPhone with iOS 16? and is there a dark mode, it's so bright"
+    text = _offline_text(APP_FAQ, "Kettleby app FAQ", message)
+    assert "iOS 16 or later" in text and "light or dark setting" in text, text
+    assert "Share > Invite" not in text, text
+    # a question after a dash, or after "also", asks too; a story sentence does not
+    dashed = Question("I'm dairy free - will oat milk foam up? also, can I use it cold")
+    assert len(dashed.asked_pieces()) == 2
+    assert Question("We were away - was a mess. How do I descale?").asked_pieces() == []
+
+
+def test_a_question_no_unit_answers_by_its_words_gets_the_unit_closest_in_meaning():
+    from autocrm.pipeline.articles import Sources
+    from autocrm.pipeline.extractive import Question, answer
+
+    asked: list[str] = []
+
+    def similarity_to(texts, to):
+        asked.append(to)
+        return [0.8 if "iOS 16" in t and "run on it" in to else 0.2 for t in texts]
+
+    message = "My iPhone is stuck on an old version. Will it run on it? And is there a dark mode?"
+    article = _source(APP_FAQ, "Kettleby app FAQ")
+    without = answer(Question(message), Sources([article], {}, 1.0))
+    found = answer(Question(message), Sources([article], {}, 1.0, similarity_to=similarity_to))
+    text = "\n\n".join(found.parts)
+    assert "light or dark setting" in text and "iOS 16 or later" in text, text
+    assert "iOS 16 or later" not in "\n\n".join(without.parts)
+    # only the question the reply's words leave unanswered was put to the model
+    assert asked == ["Will it run on it?"]
+    assert text.index("light or dark") < text.index("iOS 16"), text
+
+
+RESET_ERASES = """# Factory reset
+
+## What a reset erases
+
+- The saved Wi-Fi network and password
+- Brew schedules stored on the machine
+- Custom drink sizes and the machine's name
+
+A reset does **not** erase the recipes in your account, and it doesn't reset the descaling counter.
+
+## Reset from the app
+
+1. Tap your machine and go to Settings > Machine > Factory reset.
+2. Tap Reset machine.
+"""
+
+
+def test_the_note_under_a_short_list_comes_with_its_list():
+    asked = "Before I press it - what exactly does it wipe? Will it reset the descaling counter?"
+    text = _offline_text(RESET_ERASES, "Factory reset", asked)
+    assert text.startswith("**What a reset erases** [1]"), text
+    for fact in ("Wi-Fi network", "Custom drink sizes", "doesn't reset the descaling counter"):
+        assert fact in text, text
+    assert text.count("Wi-Fi network") == 1 and "Tap Reset machine" not in text, text
+
+
+CANCEL_NOTE = """# Cancel your subscription
+
+If you subscribed in the app, you cancel in your phone's settings.
+
+Deleting the app from your phone does **not** cancel your subscription.
+
+Don't cancel your bank card to stop a subscription: the charge is still owed.
+
+## On iPhone or iPad
+
+1. Open the Settings app on your iPhone or iPad.
+2. Tap Subscriptions and then Cancel.
+"""
+
+
+def test_the_sentence_that_corrects_what_the_customer_believed_comes_first():
+    told = (
+        "I deleted the app off my phone weeks ago as I thought that would stop it, but I've "
+        "been charged again. I'm on an iPhone. How do I actually cancel?"
+    )
+    text = _offline_text(CANCEL_NOTE, "Cancel your subscription", told)
+    assert text.startswith("Deleting the app from your phone does **not** cancel"), text
+    assert "2. Tap Subscriptions and then Cancel." in text and "bank card" not in text, text
+    # nothing believed, nothing corrected: the steps open the reply
+    plain = _offline_text(CANCEL_NOTE, "Cancel your subscription", "How do I cancel on my iPhone?")
+    assert plain.startswith("**On iPhone or iPad**") and "Deleting the app" not in plain, plain
