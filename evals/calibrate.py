@@ -35,7 +35,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from autocrm.core.errors import InvalidInput
 from autocrm.core.settings import DecisionSettings
 from autocrm.evals.compare import _run
-from autocrm.pipeline.decision import CALIBRATION_FILE_NAME, FEATURES, held_back
+from autocrm.pipeline.decision import CALIBRATION_FILE_NAME, FEATURES, held_back, structural
 
 # Never send a reply that the model finds more likely wrong than right, whatever the gates say.
 MIN_SEND_THRESHOLD = 0.5
@@ -76,10 +76,11 @@ def features(row: dict) -> list[float]:
     return [float(row["signals"].get(f) or 0) for f in FEATURES]
 
 
-def sendable(row: dict, settings: DecisionSettings) -> bool:
+def sendable(row: dict, settings: DecisionSettings, confidence: float = 1.0) -> bool:
     """Whether the decision's reply-level gates (agreement, top article, known words, not a
-    follow-up) would let this reply be sent at all: only those count as sent at a threshold."""
-    return held_back(row["signals"], settings) is None
+    follow-up; for prose, ``confidence`` of at least its own threshold) would let this reply be
+    sent at all: only those count as sent at a threshold."""
+    return held_back(row["signals"], settings, confidence=confidence) is None
 
 
 def _draft_threshold(p: np.ndarray, y: np.ndarray) -> float:
@@ -120,6 +121,8 @@ def calibrate(
     y = np.array([label(r) for r in rows])
     gates = DecisionSettings()
     open_ = np.array([sendable(r, gates) for r in rows])
+    # prose needs its own, higher confidence: judged on each reply's out-of-fold probability
+    prose_ok = np.array([structural(r["signals"]) for r in rows])
     mean, scale = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
     z = (x - mean) / scale
     model = LogisticRegression(C=1.0, max_iter=1000)
@@ -131,7 +134,7 @@ def calibrate(
     model.fit(z, y)
     table = []
     for t in np.round(np.arange(MIN_SEND_THRESHOLD, 0.99, 0.01), 2):
-        sent = (p >= t) & open_
+        sent = (p >= t) & open_ & (prose_ok | (p >= gates.send_threshold_prose))
         if not sent.any():
             break
         table.append(
@@ -152,7 +155,9 @@ def calibrate(
     if held:
         p_held = model.predict_proba((np.array([features(r) for r in held]) - mean) / scale)[:, 1]
         y_held = np.array([label(r) for r in held])
-        sent = (p_held >= best[0]) & np.array([sendable(r, gates) for r in held])
+        sent = (p_held >= best[0]) & np.array(
+            [sendable(r, gates, float(c)) for r, c in zip(held, p_held, strict=True)]
+        )
         answerable = np.array([bool(r.get("answerable")) for r in held])
         result.holdout = {
             "precision": float(y_held[sent].mean()) if sent.any() else 0.0,

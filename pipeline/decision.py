@@ -261,12 +261,19 @@ def reply_supported(signals: dict, settings: DecisionSettings) -> bool:
     return float(signals.get("unseen_terms") or 0.0) <= settings.send_max_unseen
 
 
-def held_back(signals: dict, settings: DecisionSettings) -> str | None:
+def structural(signals: dict) -> bool:
+    """The reply's answer is a whole procedure or a table row: complete by its structure."""
+    return bool(signals.get("answer_kind_steps") or signals.get("answer_kind_row"))
+
+
+def held_back(signals: dict, settings: DecisionSettings, *, confidence: float) -> str | None:
     """Why a confident reply is a draft rather than sent, or None when it may be sent."""
     if signals.get("follow_up") and not settings.send_follow_ups:
         return "follow-up"
     if not reply_supported(signals, settings):
         return "reply evidence"  # confident retrieval, weak reply
+    if confidence < settings.send_threshold_prose and not structural(signals):
+        return "prose answer"  # not a whole procedure or row, and not confident enough for prose
     return None
 
 
@@ -338,7 +345,7 @@ def decide(
             signals=signals,
         )
     if auto and confidence >= settings.send_threshold:
-        if reason := held_back(signals, settings):
+        if reason := held_back(signals, settings, confidence=confidence):
             signals["held_back"] = reason
         elif may_auto_send(settings, now):
             return Decision(action=Action.send, confidence=confidence, signals=signals)

@@ -1356,11 +1356,13 @@ def _compose(best: Scored, question: Question) -> list[str]:
         unit.kind == "sentence"
         and listed is not None
         and listed.kind == "bullets"
-        and len(listed.markdown.split()) <= BULLETS_WHOLE_WORDS
+        and unit.block == len(section.blocks) - 1
+        and section.path
+        and _section_words(article, unit.section) <= SECTION_WHOLE_WORDS
         and len(block.markdown.split()) <= FOLLOWING_NOTE_WORDS
     ):
-        # the note under a short list ("A reset does not erase your recipes …" under what a
-        # reset erases) comes with its list, as the list comes with its note
+        # the note that ends a short section under its list ("A reset does not erase your
+        # recipes …" under what a reset erases) comes with its list, as a list with its note
         lead = _lead_in(section.blocks, unit.block - 1)
         return [
             *([lead] if lead else _heading_line(article, unit)),

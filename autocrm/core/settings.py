@@ -128,6 +128,15 @@ class DecisionSettings(BaseModel):
     # answer in a lower-ranked one, retrieval and drafting disagree (aws-docs-qa's wrong sends).
     send_requires_top_article: bool = True
     send_max_unseen: float = Field(0.2, ge=0, le=1, description="share of unseen question words")
+    # A whole procedure or a table row is complete by its structure; prose or a list item is
+    # complete only if its sentences hold every fact asked, which the signals measure less well:
+    # every wrong send on the tune parts was such a reply below 0.7 (README, Replies).
+    send_threshold_prose: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="confidence to auto-send a reply that is not a whole procedure or table row",
+    )
     # A customer writing again after an answer (a follow-up in the thread) gets a draft for an
     # agent, not an automatic reply: the first answer did not settle it, and on MTRAG's follow-up
     # turns only about a third of confident replies were correct (README, Quality).

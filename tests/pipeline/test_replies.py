@@ -217,6 +217,34 @@ def test_a_confident_reply_is_sent_only_with_reply_level_support():
     assert reply_supported({"agree": 1.0, "answer_rank": 1.0}, either)
 
 
+def test_a_prose_reply_needs_more_confidence_to_be_sent_than_a_procedure_or_a_row():
+    from autocrm.core.settings import DecisionSettings
+    from autocrm.pipeline.decision import held_back
+
+    settings = DecisionSettings()
+    prose = {"agree": 1.0}
+    assert held_back(prose, settings, confidence=0.6) == "prose answer"
+    assert held_back(prose, settings, confidence=0.8) is None
+    for whole in ({"agree": 1.0, "answer_kind_steps": 1.0}, {"agree": 1.0, "answer_kind_row": 1.0}):
+        assert held_back(whole, settings, confidence=0.6) is None
+
+
+def test_a_prose_reply_below_the_prose_threshold_is_drafted_and_says_why(kb_conn, real_embedder):
+    eager = Settings().model_copy(deep=True)
+    eager.decision.send_threshold = 0.01
+    eager.decision.send_threshold_prose = 0.999
+    question = "How are members counted on our bill?"
+    held = prepared(kb_conn, real_embedder, question, settings=eager)
+    signals = held.decision.signals
+    assert not signals["answer_kind_steps"] and not signals["answer_kind_row"], held.draft.text
+    assert held.decision.action == Action.draft and signals["held_back"] == "prose answer"
+    # a whole procedure at the same confidence is sent; prose at its own threshold is too
+    procedure = prepared(kb_conn, real_embedder, "How do I reset my password?", settings=eager)
+    assert procedure.decision.action == Action.send
+    eager.decision.send_threshold_prose = 0.01
+    assert prepared(kb_conn, real_embedder, question, settings=eager).decision.action == Action.send
+
+
 def test_an_order_number_the_kb_never_saw_keeps_a_confident_reply_a_draft(kb_conn, real_embedder):
     # whatever the confidence: a send threshold that every reply clears leaves only the gate
     eager = Settings().model_copy(deep=True)
