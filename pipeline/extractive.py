@@ -212,6 +212,16 @@ TIME_BONUS = 0.2
 # Sections that list both sides of a policy ("What's covered" / "What's not covered": headings
 # that differ by these words), for a yes/no question; and what to do before a procedure.
 _NEGATION = frozenset({"not", "do", "does", "is", "are"})
+# "I've done literally everything on your E4 page", "nothing worked": the article's last resort
+_EXHAUSTED = re.compile(
+    r"(?i)\b(tried|done|followed|did)\s+(literally\s+|absolutely\s+|pretty much\s+)?"
+    r"(everything|all (of )?(the|your|those|these) (steps|fixes|suggestions|things))\b"
+    r"|\bnothing (works|worked|helped|fixed it)\b"
+)
+_LAST_RESORT = re.compile(
+    r"(?i)^\W*(still\b|if (none|nothing|it still|the problem (still|continues))\b|none of)"
+)
+LAST_RESORT_BONUS = 0.3
 _DENIES = re.compile(r"(?i)\bnot\b|n't\b|\bnever\b")
 # not a correction: a warning ("Don't unplug it …") or a condition ("… if you don't have …")
 _WARNING = re.compile(r"(?i)^\W*(don't|do not|never|when|only)\b|\bif\b")
@@ -662,6 +672,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     aliases, negated, tried = question.aliases, question.negated, question.tried
     contradicted = _contradicted(question)
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
+    exhausted = bool(_EXHAUSTED.search(question.latest))
     said = normalise(plain(question.latest))
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
@@ -702,6 +713,8 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 got = held | article.context_terms(unit)
                 done = _done_already(tried, got, vocabulary, sources)
                 bonus -= TRIED_PENALTY * done
+            if exhausted and _last_resort(article, unit):
+                bonus += LAST_RESORT_BONUS  # "I've tried everything": "Still seeing E4? …"
             if article.similarity:
                 bonus += SEMANTIC_WEIGHT * article.similarity[unit.section]
             bonus += DIRECTION_BONUS * _direction(article, unit, order)
@@ -722,6 +735,16 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     if sources.similarity is not None and scored:
         scored = _by_meaning(scored, sources)
     return scored
+
+
+def _last_resort(article: SourceArticle, unit: Unit) -> bool:
+    """The unit is what to do when nothing else worked: under "Still seeing E4?" or "If none of
+    these work", or a sentence that opens so."""
+    path = article.sections[unit.section].path
+    return bool(
+        (path and _LAST_RESORT.match(path[-1]))
+        or (unit.kind == "sentence" and _LAST_RESORT.match(plain(unit.text)))
+    )
 
 
 def _first_said(text: str) -> dict[str, int]:

@@ -1786,3 +1786,35 @@ def test_the_sentence_that_corrects_what_the_customer_believed_comes_first():
     # nothing believed, nothing corrected: the steps open the reply
     plain = _offline_text(CANCEL_NOTE, "Cancel your subscription", "How do I cancel on my iPhone?")
     assert plain.startswith("**On iPhone or iPad**") and "Deleting the app" not in plain, plain
+
+
+E4_PAGE = """# Error E4
+
+## Cause: the pump needs priming
+
+Hold the Hot water button for 5 seconds until water flows from the wand.
+
+## Cause: the tank valve is stuck
+
+Press the valve in the base of the tank a few times under running water.
+
+## Still seeing E4?
+
+If none of the fixes work, stop using the machine and contact support. Don't open the casing
+yourself.
+"""
+
+
+def test_a_customer_who_tried_everything_gets_the_articles_last_resort():
+    done = (
+        "E4 again. I've done literally everything on your E4 page, priming and the valve. "
+        "Should I open it up and look at the pump?"
+    )
+    text = _offline_text(E4_PAGE, "Error E4", done)
+    assert text.startswith("**Still seeing E4?** [1]") and "contact support" in text, text
+    # a customer who tried one fix and asks what else is not told to give up
+    from autocrm.pipeline.extractive import _EXHAUSTED
+
+    assert _EXHAUSTED.search("I've tried everything and nothing worked")
+    assert _EXHAUSTED.search("Followed all the steps, still E4")
+    assert not _EXHAUSTED.search("I primed it already and tried it with the filter out. What else?")
