@@ -340,6 +340,13 @@ _PHRASES = (
         re.compile(r"(?i)\b(go|goes|gone|went|going) off\b|\bshelf life\b|\bbest before\b"),
         partial(_and_named, "expire"),
     ),
+    (  # "can I send the gift card back?": return it (not "call back", "get back to me")
+        re.compile(
+            r"(?i)\b(?:send|sent|sending|ship|post|posting|take|taking)\s+"
+            r"((?:(?!back\b)[\w'-]+\s+){0,3}?)back\b(?!\s+to\s+me)"
+        ),
+        r"return \1",
+    ),
     (  # "what exactly does it wipe?": what a reset erases (not "wipe the wand")
         re.compile(r"(?i)\b(does|will|would|did) (it|a reset|the reset|that|this) wipe\b"),
         "erase",

@@ -1818,3 +1818,12 @@ def test_a_customer_who_tried_everything_gets_the_articles_last_resort():
     assert _EXHAUSTED.search("I've tried everything and nothing worked")
     assert _EXHAUSTED.search("Followed all the steps, still E4")
     assert not _EXHAUSTED.search("I primed it already and tried it with the filter out. What else?")
+
+
+def test_sending_something_back_is_returning_it():
+    from autocrm.pipeline.extractive import _phrased, terms
+
+    assert "return" in terms(_phrased("Can I send the gift card back for a refund?"))
+    assert "return" in terms(_phrased("can i just take it back to the shop"))
+    assert "return" not in terms(_phrased("Please get back to me today"))
+    assert "return" not in terms(_phrased("Could you send the reply back to me by email"))
