@@ -178,6 +178,7 @@ _SUB_QUESTION = re.compile(
     r"|,\s+(?=and (?:how|what|when|where|which|will|is|are|can|do|does)\b)",
     re.IGNORECASE,
 )
+_POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
 # A sentence that is a question (not "I want to close my account", which the answer is about)
 _QUESTION = re.compile(
     r"(?i)\?\s*$|^\s*((and|also|plus|but|so|oh|ps)[,:]?\s+)*"
@@ -369,7 +370,10 @@ _PHRASES = (
     (  # "make a flat white at 6.45 every weekday": something done at set times, a schedule
         re.compile(
             r"(?i)\b(?:every|each)\s+(?:day|morning|evening|weekday|working day|week)\b"
-            r"|\bon weekdays\b|\bat \d{1,2}[.:]\d{2}\b|\bat \d{1,2}\s?(?:am|pm)\b"
+            r"|\bon weekdays\b"  # a time of day for a drink ("a latte ready at 7am"), not
+            # any clock time ("the white screen at 6am is brutal")
+            r"|\b(?:make|makes|making|brew|brewing|ready|start|starts|have|pour)\b[^.?!]{0,40}?"
+            r"\bat (?:\d{1,2}[.:]\d{2}|\d{1,2}\s?(?:am|pm))\b"
         ),
         partial(_and_named, "schedule"),
     ),
@@ -482,6 +486,20 @@ class Question:
         one thing."""
         pieces = [p for p in _pieces(self.latest if text is None else text) if _ASKING.search(p)]
         return pieces if len(pieces) > 1 else []
+
+    def asked_in_context(self) -> list[str]:
+        """``asked_pieces``, each that points back ("My iPhone is stuck on iOS 15. Will the app
+        run on it?") with the sentence before it, which says what "it" is."""
+        pieces = _pieces(self.latest)
+        asking = [n for n, p in enumerate(pieces) if _ASKING.search(p)]
+        if len(asking) < 2:
+            return []
+        return [
+            f"{pieces[n - 1]} {pieces[n]}"
+            if n and n - 1 not in asking and _POINTING_BACK.search(pieces[n])
+            else pieces[n]
+            for n in asking
+        ]
 
     @property
     def negated(self) -> frozenset[str]:
@@ -1793,7 +1811,8 @@ def _parts_by_meaning(
     if sources.similarity_to is None or not parts:
         return []
     article, aliases, more = picked[0].article, question.aliases, []
-    for piece, part in zip(question.asked_pieces(), parts, strict=False):
+    pieces = zip(question.asked_pieces(), question.asked_in_context(), parts, strict=False)
+    for piece, in_context, part in pieces:
         chosen = [*picked, *more]
         if len(chosen) >= MAX_UNITS:
             break
@@ -1814,7 +1833,8 @@ def _parts_by_meaning(
         ]
         if not candidates:
             continue
-        cosines = sources.similarity_to([_probe_text(s.article, s.unit) for s in candidates], piece)
+        probes = [_probe_text(s.article, s.unit) for s in candidates]
+        cosines = sources.similarity_to(probes, in_context)
         cosine, closest = max(zip(cosines, candidates, strict=True), key=lambda cs: cs[0])
         if cosine >= PART_MEANING:
             more.append(closest)

@@ -1628,6 +1628,7 @@ def test_a_trailing_how_after_a_question_asks_how_and_set_times_mean_a_schedule(
     assert not Question("I don't want to set them all up again when we're back. How?").asks_how
     assert "schedule" in _phrased("a flat white at 6.45 every weekday")
     assert "schedule" in _phrased("coffee ready at 7am")
+    assert "schedule" not in _phrased("is there a dark mode, the white screen at 6am is brutal")
     assert "schedule" not in _phrased("I make a flat white most days")
 
 
@@ -1729,8 +1730,9 @@ def test_a_question_no_unit_answers_by_its_words_gets_the_unit_closest_in_meanin
     text = "\n\n".join(found.parts)
     assert "light or dark setting" in text and "iOS 16 or later" in text, text
     assert "iOS 16 or later" not in "\n\n".join(without.parts)
-    # only the question the reply's words leave unanswered was put to the model
-    assert asked == ["Will it run on it?"]
+    # only the question the reply's words leave unanswered was put to the model, with the
+    # sentence that says what "it" is
+    assert asked == ["My iPhone is stuck on an old version. Will it run on it?"]
     assert text.index("light or dark") < text.index("iOS 16"), text
 
 
