@@ -40,6 +40,14 @@ covered") gets both, and a message that says how long ago something happened ("a
 after it was delivered … is that covered?") weighs the units that state a time limit. A procedure
 comes with its article's "Before you …" / "What you need" section, and a comparison ("is it any
 cheaper if I pay for the whole year?") quotes the table rows it compares.
+
+A message's questions are found inside one sentence (", and will I lose …?") and without a
+question mark ("… - will oat milk foam?"); a table question naming two rows in two clauses ("how
+many machines and how many schedules", "(a) … (b) …") gets both, each stated; a question that no
+unit answers by its words gets the unit of the answer's article closest to it in meaning. The
+note ending a short section comes with the list above it, a sentence that denies what the
+customer believed ("Deleting the app … does not cancel your subscription") opens the reply, and
+"I've tried everything" weighs the article's last resort ("Still seeing E4?").
 """
 
 from __future__ import annotations
