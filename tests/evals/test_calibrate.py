@@ -136,3 +136,38 @@ def test_unknown_words_never_raise_the_confidence_whatever_the_tune_set_says(con
     result = calibrate(conn, runs=["unseen-test"], target_precision=0.9)
     assert result.weights["unseen_terms"] == 0.0
     assert result.weights["top_dense"] > 0  # the real signals still count
+
+
+def _store_overlapping_run(conn, name: str, *, structural: bool, n: int = 200) -> None:
+    """Replies whose signals overlap a lot (confidences spread over 0.5 … 0.7), all sendable by
+    the other gates; whole procedures or prose, the signals otherwise the same."""
+    rng = random.Random(11)
+    run_id = conn.execute(
+        "INSERT INTO eval_runs (name, dataset) VALUES (%s, 'x') RETURNING id", (name,)
+    ).fetchone()["id"]
+    for i in range(n):
+        good = i % 2 == 0
+        signals = {f: rng.random() * 0.8 + (0.25 if good else 0.0) for f in FEATURES}
+        signals |= {"unseen_terms": 0.0, "agree": 1.0, "answer_rank": 0.0, "follow_up": 0.0}
+        signals |= {"answer_kind_steps": float(structural), "answer_kind_row": 0.0}
+        metrics = {"answerable": True, "reply_correct": good, "signals": signals, "part": "tune"}
+        conn.execute(
+            "INSERT INTO eval_results (run_id, question_id, question, metrics) "
+            "VALUES (%s, %s, %s, %s)",
+            (run_id, f"q{i}", f"question {i}", json.dumps(metrics)),
+        )
+
+
+def test_prose_replies_count_as_sent_only_at_the_prose_threshold(conn):
+    """A reply that is not a whole procedure or table row is sent only at
+    ``send_threshold_prose``: below it every threshold sends what the prose threshold sends."""
+    from autocrm.core.settings import DecisionSettings
+
+    _store_overlapping_run(conn, "procedures", structural=True)
+    _store_overlapping_run(conn, "prose", structural=False)
+    whole = {t: rate for t, _, _, rate in calibrate(conn, runs=["procedures"]).table}
+    prose = {t: rate for t, _, _, rate in calibrate(conn, runs=["prose"]).table}
+    at = DecisionSettings().send_threshold_prose
+    assert whole[0.5] > whole[at]  # confidences do fall between the two thresholds
+    for t in prose:
+        assert prose[t] == whole[max(t, at)], (t, prose, whole)
