@@ -23,27 +23,36 @@ from autocrm.pipeline.decision import (
 )
 
 
-def store_labelled_run(conn, name: str, *, n: int = 60) -> None:
-    """A run whose sendable replies have the stronger retrieval signals (with some overlap)."""
-    rng = random.Random(7)
+def store_run(conn, name: str, results: list[dict]) -> None:
+    """A stored eval run whose questions have these metrics."""
     run_id = conn.execute(
         "INSERT INTO eval_runs (name, dataset) VALUES (%s, 'x') RETURNING id", (name,)
     ).fetchone()["id"]
-    for i in range(n):
-        good = i % 2 == 0
-        signals = {f: rng.random() * 0.5 + (0.4 if good else 0.0) for f in FEATURES}
-        signals["unseen_terms"] = rng.random() * 0.3  # the KB mostly knows the words
-        metrics = {
-            "answerable": good or i % 3 == 0,
-            "reply_correct": good,
-            "signals": signals,
-            "part": "holdout" if i % 5 == 4 else "tune",
-        }
+    for i, metrics in enumerate(results):
         conn.execute(
             "INSERT INTO eval_results (run_id, question_id, question, metrics) "
             "VALUES (%s, %s, %s, %s)",
             (run_id, f"q{i}", f"question {i}", json.dumps(metrics)),
         )
+
+
+def store_labelled_run(conn, name: str, *, n: int = 60) -> None:
+    """A run whose sendable replies have the stronger retrieval signals (with some overlap)."""
+    rng = random.Random(7)
+    results = []
+    for i in range(n):
+        good = i % 2 == 0
+        signals = {f: rng.random() * 0.5 + (0.4 if good else 0.0) for f in FEATURES}
+        signals["unseen_terms"] = rng.random() * 0.3  # the KB mostly knows the words
+        results.append(
+            {
+                "answerable": good or i % 3 == 0,
+                "reply_correct": good,
+                "signals": signals,
+                "part": "holdout" if i % 5 == 4 else "tune",
+            }
+        )
+    store_run(conn, name, results)
 
 
 def digest(path) -> str:
@@ -142,20 +151,16 @@ def _store_overlapping_run(conn, name: str, *, structural: bool, n: int = 200) -
     """Replies whose signals overlap a lot (confidences spread over 0.5 … 0.7), all sendable by
     the other gates; whole procedures or prose, the signals otherwise the same."""
     rng = random.Random(11)
-    run_id = conn.execute(
-        "INSERT INTO eval_runs (name, dataset) VALUES (%s, 'x') RETURNING id", (name,)
-    ).fetchone()["id"]
+    results = []
     for i in range(n):
         good = i % 2 == 0
         signals = {f: rng.random() * 0.8 + (0.25 if good else 0.0) for f in FEATURES}
         signals |= {"unseen_terms": 0.0, "agree": 1.0, "answer_rank": 0.0, "follow_up": 0.0}
         signals |= {"answer_kind_steps": float(structural), "answer_kind_row": 0.0}
-        metrics = {"answerable": True, "reply_correct": good, "signals": signals, "part": "tune"}
-        conn.execute(
-            "INSERT INTO eval_results (run_id, question_id, question, metrics) "
-            "VALUES (%s, %s, %s, %s)",
-            (run_id, f"q{i}", f"question {i}", json.dumps(metrics)),
+        results.append(
+            {"answerable": True, "reply_correct": good, "signals": signals, "part": "tune"}
         )
+    store_run(conn, name, results)
 
 
 def test_prose_replies_count_as_sent_only_at_the_prose_threshold(conn):
