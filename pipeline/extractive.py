@@ -174,11 +174,21 @@ QUESTION_FILLER = frozenset(
         )
     )
 )
+# A sentence that is a question: ends with "?", or opens (after "and", "also" …) with a question
+# word, or asks after a dash ("I'm dairy free - will oat milk foam").
+_QUESTION_OPENING = (
+    r"how|what|why|when|where|which|who|can|could|do|does|did|is|are|will|would|should"
+)
+_QUESTION_FORMS = (
+    r"(?i)\?\s*$|^\s*((and|also|plus|but|so|oh|ps)[,:]?\s+)*({opening})\b"
+    r"|\s[-–—]\s+(is|are|will|would|does|do|can|could|should)\b"
+)
+_QUESTION = re.compile(_QUESTION_FORMS.format(opening=_QUESTION_OPENING))
+# … and a sentence that asks as a request does ("I need …", "please …"): what the message asks
 _ASKING = re.compile(
-    r"(?i)\?\s*$|^\s*((and|also|plus|but|so|oh|ps)[,:]?\s+)*"  # "also, will oat milk foam"
-    r"(how|what|why|when|where|which|who|can|could|do|does|did|is|are|will|"
-    r"would|should|please|pls|i need|i want|i'd like|tell me|help|any way)\b"
-    r"|\s[-–—]\s+(is|are|will|would|does|do|can|could|should)\b"  # "I'm dairy free - will oat …"
+    _QUESTION_FORMS.format(
+        opening=_QUESTION_OPENING + r"|please|pls|i need|i want|i'd like|tell me|help|any way"
+    )
 )
 # Where a message's next question starts: after a sentence, or ", and will …".
 _SUB_QUESTION = re.compile(
@@ -187,12 +197,6 @@ _SUB_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
-# A sentence that is a question (not "I want to close my account", which the answer is about)
-_QUESTION = re.compile(
-    r"(?i)\?\s*$|^\s*((and|also|plus|but|so|oh|ps)[,:]?\s+)*"
-    r"(how|what|why|when|where|which|who|can|could|do|does|did|is|are|will|would|should)\b"
-    r"|\s[-–—]\s+(is|are|will|would|does|do|can|could|should)\b"
-)
 # Where one question asks for two things: "how many machines and how many schedules",
 # "(a) my old chats … and (b) my order history".
 _CLAUSE = re.compile(
@@ -492,16 +496,13 @@ class Question:
     def asked_pieces(self, text: str | None = None) -> list[str]:
         """The sentences of the newest message (or ``text``) that ask, when it asks more than
         one thing."""
-        pieces = [p for p in _pieces(self.latest if text is None else text) if _ASKING.search(p)]
-        return pieces if len(pieces) > 1 else []
+        pieces, asking = _asking(self.latest if text is None else text)
+        return [pieces[n] for n in asking]
 
     def asked_in_context(self) -> list[str]:
         """``asked_pieces``, each that points back ("My iPhone is stuck on iOS 15. Will the app
         run on it?") with the sentence before it, which says what "it" is."""
-        pieces = _pieces(self.latest)
-        asking = [n for n, p in enumerate(pieces) if _ASKING.search(p)]
-        if len(asking) < 2:
-            return []
+        pieces, asking = _asking(self.latest)
         return [
             f"{pieces[n - 1]} {pieces[n]}"
             if n and n - 1 not in asking and _POINTING_BACK.search(pieces[n])
@@ -578,6 +579,13 @@ def _pieces(text: str) -> list[str]:
     """The message's sentences, and the questions one sentence joins ("What's the free limit,
     and will I lose the ones over it?")."""
     return [p for p in _SUB_QUESTION.split(text) if p.strip()]
+
+
+def _asking(text: str) -> tuple[list[str], list[int]]:
+    """The message's pieces, and which of them ask when more than one does (else none)."""
+    pieces = _pieces(text)
+    asking = [n for n, p in enumerate(pieces) if _ASKING.search(p)]
+    return pieces, asking if len(asking) > 1 else []
 
 
 def _clauses(text: str) -> list[str]:
@@ -1085,6 +1093,15 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     aliases = question.aliases
     covered = _covered(asked, [(best.article, best.unit)], aliases)
     quoted = normalise(plain(" ".join(composed[id(best)])))
+
+    def take(unit: Scored) -> None:
+        """One more unit in the reply: composed, and what the reply now quotes and holds."""
+        nonlocal quoted, covered
+        picked.append(unit)
+        composed[id(unit)] = _compose(unit, question)
+        quoted += " " + normalise(plain(" ".join(composed[id(unit)])))
+        covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
+
     # "How do I …" answered by a sentence of an article with one procedure: the sentence says
     # what, the procedure how, though its heading may not use the question's words ("Request your
     # export" for "how do I download all my data"): it follows the sentence.
@@ -1098,18 +1115,12 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         and normalise(plain(procedures[0].unit.text)) not in quoted
         and not question.negated & _unit_terms(best.article, procedures[0].unit)
     ):
-        picked.append(procedures[0])
-        composed[id(procedures[0])] = _compose(procedures[0], question)
-        quoted += " " + normalise(plain(" ".join(composed[id(procedures[0])])))
-        covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
+        take(procedures[0])
     # The answer sends the reader to another of the sources ("… make a privacy request. See *Your
     # privacy rights*"): that article's section the pointer names follows, so nobody has to look.
     followed = _followed(best, composed[id(best)], sources, ranked)
     if followed is not None and normalise(plain(followed.unit.text)) not in quoted:
-        picked.append(followed)
-        composed[id(followed)] = _compose(followed, question)
-        quoted += " " + normalise(plain(" ".join(composed[id(followed)])))
-        covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
+        take(followed)
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
         if len(picked) == MAX_UNITS:
             break
@@ -1138,17 +1149,11 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         before = held(asked, [(p.article, p.unit) for p in picked], aliases)
         gain = held(asked, [(p.article, p.unit) for p in [*picked, other]], aliases) - before
         if gain >= SECOND_PART_GAIN or _answers_a_part(parts_asked, picked, other, held, aliases):
-            picked.append(other)
-            covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
-            composed[id(other)] = _compose(other, question)
-            quoted += " " + normalise(plain(" ".join(composed[id(other)])))
+            take(other)
     # A question of several that no unit answers by its words ("will the app run on it?" where
     # the article says "works on iPhone … with iOS 16 or later"): its closest unit by meaning.
     for other in _parts_by_meaning(question, parts_asked, picked, ranked, sources, quoted):
-        picked.append(other)
-        composed[id(other)] = _compose(other, question)
-        quoted += " " + normalise(plain(" ".join(composed[id(other)])))
-        covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
+        take(other)
     # Sections a reply needs beside its answer: the other side of "What's (not) covered", and
     # what to do before a procedure; each list of insertions is made on the list before it.
     for more in (partial(_both_sides, question, asked), _prerequisites):
