@@ -207,7 +207,12 @@ _PROBLEM = re.compile(
     r"broken|fails?|failed|help|any ideas|what could (it|this|that) be)\b"
 )
 _WITHOUT = re.compile(r"(?i)\bwithout\s+(the\s+|a\s+|an\s+|your\s+)?[\w-]+")
-_PRONOUN_START = re.compile(r"(?i)^(it|this|that|these|those|they|then|also|however)\b")
+# a sentence that needs the one before it: it opens with a word pointing back ("It is valid for 60
+# minutes") or names what it is about by a pronoun early on ("Team members who haven't set it up")
+_REFERS_BACK = re.compile(
+    r"(?i)^\W*(it|this|that|these|those|they|then|also|however)\b"
+    r"|^\W*(\S+\s+){1,5}?(it|they|them)\b"
+)
 # "How long / how soon / when …": a unit that states a time answers it.
 _TIME_ASKED = re.compile(
     r"(?i)\bhow (long|soon|quickly)\b|\bhow many (minutes|hours|days|weeks|months)\b|^\s*when\b"
@@ -256,9 +261,18 @@ _INSTRUCTION = re.compile(
     r"(?i)^(go to|tap|open|click|press|hold|select|choose|enter|sign in|swipe|turn|visit|"
     r"scroll|unplug|remove|fill|empty|rinse|restart|update)\b"
 )
-# A sentence that introduces the block after it.
+# A range a table's row key states ("8 to 14 °dH", "over 21 °dH"), and a number a message gives.
+_RANGE = re.compile(
+    r"(?<![\w.,])(?P<low>\d[\d,]*(?:\.\d+)?)\s*(?:to|–|-)\s*(?P<high>\d[\d,]*(?:\.\d+)?)"
+)
+_BOUND = re.compile(
+    r"(?i)\b(?P<side>over|more than|above|from|under|less than|below|up to)\s+"
+    r"(?P<value>\d[\d,]*(?:\.\d+)?)"
+)
+_GIVEN_NUMBER = re.compile(r"(?<![\w.,£$€:/-])\d[\d,]*(?:\.\d+)?(?![\d:/]|[.,]\d)")
 _FROM_TO = re.compile(r"(?i)\bfrom\s+([\w-]+)\s+to\s+([\w-]+)")
 _WORDS = re.compile(r"[\w'-]+")
+# A sentence that introduces the block after it.
 _INTRODUCES = re.compile(r"(?i):\s*$|\bthe following\b")
 # A sentence that sends its case to the article's procedure.
 _STEPS_REFERRED = re.compile(r"(?i)\b(using|follow(ing)?|repeat(ing)?) the steps (above|below)\b")
@@ -1163,7 +1177,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     # … and, first, the sentence that corrects what the message believes: that sentence alone
     for n, unit in _mistaken(question, picked, ranked):
         picked.insert(n, unit)
-        composed[id(unit)] = [unit.unit.text]
+        composed[id(unit)] = [_with_antecedent(unit.article, unit.unit)]
     parts: list[str] = []
     used = [(p.article, p.unit) for p in picked]
     for n, scored in enumerate(picked):
@@ -1265,6 +1279,15 @@ def _mistaken(
         ):
             best, most = s, share
     return [(0, best)] if best is not None else []
+
+
+def _with_antecedent(article: SourceArticle, unit: Unit) -> str:
+    """A sentence alone, or with the sentence before it in its paragraph when it points back."""
+    items = article.sections[unit.section].blocks[unit.block].items
+    n = unit.item or 0
+    if n > 0 and _REFERS_BACK.match(plain(items[n])):
+        return f"{items[n - 1]} {items[n]}"
+    return unit.text
 
 
 def _prerequisites(picked: list[Scored], ranked: list[Scored]) -> list[tuple[int, Scored]]:
@@ -1484,7 +1507,7 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
         return [*_heading_line(article, unit), *(b.markdown for b in prose)]
     items = block.items
     start = unit.item or 0
-    if start > 0 and _PRONOUN_START.match(plain(items[start])):
+    if start > 0 and _REFERS_BACK.match(plain(items[start])):
         start -= 1  # "It is valid for 60 minutes" needs the sentence that says what "it" is
     picked = [items[start]]
     words = len(picked[0].split())
@@ -1599,6 +1622,13 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         if most:
             unit = _row_at(unit, block, named_keys.index(most))
     keyed = [n for n, k in enumerate(named_keys) if most and k == most]
+    # A number the question gives that falls in a row key's range ("our water is 12 °dH" in
+    # "Medium (8 to 14 °dH)"): that row, whatever else the words name.
+    ranged = _rows_in_range(question.latest, [table_cells(row)[0] for row in block.items])
+    if ranged:
+        most, keyed = max(most, 1), ranged
+        if (unit.item or 0) not in keyed:
+            unit = _row_at(unit, block, keyed[0])
     # Of rows whose keys hold the same words ("Maximum number of dataset groups", "… of datasets
     # in a dataset group"), the one the question writes out word for word.
     said = normalise(plain(question.latest))
@@ -1670,6 +1700,43 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     parts = [" ".join(parts)] if parts else []
     table = "\n".join([*block.header, *(block.items[n] for n in rows)])
     return [*parts, table]
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _rows_in_range(said: str, keys: list[str]) -> list[int]:
+    """The rows whose key states a range ("8 to 14 °dH", "over 21 °dH", "up to 2 kg") holding a
+    number the message gives; none when no key states a range."""
+    ranges: dict[int, tuple[float, float]] = {}
+    units = set()
+    for n, key in enumerate(keys):
+        text = plain(key)
+        if m := _RANGE.search(text):
+            ranges[n] = (_number(m["low"]), _number(m["high"]))
+        elif m := _BOUND.search(text):
+            value = _number(m["value"])
+            above = m["side"].lower() in ("over", "more than", "above", "from")
+            ranges[n] = (value, float("inf")) if above else (float("-inf"), value)
+        else:
+            continue
+        units.add(_unit_word(text[m.end() :]))
+    if len(ranges) < 2:
+        return []
+    # a number counts when it is written with the keys' unit ("12 °dH"), not as a count of
+    # something else ("3 red squares", "1 cup or 2?")
+    given = [
+        _number(m[0]) for m in _GIVEN_NUMBER.finditer(said) if _unit_word(said[m.end() :]) in units
+    ]
+    return [n for n, (low, high) in ranges.items() if any(low <= g <= high for g in given)]
+
+
+def _unit_word(after: str) -> str:
+    """The unit written right after a number ("°dH", "kg"), lower case and without "°"; "" when
+    none is."""
+    m = re.match(r"\s*°?\s*([^\W\d_]+)", after)
+    return m[1].lower() if m else ""
 
 
 def _named_row(

@@ -1829,3 +1829,64 @@ def test_sending_something_back_is_returning_it():
     assert "return" in terms(_phrased("can i just take it back to the shop"))
     assert "return" not in terms(_phrased("Please get back to me today"))
     assert "return" not in terms(_phrased("Could you send the reply back to me by email"))
+
+
+RANGES = """# Water hardness
+
+## Intervals
+
+| Water hardness | Replace filter every | Descale every |
+|---|---|---|
+| Soft (0 to 7 °dH) | 3 months | 3,000 cups |
+| Medium (8 to 14 °dH) | 2 months | 2,000 cups |
+| Hard (15 to 21 °dH) | 6 weeks | 1,200 cups |
+| Very hard (over 21 °dH) | 4 weeks | 800 cups |
+"""
+
+
+def test_a_measurement_the_question_gives_finds_the_row_whose_range_holds_it():
+    def rows(question):
+        text = _offline_text(RANGES, "Water hardness", question)
+        return [ln.split("|")[1].strip() for ln in text.splitlines() if "°dH) |" in ln]
+
+    assert rows("The water board says we're 12 °dH. How often do I change the filter?") == [
+        "Medium (8 to 14 °dH)"
+    ]
+    assert rows("we are at 25dH, how many cups between descales") == ["Very hard (over 21 °dH)"]
+    # a number of something else is no measurement: "3 cups" or "1 cup or 2?" pick no range
+    from autocrm.pipeline.extractive import _rows_in_range
+
+    keys = ["Soft (0 to 7 °dH)", "Medium (8 to 14 °dH)", "Very hard (over 21 °dH)"]
+    assert _rows_in_range("does a double count as 1 cup or 2?", keys) == []
+    assert _rows_in_range("I make 3 cups a day and we're on 9 °dH", keys) == [1]
+
+
+BUSINESS_2SV = """# Two-step verification
+
+## Set it up
+
+1. In the app, go to Settings > Account > Security.
+2. Tap Two-step verification and enter your password.
+3. Scan the QR code with your authenticator app.
+
+## Business accounts
+
+On the Business plan, an admin can require two-step verification for every team member. Team
+members who haven't set it up are asked to do so the next time they sign in. Admins see who has
+turned it on in the team dashboard, which lists every member and the date they joined.
+"""
+
+
+def test_a_sentence_that_points_back_is_quoted_with_the_sentence_it_points_to():
+    told = (
+        "Our admin made two-step verification compulsory and we have to set it up next time we "
+        "sign in. I haven't set one up before, what do I do?"
+    )
+    text = _offline_text(BUSINESS_2SV, "Two-step verification", told)
+    assert "an admin can require two-step verification for every team member. Team" in text, text
+    assert "3. Scan the QR code" in text, text
+    from autocrm.pipeline.extractive import _REFERS_BACK
+
+    assert _REFERS_BACK.match("Team members who haven't set it up are asked to do so.")
+    assert _REFERS_BACK.match("It is valid for 60 minutes.")
+    assert not _REFERS_BACK.match("The app shows the cups left before the next descale.")
