@@ -337,9 +337,20 @@ _EU = (
     "France|Germany|Greece|Hungary|Ireland|Italy|Latvia|Lithuania|Luxembourg|Malta|Netherlands|"
     "Holland|Poland|Portugal|Romania|Slovakia|Slovenia|Spain|Sweden"
 )
+_US_STATES = (
+    "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Hawaii|"
+    "Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|"
+    "Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|"
+    "New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|"
+    "South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|"
+    "Wisconsin|Wyoming"
+)
 PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
-    (re.compile(rf"\b(?<!Northern )({_EU})\b"), ("European Union", "EU", "Europe")),
-    (re.compile(r"\b(US|USA|U\.S\.A?|America)\b"), ("United States", "USA")),
+    (re.compile(rf"\b(?<!Northern )({_EU}|European|Europe)\b"), ("European Union", "EU", "Europe")),
+    (
+        re.compile(rf"\b(US|USA|U\.S\.A?|America|American|{_US_STATES})\b"),
+        ("United States", "USA", "US"),
+    ),
     (
         re.compile(r"\b(England|Scotland|Wales|Britain|Great Britain|United Kingdom)\b"),
         ("UK", "United Kingdom", "Great Britain"),

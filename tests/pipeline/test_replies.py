@@ -387,6 +387,13 @@ def test_a_country_finds_the_row_of_its_region_and_only_that_row():
     for question, row, value in (
         ("What do I need to spend to get free shipping to the US?", "United States", "£200"),
         ("How much is shipping to Germany?", "European Union", "£9.95"),
+        # a state names its country, an adjective its region
+        (
+            "My son is at uni in Ohio. How much is the postage over there?",
+            "United States",
+            "£14.95",
+        ),
+        ("How much is postage to a European address?", "European Union", "£9.95"),
     ):
         text = _offline_text(SHIPPING, "Shipping rates", question)
         assert text.split("\n\n")[0].startswith(row) and value in text.split("\n\n")[0]
