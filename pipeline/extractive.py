@@ -293,6 +293,14 @@ _NEGATED = re.compile(
     # "rather than me downloading a zip": not the self-service export
     r"|\b(?:rather than|instead of)\s+(?:me\s+|us\s+)?([\w-]+(?:\s+(?:a\s+|an\s+|the\s+)?[\w-]+)?)"
 )
+# What a story says is not so, which rules out the cases that need it: "there's no purple light"
+# (not the cause that shows one), "we haven't changed the router" (not the case of a new one);
+# never what the message asks about ("there's no cancel button … How do I cancel?")
+_ABSENT = re.compile(
+    r"(?i)\bthere(?:'s| is| was| are| were) no\s+([\w-]+(?:\s+[\w-]+)?)"
+    r"|\b(?:haven't|hasn't|didn't|have not|has not|did not|never)\s+(?:changed|moved|replaced)\s+"
+    r"(?:the\s+|my\s+|our\s+)?([\w-]+(?:\s+(?:or|and)\s+(?:the\s+|my\s+|our\s+)?[\w-]+){0,3})"
+)
 NEGATED_PENALTY = 0.3  # × the share of the negated words a unit holds
 # "I've done the priming thing …, tried it with the filter out … Anything else to try?": what the
 # customer says they have done is not the answer to "what else", nor to "still E4".
@@ -302,9 +310,14 @@ _TRIED = re.compile(
     r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared)\b"
     r"|^\s*(?:tried|done|checked)\b"
 )
+# "What next?" after what the customer has done: the step after those, the article's last resort
+_NEXT = re.compile(
+    r"\bwhat (?:next|now)\b|\bnow what\b|\bwhat(?:'s| is) (?:the )?next step\b", re.I
+)
 _ELSE = re.compile(
     r"(?i)\b(?:anything|something|what) else\b[^.?!]{0,25}?\b(?:try|do|check)\b"
     r"|\b(?:any|other) (?:other )?(?:ideas|suggestions|fixes)\b"
+    r"|" + _NEXT.pattern
 )
 _STILL = re.compile(r"(?i)\bstill\b")  # "Still E4.": told, not asked ("can I still return it")
 _TRYING = frozenset(_all_terms("tried try done did checked"))
@@ -490,12 +503,13 @@ class Question:
     previous: str = ""  # the customer's turn before it (a follow-up's context)
     answered: str = ""  # the agent's (or AI's) answer the newest message follows, if any
 
-    def weights(self, sources: Sources | _Uniform) -> dict[str, float]:
+    def weights(self, sources: Sources | _Uniform, *, ruled_out: bool = True) -> dict[str, float]:
         """idf weight of each term; the sentences that ask (a "?", "how do I…") count fully, the
         ones that tell the story ("My Brew shows an orange icon.") and the previous turn less.
-        What the question says it is not about ("(not the app store)") does not count."""
+        What the question says it is not about ("(not the app store)") does not count, unless
+        ``ruled_out`` is false (all the words it uses)."""
         asked, told = _asked_and_told(self.latest)
-        negated = self.negated
+        negated = self.negated if ruled_out else frozenset()
         asked, told = asked - negated, told - negated
         previous = terms(self.previous) - asked - told - negated
         return (
@@ -632,7 +646,10 @@ _UNIFORM = _Uniform()
 def _negated(text: str) -> frozenset[str]:
     found: set[str] = set()
     for match in _NEGATED.finditer(text):
-        found |= terms(match.group(1) or match.group(2) or match.group(3) or "")
+        found |= terms(next((g for g in match.groups() if g), ""))
+    asked = terms(" ".join(p for p in _pieces(text) if _ASKING.search(p)))
+    for match in _ABSENT.finditer(text):
+        found |= terms(next((g for g in match.groups() if g), "")) - asked
     return frozenset(found)
 
 
@@ -738,7 +755,9 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     aliases, negated, tried = question.aliases, question.negated, question.tried
     contradicted = _contradicted(question)
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
-    exhausted = bool(_EXHAUSTED.search(question.latest))
+    exhausted = bool(
+        _EXHAUSTED.search(question.latest) or (tried and _NEXT.search(question.latest))
+    )
     said = normalise(plain(question.latest))
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
@@ -1075,7 +1094,6 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     ranked = score_units(question, sources)
     if not ranked:
         return None
-    weights = question.weights(sources)
     best = ranked[0]
     # "How do I …": a procedure; "how much …": a table row — unless something else is far better.
     wanted = "steps" if question.asks_how else "row" if question.wants_value else None
@@ -1214,6 +1232,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             parts.append(f"From **{scored.article.title}** [{scored.article.index}]:")
         parts += more  # a further part of the same article: cited once, above
     cited = list(dict.fromkeys(p.article.index for p in picked))
+    used_words = question.weights(sources, ruled_out=False)  # the KB knows them, or does not
     evidence = {
         "answer_coverage": round(covered, 4),
         "latest_answer_coverage": round(
@@ -1227,8 +1246,8 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         "answer_kind_steps": float(best.unit.kind == "steps"),
         "answer_kind_row": float(best.unit.kind == "row"),
         "unseen_terms": round(
-            sum(w for t, w in weights.items() if t not in sources.idf)
-            / (sum(weights.values()) or 1),
+            sum(w for t, w in used_words.items() if t not in sources.idf)
+            / (sum(used_words.values()) or 1),
             4,
         ),
     }

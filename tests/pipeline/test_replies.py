@@ -1897,3 +1897,44 @@ def test_a_sentence_that_points_back_is_quoted_with_the_sentence_it_points_to():
     assert _REFERS_BACK.match("Team members who haven't set it up are asked to do so.")
     assert _REFERS_BACK.match("It is valid for 60 minutes.")
     assert not _REFERS_BACK.match("The app shows the cups left before the next descale.")
+
+
+OFFLINE = """# The app can't find my machine
+
+## After setup: the machine shows "Offline"
+
+### Cause: the machine can't reach your Wi-Fi
+
+When the Brew can't connect to Wi-Fi, its ring light blinks white slowly.
+
+**Fix:** unplug the machine for 30 seconds, then plug it back in. If you changed your router or
+Wi-Fi password, you need to add the machine again.
+
+### Cause: a firmware update is installing
+
+While the Brew installs an update, the ring light pulses purple and the app shows it as offline.
+
+**Fix:** wait. An update takes up to 15 minutes.
+
+## Still offline?
+
+Restart your router, wait until your phone is back online, then unplug the machine for 30
+seconds. If it still shows as offline, a factory reset and fresh setup usually solves it.
+"""
+
+
+def test_what_next_after_what_was_tried_and_ruled_out_is_the_articles_last_resort():
+    told = (
+        "The Brew has shown Offline for 2 days. I've already unplugged it for 30 seconds twice, "
+        "we haven't changed the router or the wifi password, and there's no purple light. "
+        "What next?"
+    )
+    text = _offline_text(OFFLINE, "The app can't find my machine", told)
+    assert text.startswith("**Still offline?** [1]"), text
+    assert "Restart your router" in text and "factory reset and fresh setup" in text, text
+    from autocrm.pipeline.extractive import _negated
+
+    assert {"router", "purpl"} <= _negated(told)
+    # what the message asks about is never ruled out by what it says is missing
+    asked = "How do I cancel Plus? There's no cancel button anywhere in the app."
+    assert "cancel" not in _negated(asked)
