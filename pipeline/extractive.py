@@ -100,6 +100,9 @@ TITLE_WORDS = 12  # a line this short with no closing punctuation is a heading i
 _BOLD = re.compile(r"\*\*([^*]+)\*\*|__([^_]+)__")
 SECTION_WHOLE_WORDS = 80
 CAUSES_BUDGET_WORDS = 100  # a problem's other causes, after the one that fits best
+FIXES_BUDGET_WORDS = 120  # an error page's other numbered causes: their fixes only
+_NUMBERED_CAUSE = re.compile(r"(?i)^\W*cause\s+\d+\b")
+_FIX = re.compile(r"(?i)^\W*fix\b")
 
 _HOW = re.compile(
     r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|walk me through|"
@@ -307,7 +310,8 @@ NEGATED_PENALTY = 0.3  # × the share of the negated words a unit holds
 _TRIED = re.compile(
     r"(?i)\b(?:i|we)(?:'ve| have| had)?\s+(?:already\s+|just\s+|also\s+|even\s+)?"
     r"(?:tried|done|did|checked|re-?\w+ed|cleaned|descaled|replaced|updated|changed|removed|"
-    r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared)\b"
+    r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared|"
+    r"taken|took|pressed|held|filled|emptied|ran)\b"
     r"|^\s*(?:tried|done|checked)\b"
 )
 # "What next?" after what the customer has done: the step after those, the article's last resort
@@ -1487,7 +1491,7 @@ def _compose(best: Scored, question: Question) -> list[str]:
         parts = _sentences(article, unit, block, section.blocks)
         if question.wants_steps and parts[:1] == _heading_line(article, unit):
             parts += _sibling_causes(article, unit, question, parts)
-        return parts
+        return parts + _other_fixes(article, unit, question)
     if unit.kind == "row":
         return _rows(article, unit, block, question)
     if _long_list(best):
@@ -1523,7 +1527,43 @@ def _compose(best: Scored, question: Question) -> list[str]:
     ):
         parts.append(note.markdown)  # "The reset link is valid for 60 minutes…", "The
         # warranty applies to machines bought new …" under the list of warranty periods
-    return parts
+    return parts + _other_fixes(article, unit, question)
+
+
+def _other_fixes(article: SourceArticle, unit: Unit, question: Question) -> list[str]:
+    """An error page of numbered causes ("Cause 1: Air in the water line", "Cause 2: …"), asked
+    how to fix the error it names: after the cause that fits best, the fix of each other cause,
+    in article order, within budget, leaving out what the customer says they have tried. Such a
+    page says to work through its causes in order, and a story rarely tells them apart ("the
+    tank's full and it hums": each cause's words hold "tank", their meaning is as close)."""
+    path = article.sections[unit.section].path
+    if len(path) != 1 or not _NUMBERED_CAUSE.match(path[0]) or not question.wants_steps:
+        return []
+    title = _text_terms(article.title) - _text_terms("error problem issue")
+    if not title & terms(f"{question.previous} {question.latest}"):
+        return []  # the error the page is about is not the one asked about
+    causes = {
+        n: next((b for b, block in enumerate(section.blocks) if _FIX.match(block.markdown)), None)
+        for n, section in enumerate(article.sections)
+        if len(section.path) == 1 and _NUMBERED_CAUSE.match(section.path[0])
+    }
+    vocabulary = _vocabulary(article)
+    out: list[str] = []
+    words = 0
+    for n, fix in causes.items():
+        if n == unit.section or fix is None:
+            continue
+        section = article.sections[n]
+        got = _text_terms(" ".join([section.path[0], *(b.markdown for b in section.blocks)]))
+        if question.tried and _done_already(question.tried, got, vocabulary, _UNIFORM):
+            continue  # "I've already taken the filter out": not that fix again
+        text = [b.markdown for b in section.blocks[fix:]]
+        size = sum(len(t.split()) for t in text)
+        if words + size > FIXES_BUDGET_WORDS:
+            break
+        out += [f"**{section.path[0]}**", *text]
+        words += size
+    return out
 
 
 def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list[str]:

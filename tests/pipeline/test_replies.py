@@ -1938,3 +1938,54 @@ def test_what_next_after_what_was_tried_and_ruled_out_is_the_articles_last_resor
     # what the message asks about is never ruled out by what it says is missing
     asked = "How do I cancel Plus? There's no cancel button anywhere in the app."
     assert "cancel" not in _negated(asked)
+
+
+E4_NUMBERED = """# Error E4: no water flow
+
+## Symptom
+
+The display shows E4 and the pump hums, but no water comes out. Work through the causes below in
+order.
+
+## Cause 1: Air in the water line
+
+This happens after the tank has run dry.
+
+**Fix:**
+
+1. Fill the tank to the MAX line.
+2. Hold the Hot water button for 5 seconds to prime the pump.
+
+## Cause 2: Blocked water filter
+
+An old filter can block the tank outlet.
+
+**Fix:** Take the filter out of the tank and make a drink without it.
+
+## Cause 3: Dirty tank valve
+
+The valve in the base of the tank can stick.
+
+**Fix:** Press the valve a few times under running water.
+
+## Still seeing E4?
+
+Contact support.
+"""
+
+
+def test_how_to_fix_an_error_gets_the_fix_of_each_numbered_cause_in_order():
+    text = _offline_text(
+        E4_NUMBERED, "Error E4: no water flow", "How do I fix E4? The pump hums, tank is full"
+    )
+    steps, filter_, valve = (
+        text.find("Hold the Hot water button"),
+        text.find("Take the filter out"),
+        text.find("Press the valve a few times"),
+    )
+    assert 0 <= steps < filter_ < valve, text
+    assert "An old filter can block" not in text, text  # the other causes' fixes, not their story
+    # what the customer has tried is left out
+    tried = "Still E4 after I took the filter out. How do I fix it?"
+    text = _offline_text(E4_NUMBERED, "Error E4: no water flow", tried)
+    assert "Press the valve a few times" in text and "Take the filter out" not in text, text
