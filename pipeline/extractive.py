@@ -413,6 +413,10 @@ _PHRASES = (
         ),
         partial(_and_named, "delete account"),
     ),
+    (  # "can I get a free replacement tip under that?": is it covered
+        re.compile(r"(?i)\bfree (?:replacement|repair)\b"),
+        partial(_and_named, "covered"),
+    ),
     (  # "do we get money back for the rest of the year?": a refund
         re.compile(r"(?i)\bmoney back\b|\breimburs(?:e|ed|ement)\b"),
         partial(_and_named, "refund"),
@@ -1267,7 +1271,7 @@ def _both_sides(
     each into ``picked``. ``weights``: what the question asks (``Question.asked_weights``)."""
     article = picked[0].article
     headings = [s.path[-1] if s.path else "" for s in article.sections]
-    yes_no = " ".join(p for p in _pieces(question.latest) if _YES_NO.search(p))
+    yes_no = " ".join(p for p in _pieces(_phrased(question.latest)) if _YES_NO.search(p))
     asked = terms(yes_no) & set(weights)
     for yes, no in _sides(tuple(headings)):
         if not asked & _text_terms(headings[yes]) or any(

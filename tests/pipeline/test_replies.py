@@ -1542,6 +1542,10 @@ def test_is_it_covered_shows_both_what_is_covered_and_what_is_not():
     told = "Ignored the descale warnings for months - is the damage covered?"
     text = _offline_text(WARRANTY_SECTIONS, "Kettleby Brew warranty", told)
     assert "Damage caused by limescale" in text and "**What's covered**" in text, text
+    # "a free replacement" asks whether it is covered
+    free = "I dropped my machine and cracked it, it's 3 months old. Can I get a free repair?"
+    text = _offline_text(WARRANTY_SECTIONS, "Kettleby Brew warranty", free)
+    assert "Accidental damage" in text and "**What's covered**" in text, text
     # a question that does not ask what is covered gets neither list
     asked = "Do you repair machines after the warranty ends?"
     other = _offline_text(WARRANTY_SECTIONS, "Kettleby Brew warranty", asked)
