@@ -247,6 +247,7 @@ _DENIES = re.compile(r"(?i)\bnot\b|n't\b|\bnever\b")
 # not a correction: a warning ("Don't unplug it …") or a condition ("… if you don't have …")
 _WARNING = re.compile(r"(?i)^\W*(don't|do not|never|when|only)\b|\bif\b")
 MISTAKEN_MIN_SHARED = 3  # words a denying sentence shares with the message it corrects
+MISTAKEN_SHARE = 0.3  # … and that share of its own words
 _PREREQUISITES = re.compile(r"(?i)^\s*(before you\b|what you('ll)? need\b|prerequisites\b)")
 _YES_NO = re.compile(
     r"(?i)(?:^|[-–—,;:]\s)\s*(is|are|was|were|will|would|does|do|did|can|could|should|am)\b"
@@ -1296,9 +1297,11 @@ def _mistaken(
 ) -> list[tuple[int, Scored]]:
     """What the message believes and the article says is not so ("I deleted the app because I
     thought that would stop Plus": "Deleting the app from your phone does not cancel your
-    subscription"): that sentence first, so the customer learns why, then the answer. A
-    sentence of the answer's article that denies (not a warning: "Don't unplug it …"), most of
-    whose words the story around the question uses."""
+    subscription"; "the admin's export didn't have my recipes": "This export … not the
+    personal recipes of team members"): that sentence first, with the one before it when it
+    points back, so the customer learns why, then the answer. A sentence of the answer's
+    article that denies (not a warning: "Don't unplug it …"), a good share of whose words the
+    story around the question uses."""
     article = picked[0].article
     said = _asked_and_told(question.latest)[1]  # the story, where a belief is told
     best, most = None, 0.0
@@ -1312,7 +1315,7 @@ def _mistaken(
             _DENIES.search(text)
             and not _WARNING.search(text)
             and shared >= MISTAKEN_MIN_SHARED
-            and (share := shared / len(own)) >= 0.5
+            and (share := shared / len(own)) >= MISTAKEN_SHARE
             and share > most
         ):
             best, most = s, share

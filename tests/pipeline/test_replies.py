@@ -1993,3 +1993,29 @@ def test_how_to_fix_an_error_gets_the_fix_of_each_numbered_cause_in_order():
     tried = "Still E4 after I took the filter out. How do I fix it?"
     text = _offline_text(E4_NUMBERED, "Error E4: no water flow", tried)
     assert "Press the valve a few times" in text and "Take the filter out" not in text, text
+
+
+EXPORT_ADMIN = """# Download a copy of your data
+
+## Request your export
+
+1. Sign in at my.kettleby.com.
+2. Go to Account > Privacy > Download my data.
+3. Click Request export.
+
+## Business accounts
+
+Admins of a Business account can also export their whole organisation's usage from the admin
+dashboard. This export only contains data about the organisation's machines and team, not the
+personal recipes of team members.
+"""
+
+
+def test_what_explains_the_customers_surprise_comes_first_with_the_sentence_it_needs():
+    told = (
+        "Our admin did a big export of the team's usage, but none of my saved recipes were in "
+        "it. How do I get a copy myself?"
+    )
+    text = _offline_text(EXPORT_ADMIN, "Download a copy of your data", told)
+    assert text.startswith("Admins of a Business account can also export"), text
+    assert "not the personal recipes" in text and "3. Click Request export." in text, text
