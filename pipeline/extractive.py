@@ -414,8 +414,13 @@ _PHRASES = (
         ),
         partial(_and_named, "delete account"),
     ),
-    (  # "can I get a free replacement tip under that?": is it covered
-        re.compile(r"(?i)\bfree (?:replacement|repair)\b"),
+    (  # "can I get a free replacement tip under that?", "will you still sort it under
+        # warranty?": is it covered (not "how do I get it fixed under the warranty?")
+        re.compile(
+            r"(?i)\bfree (?:replacement|repair)\b|\b(?:is|are|will|would|can|could|does)\s+"
+            r"(?:it|this|that|you|they|the \w+)\b[^.?!]{0,40}?\bunder (?:the |my |its )?"
+            r"(?:warranty|guarantee)\b"
+        ),
         partial(_and_named, "covered"),
     ),
     (  # "do we get money back for the rest of the year?": a refund

@@ -1546,6 +1546,12 @@ def test_is_it_covered_shows_both_what_is_covered_and_what_is_not():
     free = "I dropped my machine and cracked it, it's 3 months old. Can I get a free repair?"
     text = _offline_text(WARRANTY_SECTIONS, "Kettleby Brew warranty", free)
     assert "Accidental damage" in text and "**What's covered**" in text, text
+    sort = "It's a year old and the screen went blank - will you still sort it under warranty?"
+    text = _offline_text(WARRANTY_SECTIONS, "Kettleby Brew warranty", sort)
+    assert "**What's covered**" in text and "**What's not covered**" in text, text
+    from autocrm.pipeline.extractive import _phrased
+
+    assert "covered" not in _phrased("How do I get it fixed under the warranty?")
     # a question that does not ask what is covered gets neither list
     asked = "Do you repair machines after the warranty ends?"
     other = _offline_text(WARRANTY_SECTIONS, "Kettleby Brew warranty", asked)
