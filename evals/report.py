@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from autocrm.evals.runner import RunResult  # noqa: E402
+from autocrm.evals.runner import GROUP_METRICS, RunResult, by_group  # noqa: E402
 
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 REPLY_METRICS = (
@@ -58,9 +58,33 @@ def write_report(run: RunResult, *, out_dir: Path, name: str) -> Path:
     (out_dir / "replies.md").write_text(_replies(run, name))
     lines = [f"# Eval {name} — {run.dataset}", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in run.summary.items()]
+    lines += _by_group(run)
     (out_dir / "summary.md").write_text("\n".join(lines) + "\n")
     _charts(run, out_dir)
     return out_dir
+
+
+def _by_group(run: RunResult) -> list[str]:
+    """The answerable questions' figures by kind, each cell "tune / holdout"."""
+    grouped = by_group(run.results)
+    if grouped is None:
+        return []
+    key, groups = grouped
+    columns = ("n", *GROUP_METRICS)
+    lines = ["", f"## By {key} (answerable questions; each cell: tune / holdout)", ""]
+    lines += [f"| {key} | {' | '.join(columns)} |", "|---" * (len(columns) + 1) + "|"]
+    for kind, parts in groups.items():
+        cells = [
+            " / ".join(
+                (f"{parts[p][m]}" if m == "n" else f"{parts[p][m]:.2f}")
+                if m in parts.get(p, {})
+                else "–"
+                for p in ("tune", "holdout")
+            )
+            for m in columns
+        ]
+        lines.append(f"| {kind} | {' | '.join(cells)} |")
+    return lines
 
 
 def _cell(value: float | None) -> str:

@@ -161,6 +161,33 @@ def summarise(results: list[QuestionResult]) -> dict[str, float]:
     return summary
 
 
+# What a dataset's questions say they are ("procedure", "policy", …; MTRAG's question types):
+# the report breaks the reply figures down by it, per part, to show where replies fail.
+GROUP_KEYS = ("kind", "question_type")
+GROUP_METRICS = ("complete", "rouge_l", "answered_rate")
+
+
+def by_group(results: list[QuestionResult]) -> tuple[str, dict[str, dict[str, dict]]] | None:
+    """The answerable questions' reply figures by kind and part ({kind: {part: figures}}, each
+    with its question count ``n``); None when the questions name no kind."""
+    answerable = [r for r in results if r.question.answerable]
+    key = next((k for k in GROUP_KEYS if any(r.question.meta.get(k) for r in answerable)), None)
+    if key is None:
+        return None
+    groups: dict[str, dict[str, dict]] = {}
+    for kind in sorted({str(r.question.meta.get(key)) for r in answerable}):
+        of_kind = [r for r in answerable if str(r.question.meta.get(key)) == kind]
+        groups[kind] = {}
+        for part in ("tune", "holdout"):
+            chosen = [r for r in of_kind if r.question.part == part]
+            if chosen:
+                figures = _summary(chosen)
+                groups[kind][part] = {"n": len(chosen)} | {
+                    m: figures[m] for m in GROUP_METRICS if figures.get(m) is not None
+                }
+    return key, groups
+
+
 def _mean(values: list[float | None]) -> float | None:
     kept = [v for v in values if v is not None and not math.isnan(v)]
     return round(statistics.fmean(kept), 4) if kept else None
