@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from autocrm.core.settings import Settings
 from autocrm.pipeline.answer import prepare_answer
 from autocrm.pipeline.chat import build_chat_model
@@ -1794,14 +1796,52 @@ Don't cancel your bank card to stop a subscription: the charge is still owed.
 """
 
 
-def test_the_sentence_that_corrects_what_the_customer_believed_comes_first():
-    told = (
-        "I deleted the app off my phone weeks ago as I thought that would stop it, but I've "
-        "been charged again. I'm on an iPhone. How do I actually cancel?"
-    )
-    text = _offline_text(CANCEL_NOTE, "Cancel your subscription", told)
-    assert text.startswith("Deleting the app from your phone does **not** cancel"), text
-    assert "2. Tap Subscriptions and then Cancel." in text and "bank card" not in text, text
+EXPORT_ADMIN = """# Download a copy of your data
+
+## Request your export
+
+1. Sign in at my.kettleby.com.
+2. Go to Account > Privacy > Download my data.
+3. Click Request export.
+
+## Business accounts
+
+Admins of a Business account can also export their whole organisation's usage from the admin
+dashboard. This export only contains data about the organisation's machines and team, not the
+personal recipes of team members.
+"""
+
+
+@pytest.mark.parametrize(
+    ("article", "title", "told", "opening", "then"),
+    [
+        (
+            CANCEL_NOTE,
+            "Cancel your subscription",
+            "I deleted the app off my phone weeks ago as I thought that would stop it, but I've "
+            "been charged again. I'm on an iPhone. How do I actually cancel?",
+            "Deleting the app from your phone does **not** cancel",
+            "2. Tap Subscriptions and then Cancel.",
+        ),
+        # the sentence it points back to comes with it ("This export …")
+        (
+            EXPORT_ADMIN,
+            "Download a copy of your data",
+            "Our admin did a big export of the team's usage, but none of my saved recipes were "
+            "in it. How do I get a copy myself?",
+            "Admins of a Business account can also export",
+            "not the personal recipes",
+        ),
+    ],
+)
+def test_the_sentence_that_corrects_what_the_customer_believed_comes_first(
+    article, title, told, opening, then
+):
+    text = _offline_text(article, title, told)
+    assert text.startswith(opening) and then in text and "bank card" not in text, text
+
+
+def test_a_customer_who_believed_nothing_gets_nothing_corrected():
     # nothing believed, nothing corrected: the steps open the reply
     plain = _offline_text(CANCEL_NOTE, "Cancel your subscription", "How do I cancel on my iPhone?")
     assert plain.startswith("**On iPhone or iPad**") and "Deleting the app" not in plain, plain
@@ -1999,29 +2039,3 @@ def test_how_to_fix_an_error_gets_the_fix_of_each_numbered_cause_in_order():
     tried = "Still E4 after I took the filter out. How do I fix it?"
     text = _offline_text(E4_NUMBERED, "Error E4: no water flow", tried)
     assert "Press the valve a few times" in text and "Take the filter out" not in text, text
-
-
-EXPORT_ADMIN = """# Download a copy of your data
-
-## Request your export
-
-1. Sign in at my.kettleby.com.
-2. Go to Account > Privacy > Download my data.
-3. Click Request export.
-
-## Business accounts
-
-Admins of a Business account can also export their whole organisation's usage from the admin
-dashboard. This export only contains data about the organisation's machines and team, not the
-personal recipes of team members.
-"""
-
-
-def test_what_explains_the_customers_surprise_comes_first_with_the_sentence_it_needs():
-    told = (
-        "Our admin did a big export of the team's usage, but none of my saved recipes were in "
-        "it. How do I get a copy myself?"
-    )
-    text = _offline_text(EXPORT_ADMIN, "Download a copy of your data", told)
-    assert text.startswith("Admins of a Business account can also export"), text
-    assert "not the personal recipes" in text and "3. Click Request export." in text, text
