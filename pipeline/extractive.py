@@ -6,11 +6,12 @@ half, so a follow-up such as "and on Pro?" keeps its topic), the words of its he
 credit, the retriever's rank of its article, whether the retrieved chunk holds it — and builds the
 reply around the best one:
 
-- a sentence: it and the sentences that follow it in its paragraph (a pronoun at its start brings
+- a sentence: it and the sentences that follow it in its paragraph (a pronoun early in it brings
   the sentence before), up to a word budget, and a list the paragraph introduces with a colon;
 - a procedure: whole, in its own numbering, with its lead-in sentence;
-- a table row: the header and the matching rows, and the matching cell stated in a sentence when
-  the question names a column;
+- a table row: the header and the matching rows (a measurement the message gives, "12 °dH", finds
+  the row whose range holds it), and the matching cell stated in a sentence when the question
+  names a column;
 - a bullet list: whole, with a short note that follows it (a long one: its matching items);
 - a passage of plain prose (no headings, only paragraphs: a web page's text): its sentences that
   hold the question, the best first and the others in their order, within a budget.
@@ -47,7 +48,9 @@ many machines and how many schedules", "(a) … (b) …") gets both, each stated
 unit answers by its words gets the unit of the answer's article closest to it in meaning. The
 note ending a short section comes with the list above it, a sentence that denies what the
 customer believed ("Deleting the app … does not cancel your subscription") opens the reply, and
-"I've tried everything" weighs the article's last resort ("Still seeing E4?").
+"I've tried everything", or "What next?" after what was tried, weighs the article's last resort
+("Still seeing E4?"). Asked how to fix an error whose page lists numbered causes, the reply gives
+each other cause's fix after the best one, in order.
 """
 
 from __future__ import annotations
