@@ -1220,7 +1220,8 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         for n, unit in more(picked, ranked):
             picked.insert(n, unit)
             composed[id(unit)] = _compose(unit, question)
-    # … and, first, the sentence that corrects what the message believes: that sentence alone
+    # … and, first, the sentence that corrects what the message believes: that sentence alone,
+    # or with the one before it when it points back ("This export only contains …")
     for n, unit in _mistaken(question, picked, ranked):
         picked.insert(n, unit)
         composed[id(unit)] = [_with_antecedent(unit.article, unit.unit)]
