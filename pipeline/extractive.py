@@ -279,6 +279,8 @@ _BOUND = re.compile(
 _GIVEN_NUMBER = re.compile(r"(?<![\w.,£$€:/-])\d[\d,]*(?:\.\d+)?(?![\d:/]|[.,]\d)")
 _FROM_TO = re.compile(r"(?i)\bfrom\s+([\w-]+)\s+to\s+([\w-]+)")
 _WORDS = re.compile(r"[\w'-]+")
+# A section on how to do something ("How to make a privacy request"): what it does, two words or more.
+_HOW_TO = re.compile(r"(?i)^\W*how to\s+(\w+\s+\S.{2,78}?)[\s.?!:]*$")
 # A sentence that introduces the block after it.
 _INTRODUCES = re.compile(r"(?i):\s*$|\bthe following\b")
 # A sentence that sends its case to the article's procedure.
@@ -1214,6 +1216,10 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     # the article says "works on iPhone … with iOS 16 or later"): its closest unit by meaning.
     for other in _parts_by_meaning(question, parts_asked, picked, ranked, sources, quoted):
         take(other)
+    # A quoted passage that names what to do ("For anything else, make a privacy request.") in
+    # an article with a section on how to do it ("How to make a privacy request"): that section.
+    for other in _how_to_sections(picked, composed, ranked):
+        take(other)
     # Sections a reply needs beside its answer: the other side of "What's (not) covered", and
     # what to do before a procedure; each list of insertions is made on the list before it.
     for more in (partial(_both_sides, question, asked), _prerequisites):
@@ -1379,6 +1385,28 @@ def _sides(headings: tuple[str, ...]) -> list[tuple[int, int]]:
         for b, no in enumerate(words)
         if yes and "not" in no - yes and no - yes <= _NEGATION and not yes - no
     ]
+
+
+def _how_to_sections(
+    picked: list[Scored], composed: dict[int, list[str]], ranked: list[Scored]
+) -> list[Scored]:
+    """The sections headed "How to <do X>" of the reply's articles whose <do X> the reply's
+    passages from that article name, and which the reply does not quote yet."""
+    out: list[Scored] = []
+    for article in {id(p.article): p.article for p in picked}.values():
+        own = [p for p in picked if p.article is article]
+        said = normalise(plain(" ".join(part for p in own for part in composed[id(p)])))
+        quoted = {p.unit.section for p in own}
+        for n, section in enumerate(article.sections):
+            named = _HOW_TO.match(section.path[-1]) if section.path else None
+            if named and n not in quoted and normalise(named[1]) in said:
+                first = next((u for u in article.units if u.section == n), None)
+                unit = _first_of(ranked, article, n) or (
+                    Scored(0.0, 0.0, article, first) if first is not None else None
+                )  # though it holds none of the question's words: the passage named it
+                if unit is not None and unit not in out:
+                    out.append(unit)
+    return out
 
 
 def _first_of(ranked: list[Scored], article: SourceArticle, section: int) -> Scored | None:

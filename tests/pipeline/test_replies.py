@@ -2039,3 +2039,30 @@ def test_how_to_fix_an_error_gets_the_fix_of_each_numbered_cause_in_order():
     tried = "Still E4 after I took the filter out. How do I fix it?"
     text = _offline_text(E4_NUMBERED, "Error E4: no water flow", tried)
     assert "Press the valve a few times" in text and "Take the filter out" not in text, text
+
+
+PRIVACY_HOW_TO = """# Your privacy rights
+
+## Your rights
+
+- **Access:** get a copy of the personal data we hold about you.
+- **Correction:** ask us to fix data that is wrong or incomplete.
+
+For anything else, make a privacy request.
+
+## How to make a privacy request
+
+Email privacy@kettleby.com from the email address on your account.
+
+## Complaints
+
+You can complain to the Information Commissioner's Office.
+"""
+
+
+def test_a_passage_naming_what_to_do_brings_its_articles_section_on_how_to_do_it():
+    asked = "My old invoices have my maiden name. I'd like you to fix data that is wrong, please."
+    text = _offline_text(PRIVACY_HOW_TO, "Your privacy rights", asked)
+    assert "make a privacy request" in text and "Email privacy@kettleby.com" in text, text
+    assert text.index("**Correction:**") < text.index("Email privacy@"), text
+    assert "Information Commissioner" not in text, text
