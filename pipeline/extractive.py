@@ -50,7 +50,8 @@ note ending a short section comes with the list above it, a sentence that denies
 customer believed ("Deleting the app … does not cancel your subscription") opens the reply, and
 "I've tried everything", or "What next?" after what was tried, weighs the article's last resort
 ("Still seeing E4?"). Asked how to fix an error whose page lists numbered causes, the reply gives
-each other cause's fix after the best one, in order.
+each other cause's fix after the best one, in order; a quoted passage that names what to do ("…
+make a privacy request") brings its article's "How to make a privacy request".
 """
 
 from __future__ import annotations
