@@ -591,8 +591,7 @@ class Question:
     @property
     def asked(self) -> str:
         """The sentences of the newest message that ask (all of it when none does)."""
-        pieces = _pieces(self.latest)
-        asked = [p for p in pieces if _ASKING.search(p)]
+        asked = _asked_pieces(self.latest)
         return " ".join(asked) if asked else self.latest
 
     @property
@@ -627,17 +626,18 @@ class Question:
 def _wants_steps(text: str) -> bool:
     if _HOW_MUCH.search(text) and not _HOW.search(text):
         return False
-    return bool(
-        _HOW.search(text)
-        or _PROBLEM.search(text)
-        or not any(_ASKING.search(p) for p in _pieces(text))
-    )
+    return bool(_HOW.search(text) or _PROBLEM.search(text) or not _asked_pieces(text))
 
 
 def _pieces(text: str) -> list[str]:
     """The message's sentences, and the questions one sentence joins ("What's the free limit,
     and will I lose the ones over it?")."""
     return [p for p in _SUB_QUESTION.split(text) if p.strip()]
+
+
+def _asked_pieces(text: str) -> list[str]:
+    """The pieces of the message that ask (a question or a request), in order."""
+    return [p for p in _pieces(text) if _ASKING.search(p)]
 
 
 def _asking(text: str) -> tuple[list[str], list[int]]:
@@ -667,7 +667,7 @@ def _negated(text: str) -> frozenset[str]:
     found: set[str] = set()
     for match in _NEGATED.finditer(text):
         found |= terms(next((g for g in match.groups() if g), ""))
-    asked = terms(" ".join(p for p in _pieces(text) if _ASKING.search(p)))
+    asked = terms(" ".join(_asked_pieces(text)))
     for match in _ABSENT.finditer(text):
         found |= terms(next((g for g in match.groups() if g), "")) - asked
     return frozenset(found)
@@ -722,7 +722,7 @@ def _phrased(text: str) -> str:
 def _asked_and_told(text: str) -> tuple[set[str], set[str]]:
     text = _phrased(text)
     pieces = _pieces(text)
-    asked = [p for p in pieces if _ASKING.search(p)]
+    asked = _asked_pieces(text)
     if not asked:
         return terms(text), set()
     return terms(" ".join(asked)), terms(" ".join(p for p in pieces if p not in asked))
@@ -1342,9 +1342,13 @@ def _with_antecedent(article: SourceArticle, unit: Unit) -> str:
     """A sentence alone, or with the sentence before it in its paragraph when it points back."""
     items = article.sections[unit.section].blocks[unit.block].items
     n = unit.item or 0
-    if n > 0 and _REFERS_BACK.match(plain(items[n])):
-        return f"{items[n - 1]} {items[n]}"
-    return unit.text
+    return " ".join(items[_antecedent_start(items, n) : n + 1])
+
+
+def _antecedent_start(items: tuple[str, ...], n: int) -> int:
+    """Where a quote of sentence ``n`` starts: at the sentence before when ``n`` points back ("It
+    is valid for 60 minutes" needs the sentence that says what "it" is)."""
+    return n - 1 if n > 0 and _REFERS_BACK.match(plain(items[n])) else n
 
 
 def _prerequisites(picked: list[Scored], ranked: list[Scored]) -> list[tuple[int, Scored]]:
@@ -1621,9 +1625,7 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
     ):
         return [*_heading_line(article, unit), *(b.markdown for b in prose)]
     items = block.items
-    start = unit.item or 0
-    if start > 0 and _REFERS_BACK.match(plain(items[start])):
-        start -= 1  # "It is valid for 60 minutes" needs the sentence that says what "it" is
+    start = _antecedent_start(items, unit.item or 0)
     picked = [items[start]]
     words = len(picked[0].split())
     for sentence in items[start + 1 :]:
