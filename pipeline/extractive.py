@@ -110,10 +110,11 @@ _FIX = re.compile(r"(?i)^\W*fix\b")
 
 _HOW = re.compile(
     r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|walk me through|"
-    r"instructions|what (should|do|can) (i|we) (actually |even )?((have|need) to )?(do|change|try)|"
+    r"instructions|what (should|do|can) (i|we) (actually |even )?((have|need) to |be )?(do|doing|change|try)|"
+    r"(the|a) (proper|right|correct|best) way to|start to finish|"
     r"how does (that|this|it) work|"
     r"what'?s the process|what is the process|"
-    r"where (do|can|would) (i|we) (actually |even )?(change|update|edit|find|turn|set)|"
+    r"where (do|can|would) (i|we) (actually |even )?(change|update|edit|find|turn|set|cancel|send)|"
     r"where is the [\w -]{1,40} (option|setting|button))\b"
     r"|\?\s*how\s*\??\s*$"  # "can i … every weekday? how"
 )
@@ -825,7 +826,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             bonus += DIRECTION_BONUS * _direction(article, unit, order)
             if how and unit.kind == "steps":
                 bonus += STEPS_BONUS if question.asks_how else 0.0
-                if _contrast(article, unit, factors) and not opposite:
+                if _contrast(article, unit, factors, said) and not opposite:
                     contrasted.add(id(unit))
             elif unit.kind == "row" and (how_much or _names(asked, _row_key(unit), aliases)):
                 # a value question, or the row's key named ("E5", "Canada"); the row whose key
@@ -1092,13 +1093,22 @@ def _key_share(asked: set[str], key: set[str], aliases: dict) -> float:
     return _key_named(asked, key, aliases) / len(key) if key else 0.0
 
 
-def _contrast(article: SourceArticle, unit: Unit, factors: dict[str, float]) -> float:
+def _contrast(
+    article: SourceArticle, unit: Unit, factors: dict[str, float], said: str = ""
+) -> float:
     """1 when the question names what sets this procedure's heading apart from the article's other
     procedures ("in the app" vs "on the machine"), 0 otherwise; the question's own words count,
-    not how rare they are in the knowledge base ("app" and "machine" are everywhere)."""
+    not how rare they are in the knowledge base ("app" and "machine" are everywhere). A phrase of
+    one heading's that the message writes out ("it says billed by Kettleby") names it, however
+    often the message names another's words ("not listed in the iPad settings")."""
     names = {u.section: _procedure_name(article, u) for u in article.units if u.kind == "steps"}
     if len(names) < 2:
         return 0.0
+    phrases = {s: _heading_phrases(article, s) for s in names}
+    words = f" {' '.join(_WORDS.findall(said.lower()))} "
+    written = [s for s, ps in phrases.items() if any(f" {p} " in words for p in ps)]
+    if len(written) == 1:
+        return float(written == [unit.section])
     own = names[unit.section] - set().union(*(n for s, n in names.items() if s != unit.section))
     others = [n - names[unit.section] for s, n in names.items() if s != unit.section]
     mine = sum(factors.get(t, 0.0) for t in own)
@@ -1719,8 +1729,13 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     aliases = question.aliases
     row_scores = [coverage_of(weights, _text_terms(row), aliases=aliases) for row in block.items]
     best = row_scores[unit.item or 0]
-    rows = [n for n, s in enumerate(row_scores) if best > 0 and s >= 0.8 * best][:MAX_ROWS]
-    rows = sorted({unit.item or 0, *rows})[:MAX_ROWS]
+    # The chosen row, and the rows nearly as close: however far down the table the chosen row
+    # is, it stays; when more rows are that close than a reply shows, the words tell none of
+    # them apart ("Support" among five rows that hold one word of the question each), and the
+    # chosen row stands alone.
+    item = unit.item or 0
+    close = [n for n, s in enumerate(row_scores) if n != item and best > 0 and s >= 0.8 * best]
+    rows = sorted([item, *close]) if len(close) < MAX_ROWS else [item]
     latest = terms(_phrased(question.latest))
     # The rows whose key the question names most of ("to the US": "United States and Canada").
     named_keys = [
@@ -1907,6 +1922,17 @@ def _heading_line(article: SourceArticle, unit: Unit) -> list[str]:
 def _row_key(unit: Unit) -> set[str]:
     cells = table_cells(unit.text)
     return _text_terms(cells[0]) if cells else set()
+
+
+def _heading_phrases(article: SourceArticle, section: int) -> set[str]:
+    """Runs of three words of a section's heading that no other heading of the article has."""
+
+    def runs(n: int) -> set[str]:
+        words = _WORDS.findall(plain(" ".join(article.sections[n].path[-1:])).lower())
+        return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
+
+    others = set().union(*(runs(n) for n in range(len(article.sections)) if n != section))
+    return runs(section) - others
 
 
 def _procedure_name(article: SourceArticle, unit: Unit) -> set[str]:

@@ -2066,3 +2066,88 @@ def test_a_passage_naming_what_to_do_brings_its_articles_section_on_how_to_do_it
     assert "make a privacy request" in text and "Email privacy@kettleby.com" in text, text
     assert text.index("**Correction:**") < text.index("Email privacy@"), text
     assert "Information Commissioner" not in text, text
+
+
+PLAN_FEATURES = """# App plans
+
+## Compare the plans
+
+| Feature | Free | Plus | Business |
+|---|---|---|---|
+| Price per month | £0 | £3.99 | £12.99 per machine |
+| Price per year | Not applicable | £39.99 | £129.99 per machine |
+| Machines per account | 1 | 3 | 50 |
+| Recipes saved | 20 | 500 | Unlimited |
+| Brew history | 30 days | 1 year | 3 years |
+| Usage reports | Not included | Monthly email summary | Live dashboard |
+| Support | Help centre only | Email support within 48 hours | Priority phone support |
+| Free trial | Not applicable | 14 days | 30 days |
+"""
+
+
+def test_the_row_asked_about_stays_however_far_down_the_table_it_is():
+    asked = (
+        "I'm just on the free version of the app and I've got a question about my machine that "
+        "I can't find an answer to in your help pages. Am I able to email someone at Kettleby "
+        "about it? If not, which plan would I need and how quickly would you get back to me?"
+    )
+    text = _offline_text(PLAN_FEATURES, "App plans", asked)
+    assert "| Support | Help centre only | Email support within 48 hours |" in text, text
+    # the rows that hold one word of the message each, as the Support row does, stay out
+    assert "Price per month" not in text and "Free trial" not in text, text
+
+
+LEAK_AT_THE_BACK = """# Water under the machine
+
+A little water on the counter is usually harmless.
+
+## Water from the back of the machine
+
+If water comes from the back while the machine is switched off, there may be a leak inside.
+
+1. Switch the machine off and unplug it.
+2. Contact support, describing where the water appears.
+
+Never try to open the casing yourself.
+"""
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "There's water at the back and it was switched off all night. What should we be doing?",
+        "Water at the back, machine switched off. Is there a proper way to deal with it?",
+        "Found water at the back though it was switched off. Can you take me through it start to finish?",
+    ],
+)
+def test_what_should_we_be_doing_and_the_proper_way_ask_for_the_steps(asked):
+    text = _offline_text(LEAK_AT_THE_BACK, "Water under the machine", asked)
+    assert "1. Switch the machine off and unplug it." in text, text
+    assert "2. Contact support" in text, text
+
+
+CANCEL_THREE_WAYS = """# Cancel your plan
+
+How you cancel depends on where you subscribed.
+
+## On iPhone or iPad (billed by Apple)
+
+1. Open the Settings app on your iPad.
+2. Tap your name, then Subscriptions.
+3. Tap Cancel Subscription.
+
+## On the web (billed by Kettleby)
+
+1. Sign in at my.kettleby.com.
+2. Go to Billing > Subscription.
+3. Click Cancel plan and then Confirm cancellation.
+"""
+
+
+def test_a_heading_phrase_the_customer_writes_out_names_the_procedure():
+    asked = (
+        "I thought I'd signed up on my iPad, but it isn't in the iPad's Subscriptions. The app "
+        "says billed by Kettleby. So where do I actually cancel the thing?"
+    )
+    text = _offline_text(CANCEL_THREE_WAYS, "Cancel your plan", asked)
+    assert "Confirm cancellation" in text and "Settings app on your iPad" not in text, text
