@@ -109,18 +109,23 @@ _NUMBERED_CAUSE = re.compile(r"(?i)^\W*cause\s+\d+\b")
 _FIX = re.compile(r"(?i)^\W*fix\b")
 
 _HOW = re.compile(
-    r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|walk me through|"
+    r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|"
+    r"(walk|talk|take|guide) (me|us) through|(show|tell) (me|us) how|"
+    r"how (am|are) (i|we) (supposed|meant) to|how does one|how('s| is) (it|that|this) done|"
+    r"how can (it|that|this) be done|"
     r"instructions|what (should|do|can) (i|we) (actually |even )?((have|need) to |be )?(do|doing|change|try)|"
-    r"(the|a) (proper|right|correct|best) way to|start to finish|"
+    r"(the|a) (proper|right|correct|best) way to|start to finish|what needs doing|"
     r"how does (that|this|it) work|"
-    r"what'?s the process|what is the process|"
-    r"where (do|can|would) (i|we) (actually |even )?(change|update|edit|find|turn|set|cancel|send)|"
+    r"what'?s the (process|procedure|drill)|what is the (process|procedure)|"
+    r"where (do|can|would) (i|we) (actually |even )?(go to )?"
+    r"(change|update|edit|find|turn|set|cancel|send)|"
     r"where is the [\w -]{1,40} (option|setting|button))\b"
     r"|\?\s*how\s*\??\s*$"  # "can i … every weekday? how"
 )
 _HOW_MUCH = re.compile(
-    r"(?i)\b(how (much|many|long|often|fast|far|old|big|heavy|tall)|what size|limit|price|pricing|cost|fee|rate|quota|maximum|"
-    r"minimum|max|min|per (month|minute|year)|which plans?|compare)\b"
+    r"(?i)\b(how (much|many|long|often|fast|far|old|big|heavy|tall|quick|soon|pricey)|what size|"
+    r"limit|prices?|pricing|costs?|fees?|rate|quota|maximum|capacity|what do you charge|"
+    r"set (me|us) back|minimum|max|min|per (month|minute|year)|which plans?|compare)\b"
 )
 # Words of how a question is asked, not what it is about ("can you tell me how much …").
 QUESTION_FILLER = frozenset(
@@ -292,7 +297,10 @@ _SEE = re.compile(
     r"(\*[^*]+\*|\[[^\]]+\]|[A-Z][^.;(|]{3,80})"
 )
 _FOLLOW_UP_OPENING = re.compile(r"(?i)^\s*(and|what about|how about|ok(ay)?,? (and|what about))\b")
-_PRICE_ASKED = re.compile(r"(?i)\bhow much (is|are|does|do|will|would)\b|\bwhat does it cost\b")
+_PRICE_ASKED = re.compile(
+    r"(?i)\bhow much (is|are|does|do|will|would)\b|\bwhat does it cost\b|\bwhat do you charge\b"
+    r"|\bhow pricey\b|\bset (me|us) back\b"
+)
 _PRICE = frozenset(_all_terms("cost price fee charge"))
 _COMPARING = re.compile(
     r"(?i)\b(cheaper|dearer|(more|less) expensive|save|saving|difference|compared?|versus|vs)\b"

@@ -2118,9 +2118,13 @@ Never try to open the casing yourself.
         "There's water at the back and it was switched off all night. What should we be doing?",
         "Water at the back, machine switched off. Is there a proper way to deal with it?",
         "Found water at the back though it was switched off. Can you take me through it start to finish?",
+        "Water at the back and it was switched off. Talk me through it?",
+        "Water at the back though it's switched off. How am I supposed to deal with that?",
+        "Water at the back, it was switched off. What's the procedure?",
+        "Water at the back while switched off. Can you show me how to deal with it?",
     ],
 )
-def test_what_should_we_be_doing_and_the_proper_way_ask_for_the_steps(asked):
+def test_ways_of_asking_for_the_steps_get_the_steps(asked):
     text = _offline_text(LEAK_AT_THE_BACK, "Water under the machine", asked)
     assert "1. Switch the machine off and unplug it." in text, text
     assert "2. Contact support" in text, text
@@ -2151,3 +2155,22 @@ def test_a_heading_phrase_the_customer_writes_out_names_the_procedure():
     )
     text = _offline_text(CANCEL_THREE_WAYS, "Cancel your plan", asked)
     assert "Confirm cancellation" in text and "Settings app on your iPad" not in text, text
+
+
+PLUS_INTRO_AND_PRICES = """# App plans
+
+Every machine works with the free app. **Plus** adds more recipes and schedules for coffee lovers at home.
+
+## Compare the plans
+
+| Feature | Free | Plus |
+|---|---|---|
+| Price per month | £0 | £3.99 |
+| Recipes saved | 20 | 500 |
+"""
+
+
+@pytest.mark.parametrize("asked", ["What do you charge for Plus?", "How pricey is Plus?"])
+def test_ways_of_asking_the_price_get_the_price(asked):
+    text = _offline_text(PLUS_INTRO_AND_PRICES, "App plans", asked)
+    assert "| Price per month | £0 | £3.99 |" in text, text
