@@ -248,6 +248,8 @@ _EXHAUSTED = re.compile(
     r"(?i)\b(tried|done|followed|did)\s+(literally\s+|absolutely\s+|pretty much\s+)?"
     r"(everything|all (of )?(the|your|those|these) (steps|fixes|suggestions|things))\b"
     r"|\bnothing (works|worked|helped|fixed it)\b"
+    r"|\bnone of (it|that|this|them|the \w+) (works|worked|helped|fixed it|made any difference)\b"
+    r"|\b(tried|done|been through|gone through|went through) every (single )?(step|fix|suggestion)\b"
 )
 _LAST_RESORT = re.compile(
     r"(?i)^\W*(still\b|if (none|nothing|it still|the problem (still|continues))\b|none of)"

@@ -1871,12 +1871,22 @@ def test_a_customer_who_tried_everything_gets_the_articles_last_resort():
     )
     text = _offline_text(E4_PAGE, "Error E4", done)
     assert text.startswith("**Still seeing E4?** [1]") and "contact support" in text, text
+    for said in (
+        "E4 again. I've been through every step on your E4 page. Any ideas?",
+        "E4. Been through every single step and it's still there. What do I do?",
+    ):
+        text = _offline_text(E4_PAGE, "Error E4", said)
+        assert text.startswith("**Still seeing E4?** [1]"), text
     # a customer who tried one fix and asks what else is not told to give up
     from autocrm.pipeline.extractive import _EXHAUSTED
 
     assert _EXHAUSTED.search("I've tried everything and nothing worked")
     assert _EXHAUSTED.search("Followed all the steps, still E4")
     assert not _EXHAUSTED.search("I primed it already and tried it with the filter out. What else?")
+    # "done all that" then a question of its own asks that question, not what is left
+    assert not _EXHAUSTED.search(
+        "Done all that but it can't find it. Bluetooth is off, does that matter?"
+    )
 
 
 def test_sending_something_back_is_returning_it():
