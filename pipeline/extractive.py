@@ -228,7 +228,9 @@ _REFERS_BACK = re.compile(
 )
 # "How long / how soon / when …": a unit that states a time answers it.
 _TIME_ASKED = re.compile(
-    r"(?i)\bhow (long|soon|quickly)\b|\bhow many (minutes|hours|days|weeks|months)\b|^\s*when\b"
+    r"(?i)\bhow (long|soon|quickly|fast)\b|\bhow many (minutes|hours|days|weeks|months)\b|^\s*when\b"
+    r"|\bhow much time\b|\bby when\b|\bwhen (will|would|does|do|can|should) (it|i|we|you|my|the)\b"
+    r"|\bwhat'?s the (turnaround|time ?frame|deadline|cut-?off)\b|\btime limit\b"
 )
 _DURATION = re.compile(
     r"(?i)\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|thirty|a|an|"
@@ -298,7 +300,10 @@ _SEE = re.compile(
     r"(?i)\b(?:see|follow the (?:steps|instructions) in|refer to)\s+"
     r"(\*[^*]+\*|\[[^\]]+\]|[A-Z][^.;(|]{3,80})"
 )
-_FOLLOW_UP_OPENING = re.compile(r"(?i)^\s*(and|what about|how about|ok(ay)?,? (and|what about))\b")
+_FOLLOW_UP_OPENING = re.compile(
+    r"(?i)^\s*((ok(ay)?|thanks|thank you|cheers|great|cool|right|oh)[,.!]*\s+)?"
+    r"(and|also|what about|how about|what if|same (for|with|on)|one more (thing|question))\b"
+)
 _PRICE_ASKED = re.compile(
     r"(?i)\bhow much (is|are|does|do|will|would)\b|\bwhat does it cost\b|\bwhat do you charge\b"
     r"|\bhow pricey\b|\bset (me|us) back\b"

@@ -1051,6 +1051,9 @@ def test_a_message_that_opens_as_a_follow_up_is_one_however_long():
     previous = "How do I connect my Brew to Wi-Fi with my iPhone?"
     long = "what about on Android? my husband has a Samsung and wants to set it up from his phone"
     assert Question(long, previous).follow_up and Question(long, previous).wants_steps
+    phone = "my husband has a Samsung and wants to set it up from his phone"
+    for opening in ("Thanks! And on Android?", "Same for Android?", "What if it's an Android?"):
+        assert Question(f"{opening} {phone}", previous).follow_up, opening
     other = "My husband has a Samsung phone and he would like to know whether the app supports it"
     assert not Question(other, previous).follow_up
     assert not Question(long).follow_up  # nothing before it to follow
@@ -2184,3 +2187,25 @@ Every machine works with the free app. **Plus** adds more recipes and schedules 
 def test_ways_of_asking_the_price_get_the_price(asked):
     text = _offline_text(PLUS_INTRO_AND_PRICES, "App plans", asked)
     assert "| Price per month | £0 | £3.99 |" in text, text
+
+
+RETURN_WINDOW = """# Returns
+
+Returning an item is free for UK customers, and we refund it to the card you paid with.
+
+## Return window
+
+You can send an item back within 30 days of delivery, for any reason.
+"""
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "Returning a kettle I bought: what's the time limit?",
+        "What's the deadline for returning an item?",
+    ],
+)
+def test_ways_of_asking_when_weigh_the_sentence_that_states_a_time(asked):
+    text = _offline_text(RETURN_WINDOW, "Returns", asked)
+    assert "within 30 days of delivery" in text, text
