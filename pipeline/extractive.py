@@ -110,7 +110,7 @@ _FIX = re.compile(r"(?i)^\W*fix\b")
 
 _HOW = re.compile(
     r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|"
-    r"(walk|talk|take|guide) (me|us) through|(show|tell) (me|us) how|"
+    r"(walk|talk|take|guide) (me|us) through|(show|tell) (me|us) how(?! (much|many|long|often|far))|"
     r"how (am|are) (i|we) (supposed|meant) to|how does one|how('s| is) (it|that|this) done|"
     r"how can (it|that|this) be done|"
     r"instructions|what (should|do|can) (i|we) (actually |even )?((have|need) to |be )?(do|doing|change|try)|"

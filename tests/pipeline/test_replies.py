@@ -2143,6 +2143,14 @@ def test_ways_of_asking_for_the_steps_get_the_steps(asked):
     assert "2. Contact support" in text, text
 
 
+def test_tell_me_how_much_asks_a_value_not_the_steps():
+    from autocrm.pipeline.extractive import Question
+
+    asked = "What is the API rate limit on Team, and which headers tell me how much is left?"
+    assert not Question(asked).asks_how and Question(asked).wants_value
+    assert Question("Can you tell me how to reset it?").asks_how
+
+
 CANCEL_THREE_WAYS = """# Cancel your plan
 
 How you cancel depends on where you subscribed.
