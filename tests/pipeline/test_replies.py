@@ -2125,24 +2125,6 @@ Never try to open the casing yourself.
 """
 
 
-@pytest.mark.parametrize(
-    "asked",
-    [
-        "There's water at the back and it was switched off all night. What should we be doing?",
-        "Water at the back, machine switched off. Is there a proper way to deal with it?",
-        "Found water at the back though it was switched off. Can you take me through it start to finish?",
-        "Water at the back and it was switched off. Talk me through it?",
-        "Water at the back though it's switched off. How am I supposed to deal with that?",
-        "Water at the back, it was switched off. What's the procedure?",
-        "Water at the back while switched off. Can you show me how to deal with it?",
-    ],
-)
-def test_ways_of_asking_for_the_steps_get_the_steps(asked):
-    text = _offline_text(LEAK_AT_THE_BACK, "Water under the machine", asked)
-    assert "1. Switch the machine off and unplug it." in text, text
-    assert "2. Contact support" in text, text
-
-
 def test_tell_me_how_much_asks_a_value_not_the_steps():
     from autocrm.pipeline.extractive import Question
 
@@ -2191,12 +2173,6 @@ Every machine works with the free app. **Plus** adds more recipes and schedules 
 """
 
 
-@pytest.mark.parametrize("asked", ["What do you charge for Plus?", "How pricey is Plus?"])
-def test_ways_of_asking_the_price_get_the_price(asked):
-    text = _offline_text(PLUS_INTRO_AND_PRICES, "App plans", asked)
-    assert "| Price per month | £0 | £3.99 |" in text, text
-
-
 RETURN_WINDOW = """# Returns
 
 Returning an item is free for UK customers, and we refund it to the card you paid with.
@@ -2207,13 +2183,37 @@ You can send an item back within 30 days of delivery, for any reason.
 """
 
 
+_LEAK_STEPS = ("1. Switch the machine off and unplug it.", "2. Contact support")
+
+
 @pytest.mark.parametrize(
-    "asked",
+    ("markdown", "title", "asked", "wanted"),
     [
-        "Returning a kettle I bought: what's the time limit?",
-        "What's the deadline for returning an item?",
+        *(
+            (LEAK_AT_THE_BACK, "Water under the machine", asked, _LEAK_STEPS)
+            for asked in (
+                "There's water at the back and it was switched off all night. What should we be doing?",
+                "Water at the back, machine switched off. Is there a proper way to deal with it?",
+                "Found water at the back though it was switched off. Can you take me through it start to finish?",
+                "Water at the back and it was switched off. Talk me through it?",
+                "Water at the back though it's switched off. How am I supposed to deal with that?",
+                "Water at the back, it was switched off. What's the procedure?",
+                "Water at the back while switched off. Can you show me how to deal with it?",
+            )
+        ),
+        *(
+            (PLUS_INTRO_AND_PRICES, "App plans", asked, ("| Price per month | £0 | £3.99 |",))
+            for asked in ("What do you charge for Plus?", "How pricey is Plus?")
+        ),
+        *(
+            (RETURN_WINDOW, "Returns", asked, ("within 30 days of delivery",))
+            for asked in (
+                "Returning a kettle I bought: what's the time limit?",
+                "What's the deadline for returning an item?",
+            )
+        ),
     ],
 )
-def test_ways_of_asking_when_weigh_the_sentence_that_states_a_time(asked):
-    text = _offline_text(RETURN_WINDOW, "Returns", asked)
-    assert "within 30 days of delivery" in text, text
+def test_ways_of_asking_for_steps_a_price_or_a_time_get_them(markdown, title, asked, wanted):
+    text = _offline_text(markdown, title, asked)
+    assert all(w in text for w in wanted), text
