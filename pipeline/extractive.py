@@ -242,6 +242,7 @@ _WITHIN = re.compile(
     r"(?i)\b(covered|cover|warranty|guarantee|still|left|eligible|too late|in time|return|refund)\b"
 )
 TIME_BONUS = 0.2
+_TIME_HEADER = re.compile(r"(?i)\b(time|days?|hours?|weeks?|how long|duration|period)\b")
 # Sections that list both sides of a policy ("What's covered" / "What's not covered": headings
 # that differ by these words), for a yes/no question; and what to do before a procedure.
 _NEGATION = frozenset({"not", "do", "does", "is", "are"})
@@ -1830,6 +1831,20 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     ]
     if not named and _PRICE_ASKED.search(question.latest):
         named = [c for c, cell in enumerate(header_cells) if c > 0 and _text_terms(cell) & _PRICE]
+    # "will it get to me tomorrow? what's the cut-off?": a time is asked, the column that states
+    # one ("Delivery time after dispatch"), not one a word of the story names ("If I *order*")
+    # Stated only for a row the question names: a statement of a row it never named would answer
+    # for a place it is not ("Isle of Skye" is not "UK mainland"); the rows show it instead. Asked
+    # the cost as well, both are stated ("European Union — Cost: £9.95; Delivery time …").
+    timed = [c for c, cell in enumerate(header_cells) if c > 0 and _TIME_HEADER.search(cell)]
+    also: list[int] = []
+    if _TIME_ASKED.search(question.asked) and len(timed) == 1:
+        if not most:
+            named = []
+        elif _PRICE_ASKED.search(question.latest) and len(named) == 1 and named != timed:
+            also = timed
+        else:
+            named = timed
     column = named[0] if len(named) == 1 else None
     if (
         column is None
@@ -1840,10 +1855,12 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     parts = []
     for cells in (table_cells(block.items[n]) for n in stated):
         if column is not None and column < len(cells) and cells[0] and cells[column]:
-            label, name, value = (
-                plain(x).strip() for x in (cells[0], header_cells[column], cells[column])
-            )
-            parts.append(f"{label} — {name}: {value}.")
+            values = [
+                f"{plain(header_cells[c]).strip()}: {plain(cells[c]).strip()}"
+                for c in [column, *also]
+                if c < len(cells) and cells[c]
+            ]
+            parts.append(f"{plain(cells[0]).strip()} — {'; '.join(values)}.")
     parts = [" ".join(parts)] if parts else []
     table = "\n".join([*block.header, *(block.items[n] for n in rows)])
     return [*parts, table]

@@ -2217,3 +2217,29 @@ _LEAK_STEPS = ("1. Switch the machine off and unplug it.", "2. Contact support")
 def test_ways_of_asking_for_steps_a_price_or_a_time_get_them(markdown, title, asked, wanted):
     text = _offline_text(markdown, title, asked)
     assert all(w in text for w in wanted), text
+
+
+SHIPPING_TIMES = """# Shipping rates
+
+| Destination | Service | Delivery time after dispatch | Cost | Free shipping on orders over |
+|---|---|---|---|---|
+| UK mainland | Standard | 2 to 3 working days | £3.95 | £40 |
+| Scottish Highlands and Islands | Standard | 3 to 5 working days | £5.95 | £60 |
+| European Union | International | 4 to 7 working days | £9.95 | £120 |
+"""
+
+
+def test_a_time_asked_states_the_rows_time_column():
+    asked = "I'm in Germany. If I order now, how long will it take to get to me?"
+    text = _offline_text(SHIPPING_TIMES, "Shipping rates", asked)
+    assert text.startswith("European Union — Delivery time after dispatch: 4 to 7 working"), text
+    # the cost asked too: both stated
+    asked = "How much is shipping to Germany and how long does it take?"
+    text = _offline_text(SHIPPING_TIMES, "Shipping rates", asked)
+    assert text.startswith(
+        "European Union — Cost: £9.95; Delivery time after dispatch: 4 to 7 working days."
+    ), text
+    # a row the question does not name is shown, never stated as the answer
+    asked = "I live on the Isle of Skye. How long does standard delivery take to get to me?"
+    text = _offline_text(SHIPPING_TIMES, "Shipping rates", asked)
+    assert "— Delivery time after dispatch" not in text, text
