@@ -200,7 +200,11 @@ _QUESTION = re.compile(_QUESTION_FORMS.format(opening=_QUESTION_OPENING))
 # … and a sentence that asks as a request does ("I need …", "please …"): what the message asks
 _ASKING = re.compile(
     _QUESTION_FORMS.format(
-        opening=_QUESTION_OPENING + r"|please|pls|i need|i want|i'd like|tell me|help|any way"
+        opening=_QUESTION_OPENING
+        + r"|please|pls|i need|i want|i'd like|tell me|help|any way"
+        + r"|(i'?m |i was |just )?wondering|(i'?m )?not sure (if|whether|how|why|what)"
+        + r"|any ideas?|(i'?d )?(love|want|need) to know|(please )?let me know|just checking"
+        + r"|(i'?m )?curious"
     )
 )
 # Where a message's next question starts: after a sentence, or ", and will …".

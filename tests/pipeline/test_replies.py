@@ -2125,6 +2125,22 @@ Never try to open the casing yourself.
 """
 
 
+@pytest.mark.parametrize(
+    "asking",
+    [
+        "Wondering if it unlocks itself after a while.",
+        "Not sure if it unlocks itself after a while.",
+        "Just checking whether it unlocks itself after a while.",
+        "I'd love to know if it unlocks itself after a while.",
+    ],
+)
+def test_a_sentence_that_wonders_asks(asking):
+    from autocrm.pipeline.extractive import Question
+
+    story = "My Brew shows E8 and none of the coffee buttons do anything."
+    assert Question(f"{story} {asking}").asked == asking
+
+
 def test_tell_me_how_much_asks_a_value_not_the_steps():
     from autocrm.pipeline.extractive import Question
 
