@@ -800,6 +800,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
         _EXHAUSTED.search(question.latest) or (tried and _NEXT.search(question.latest))
     )
     said = normalise(plain(question.latest))
+    said_words = f" {' '.join(_WORDS.findall(said))} "  # a heading's phrase written out
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
@@ -846,7 +847,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             bonus += DIRECTION_BONUS * _direction(article, unit, order)
             if how and unit.kind == "steps":
                 bonus += STEPS_BONUS if question.asks_how else 0.0
-                if _contrast(article, unit, factors, said) and not opposite:
+                if _contrast(article, unit, factors, said_words) and not opposite:
                     contrasted.add(id(unit))
             elif unit.kind == "row" and (how_much or _names(asked, _row_key(unit), aliases)):
                 # a value question, or the row's key named ("E5", "Canada"); the row whose key
@@ -1120,13 +1121,17 @@ def _contrast(
     procedures ("in the app" vs "on the machine"), 0 otherwise; the question's own words count,
     not how rare they are in the knowledge base ("app" and "machine" are everywhere). A phrase of
     one heading's that the message writes out ("it says billed by Kettleby") names it, however
-    often the message names another's words ("not listed in the iPad settings")."""
+    often the message names another's words ("not listed in the iPad settings"). ``said``: the
+    message's words, lower-case, space-separated and padded with a space at each end."""
     names = {u.section: _procedure_name(article, u) for u in article.units if u.kind == "steps"}
     if len(names) < 2:
         return 0.0
-    phrases = {s: _heading_phrases(article, s) for s in names}
-    words = f" {' '.join(_WORDS.findall(said.lower()))} "
-    written = [s for s, ps in phrases.items() if any(f" {p} " in words for p in ps)]
+    runs = {n: _heading_runs(article, n) for n in range(len(article.sections))}
+
+    def own(section: int) -> set[str]:  # the runs no other heading of the article has
+        return runs[section] - set().union(*(r for n, r in runs.items() if n != section))
+
+    written = [s for s in names if any(f" {p} " in said for p in own(s))]
     if len(written) == 1:
         return float(written == [unit.section])
     own = names[unit.section] - set().union(*(n for s, n in names.items() if s != unit.section))
@@ -1835,11 +1840,11 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     ]
     if not named and _PRICE_ASKED.search(question.latest):
         named = [c for c, cell in enumerate(header_cells) if c > 0 and _text_terms(cell) & _PRICE]
-    # "will it get to me tomorrow? what's the cut-off?": a time is asked, the column that states
-    # one ("Delivery time after dispatch"), not one a word of the story names ("If I *order*")
-    # Stated only for a row the question names: a statement of a row it never named would answer
-    # for a place it is not ("Isle of Skye" is not "UK mainland"); the rows show it instead. Asked
-    # the cost as well, both are stated ("European Union — Cost: £9.95; Delivery time …").
+    # "will it get to me tomorrow? what's the cut-off?": a time is asked, so the column that
+    # states one ("Delivery time after dispatch"), not one a word of the story names ("If I
+    # *order*"); with the cost when that is asked too ("European Union — Cost: £9.95; Delivery
+    # time …"). Stated only for a row the question names: a row it never named would answer for
+    # a place it is not ("Isle of Skye" is not "UK mainland"); the rows show it instead.
     timed = [c for c, cell in enumerate(header_cells) if c > 0 and _TIME_HEADER.search(cell)]
     also: list[int] = []
     if _TIME_ASKED.search(question.asked) and len(timed) == 1:
@@ -1960,15 +1965,10 @@ def _row_key(unit: Unit) -> set[str]:
     return _text_terms(cells[0]) if cells else set()
 
 
-def _heading_phrases(article: SourceArticle, section: int) -> set[str]:
-    """Runs of three words of a section's heading that no other heading of the article has."""
-
-    def runs(n: int) -> set[str]:
-        words = _WORDS.findall(plain(" ".join(article.sections[n].path[-1:])).lower())
-        return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
-
-    others = set().union(*(runs(n) for n in range(len(article.sections)) if n != section))
-    return runs(section) - others
+def _heading_runs(article: SourceArticle, section: int) -> set[str]:
+    """Runs of three words of a section's heading ("billed by kettleby")."""
+    words = _WORDS.findall(plain(" ".join(article.sections[section].path[-1:])).lower())
+    return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
 def _procedure_name(article: SourceArticle, unit: Unit) -> set[str]:
