@@ -92,6 +92,7 @@ SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must ad
 PART_GAIN = 0.5  # … or of one of its questions, which the reply answers less than
 PART_ANSWERED = 0.5  # … this share of
 PART_MEANING = 0.5  # a unit's cosine to a question of several that no unit answers by its words
+QUESTION_ALONE_MEANING = 0.25  # … to one of several questions, for its own best unit to join
 MAX_UNITS = 3
 MAX_CANDIDATES = 12
 MAX_ROWS = 3
@@ -1252,6 +1253,8 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     # the article says "works on iPhone … with iOS 16 or later"): its closest unit by meaning.
     for other in _parts_by_meaning(question, parts_asked, picked, ranked, sources, quoted):
         take(other)
+    for other in _answers_to_each_question(question, picked, sources, quoted):
+        take(other)
     # A quoted passage that names what to do ("For anything else, make a privacy request.") in
     # an article with a section on how to do it ("How to make a privacy request"): that section.
     for other in _how_to_sections(picked, composed, ranked):
@@ -2097,6 +2100,46 @@ def _parts_by_meaning(
         cosine, closest = max(zip(cosines, candidates, strict=True), key=lambda cs: cs[0])
         if cosine >= PART_MEANING:
             more.append(closest)
+    return more
+
+
+def _answers_to_each_question(
+    question: Question, picked: list[Scored], sources: Sources, quoted: str
+) -> list[Scored]:
+    """A message that asks several things ("How do I set that up? And will it still happen if
+    the wifi has dropped out at 8?"): each question, with the story around it but not the other
+    questions, is scored as a message of its own. Its best unit joins the reply when it is of an
+    article the reply cites, not in the reply yet, and closer in meaning to that question than
+    the reply's answer is (it answers another part), by at least ``QUESTION_ALONE_MEANING``.
+
+    The words of the whole message choose one answer; the words of one question alone find the
+    section that answers it ("Schedules are stored on the machine itself"), which the whole
+    message's words rank below the procedure's other sentences."""
+    pieces, asking = _asking(question.latest)
+    if sources.similarity_to is None or not asking:
+        return []
+    more: list[Scored] = []
+    for n in asking:
+        chosen = [*picked, *more]
+        if len(chosen) >= MAX_UNITS:
+            break
+        alone = " ".join(p for k, p in enumerate(pieces) if k == n or k not in asking)
+        ranked = score_units(Question(alone, question.previous, question.answered), sources)
+        if not ranked:
+            continue
+        top = ranked[0]
+        if (
+            top.score <= 0  # what the message rules out
+            or all(top.article.index != p.article.index for p in chosen)
+            or any(top.unit is p.unit for p in chosen)
+            or _overlaps(top, chosen)
+            or normalise(plain(top.unit.text)) in quoted
+        ):
+            continue
+        probes = [_probe_text(s.article, s.unit) for s in (top, picked[0])]
+        own, answer_s = sources.similarity_to(probes, pieces[n])
+        if own >= QUESTION_ALONE_MEANING and own > answer_s:
+            more.append(top)
     return more
 
 

@@ -2259,3 +2259,58 @@ def test_a_time_asked_states_the_rows_time_column():
     asked = "I live on the Isle of Skye. How long does standard delivery take to get to me?"
     text = _offline_text(SHIPPING_TIMES, "Shipping rates", asked)
     assert "— Delivery time after dispatch" not in text, text
+
+
+SCHEDULES = """# Schedule a brew
+
+A schedule makes a drink at a set time, once or on repeat. How many you can keep depends on
+your plan.
+
+## Set up a schedule
+
+1. In the app, tap your machine and go to **Schedules**.
+2. Tap **Add schedule** and choose the drink and the time.
+3. Choose the days to repeat it on and tap **Save**.
+
+## Does my phone need to be on?
+
+No. Schedules are stored on the machine itself, so they run even if your phone is off or the
+Wi-Fi is down. The machine only needs to have been online when you saved the schedule.
+
+## Before a scheduled brew
+
+Make sure there are beans in the hopper, water in the tank and a cup under the spout.
+"""
+
+
+def test_each_question_of_a_message_finds_its_own_answer(real_embedder):
+    """Two questions in one message: the words of the whole message pick the procedure; the
+    second question alone finds the section that answers it, which joins the reply because it is
+    closer in meaning to that question than the procedure is. A message that asks one thing gets
+    its answer alone."""
+    from autocrm.pipeline.answer import _cosines_to
+    from autocrm.pipeline.articles import Sources
+    from autocrm.pipeline.extractive import Question, answer
+
+    def reply(latest: str) -> str:
+        def cosines(texts, to):
+            return _cosines_to(real_embedder, texts, to)
+
+        sections = parse_article(SCHEDULES, "Schedule a brew")
+        # each section's cosine to the message, as its best chunk's would be
+        texts = [
+            " › ".join(["Schedule a brew", *s.path]) + "\n" + s.blocks[0].markdown for s in sections
+        ]
+        source = _source(SCHEDULES, "Schedule a brew", similarity=cosines(texts, latest))
+        sources = Sources([source], {}, 1.0, similarity_to=cosines)
+        return "\n\n".join(answer(Question(latest), sources).parts)
+
+    both = reply(
+        "We keep a Brew at our caravan and the wifi there keeps cutting out. I'd love a latte "
+        "waiting at 8 every morning. How do I set that up? And will it still happen if the wifi "
+        "is down at 8?"
+    )
+    assert "Tap **Add schedule**" in both
+    assert "Schedules are stored on the machine itself" in both
+    one = reply("I'd love a latte waiting at 8 every morning. How do I set that up?")
+    assert "Tap **Add schedule**" in one and "stored on the machine" not in one
