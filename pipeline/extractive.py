@@ -1150,27 +1150,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     ranked = score_units(question, sources)
     if not ranked:
         return None
-    best = ranked[0]
-    # "How do I …": a procedure; "how much …": a table row — unless something else is far better.
-    wanted = "steps" if question.asks_how else "row" if question.wants_value else None
-    if wanted and best.unit.kind != wanted:
-        # … from the same article; a value asked ("how many admins") and a best unit that
-        # states no number at all: a row of another article may answer instead
-        anywhere = wanted == "row" and not re.search(r"\d", best.unit.text)
-        preferred = next(
-            (
-                s
-                for s in ranked
-                if s.unit.kind == wanted and (anywhere or s.article is best.article)
-            ),
-            None,
-        )
-        if (
-            preferred is not None
-            and preferred.score >= KIND_PREFERENCE * best.score
-            and preferred.coverage >= 0.5 * best.coverage
-        ):
-            best = preferred
+    best = _answering(question, ranked)
     picked = [best]
     composed = {id(best): _compose(best, question)}
     excerpt = _excerpt(best, ranked, set(question.weights(sources)))
@@ -1315,6 +1295,32 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         ),
     }
     return Answer([_unescape(p) for p in parts], cited, used, evidence)
+
+
+def _answering(question: Question, ranked: list[Scored]) -> Scored:
+    """The unit a reply is built around: the best one, but for "How do I …" a procedure and for
+    "how much …" a table row, unless something else is far better."""
+    best = ranked[0]
+    wanted = "steps" if question.asks_how else "row" if question.wants_value else None
+    if wanted and best.unit.kind != wanted:
+        # … from the same article; a value asked ("how many admins") and a best unit that
+        # states no number at all: a row of another article may answer instead
+        anywhere = wanted == "row" and not re.search(r"\d", best.unit.text)
+        preferred = next(
+            (
+                s
+                for s in ranked
+                if s.unit.kind == wanted and (anywhere or s.article is best.article)
+            ),
+            None,
+        )
+        if (
+            preferred is not None
+            and preferred.score >= KIND_PREFERENCE * best.score
+            and preferred.coverage >= 0.5 * best.coverage
+        ):
+            return preferred
+    return best
 
 
 def _both_sides(
@@ -2124,10 +2130,11 @@ def _answers_to_each_question(
         if len(chosen) >= MAX_UNITS:
             break
         alone = " ".join(p for k, p in enumerate(pieces) if k == n or k not in asking)
-        ranked = score_units(Question(alone, question.previous, question.answered), sources)
+        sub = Question(alone, question.previous, question.answered)
+        ranked = score_units(sub, sources)
         if not ranked:
             continue
-        top = ranked[0]
+        top = _answering(sub, ranked)
         if (
             top.score <= 0  # what the message rules out
             or all(top.article.index != p.article.index for p in chosen)
