@@ -1110,6 +1110,18 @@ def _key_written_out(row: str, said: str) -> bool:
     return " " in key and re.search(rf"(?<!\w){re.escape(key)}(?!\w)", said) is not None
 
 
+def _cells_written_out(row: str, said: str) -> list[int]:
+    """The columns of a row (not its key) whose cell of two or more words the message writes out
+    word for word (``said``: normalised)."""
+    return [
+        c
+        for c, cell in enumerate(table_cells(row))
+        if c > 0
+        and " " in (text := normalise(plain(cell)))
+        and re.search(rf"(?<!\w){re.escape(text)}(?!\w)", said) is not None
+    ]
+
+
 def _key_share(asked: set[str], key: set[str], aliases: dict) -> float:
     """The share of a row key's terms that the question names (all of them through a place)."""
     return _key_named(asked, key, aliases) / len(key) if key else 0.0
@@ -1795,9 +1807,15 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         most, keyed = max(most, 1), ranged
         if (unit.item or 0) not in keyed:
             unit = _row_at(unit, block, keyed[0])
+    said = normalise(plain(question.latest))
+    # A cell of one row the message writes out ("The test strip showed 3 red squares", where
+    # "1 red square" holds the same words and the Soft row a "3" of its own): that row.
+    written = [n for n, row in enumerate(block.items) if _cells_written_out(row, said)]
+    if len(written) == 1 and (not keyed or written[0] in keyed):
+        most, keyed = max(most, 1), written
+        unit = _row_at(unit, block, written[0])
     # Of rows whose keys hold the same words ("Maximum number of dataset groups", "… of datasets
     # in a dataset group"), the one the question writes out word for word.
-    said = normalise(plain(question.latest))
     verbatim = [n for n in keyed if _key_written_out(block.items[n], said)]
     if verbatim and len(verbatim) < len(keyed):
         keyed = verbatim
@@ -1840,11 +1858,15 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         return ["\n".join([*block.header, *block.items])]
     # A column is named by what sets it apart, not by the table's topic ("shipping" in a table
     # of shipping rates), or by all its words ("Plus"); "how much" with none named asks the cost.
+    # A column whose cell the message writes out is what the customer told ("The test strip
+    # showed 3 red squares"), not what they ask.
     topic = article.context_terms(unit)
+    told = _cells_written_out(block.items[unit.item or 0], said)
     named = [
         c
         for c, cell in enumerate(header_cells)
         if c > 0
+        and c not in told
         and ((_text_terms(cell) - topic) & latest or latest >= _text_terms(cell) != frozenset())
     ]
     if not named and _PRICE_ASKED.search(question.latest):

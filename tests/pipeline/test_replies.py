@@ -743,6 +743,20 @@ def test_a_number_the_question_gives_finds_its_row():
     assert rows == ["| Very hard | 4 red squares | 4 weeks |"], text
 
 
+def test_a_cell_the_message_writes_out_names_its_row_and_is_not_restated():
+    """ "3 red squares" is the Hard row's, though "1 red square" holds the same words and the Soft
+    row a "3 months"; what the customer told (the strip's reading) is never stated back as the
+    answer."""
+    question = "The test strip showed 3 red squares. How often do I need a new filter?"
+    text = _offline_text(HARDNESS, "Water hardness", question)
+    assert text.startswith("Hard — Replace filter every: 6 weeks. [1]"), text
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "square" in ln]
+    assert rows == ["| Hard | 3 red squares | 6 weeks |"]
+    told = _offline_text(HARDNESS, "Water hardness", "The strip shows 2 red squares. What now?")
+    assert "Test strip shows: 2 red squares" not in told
+    assert "| Medium | 2 red squares | 2 months |" in told
+
+
 TWO_STEP = """# Two-step verification
 
 Two-step verification adds a code from an authenticator app when you sign in.
