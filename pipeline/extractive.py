@@ -2138,7 +2138,8 @@ def _answers_to_each_question(
     the wifi has dropped out at 8?"): each question, with the story around it but not the other
     questions, is scored as a message of its own. Its best unit joins the reply when it is of an
     article the reply cites, not in the reply yet, and closer in meaning to that question than
-    the reply's answer is (it answers another part), by at least ``QUESTION_ALONE_MEANING``.
+    the reply's first unit is (it answers another part), with a cosine of at least
+    ``QUESTION_ALONE_MEANING``.
 
     The words of the whole message choose one answer; the words of one question alone find the
     section that answers it ("Schedules are stored on the machine itself"), which the whole
@@ -2166,8 +2167,8 @@ def _answers_to_each_question(
         ):
             continue
         probes = [_probe_text(s.article, s.unit) for s in (top, picked[0])]
-        own, answer_s = sources.similarity_to(probes, pieces[n])
-        if own >= QUESTION_ALONE_MEANING and own > answer_s:
+        own, first = sources.similarity_to(probes, pieces[n])
+        if own >= QUESTION_ALONE_MEANING and own > first:
             more.append(top)
     return more
 
