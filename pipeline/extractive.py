@@ -1106,20 +1106,19 @@ def _key_written_out(row: str, said: str) -> bool:
     """The question writes the row's key of two or more words out word for word (``said``:
     normalised); a one-word key is named or not, as ``_key_share`` counts."""
     cells = table_cells(row)
-    key = normalise(plain(cells[0])) if cells else ""
-    return " " in key and re.search(rf"(?<!\w){re.escape(key)}(?!\w)", said) is not None
+    return bool(cells) and _written_out(cells[0], said)
 
 
 def _cells_written_out(row: str, said: str) -> list[int]:
     """The columns of a row (not its key) whose cell of two or more words the message writes out
     word for word (``said``: normalised)."""
-    return [
-        c
-        for c, cell in enumerate(table_cells(row))
-        if c > 0
-        and " " in (text := normalise(plain(cell)))
-        and re.search(rf"(?<!\w){re.escape(text)}(?!\w)", said) is not None
-    ]
+    return [c for c, cell in enumerate(table_cells(row)) if c > 0 and _written_out(cell, said)]
+
+
+def _written_out(cell: str, said: str) -> bool:
+    """A cell of two or more words that ``said`` (normalised) holds word for word."""
+    text = normalise(plain(cell))
+    return " " in text and re.search(rf"(?<!\w){re.escape(text)}(?!\w)", said) is not None
 
 
 def _key_share(asked: set[str], key: set[str], aliases: dict) -> float:
@@ -1810,7 +1809,8 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     said = normalise(plain(question.latest))
     # A cell of one row the message writes out ("The test strip showed 3 red squares", where
     # "1 red square" holds the same words and the Soft row a "3" of its own): that row.
-    written = [n for n, row in enumerate(block.items) if _cells_written_out(row, said)]
+    written_cells = [_cells_written_out(row, said) for row in block.items]
+    written = [n for n, cells in enumerate(written_cells) if cells]
     if len(written) == 1 and (not keyed or written[0] in keyed):
         most, keyed = max(most, 1), written
         unit = _row_at(unit, block, written[0])
@@ -1861,7 +1861,7 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     # A column whose cell the message writes out is what the customer told ("The test strip
     # showed 3 red squares"), not what they ask.
     topic = article.context_terms(unit)
-    told = _cells_written_out(block.items[unit.item or 0], said)
+    told = written_cells[unit.item or 0]
     named = [
         c
         for c, cell in enumerate(header_cells)
@@ -2160,9 +2160,8 @@ def _answers_to_each_question(
         top = _answering(sub, ranked)
         if (
             top.score <= 0  # what the message rules out
-            or all(top.article.index != p.article.index for p in chosen)
-            or any(top.unit is p.unit for p in chosen)
-            or _overlaps(top, chosen)
+            or all(top.article is not p.article for p in chosen)
+            or _overlaps(top, chosen)  # the same unit, or its paragraph, list or table
             or normalise(plain(top.unit.text)) in quoted
         ):
             continue
