@@ -215,7 +215,9 @@ def cut_units(reply: str, articles: list[tuple[Section, ...]]) -> int:
     source_steps: list[list[str]] = []
     for sections in articles:
         for section in sections:
-            source_sentences += [_norm(h) for h in section.path]  # a heading quoted as a line
+            # a heading quoted as a line, and each of its sentences: "The filter floats up in the
+            # tank. Is it broken?" reads back as two pieces of the reply's paragraph
+            source_sentences += [_norm(s) for h in section.path for s in (h, *sentences(h))]
             for block in section.blocks:
                 if block.kind == "table":
                     source_rows += [_norm(r) for r in block.items]

@@ -78,6 +78,9 @@ def test_cut_units_finds_every_kind_of_cut():
         "| Plan | Requests per minute |\n|---|---|\n| Enterprise | 3,000 (can be raised on request) |"
     )
     assert cut_units(whole, source) == 0
+    faq = "## Limits\n\n### The link has expired. Can I get a new one?\nYes. Request another.\n"
+    quoted = "Hi,\n\n**The link has expired. Can I get a new one?** [1]\n\nYes. Request another."
+    assert cut_units(quoted, [parse_article(faq, "FAQ")]) == 0  # a heading of two sentences
     for broken in (
         "| Plan | Requests per minute |\n|---|---|\n| Enterprise | 3,",  # a row cut mid-cell
         "1. Go to **app.flowdesk.io/login** and click **Forgot password?**\n"
