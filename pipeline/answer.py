@@ -74,9 +74,11 @@ def unit_vectors(embedder: Embedder) -> UnitVectors:
 
 
 def _cosines_to(embedder: Embedder, texts: Sequence[str], to: str) -> list[float]:
-    """Cosines of ``texts`` to ``to`` (embedded now: a part of the message, rarely needed)."""
-    vector = embedder.embed([to])[0]
-    return unit_vectors(embedder).cosines(texts, embed=embedder.embed, query_vector=vector)
+    """Cosines of ``texts`` to ``to`` (a part of the message; its vector is kept with the units',
+    as each question of a message is put to the model more than once)."""
+    cache = unit_vectors(embedder)
+    vector = cache.vectors([to], embed=embedder.embed)[0]
+    return cache.cosines(texts, embed=embedder.embed, query_vector=vector)
 
 
 class AlreadyAnswered(AutoCRMError):

@@ -105,6 +105,11 @@ class UnitVectors:
         embed: Callable[[Sequence[str]], np.ndarray],
         query_vector: np.ndarray,
     ) -> list[float]:
+        return [float(v @ query_vector) for v in self.vectors(texts, embed=embed)]
+
+    def vectors(
+        self, texts: Sequence[str], *, embed: Callable[[Sequence[str]], np.ndarray]
+    ) -> list[np.ndarray]:
         with self._lock:
             known = {t: self._vectors[t] for t in texts if t in self._vectors}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
@@ -116,7 +121,7 @@ class UnitVectors:
                 self._vectors.move_to_end(text)
             while len(self._vectors) > self._size:
                 self._vectors.popitem(last=False)
-        return [float(known[t] @ query_vector) for t in texts]
+        return [known[t] for t in texts]
 
 
 def normalise(text: str) -> str:

@@ -75,6 +75,8 @@ KIND_PREFERENCE = 0.8
 ROW_BONUS = 0.25  # a table row for a "how much" one
 ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from (a follow-up)
 ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
+ALREADY_SAID_SHARE = 0.7  # a unit this much of whose words the thread's last answer holds …
+ALREADY_SAID_PENALTY = 0.5  # … is what the customer was told already, not the answer now
 VERBATIM_KEY_BONUS = 0.15  # … whose key of several words the question writes out
 HEADING_CREDIT = 0.5
 PREVIOUS_TURN_WEIGHT = 0.5
@@ -455,6 +457,14 @@ _PHRASES = (
         re.compile(r"(?i)\bmoney back\b|\breimburs(?:e|ed|ement)\b"),
         partial(_and_named, "refund"),
     ),
+    (  # "if I'm not happy with what you do with it": unhappy, what a complaints section says
+        re.compile(r"(?i)\bnot (?:happy|satisfied|pleased)\b|\b(?:dis|un)satisfied\b"),
+        partial(_and_named, "unhappy"),
+    ),
+    (  # "the UK regulator": a data protection (or supervisory) authority
+        re.compile(r"(?i)\bregulators?\b|\bwatchdogs?\b"),
+        partial(_and_named, "authority"),
+    ),
     (  # "any kind of stats on how much we're drinking": usage reports
         re.compile(r"(?i)\bstats\b"),  # not "statistics", which articles write themselves
         partial(_and_named, "usage reports statistics"),
@@ -805,6 +815,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
+    said_before = terms(question.answered)
     order = _first_said(question.latest)
     pointed = _pointed_to(sources)
     for article in sources.articles:
@@ -841,6 +852,8 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 got = held | article.context_terms(unit)
                 done = _done_already(tried, got, vocabulary, sources)
                 bonus -= TRIED_PENALTY * done
+            if said_before and _already_said(article, unit, said_before):
+                bonus -= ALREADY_SAID_PENALTY
             if exhausted and _last_resort(article, unit):
                 bonus += LAST_RESORT_BONUS  # "I've tried everything": "Still seeing E4? …"
             if article.similarity:
@@ -863,6 +876,17 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     if sources.similarity is not None and scored:
         scored = _by_meaning(scored, sources)
     return scored
+
+
+def _already_said(article: SourceArticle, unit: Unit, said: set[str]) -> bool:
+    """The thread's last answer already holds most of the unit's words: the customer who
+    follows it up ("and if I lost my phone and the backup codes?") has those steps. Not a table
+    row: the answer stated one of its cells, and the follow-up may ask another ("and if we stop
+    using the filter?")."""
+    if unit.kind == "row":
+        return False
+    held = _unit_terms(article, unit)
+    return bool(held) and len(held & said) / len(held) >= ALREADY_SAID_SHARE
 
 
 def _last_resort(article: SourceArticle, unit: Unit) -> bool:
@@ -1175,6 +1199,14 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     if first is not None:
         picked, best = [first, best], first
         composed[id(first)] = _compose(first, question)
+    # What the thread's last answer told the customer is not said again: a follow-up gets what
+    # it asks, not the steps it follows up.
+    said = terms(question.answered)
+
+    def told(unit: Scored) -> bool:
+        return bool(said) and _already_said(unit.article, unit.unit, said)
+
+    ranked = [s for s in ranked if s is best or not told(s)]
     # Further units must answer a part of what is asked: the story around the question ("I just
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
     asked = question.asked_weights(sources)
@@ -1249,7 +1281,8 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     # A quoted passage that names what to do ("For anything else, make a privacy request.") in
     # an article with a section on how to do it ("How to make a privacy request"): that section.
     for other in _how_to_sections(picked, composed, ranked):
-        take(other)
+        if not told(other):
+            take(other)
     # Sections a reply needs beside its answer: the other side of "What's (not) covered", and
     # what to do before a procedure; each list of insertions is made on the list before it.
     for more in (partial(_both_sides, question, asked), _prerequisites):
@@ -2154,7 +2187,10 @@ def _answers_to_each_question(
             break
         alone = " ".join(p for k, p in enumerate(pieces) if k == n or k not in asking)
         sub = Question(alone, question.previous, question.answered)
-        ranked = score_units(sub, sources)
+        # which sentence answers it, by meaning: close to this question, not to the message
+        ranked = score_units(
+            sub, replace(sources, similarity=partial(sources.similarity_to, to=pieces[n]))
+        )
         if not ranked:
             continue
         top = _answering(sub, ranked)

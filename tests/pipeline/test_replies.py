@@ -1769,9 +1769,9 @@ def test_a_question_no_unit_answers_by_its_words_gets_the_unit_closest_in_meanin
     text = "\n\n".join(found.parts)
     assert "light or dark setting" in text and "iOS 16 or later" in text, text
     assert "iOS 16 or later" not in "\n\n".join(without.parts)
-    # only the question the reply's words leave unanswered was put to the model, with the
-    # sentence that says what "it" is
-    assert asked == ["My iPhone is stuck on an old version. Will it run on it?"]
+    # the question the reply's words leave unanswered was put to the model first, with the
+    # sentence that says what "it" is (then each question alone, to find its own answer)
+    assert asked[0] == "My iPhone is stuck on an old version. Will it run on it?"
     assert text.index("light or dark") < text.index("iOS 16"), text
 
 
@@ -2331,3 +2331,83 @@ def test_each_question_of_a_message_finds_its_own_answer(real_embedder):
     assert "Schedules are stored on the machine itself" in both
     one = reply("I'd love a latte waiting at 8 every morning. How do I set that up?")
     assert "Tap **Add schedule**" in one and "stored on the machine" not in one
+
+
+TWO_STEP_LOST_PHONE = """# Two-step verification
+
+Two-step verification adds a code from an authenticator app when you sign in.
+
+## Set it up
+
+1. In the app, go to **Settings > Account > Security**.
+2. Tap **Two-step verification** and enter your password.
+3. Scan the QR code with your authenticator app.
+4. Enter the 6-digit code it shows and tap **Verify**.
+5. Save your 10 backup codes somewhere safe, then tap **Done**.
+
+## Backup codes
+
+Backup codes let you sign in if you don't have your authenticator app. Each backup code works
+only once.
+
+## Lost your phone and your backup codes?
+
+Contact support. We need to verify your identity before we can switch off two-step
+verification, which can take up to 3 business days.
+"""
+
+
+def test_a_follow_up_is_not_answered_with_what_the_thread_already_told():
+    """The agent gave the set-up steps; the customer asks what happens if the phone and the codes
+    are lost. The reply answers that, without quoting the steps they were just given."""
+    told = (
+        "In the app go to Settings > Account > Security, tap Two-step verification and enter "
+        "your password. Scan the QR code with your authenticator app, enter the 6-digit code it "
+        "shows and tap Verify, then save your 10 backup codes somewhere safe and tap Done."
+    )
+    reply = _offline_answer_over(
+        [(TWO_STEP_LOST_PHONE, "Two-step verification")],
+        "ok, and worst case - if I set it up, lost my phone and couldn't find the backup codes "
+        "either, would I be locked out for good?",
+        previous="how do i set up two-step verification on my account?",
+        answered=told,
+    )
+    text = "\n\n".join(reply.parts)
+    assert "verify your identity" in text, text
+    assert "Scan the QR code" not in text, text
+    # without the thread's answer the steps are what "set it up" asks for
+    fresh = _offline_answer_over(
+        [(TWO_STEP_LOST_PHONE, "Two-step verification")],
+        "how do i set it up? and if I lose my phone, would I be locked out for good?",
+    )
+    assert "Scan the QR code" in "\n\n".join(fresh.parts)
+
+
+PRIVACY_RIGHTS = """# Your privacy rights
+
+## Your rights
+
+- **Erasure:** ask us to delete your data, unless we must keep it by law.
+- **Access:** get a copy of the personal data we hold about you.
+
+## How to make a privacy request
+
+Email **privacy@example.com** from the email address on your account.
+
+## Complaints
+
+If you're unhappy with how we've handled your data, please tell us first so we can try to put it
+right. You can also complain to the data protection authority in your country.
+"""
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "And if I'm not happy with what you do with it, who do I go to?",
+        "What if I'm dissatisfied with how it's handled - is there a regulator?",
+    ],
+)
+def test_not_happy_finds_the_section_for_the_unhappy(asked):
+    reply = _offline_answer_over([(PRIVACY_RIGHTS, "Your privacy rights")], asked)
+    assert reply.parts[0].startswith("**Complaints**"), reply.parts
