@@ -209,6 +209,8 @@ _ASKING = re.compile(
         + r"|any ideas?|(i'?d )?(love|want|need) to know|(please )?let me know|just checking"
         + r"|(i'?m )?curious"
     )
+    # "My son's moved out so I want to get rid of his 6am one": a request after its reason
+    + r"|\b(so|and|but|now)\s+(i|we)\s+(need|want|would like|'d like)\s+to\b"
 )
 # Where a message's next question starts: after a sentence, or ", and will …".
 _SUB_QUESTION = re.compile(
@@ -443,6 +445,10 @@ _PHRASES = (
             r"account\b"
         ),
         partial(_and_named, "delete account"),
+    ),
+    (  # "get rid of his 6am one": delete it
+        re.compile(r"(?i)\b(?:get|gets|getting|got) rid of\b"),
+        partial(_and_named, "delete"),
     ),
     (  # "can I get a free replacement tip under that?", "will you still sort it under
         # warranty?": is it covered (not "how do I get it fixed under the warranty?")
@@ -816,6 +822,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
     said_before = terms(question.answered)
+    contrasts = _WITHOUT.search(question.latest)
     order = _first_said(question.latest)
     pointed = _pointed_to(sources)
     for article in sources.articles:
@@ -829,6 +836,8 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if not _quotable(article, unit) or id(unit) in pointed:
                 continue
             held = _unit_terms(article, unit)
+            if not contrasts and unit.kind == "sentence":  # a message that says "without"
+                held = held - _without(unit.text)  # may ask for the sentence that says it too
             cov = coverage_of(weights, held, article.context_terms(unit), aliases)
             if unit.kind == "steps":  # which procedure: its heading and intro say
                 name = _procedure_name(article, unit)
@@ -2082,6 +2091,13 @@ def _unit_terms(article: SourceArticle, unit: Unit) -> set[str]:
     return _text_terms(unit.text)
 
 
+@lru_cache(maxsize=65536)
+def _without(text: str) -> frozenset[str]:
+    """The terms a text says "without": "Pause all … without deleting them" is not about
+    deleting one."""
+    return frozenset(terms(" ".join(m.group(0) for m in _WITHOUT.finditer(plain(text)))))
+
+
 def _said(
     weights: dict[str, float], used: list[tuple[SourceArticle, Unit]], aliases: dict | None = None
 ) -> float:
@@ -2187,9 +2203,13 @@ def _answers_to_each_question(
             break
         alone = " ".join(p for k, p in enumerate(pieces) if k == n or k not in asking)
         sub = Question(alone, question.previous, question.answered)
+        # "Where is it??" means what the sentence before it says
+        meant = (
+            f"{pieces[n - 1]} {pieces[n]}" if n and _POINTING_BACK.search(pieces[n]) else pieces[n]
+        )
         # which sentence answers it, by meaning: close to this question, not to the message
         ranked = score_units(
-            sub, replace(sources, similarity=partial(sources.similarity_to, to=pieces[n]))
+            sub, replace(sources, similarity=partial(sources.similarity_to, to=meant))
         )
         if not ranked:
             continue
@@ -2202,7 +2222,7 @@ def _answers_to_each_question(
         ):
             continue
         probes = [_probe_text(s.article, s.unit) for s in (top, picked[0])]
-        own, first = sources.similarity_to(probes, pieces[n])
+        own, first = sources.similarity_to(probes, meant)
         if own >= QUESTION_ALONE_MEANING and own > first:
             more.append(top)
     return more

@@ -2300,27 +2300,31 @@ Make sure there are beans in the hopper, water in the tank and a cup under the s
 """
 
 
+def _reply_by_meaning(embedder, markdown: str, title: str, latest: str) -> str:
+    """The offline reply over one made-up article, with the model at hand as in a draft: each
+    section's cosine to the message (as its best chunk's would be), and cosines to a part of it."""
+    from autocrm.pipeline.answer import _cosines_to
+    from autocrm.pipeline.articles import Sources
+    from autocrm.pipeline.extractive import Question, answer
+
+    def cosines(texts, to):
+        return _cosines_to(embedder, texts, to)
+
+    sections = parse_article(markdown, title)
+    texts = [" › ".join([title, *s.path]) + "\n" + s.blocks[0].markdown for s in sections]
+    source = _source(markdown, title, similarity=cosines(texts, latest))
+    sources = Sources([source], {}, 1.0, similarity_to=cosines)
+    return "\n\n".join(answer(Question(latest), sources).parts)
+
+
 def test_each_question_of_a_message_finds_its_own_answer(real_embedder):
     """Two questions in one message: the words of the whole message pick the procedure; the
     second question alone finds the section that answers it, which joins the reply because it is
     closer in meaning to that question than the procedure is. A message that asks one thing gets
     its answer alone."""
-    from autocrm.pipeline.answer import _cosines_to
-    from autocrm.pipeline.articles import Sources
-    from autocrm.pipeline.extractive import Question, answer
 
     def reply(latest: str) -> str:
-        def cosines(texts, to):
-            return _cosines_to(real_embedder, texts, to)
-
-        sections = parse_article(SCHEDULES, "Schedule a brew")
-        # each section's cosine to the message, as its best chunk's would be
-        texts = [
-            " › ".join(["Schedule a brew", *s.path]) + "\n" + s.blocks[0].markdown for s in sections
-        ]
-        source = _source(SCHEDULES, "Schedule a brew", similarity=cosines(texts, latest))
-        sources = Sources([source], {}, 1.0, similarity_to=cosines)
-        return "\n\n".join(answer(Question(latest), sources).parts)
+        return _reply_by_meaning(real_embedder, SCHEDULES, "Schedule a brew", latest)
 
     both = reply(
         "We keep a Brew at our caravan and the wifi there keeps cutting out. I'd love a latte "
@@ -2411,3 +2415,39 @@ right. You can also complain to the data protection authority in your country.
 def test_not_happy_finds_the_section_for_the_unhappy(asked):
     reply = _offline_answer_over([(PRIVACY_RIGHTS, "Your privacy rights")], asked)
     assert reply.parts[0].startswith("**Complaints**"), reply.parts
+
+
+SCHEDULES_EDIT_AND_PAUSE = """# Schedule a brew
+
+## Create a schedule
+
+1. In the app, tap your machine and then **Schedules**.
+2. Tap **New schedule**, choose the drink and the time, and tap **Save**.
+
+## Edit or delete a schedule
+
+Tap the schedule in the **Schedules** list to change it. To delete it, swipe left on the
+schedule and tap **Delete**.
+
+## Going on holiday?
+
+Tap **Schedules > Pause all** to stop every schedule without deleting them. Tap **Resume all**
+when you're back.
+"""
+
+
+def test_a_request_after_its_reason_is_a_question_of_its_own(real_embedder):
+    """ "My son's moved out so I want to get rid of his one" asks for something (deleting a
+    schedule) beside the message's "how do I" question; the sentence that stops schedules
+    "without deleting them" is not the answer to it."""
+    text = _reply_by_meaning(
+        real_embedder,
+        SCHEDULES_EDIT_AND_PAUSE,
+        "Schedule a brew",
+        "Two things with the timers on our Brew. My son's moved out so I want to get rid of his "
+        "6am one completely. And we're away for three weeks from Friday - how do I stop the "
+        "others going off while we're gone without having to set them all up again?",
+    )
+    flat = " ".join(text.split())
+    assert "Pause all" in flat and "swipe left on the schedule" in flat, text
+
