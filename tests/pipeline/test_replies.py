@@ -2450,4 +2450,3 @@ def test_a_request_after_its_reason_is_a_question_of_its_own(real_embedder):
     )
     flat = " ".join(text.split())
     assert "Pause all" in flat and "swipe left on the schedule" in flat, text
-
