@@ -77,6 +77,7 @@ ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from 
 ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
 ALREADY_SAID_SHARE = 0.7  # a unit this much of whose words the thread's last answer holds …
 ALREADY_SAID_PENALTY = 0.5  # … is what the customer was told already, not the answer now
+ROW_KEY_MEANING = 0.0  # … a row whose key it names, in a section at least this close to it
 VERBATIM_KEY_BONUS = 0.15  # … whose key of several words the question writes out
 HEADING_CREDIT = 0.5
 PREVIOUS_TURN_WEIGHT = 0.5
@@ -872,7 +873,9 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 bonus += STEPS_BONUS if question.asks_how else 0.0
                 if _contrast(article, unit, factors, said_words) and not opposite:
                     contrasted.add(id(unit))
-            elif unit.kind == "row" and (how_much or _names(asked, _row_key(unit), aliases)):
+            elif unit.kind == "row" and (
+                how_much or (_names(asked, _row_key(unit), aliases) and _near(article, unit))
+            ):
                 # a value question, or the row's key named ("E5", "Canada"); the row whose key
                 # the question names most completely ("dataset groups", not "columns in a
                 # dataset") before rows whose long keys merely mention its words
@@ -885,6 +888,12 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     if sources.similarity is not None and scored:
         scored = _by_meaning(scored, sources)
     return scored
+
+
+def _near(article: SourceArticle, unit: Unit) -> bool:
+    """The unit's section is not unrelated in meaning to the message: "Medium roast" does not
+    name the water-hardness table's "Medium" row."""
+    return not article.similarity or article.similarity[unit.section] >= ROW_KEY_MEANING
 
 
 def _already_said(article: SourceArticle, unit: Unit, said: set[str]) -> bool:

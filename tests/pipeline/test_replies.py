@@ -2450,3 +2450,35 @@ def test_a_request_after_its_reason_is_a_question_of_its_own(real_embedder):
     )
     flat = " ".join(text.split())
     assert "Pause all" in flat and "swipe left on the schedule" in flat, text
+
+
+SOUR_COFFEE = """# Coffee tastes sour
+
+## Cause: the grind is too coarse
+
+Water rushes through coarse grounds before the flavour has developed.
+**Fix:** turn the grind dial one step finer.
+"""
+
+
+def test_a_row_key_the_message_uses_for_something_else_does_not_pick_the_row():
+    """ "Medium roast" names the hardness table's Medium row by its word, but that table is
+    unrelated in meaning to a message about sour coffee (its section's cosine is below 0): the
+    row gets no bonus for its key, and the cause that answers leads. Where the table is related,
+    the key picks its row."""
+    asked = (
+        "I turned the grind dial right up because a mate said coarser = less bitter. Now every "
+        "coffee is thin and sharp, kind of sour. Medium roast, bag opened last week. What should "
+        "I do?"
+    )
+    from autocrm.pipeline.articles import Sources
+    from autocrm.pipeline.extractive import Question, answer
+
+    def reply_with(hardness_cosine: float):
+        sour = _source(SOUR_COFFEE, "Coffee tastes sour", 0, (0.05, 0.05))
+        hardness = _source(HARDNESS, "Water hardness", 1, (hardness_cosine,))
+        sources = [sour, hardness]
+        return "\n\n".join(answer(Question(asked), Sources(sources, {}, 1.0)).parts)
+
+    assert reply_with(-0.05).startswith("**Cause: the grind is too coarse**"), reply_with(-0.05)
+    assert "| Medium |" in reply_with(0.3)
