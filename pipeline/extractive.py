@@ -2228,6 +2228,13 @@ def _answers_to_each_question(
             or all(top.article is not p.article for p in chosen)
             or _overlaps(top, chosen)  # the same unit, or its paragraph, list or table
             or normalise(plain(top.unit.text)) in quoted
+            # a second procedure only for a question that asks how ("I want to change my
+            # password" is answered by the reply's procedure, not by "Forgot your password")
+            or (
+                top.unit.kind == "steps"
+                and any(p.unit.kind == "steps" for p in chosen)
+                and not sub.asks_how
+            )
         ):
             continue
         probes = [_probe_text(s.article, s.unit) for s in (top, picked[0])]

@@ -1,0 +1,106 @@
+"""Replies read end to end on the shipped help centre (evals/data/support-answers/kb): customer
+messages of the eval set's dev part whose replies were wrong, each with what the fixed reply
+must and must not say. The whole drafter runs (real retrieval, real embeddings), as in a draft."""
+
+from __future__ import annotations
+
+import pytest
+
+from autocrm.core.settings import Settings
+from autocrm.db.connect import connect
+from autocrm.evals.datasets import load_dataset
+from autocrm.evals.kb import eval_kb_url
+from autocrm.pipeline.answer import prepare_answer
+from autocrm.pipeline.query import Turn
+
+
+@pytest.fixture(scope="module")
+def kettleby_url(server_url, real_embedder, tmp_path_factory) -> str:
+    dataset = load_dataset(
+        "support-answers", split="all", cache_dir=tmp_path_factory.mktemp("support-answers")
+    )
+    url, _ = eval_kb_url(
+        server_url=server_url,
+        source=dataset.kb_source,
+        chunking=Settings().chunking,
+        embedder=real_embedder,
+    )
+    return url
+
+
+def reply(url: str, embedder, latest: str, thread: tuple[tuple[str, str], ...] = ()) -> str:
+    settings = Settings()
+    settings.retrieval.top_k = 10
+    turns = [Turn(speaker, text) for speaker, text in thread] + [Turn("customer", latest)]
+    with connect(url, autocommit=True) as conn:
+        prepared = prepare_answer(
+            conn,
+            subject="",
+            description="",
+            thread=turns,
+            customer_name=None,
+            kind="auto_reply",
+            embedder=embedder,
+            chat_model=None,
+            settings=settings,
+        )
+    return " ".join(prepared.draft.text.split())
+
+
+CASES = [
+    pytest.param(
+        "I want to change my Kettleby password - it's one I've had for years and it's literally "
+        "my dog's name and a 1. I'm signed in on my phone right now. Thing is, my husband uses "
+        "the app on the kitchen tablet under my login and I'd rather he didn't get kicked out. "
+        "How do I change it? And any tips for picking a better one?",
+        (),
+        ["Type your new password twice"],
+        ["Forgot password?"],  # one procedure: the one for a signed-in customer
+        id="sa-362 one procedure",
+    ),
+    pytest.param(
+        "ok, and worst case - if I lost my phone and couldn't find the backup codes either, "
+        "would I be locked out for good?",
+        (
+            ("customer", "how do i set up two-step verification on my kettleby account?"),
+            (
+                "agent",
+                "In the Kettleby app, go to Settings > Account > Security, tap Two-step "
+                "verification and enter your password. Scan the QR code with your authenticator "
+                "app, enter the 6-digit code it shows and tap Verify, then save your 10 backup "
+                "codes somewhere safe and tap Done.",
+            ),
+        ),
+        ["verify your identity before we can switch off two-step verification"],
+        ["scan the QR code"],  # the steps the agent just gave
+        id="sa-383 not what the thread told",
+    ),
+    pytest.param(
+        "Two things with the timers on our Brew. My son's moved out so I want to get rid of his "
+        "6am one completely. And we're away for three weeks from Friday - how do I stop the "
+        "others going off while we're gone without having to set them all up again when we get "
+        "back?",
+        (),
+        ["swipe left on the schedule and tap **Delete**", "Pause all"],
+        [],
+        id="sa-360 both requests",
+    ),
+    pytest.param(
+        "I turned the grind dial right up to 10 because a mate said coarser = less bitter. Now "
+        "every coffee is thin and sharp, kind of sour. Medium roast, bag opened last week, "
+        "roasted about a month ago. What should I do?",
+        (),
+        ["turn the grind dial one step finer"],
+        ["2 red squares"],  # the water-hardness table's Medium row
+        id="sa-375 not the Medium row",
+    ),
+]
+
+
+@pytest.mark.parametrize(("latest", "thread", "present", "absent"), CASES)
+def test_a_reply_read_end_to_end(kettleby_url, real_embedder, latest, thread, present, absent):
+    text = reply(kettleby_url, real_embedder, latest, thread)
+    for wanted in present:
+        assert wanted in text, text
+    for unwanted in absent:
+        assert unwanted not in text, text
