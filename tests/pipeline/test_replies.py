@@ -2482,4 +2482,3 @@ def test_a_row_key_the_message_uses_for_something_else_does_not_pick_the_row():
 
     assert reply_with(-0.05).startswith("**Cause: the grind is too coarse**"), reply_with(-0.05)
     assert "| Medium |" in reply_with(0.3)
-
