@@ -897,11 +897,12 @@ def _near(article: SourceArticle, unit: Unit) -> bool:
 
 
 def _already_said(article: SourceArticle, unit: Unit, said: set[str]) -> bool:
-    """The thread's last answer already holds most of the unit's words: the customer who
-    follows it up ("and if I lost my phone and the backup codes?") has those steps. Not a table
-    row: the answer stated one of its cells, and the follow-up may ask another ("and if we stop
-    using the filter?")."""
-    if unit.kind == "row":
+    """The thread's last answer already holds most of the procedure's words: the customer who
+    follows it up ("and if I lost my phone and the backup codes?") has those steps. Only a
+    procedure: a follow-up may ask about a sentence the answer gave ("I was told it is limited
+    to 200 TB, can you clarify?") or another cell of its row ("and if we stop using the
+    filter?")."""
+    if unit.kind != "steps":
         return False
     held = _unit_terms(article, unit)
     return bool(held) and len(held & said) / len(held) >= ALREADY_SAID_SHARE
