@@ -77,7 +77,7 @@ ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from 
 ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
 ALREADY_SAID_SHARE = 0.7  # a unit this much of whose words the thread's last answer holds …
 ALREADY_SAID_PENALTY = 0.5  # … is what the customer was told already, not the answer now
-ROW_KEY_MEANING = 0.0  # … a row whose key it names, in a section at least this close to it
+ROW_KEY_MEANING = 0.0  # a row named by its key needs at least this section cosine to the message
 VERBATIM_KEY_BONUS = 0.15  # … whose key of several words the question writes out
 HEADING_CREDIT = 0.5
 PREVIOUS_TURN_WEIGHT = 0.5
@@ -823,7 +823,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
     said_before = terms(question.answered)
-    contrasts = _WITHOUT.search(question.latest)
+    says_without = _WITHOUT.search(question.latest)
     order = _first_said(question.latest)
     pointed = _pointed_to(sources)
     for article in sources.articles:
@@ -837,7 +837,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if not _quotable(article, unit) or id(unit) in pointed:
                 continue
             held = _unit_terms(article, unit)
-            if not contrasts and unit.kind == "sentence":  # a message that says "without"
+            if not says_without and unit.kind == "sentence":  # a message that says "without"
                 held = held - _without(unit.text)  # may ask for the sentence that says it too
             cov = coverage_of(weights, held, article.context_terms(unit), aliases)
             if unit.kind == "steps":  # which procedure: its heading and intro say
@@ -1218,8 +1218,8 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     if first is not None:
         picked, best = [first, best], first
         composed[id(first)] = _compose(first, question)
-    # What the thread's last answer told the customer is not said again: a follow-up gets what
-    # it asks, not the steps it follows up.
+    # A procedure the thread's last answer gave is not given again: a follow-up gets what it
+    # asks, not the steps it follows up.
     said = terms(question.answered)
 
     def told(unit: Scored) -> bool:
