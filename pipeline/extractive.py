@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 
 from autocrm.pipeline.articles import SourceArticle, Sources, normalise
 from autocrm.pipeline.query import QUANTITIES
@@ -75,7 +75,7 @@ KIND_PREFERENCE = 0.8
 ROW_BONUS = 0.25  # a table row for a "how much" one
 ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from (a follow-up)
 ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
-ALREADY_SAID_SHARE = 0.7  # a unit this much of whose words the thread's last answer holds …
+ALREADY_SAID_SHARE = 0.7  # a procedure this much of whose words the thread's last answer holds …
 ALREADY_SAID_PENALTY = 0.5  # … is what the customer was told already, not the answer now
 ROW_KEY_MEANING = 0.0  # a row named by its key needs at least this section cosine to the message
 VERBATIM_KEY_BONUS = 0.15  # … whose key of several words the question writes out
@@ -608,6 +608,11 @@ class Question:
             for n in asking
         ]
 
+    @cached_property
+    def answered_terms(self) -> frozenset[str]:
+        """The terms of the answer the newest message follows (empty when none)."""
+        return frozenset(terms(self.answered))
+
     @property
     def negated(self) -> frozenset[str]:
         """The terms the newest message rules out: "(not the app store)", and what it says it
@@ -822,7 +827,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
-    said_before = terms(question.answered)
+    said_before = question.answered_terms
     says_without = _WITHOUT.search(question.latest)
     order = _first_said(question.latest)
     pointed = _pointed_to(sources)
@@ -896,7 +901,7 @@ def _near(article: SourceArticle, unit: Unit) -> bool:
     return not article.similarity or article.similarity[unit.section] >= ROW_KEY_MEANING
 
 
-def _already_said(article: SourceArticle, unit: Unit, said: set[str]) -> bool:
+def _already_said(article: SourceArticle, unit: Unit, said: frozenset[str]) -> bool:
     """The thread's last answer already holds most of the procedure's words: the customer who
     follows it up ("and if I lost my phone and the backup codes?") has those steps. Only a
     procedure: a follow-up may ask about a sentence the answer gave ("I was told it is limited
@@ -1002,7 +1007,7 @@ def _answered_from(question: Question, sources: Sources) -> SourceArticle | None
     """For a short follow-up, the article the answer before it was taken from (most of that
     answer's words are the article's): "and if we stop using the filter?" after "with soft water
     and a filter fitted, descale every 3,000 cups" asks about that article's table."""
-    said = terms(question.answered)
+    said = question.answered_terms
     if not said or not question.follow_up:
         return None
     shares = [
@@ -1220,7 +1225,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         composed[id(first)] = _compose(first, question)
     # A procedure the thread's last answer gave is not given again: a follow-up gets what it
     # asks, not the steps it follows up.
-    said = terms(question.answered)
+    said = question.answered_terms
 
     def told(unit: Scored) -> bool:
         return bool(said) and _already_said(unit.article, unit.unit, said)
@@ -1844,7 +1849,7 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         # "ok is there an amount where it's free?" after our answer about Northern Ireland: the
         # row that answer was about
         named_keys = [
-            _key_named(terms(question.answered), _text_terms(table_cells(row)[0]), {})
+            _key_named(question.answered_terms, _text_terms(table_cells(row)[0]), {})
             for row in block.items
         ]
         most = max(named_keys, default=0)
