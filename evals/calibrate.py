@@ -49,7 +49,10 @@ DRAFT_RECALL = 0.95
 # ("my tomato plants have yellow leaves") from a hand-off to a draft; such a weight is set to 0.
 NEVER_POSITIVE = ("unseen_terms",)
 
-SELECT = "SELECT metrics FROM eval_results WHERE run_id = %s"
+# In a fixed order: the cross-validation folds are drawn over the rows, and the order a heap
+# scan returns them in is not guaranteed (a clean-clone CI run once saw other folds, and other
+# out-of-fold confidences, than every run before it).
+SELECT = "SELECT metrics FROM eval_results WHERE run_id = %s ORDER BY question_id"
 
 
 @dataclass
