@@ -123,7 +123,10 @@ _HOW = re.compile(
     r"what'?s the (process|procedure|drill)|what is the (process|procedure)|"
     r"where (do|can|would) (i|we) (actually |even )?(go to )?"
     r"(change|update|edit|find|turn|set|cancel|send)|"
-    r"where is the [\w -]{1,40} (option|setting|button))\b"
+    r"where is the [\w -]{1,40} (option|setting|button)|"
+    # "I want to stop Plus": a request to do something is asked as "how do I"
+    r"(i|we)( (want|need|would like)|'d like) to (cancel|stop|end|close|delete|remove|turn off|"
+    r"switch off|reset|change|update|set up|connect|return|send back))\b"
     r"|\?\s*how\s*\??\s*$"  # "can i … every weekday? how"
 )
 _HOW_MUCH = re.compile(
@@ -440,6 +443,13 @@ _PHRASES = (
         re.compile(r"(?i)\b(does|will|would|did) (it|a reset|the reset|that|this) wipe\b"),
         "erase",
     ),
+    (  # "how do I wipe it properly before it goes to my sister?": a reset (not "wipe the wand")
+        re.compile(
+            r"(?i)\b(?:wipe|wiping)\s+(?:it|my (?:machine|device)|the (?:machine|device))\b"
+            r"(?!\s+(?:down|with|over|dry|clean))"
+        ),
+        partial(_and_named, "reset"),
+    ),
     (  # "close my Kettleby account for good": delete it
         re.compile(
             r"(?i)\b(?:close|closing|get rid of|getting rid of)\s+(?:my |our |the )?(?:[\w-]+ )?"
@@ -467,6 +477,14 @@ _PHRASES = (
     (  # "if I'm not happy with what you do with it": unhappy, what a complaints section says
         re.compile(r"(?i)\bnot (?:happy|satisfied|pleased)\b|\b(?:dis|un)satisfied\b"),
         partial(_and_named, "unhappy"),
+    ),
+    (  # "do I lose Plus the minute I cancel?": the plan or access a help centre says you keep
+        # (not "lose my recipes": what is erased or deleted, which articles say themselves)
+        re.compile(
+            r"(?i)\b(?:lose|loses|losing|lost)\s+(?:my\s+|our\s+|the\s+|all\s+|access\s+to\s+)*"
+            r"(?:plus|business|premium|access|features?|benefits?|subscription|plan)\b"
+        ),
+        partial(_and_named, "keep"),
     ),
     (  # "the UK regulator": a data protection (or supervisory) authority
         re.compile(r"(?i)\bregulators?\b|\bwatchdogs?\b"),
@@ -816,6 +834,14 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     how, how_much = question.wants_steps, question.wants_value
     asked = set(weights)
     factors = question.weights(_UNIFORM)  # asked 1, told and previous turn less; no idf
+    # A row's key named by the thread's previous turn counts for a follow-up that leans on it
+    # ("and on Pro?"), not for a message that asks something of its own ("can you just send it
+    # straight to the new app?" after "how do I get a copy of my recipes, history etc")
+    keys_named = (
+        asked
+        if question.follow_up or not question.previous
+        else set(Question(question.latest).weights(sources))
+    )
     aliases, negated, tried = question.aliases, question.negated, question.tried
     contradicted = _contradicted(question)
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
@@ -879,7 +905,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 if _contrast(article, unit, factors, said_words) and not opposite:
                     contrasted.add(id(unit))
             elif unit.kind == "row" and (
-                how_much or (_names(asked, _row_key(unit), aliases) and _near(article, unit))
+                how_much or (_names(keys_named, _row_key(unit), aliases) and _near(article, unit))
             ):
                 # a value question, or the row's key named ("E5", "Canada"); the row whose key
                 # the question names most completely ("dataset groups", not "columns in a
@@ -1302,6 +1328,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         take(other)
     for other in _answers_to_each_question(question, picked, sources, quoted):
         take(other)
+    limit = _time_limit(question, picked, ranked, quoted)
+    if limit is not None:
+        take(limit)
     # A quoted passage that names what to do ("For anything else, make a privacy request.") in
     # an article with a section on how to do it ("How to make a privacy request"): that section.
     for other in _how_to_sections(picked, composed, ranked):
@@ -1363,6 +1392,28 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         ),
     }
     return Answer([_unescape(p) for p in parts], cited, used, evidence)
+
+
+def _time_limit(
+    question: Question, picked: list[Scored], ranked: list[Scored], quoted: str
+) -> Scored | None:
+    """A message that says how old something is and asks whether it is still covered ("about
+    20 months old … would the warranty cover a dodgy sensor?") and a reply that states no time:
+    the answer's article's best unit that states one, so the customer can check their case."""
+    if not _still_within(question) or _DURATION.search(quoted):
+        return None
+    article = picked[0].article
+    return next(
+        (
+            s
+            for s in ranked
+            if s.article is article
+            and s.unit.kind != "steps"
+            and _DURATION.search(plain(s.unit.text))
+            and not _overlaps(s, picked)
+        ),
+        None,
+    )
 
 
 def _answering(question: Question, ranked: list[Scored]) -> Scored:
@@ -1655,7 +1706,7 @@ def _compose(best: Scored, question: Question) -> list[str]:
         return parts + _other_fixes(article, unit, question)
     if unit.kind == "row":
         return _rows(article, unit, block, question)
-    if _long_list(best):
+    if _long_list(best) and not _heading_asked(article, unit.section, question):
         # A long list: the matching item, whole; and, for a question that gives or asks a time
         # ("I've had it two weeks"), the item that states the list's time limit, in list order.
         items = [unit.item or 0]
@@ -2046,6 +2097,14 @@ def _heading_line(article: SourceArticle, unit: Unit) -> list[str]:
     """The section's own heading in bold ("**Cause: the drip tray is full**"), when it has one."""
     path = article.sections[unit.section].path
     return [f"**{path[-1]}**"] if path and path[-1] else []
+
+
+def _heading_asked(article: SourceArticle, section: int, question: Question) -> bool:
+    """The question asks in the words of the section's heading ("anything I should do before I
+    hit delete?" under "Before you delete"): the section is the answer, not one item of its list."""
+    path = article.sections[section].path
+    heading = {t for t in _all_terms(plain(path[-1])) if len(t) > 1} if path else set()
+    return len(heading) >= 2 and heading <= _all_terms(question.asked)
 
 
 def _row_key(unit: Unit) -> set[str]:

@@ -57,7 +57,7 @@ def build_query(
 # "How heavy is it?" is answered by a row or sentence that names the quantity ("Weight | 8.2 kg"),
 # a word the question never uses: the quantity joins the query (and the drafter's terms).
 QUANTITIES = (
-    (re.compile(r"(?i)\bhow heavy\b"), "weight"),
+    (re.compile(r"(?i)\b(how|too|is it|it's|very) heavy\b"), "weight"),
     (re.compile(r"(?i)\bhow (big|large)\b"), "size dimensions"),
     (re.compile(r"(?i)\bhow (tall|high)\b"), "height"),
     (re.compile(r"(?i)\bhow wide\b"), "width"),
@@ -65,6 +65,11 @@ QUANTITIES = (
     (re.compile(r"(?i)\bhow loud\b"), "noise"),
     (re.compile(r"(?i)\bhow (much|many)\b[^.?!]{0,60}?\bhold\b"), "capacity"),
     (re.compile(r"(?i)\bfit (under|beneath|between)\b"), "dimensions height"),
+    # "will it fit on a shelf 40cm deep?": its dimensions, depth among them
+    (
+        re.compile(r"(?i)\b(will|would|does|can) (it|the \w+) fit\b|\bfit (on|in|into|inside)\b"),
+        "dimensions",
+    ),
     (
         re.compile(r"(?i)\b(watts?|wattage|kw|kilowatts?)\b|\bhow much (power|electricity)\b"),
         "power",

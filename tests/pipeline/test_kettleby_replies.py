@@ -94,6 +94,52 @@ CASES = [
         ["2 red squares"],  # the water-hardness table's Medium row
         id="sa-375 not the Medium row",
     ),
+    pytest.param(
+        "Someone told me to look under Settings > Plan in the Kettleby app and it says Billed by "
+        "Apple. But there's no cancel button in there?? I want to stop Plus. I'm on an iPad. Also "
+        "do I lose Plus the minute I cancel?",
+        (),
+        [
+            "Tap Cancel Subscription and then Confirm",  # "I want to stop Plus" asks how
+            "You keep all Plus or Business features until the end of the period",  # "lose Plus"
+        ],
+        ["Open the Google Play Store app", "Sign in at my.kettleby.com"],
+        id="sa-393 the Apple steps and what you keep",
+    ),
+    pytest.param(
+        "thinking of closing my kettleby account. I pay for Plus through the App Store and I've "
+        "got about 3 years of recipes I might want one day. anything I should do before I hit "
+        "delete?",
+        (),
+        ["Cancel any paid subscription first", "Download your data"],  # the whole list
+        [],
+        id="sa-404 the whole section its heading asks",
+    ),
+    pytest.param(
+        "the display on my brew keeps saying the tank is empty when it's full to the top (yes "
+        "it's pushed in properly, I've checked about 20 times). machine is about 20 months old, "
+        "bought on your website. would the warranty cover a dodgy sensor?",
+        (),
+        ["display and sensor faults", "2 years from the date of delivery"],
+        [],
+        id="sa-402 the time limit a stated age is checked against",
+    ),
+    pytest.param(
+        "we're moving abroad and my Brew is going to my sister-in-law. it's still connected and "
+        "working fine in the app. how do i wipe it properly before it goes?",
+        (),
+        ["Settings > Machine > Factory reset", "Enter your Kettleby account password"],
+        ["Wipe the wand"],  # "wipe it": the machine, not the steam wand
+        id="sa-390 wipe it is a reset",
+    ),
+    pytest.param(
+        "I want to put the Brew on a shelf in our pantry cupboard. The shelf is 40cm deep and "
+        "the brackets say max 10kg. Will it fit, and is it too heavy?",
+        (),
+        ["24 x 43 x 36 cm", "8.2 kg"],  # "will it fit": dimensions, "too heavy": weight
+        [],
+        id="sa-396 the rows named in other words",
+    ),
 ]
 
 

@@ -2482,3 +2482,82 @@ def test_a_row_key_the_message_uses_for_something_else_does_not_pick_the_row():
 
     assert reply_with(-0.05).startswith("**Cause: the grind is too coarse**"), reply_with(-0.05)
     assert "| Medium |" in reply_with(0.3)
+
+
+CLOSE_ACCOUNT = """# Close your account
+
+You can close your account at any time.
+
+## Before you close it
+
+- **Cancel any paid plan first.** Closing your account doesn't stop payments made through the
+  App Store or Google Play. If you pay us directly, we ask you to cancel before you continue.
+- **Download your data** if you want to keep your recipes or your brew history. Once the account
+  is closed, we can't recover them for you.
+- **Devices are released.** Any device on your account is removed, so someone else can add it.
+  It keeps working with its own buttons.
+
+## How to close your account
+
+1. Go to **Settings > Account > Close account**.
+2. Type CLOSE and tap **Close my account**.
+"""
+
+
+def test_a_question_in_the_words_of_a_lists_heading_gets_the_whole_list():
+    """A list too long to quote whole is quoted by its matching item; but a question asked in
+    the words of its heading ("anything I should do before I close it?" under "Before you close
+    it") is asked about the whole section: every item. A question about one item gets that one."""
+    whole = _offline_text(
+        CLOSE_ACCOUNT,
+        "Close your account",
+        "I pay through the App Store and I've got years of recipes. Anything I should do before "
+        "I close it?",
+    )
+    assert all(item in whole for item in ("Cancel any paid plan", "Download your data")), whole
+    one = _offline_text(
+        CLOSE_ACCOUNT, "Close your account", "Does closing my account stop App Store payments?"
+    )
+    assert "Cancel any paid plan" in one and "Download your data" not in one, one
+
+
+WARRANTY_PERIODS = """# Warranty
+
+Every machine comes with a warranty against faults in materials and workmanship.
+
+## How long the warranty lasts
+
+- **Home use:** 2 years from the date of delivery.
+- **Extended warranty:** register the machine in the app within 60 days of delivery and your
+  warranty is extended to 3 years, at no extra cost.
+- **Machines on a Business plan** (offices, cafés and other commercial use): 1 year or 30,000
+  cups, whichever comes first.
+- **Accessories** such as the milk jug and frothing tip: 6 months.
+
+## What's covered
+
+Faults caused by manufacturing defects, such as a pump that stops working, a leaking boiler, or
+display and sensor faults.
+"""
+
+
+def test_a_stated_age_asked_against_a_policy_gets_the_policys_time_limit():
+    """ "About 20 months old … would the warranty cover a dodgy sensor?": what is covered
+    answers the question (closest in meaning), and the customer needs the time limit too, to
+    see whether their case is still within it. Without a stated age, no time limit is added."""
+
+    def reply(latest: str) -> str:
+        # cosines per section (intro, how long, what's covered), as a real message's are
+        answer = _offline_answer_over(
+            [(WARRANTY_PERIODS, "Warranty")], latest, similarity=(0.2, 0.2, 0.4)
+        )
+        return "\n\n".join(answer.parts)
+
+    aged = reply(
+        "The display keeps saying the tank is empty when it's full. The machine is about 20 "
+        "months old. Would the warranty cover a dodgy sensor?"
+    )
+    assert aged.startswith("**What's covered**"), aged
+    assert "2 years from the date of delivery" in aged, aged
+    plain_ask = reply("Would the warranty cover a dodgy sensor?")
+    assert "display and sensor faults" in plain_ask and "2 years" not in plain_ask, plain_ask
