@@ -100,6 +100,8 @@ MAX_UNITS = 3
 MAX_CANDIDATES = 12
 MAX_ROWS = 3
 CODE_LINES = 25  # a command or example this short is quoted after the sentence that introduces it
+TABLE_NOTE_WORDS = 30  # what the opening says holds for every row, quoted under the rows
+_TABLE_BELOW = re.compile(r"(?i)\b(?:in|from|see|use) the table below\b")
 WHOLE_TABLE_ROWS = 6  # a table this small is quoted whole when the question picks no row
 FOLLOWING_NOTE_WORDS = 40
 BULLETS_WHOLE_WORDS = 80
@@ -341,7 +343,14 @@ _ABSENT = re.compile(
     r"|\b(?:haven't|hasn't|didn't|have not|has not|did not|never)\s+(?:changed|moved|replaced)\s+"
     r"(?:the\s+|my\s+|our\s+)?([\w-]+(?:\s+(?:or|and)\s+(?:the\s+|my\s+|our\s+)?[\w-]+){0,3})"
 )
+# "I don't want to close my account, but …": not what closing it takes (read in the article's
+# words: "close my account" is deleting it)
+_UNWANTED = re.compile(
+    r"(?i)\b(?:i|we)\s+(?:don't|do not|dont)\s+(?:want|need|plan|intend)\s+to\s+"
+    r"([\w-]+(?:\s+[\w-]+){0,3})"
+)
 NEGATED_PENALTY = 0.3  # × the share of the negated words a unit holds
+RULED_OUT_SHARE = 0.5  # a unit that holds this share of them is never added to a reply
 # "I've done the priming thing …, tried it with the filter out … Anything else to try?": what the
 # customer says they have done is not the answer to "what else", nor to "still E4".
 _TRIED = re.compile(
@@ -732,6 +741,8 @@ def _negated(text: str) -> frozenset[str]:
     asked = terms(" ".join(_asked_pieces(text)))
     for match in _ABSENT.finditer(text):
         found |= terms(next((g for g in match.groups() if g), "")) - asked
+    for match in _UNWANTED.finditer(_phrased(text)):
+        found |= terms(match.group(1)) - asked
     return frozenset(found)
 
 
@@ -1256,7 +1267,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     def told(unit: Scored) -> bool:
         return bool(said) and _already_said(unit.article, unit.unit, said)
 
-    ranked = [s for s in ranked if s is best or not told(s)]
+    ranked = [s for s in ranked if s is best or not (told(s) or _ruled_out(question, s))]
     # Further units must answer a part of what is asked: the story around the question ("I just
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
     asked = question.asked_weights(sources)
@@ -1392,6 +1403,16 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         ),
     }
     return Answer([_unescape(p) for p in parts], cited, used, evidence)
+
+
+def _ruled_out(question: Question, unit: Scored) -> bool:
+    """The unit holds most of what the message rules out ("I don't want to close my account"):
+    never added to a reply, though it may still be its answer when nothing else is."""
+    negated = question.negated
+    if not negated:
+        return False
+    held = _unit_terms(unit.article, unit.unit) | unit.article.context_terms(unit.unit)
+    return len(negated & held) >= RULED_OUT_SHARE * len(negated)
 
 
 def _time_limit(
@@ -1955,6 +1976,12 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         stated = clause_rows[:MAX_ROWS]
     if (unit.item or 0) in keyed:
         rows = keyed[:MAX_ROWS]
+        if (
+            len(stated) == 1
+            and len(rows) > 1
+            and all(_key_share(latest, keys[n], places) == 1 for n in rows)
+        ):
+            stated = rows  # "one shows E6, the other E2: what does each mean?": each stated
     if _COMPARING.search(question.latest):  # "is it any cheaper if I pay for the whole year?":
         # the rows it compares with, whose keys differ from a chosen one's by a word ("per month")
         near = [n for n, key in enumerate(keys) if any(_near_keys(key, keys[r]) for r in rows)]
@@ -2011,7 +2038,24 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
             parts.append(f"{plain(cells[0]).strip()} — {'; '.join(values)}.")
     parts = [" ".join(parts)] if parts else []
     table = "\n".join([*block.header, *(block.items[n] for n in rows)])
-    return [*parts, table]
+    return [*parts, table, *_table_note(article)]
+
+
+def _table_note(article: SourceArticle) -> list[str]:
+    """What the article's opening says holds for every row of "the table below" ("Find the code
+    in the table below and follow the fix. Once the problem is solved, press the Brew button
+    once to clear the code."): the sentences after that pointer, when short."""
+    opening = article.sections[0] if article.sections and not article.sections[0].path else None
+    for block in opening.blocks if opening is not None else ():
+        if block.kind != "paragraph":
+            continue
+        pointer = next(
+            (n for n, item in enumerate(block.items) if _TABLE_BELOW.search(plain(item))), None
+        )
+        after = list(block.items[pointer + 1 :]) if pointer is not None else []
+        if after and len(" ".join(after).split()) <= TABLE_NOTE_WORDS:
+            return [" ".join(after)]
+    return []
 
 
 def _number(text: str) -> float:

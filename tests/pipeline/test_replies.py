@@ -2561,3 +2561,66 @@ def test_a_stated_age_asked_against_a_policy_gets_the_policys_time_limit():
     assert "2 years from the date of delivery" in aged, aged
     plain_ask = reply("Would the warranty cover a dodgy sensor?")
     assert "display and sensor faults" in plain_ask and "2 years" not in plain_ask, plain_ask
+
+
+ERROR_CODES = """# Error codes
+
+When something stops the machine, the display shows a code. Find the code in the table below
+and follow the fix. Once the problem is solved, press the Start button once to clear the code.
+
+## Error code table
+
+| Code | What it means | What to do |
+|---|---|---|
+| E1 | Tank missing | Push the tank down until it clicks |
+| E2 | Tank empty | Fill the tank to at least the MIN line |
+| E3 | Hopper empty | Refill the hopper |
+| E6 | Brew unit not detected | Rinse the brew unit and push it back until it clicks |
+"""
+
+
+def test_rows_come_with_what_the_opening_says_of_every_row_and_each_named_row_is_stated():
+    """Two codes asked at once: each is stated, and the rows come with the opening's note that
+    holds for every row ("press the Start button once to clear the code"), which sits above the
+    table, not in it."""
+    text = _offline_text(
+        ERROR_CODES,
+        "Error codes",
+        "One machine is showing E6 and the other one's on E2. What does each one mean and how do I "
+        "get them going again?",
+    )
+    assert "E2 — What it means: Tank empty." in text and "E6 — What it means: Brew unit" in text
+    assert text.endswith("press the Start button once to clear the code."), text
+
+
+def test_what_the_customer_does_not_want_to_do_is_not_the_answer():
+    """ "I don't want to close my account, but …" rules out closing it: read in the article's
+    words (closing an account is deleting it), the deletion steps are not quoted."""
+    articles = [
+        (
+            """# Your privacy rights
+
+## How to make a privacy request
+
+Email privacy@example.com from the address on your account. Tell us which right you want to use.
+""",
+            "Your privacy rights",
+        ),
+        (
+            """# Delete your account
+
+## How to delete your account
+
+1. Go to Settings > Account > Delete account.
+2. Type DELETE and tap Delete my account.
+""",
+            "Delete your account",
+        ),
+    ]
+    answer = _offline_answer_over(
+        articles,
+        "I don't want to close my account, but I do want you to stop using my details under my "
+        "privacy rights. How do I go about that?",
+    )
+    text = "\n\n".join(answer.parts)
+    assert "privacy@example.com" in text and "Type DELETE" not in text, text
