@@ -2348,9 +2348,27 @@ def _answers_to_each_question(
             continue
         probes = [_probe_text(s.article, s.unit) for s in (top, picked[0])]
         own, first = sources.similarity_to(probes, meant)
-        if own >= QUESTION_ALONE_MEANING and own > first:
+        if (own >= QUESTION_ALONE_MEANING and own > first) or _heading_names(top, pieces[n]):
             more.append(top)
     return more
+
+
+def _heading_names(unit: Scored, piece: str) -> bool:
+    """The question names a word of the unit's heading that no other heading of its article
+    holds ("any tips for picking a better one?" under "Tips for a strong password"): that
+    section answers it, however little the rest of it means alone."""
+    article = unit.article
+    path = article.sections[unit.unit.section].path
+    if not path:
+        return False
+    others = set().union(
+        *(
+            _text_terms(s.path[-1])
+            for n, s in enumerate(article.sections)
+            if s.path and n != unit.unit.section
+        )
+    )
+    return bool((_text_terms(path[-1]) - others) & terms(_phrased(piece)))
 
 
 def _overlaps(other: Scored, picked: list[Scored]) -> bool:

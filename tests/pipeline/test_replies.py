@@ -2624,3 +2624,44 @@ Email privacy@example.com from the address on your account. Tell us which right 
     )
     text = "\n\n".join(answer.parts)
     assert "privacy@example.com" in text and "Type DELETE" not in text, text
+
+
+PASSWORD = """# Change or reset your password
+
+## Change your password while signed in
+
+1. In the app, go to **Settings > Account > Password**.
+2. Enter your current password.
+3. Type your new password twice and tap **Save**.
+
+## Forgot your password?
+
+1. On the sign-in screen, tap **Forgot password?**
+2. Open the email we send you and tap the link.
+
+## Tips for a strong password
+
+Use a passphrase of a few unrelated words rather than a single word with numbers. Don't reuse
+the password of another site.
+"""
+
+
+def test_a_question_that_names_a_word_only_one_heading_holds_gets_that_section(real_embedder):
+    """ "Any tips for picking a better one?" means little alone (its cosine to the tips is low),
+    but it names the one heading of the article that says "tips": that section joins the
+    procedure. A message that asks only how gets the procedure alone."""
+    both = _reply_by_meaning(
+        real_embedder,
+        PASSWORD,
+        "Change or reset your password",
+        "I want to change my password, I'm signed in on my phone right now. How do I change it? "
+        "And any tips for picking a better one?",
+    )
+    assert "Type your new password twice" in both and "passphrase of a few unrelated" in both
+    one = _reply_by_meaning(
+        real_embedder,
+        PASSWORD,
+        "Change or reset your password",
+        "I want to change my password, I'm signed in on my phone right now. How do I change it?",
+    )
+    assert "Type your new password twice" in one and "passphrase" not in one, one
