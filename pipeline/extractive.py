@@ -2348,7 +2348,17 @@ def _answers_to_each_question(
             continue
         probes = [_probe_text(s.article, s.unit) for s in (top, picked[0])]
         own, first = sources.similarity_to(probes, meant)
-        if (own >= QUESTION_ALONE_MEANING and own > first) or _heading_names(top, pieces[n]):
+        if (
+            (own >= QUESTION_ALONE_MEANING and own > first)
+            or _heading_names(top, pieces[n])
+            # "What's the free limit?" with "300 recipes saved": the row whose key the message
+            # names, for a question of a value (a table row means little to the model)
+            or (
+                top.unit.kind == "row"
+                and sub.wants_value
+                and _names(terms(_phrased(question.latest)), _row_key(top.unit), question.aliases)
+            )
+        ):
             more.append(top)
     return more
 

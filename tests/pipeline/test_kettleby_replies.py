@@ -140,6 +140,15 @@ CASES = [
         [],
         id="sa-396 the rows named in other words",
     ),
+    pytest.param(
+        "Money's tight so I'm going to drop Plus and go back to the free plan. Problem is I've got "
+        "something like 300 recipes saved. What's the free limit, and will I lose the ones over "
+        "it?",
+        (),
+        ["| Recipes saved | 20 |", "Nothing is deleted"],  # the value asked, and what happens
+        [],
+        id="sa-275 the row a value question names",
+    ),
 ]
 
 
