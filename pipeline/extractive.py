@@ -1267,7 +1267,8 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     def told(unit: Scored) -> bool:
         return bool(said) and _already_said(unit.article, unit.unit, said)
 
-    ranked = [s for s in ranked if s is best or not (told(s) or _ruled_out(question, s))]
+    negated = question.negated
+    ranked = [s for s in ranked if s is best or not (told(s) or _ruled_out(negated, s))]
     # Further units must answer a part of what is asked: the story around the question ("I just
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
     asked = question.asked_weights(sources)
@@ -1296,7 +1297,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         and len(procedures) == 1
         and sum(u.kind == "steps" for u in best.article.units) == 1
         and normalise(plain(procedures[0].unit.text)) not in quoted
-        and not question.negated & _unit_terms(best.article, procedures[0].unit)
+        and not negated & _unit_terms(best.article, procedures[0].unit)
     ):
         take(procedures[0])
     # The answer sends the reader to another of the sources ("… make a privacy request. See *Your
@@ -1405,10 +1406,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     return Answer([_unescape(p) for p in parts], cited, used, evidence)
 
 
-def _ruled_out(question: Question, unit: Scored) -> bool:
-    """The unit holds most of what the message rules out ("I don't want to close my account"):
-    never added to a reply, though it may still be its answer when nothing else is."""
-    negated = question.negated
+def _ruled_out(negated: frozenset[str], unit: Scored) -> bool:
+    """The unit holds most of what the message rules out (``negated``: "I don't want to close my
+    account"): never added to a reply, though it may still be its answer when nothing else is."""
     if not negated:
         return False
     held = _unit_terms(unit.article, unit.unit) | unit.article.context_terms(unit.unit)
@@ -2045,8 +2045,9 @@ def _table_note(article: SourceArticle) -> list[str]:
     """What the article's opening says holds for every row of "the table below" ("Find the code
     in the table below and follow the fix. Once the problem is solved, press the Brew button
     once to clear the code."): the sentences after that pointer, when short."""
-    opening = article.sections[0] if article.sections and not article.sections[0].path else None
-    for block in opening.blocks if opening is not None else ():
+    if not article.sections or article.sections[0].path:
+        return []  # no opening before the first heading
+    for block in article.sections[0].blocks:
         if block.kind != "paragraph":
             continue
         pointer = next(
