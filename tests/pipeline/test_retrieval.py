@@ -169,9 +169,12 @@ def test_bm25_champion_lists_return_exact_scores(aws_db):
                 update={"bm25_exhaustive_postings": 0, "bm25_champion_postings": 10**7}
             )
             ranked = retrieve(conn, query=query, query_vector=None, settings=complete)
-            assert [(c.chunk_id, c.bm25_score) for c in ranked] == [
-                (c.chunk_id, c.bm25_score) for c in full
-            ], query
+            # Scores are sums of per-term floats: the two plans may add them in a different
+            # order, so "exact" means equal to the last few bits, not bit-identical.
+            assert [c.chunk_id for c in ranked] == [c.chunk_id for c in full], query
+            assert [c.bm25_score for c in ranked] == pytest.approx(
+                [c.bm25_score for c in full], rel=1e-12
+            ), query
             short = complete.model_copy(update={"bm25_champion_postings": 10, "bm25_rescore": 10})
             pruned = retrieve(conn, query=query, query_vector=None, settings=short)
             exact = {
@@ -183,7 +186,10 @@ def test_bm25_champion_lists_return_exact_scores(aws_db):
                     settings=exhaustive.model_copy(update={"top_k": 100, "candidates": 1000}),
                 )
             }
-            assert pruned and all(c.bm25_score == exact[c.chunk_id] for c in pruned), query
+            assert pruned, query
+            assert [c.bm25_score for c in pruned] == pytest.approx(
+                [exact[c.chunk_id] for c in pruned], rel=1e-12
+            ), query
             assert pruned[0].chunk_id == full[0].chunk_id, query
 
 
