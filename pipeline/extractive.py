@@ -61,7 +61,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache, partial
 
 from autocrm.pipeline.articles import SourceArticle, Sources, normalise
-from autocrm.pipeline.query import QUANTITIES
+from autocrm.pipeline.query import QUANTITIES, REFUND
 from autocrm.pipeline.text import terms as _all_terms
 from autocrm.pipeline.units import Block, Unit, plain, table_cells
 
@@ -114,10 +114,12 @@ FIXES_BUDGET_WORDS = 120  # an error page's other numbered causes: their fixes o
 _NUMBERED_CAUSE = re.compile(r"(?i)^\W*cause\s+\d+\b")
 _FIX = re.compile(r"(?i)^\W*fix\b")
 
-_HOW = re.compile(
-    r"(?i)\b(how (do|can|should|would|could) (i|we|you)|how to|steps?|"
+_HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not for steps
+    r"(?i)\b(how (do|can|should|would|could) (i|we|you)(?! (have )?(know|known|tell)\b)|how to|steps?|"
     r"(walk|talk|take|guide) (me|us) through|(show|tell) (me|us) how(?! (much|many|long|often|far))|"
     r"how (am|are) (i|we) (supposed|meant) to|how does one|how('s| is) (it|that|this) done|"
+    # "what is he actually supposed to do with it once he's done frothing?"
+    r"what (am|are|is|'s) (i|we|he|she|they|you) (actually |even )?(supposed|meant) to do|"
     r"how can (it|that|this) be done|"
     r"instructions|what (should|do|can) (i|we) (actually |even )?((have|need) to |be )?(do|doing|change|try)|"
     r"(the|a) (proper|right|correct|best) way to|start to finish|what needs doing|"
@@ -388,6 +390,8 @@ SYNONYMS = {
     "response": ("respond", "reply"),
     "reply": ("respond", "response"),
     "warn": ("notify", "notice", "email", "tell"),
+    # "what's the fastest way to see my data?": "the quickest way to get a copy"
+    **dict.fromkeys(("fastest", "quickest"), ("quickest", "fastest", "easiest")),
     # a phone named by its maker or model: the platform help centres write their steps for
     **dict.fromkeys(
         ("pixel", "samsung", "galaxy", "oneplus", "xiaomi", "huawei", "motorola"), ("android",)
@@ -420,6 +424,9 @@ PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
     ),
     (re.compile(r"\b(UK)\b"), ("United Kingdom", "Great Britain")),
 )
+
+
+_AMOUNT = re.compile(r"[£$€]\s?\d[\d.,]*")
 
 
 def _and_named(word: str, match: re.Match) -> str:
@@ -479,9 +486,31 @@ _PHRASES = (
         ),
         partial(_and_named, "covered"),
     ),
-    (  # "do we get money back for the rest of the year?": a refund
-        re.compile(r"(?i)\bmoney back\b|\breimburs(?:e|ed|ement)\b"),
-        partial(_and_named, "refund"),
+    # "do we get money back …?", "can I have the £39.99 back?": a refund (the sum is what was
+    # paid, told, not a price asked for)
+    (REFUND, lambda match: f"{_AMOUNT.sub('', match.group(0))} refund"),
+    (  # "my Plus payment didn't go through", "the card was declined": a failed payment
+        re.compile(
+            r"(?i)\b(?:payment|card|charge|renewal)\s+(?:didn't|did not|hasn't|has not|wouldn't|"
+            r"won't|couldn't|never)\s+(?:go|gone|went)\s+through\b|\b(?:payment|card)\s+"
+            r"(?:was|got|has been|had been|is being)\s+(?:declined|rejected|refused|bounced)\b"
+        ),
+        partial(_and_named, "payment fails"),
+    ),
+    (  # "I have NO idea what my password is": a forgotten one (not changing it while signed in)
+        re.compile(
+            r"(?i)\b(?:no idea|can't remember|cannot remember|can't recall|don't remember|"
+            r"do not remember|don't know|forgotten|forget)\s+(?:what\s+)?(?:my|our|the)\s+"
+            r"(?:password|passcode)\b"
+        ),
+        partial(_and_named, "forgot password"),
+    ),
+    (  # "is it a problem if I just don't bother with one at all?": doing without it
+        re.compile(
+            r"(?i)\bif (?:i|we) (?:just |simply )?(?:don't|do not|stop|never) (?:bother(?:ing)? "
+            r"with|use|using|fit|have) (?:one|it|them|an? [\w-]+|the [\w-]+)\b"
+        ),
+        partial(_and_named, "without"),
     ),
     (  # "if I'm not happy with what you do with it": unhappy, what a complaints section says
         re.compile(r"(?i)\bnot (?:happy|satisfied|pleased)\b|\b(?:dis|un)satisfied\b"),

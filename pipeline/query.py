@@ -77,9 +77,18 @@ QUANTITIES = (
 )
 
 
+# "Can I have the £39.99 back?", "do I get my money back?": a refund, a word the message never uses
+REFUND = re.compile(
+    r"(?i)\bmoney back\b|\breimburs(?:e|ed|ement)\b|\b(?:have|get|getting|want|claim)\s+"
+    r"(?:the\s+|my\s+|our\s+|that\s+)?[£$€]\s?\d[\d.,]*\s+back\b"
+)
+NAMED = (*QUANTITIES, (REFUND, "refund"))
+
+
 def _measured(text: str) -> str:
-    """The quantities a "how heavy / how big …" message asks for, as the words that name them."""
-    return " ".join(dict.fromkeys(word for pattern, word in QUANTITIES if pattern.search(text)))
+    """What a "how heavy / how big …" or "can I have the £39.99 back?" message asks for, as the
+    words that name it."""
+    return " ".join(dict.fromkeys(word for pattern, word in NAMED if pattern.search(text)))
 
 
 def _clean(text: str) -> str:

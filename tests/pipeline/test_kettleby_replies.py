@@ -149,6 +149,33 @@ CASES = [
         [],
         id="sa-275 the row a value question names",
     ),
+    pytest.param(
+        "Bit of a silly one. I'm still logged in to the Kettleby app on my old iPad but I have NO "
+        "idea what my password is, and now I need to get into it on my new phone. I tried the "
+        "change password option in settings on the iPad but it wants my current password first, "
+        "which is the whole problem. What do I do? And will it kick the iPad out?",
+        (),
+        ["Forgot password?", "signs you out of the app on all your other devices"],
+        ["Enter your current password"],  # the procedure the customer says cannot work
+        id="sa-421 no idea what the password is: forgotten",
+    ),
+    pytest.param(
+        "My husband makes himself a cappuccino every morning and leaves the steam wand caked in "
+        "dried-on milk. What is he actually supposed to do with it once he's done frothing?",
+        (),
+        ["Wipe the wand with a damp cloth straight after frothing", "swing it back"],
+        ["Cold milk straight from the fridge"],
+        id="sa-422 supposed to do: the steps",
+    ),
+    pytest.param(
+        "Ich wohne in Germany, sorry my English. Which company is responsible for my data in the "
+        "Kettleby app and shop, and which data law applies to me? And what is the fastest way to "
+        "see all data you have on me?",
+        (),
+        ["Kettleby Ltd is the data controller", "the quickest way to get a copy of your data"],
+        [],
+        id="sa-435 fastest is quickest",
+    ),
 ]
 
 

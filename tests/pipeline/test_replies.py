@@ -2665,3 +2665,67 @@ def test_a_question_that_names_a_word_only_one_heading_holds_gets_that_section(r
         "I want to change my password, I'm signed in on my phone right now. How do I change it?",
     )
     assert "Type your new password twice" in one and "passphrase" not in one, one
+
+
+def test_supposed_to_do_asks_how_and_how_would_i_have_known_asks_for_a_sign():
+    from autocrm.pipeline.extractive import Question
+
+    assert Question("What is he actually supposed to do with it once he's done frothing?").asks_how
+    assert Question("What are we meant to do after a power cut?").asks_how
+    assert not Question("How would I have known it was due?").asks_how
+    assert not Question("How do I know if the filter needs changing?").asks_how
+    assert Question("How do I change the filter?").asks_how
+
+
+FAILED_PAYMENT = """# Update the card you pay with
+
+## Replace your card
+
+1. Sign in at my.example.com.
+2. Go to **Billing > Payment method** and click **Replace card**.
+
+## If a payment fails
+
+We'll email you and try the payment again 3 times over 7 days. You keep full access during this
+time.
+"""
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "My Plus payment didn't go through last night, what happens now?",
+        "The card was declined when Plus renewed, what happens now?",
+    ],
+)
+def test_a_payment_that_did_not_go_through_is_a_failed_payment(asked):
+    """ "My payment didn't go through" names neither "fails" nor anything of the replace-card
+    steps but "payment": read as a failed payment, the section for one answers."""
+    text = _offline_text(FAILED_PAYMENT, "Update the card you pay with", asked)
+    assert "try the payment again 3 times" in text and "Replace card" not in text, text
+
+
+RETURNS_REFUNDS = """# Returns policy
+
+## The rules
+
+- You can return most items within 30 days of delivery.
+- Return shipping is free for UK customers. Customers in the EU pay for return shipping.
+
+## Refunds
+
+We refund the price of the item and the original shipping cost if you return the whole order.
+
+## Delivery
+
+Standard delivery costs £3.95 per order, and it is free on orders over £40.
+"""
+
+
+def test_a_sum_asked_back_is_a_refund():
+    """ "Do I get the £3.95 back?" asks for a refund (the sum is what was paid, not a price to
+    look up)."""
+    refund = _offline_text(
+        RETURNS_REFUNDS, "Returns policy", "I sent the whole order back. Do I get the £3.95 back?"
+    )
+    assert "original shipping cost" in refund and "£40" not in refund, refund
