@@ -200,8 +200,9 @@ QUESTION_FILLER = frozenset(
 )
 # A sentence that is a question: ends with "?", or opens (after "and", "also" …) with a question
 # word, or asks after a dash ("I'm dairy free - will oat milk foam").
-_QUESTION_OPENING = (
-    r"how|what|why|when|where|which|who|can|could|do|does|did|is|are|will|would|should"
+_QUESTION_OPENING = (  # "Am I about to lose Plus, and what do I need to do?"
+    r"how|what|why|when|where|which|who|can|could|do|does|did|is|are|am|was|were|has|have|"
+    r"will|would|should|shall|may|might"
 )
 _QUESTION_FORMS = (
     r"(?i)\?\s*$|^\s*((and|also|plus|but|so|oh|ps)[,:]?\s+)*({opening})\b"
@@ -242,6 +243,9 @@ _WITHOUT = re.compile(r"(?i)\bwithout\s+(the\s+|a\s+|an\s+|your\s+)?[\w-]+")
 _REFERS_BACK = re.compile(
     r"(?i)^\W*(it|this|that|these|those|they|then|also|however)\b"
     r"|^\W*(\S+\s+){1,5}?(it|they|them)\b"
+    # "You keep full access during this time."
+    r"|^.*?\b(during|in|at|for|by|after|before|until) (this|that|these|those) "
+    r"(time|point|period|stage)\b"
 )
 # "How long / how soon / when …": a unit that states a time answers it.
 _TIME_ASKED = re.compile(
@@ -522,7 +526,7 @@ _PHRASES = (
             r"(?i)\b(?:lose|loses|losing|lost)\s+(?:my\s+|our\s+|the\s+|all\s+|access\s+to\s+)*"
             r"(?:plus|business|premium|access|features?|benefits?|subscription|plan)\b"
         ),
-        partial(_and_named, "keep"),
+        partial(_and_named, "keep access"),
     ),
     (  # "the UK regulator": a data protection (or supervisory) authority
         re.compile(r"(?i)\bregulators?\b|\bwatchdogs?\b"),
@@ -815,7 +819,13 @@ def _aliases(text: str) -> dict[str, tuple[frozenset[str], ...]]:
 
 
 def _phrased(text: str) -> str:
-    """The question in the article's words ("go back down to Plus": "downgrade to Plus")."""
+    """The question in the article's words ("go back down to Plus": "downgrade to Plus").
+
+    A word a phrase adds has no idf of its own (the knowledge base is asked for the message's
+    words only): it weighs as much as a word no chunk holds, and the send gate counts it as
+    unseen. Both measured in session 30: with its real idf the phrases lose to the message's
+    other words (five replies lost, two gained, incomplete ones sent), and not counted as unseen
+    it lets rewritten questions be sent (two incomplete sends and an unanswerable one)."""
     for pattern, word in _PHRASES:
         text = pattern.sub(word, text)
     return text

@@ -176,6 +176,15 @@ CASES = [
         [],
         id="sa-435 fastest is quickest",
     ),
+    pytest.param(
+        "Got an email saying my Plus payment didn't go through. I pay on your website. Card's "
+        "fine and in date, but in fairness it went out the day before payday and I was pretty "
+        "much at zero. There's money in there now. Am I about to lose Plus?",
+        (),
+        ["try the payment again 3 times over 7 days. You keep full access during this time"],
+        ["Never stored by Kettleby"],  # "keep" in the data-retention table's header
+        id="sa-440 lose Plus: the access kept while a payment is retried",
+    ),
 ]
 
 

@@ -2729,3 +2729,22 @@ def test_a_sum_asked_back_is_a_refund():
         RETURNS_REFUNDS, "Returns policy", "I sent the whole order back. Do I get the £3.95 back?"
     )
     assert "original shipping cost" in refund and "£40" not in refund, refund
+
+
+def test_a_question_opening_am_i_asks_and_a_sentence_about_this_time_keeps_its_reason():
+    """ "Am I about to lose Plus, and what do I need to do?" asks two things (a question may
+    open with "am"); "lose Plus" is asked as the access you keep, and "You keep full access
+    during this time" comes with the sentence that says which time."""
+    from autocrm.pipeline.extractive import _asking
+
+    pieces, asking = _asking(
+        "My payment failed. Am I about to lose Plus, and what do I need to do?"
+    )
+    assert [pieces[n] for n in asking] == ["Am I about to lose Plus", "and what do I need to do?"]
+    text = _offline_text(
+        FAILED_PAYMENT,
+        "Update the card you pay with",
+        "Got an email saying my Plus payment failed. Am I about to lose Plus?",
+    )
+    said = " ".join(text.split())
+    assert "try the payment again 3 times over 7 days. You keep full access" in said, text
