@@ -61,7 +61,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache, partial
 
 from autocrm.pipeline.articles import SourceArticle, Sources, normalise
-from autocrm.pipeline.query import QUANTITIES, REFUND
+from autocrm.pipeline.query import AMOUNT, QUANTITIES, REFUND
 from autocrm.pipeline.text import terms as _all_terms
 from autocrm.pipeline.units import Block, Unit, plain, table_cells
 
@@ -430,9 +430,6 @@ PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
 )
 
 
-_AMOUNT = re.compile(r"[£$€]\s?\d[\d.,]*")
-
-
 def _and_named(word: str, match: re.Match) -> str:
     return f"{match.group(0)} {word}"
 
@@ -492,7 +489,7 @@ _PHRASES = (
     ),
     # "do we get money back …?", "can I have the £39.99 back?": a refund (the sum is what was
     # paid, told, not a price asked for)
-    (REFUND, lambda match: f"{_AMOUNT.sub('', match.group(0))} refund"),
+    (REFUND, lambda match: f"{AMOUNT.sub('', match.group(0))} refund"),
     (  # "my Plus payment didn't go through", "the card was declined": a failed payment
         re.compile(
             r"(?i)\b(?:payment|card|charge|renewal)\s+(?:didn't|did not|hasn't|has not|wouldn't|"

@@ -77,10 +77,11 @@ QUANTITIES = (
 )
 
 
+AMOUNT = re.compile(r"[£$€]\s?\d[\d.,]*")  # a sum of money: "£39.99"
 # "Can I have the £39.99 back?", "do I get my money back?": a refund, a word the message never uses
 REFUND = re.compile(
     r"(?i)\bmoney back\b|\breimburs(?:e|ed|ement)\b|\b(?:have|get|getting|want|claim)\s+"
-    r"(?:the\s+|my\s+|our\s+|that\s+)?[£$€]\s?\d[\d.,]*\s+back\b"
+    rf"(?:the\s+|my\s+|our\s+|that\s+)?{AMOUNT.pattern}\s+back\b"
 )
 NAMED = (*QUANTITIES, (REFUND, "refund"))
 

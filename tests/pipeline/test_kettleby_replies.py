@@ -161,7 +161,9 @@ CASES = [
     ),
     pytest.param(
         "My husband makes himself a cappuccino every morning and leaves the steam wand caked in "
-        "dried-on milk. What is he actually supposed to do with it once he's done frothing?",
+        "dried-on milk. I end up picking it off with my thumbnail at night. What is he actually "
+        "supposed to do with it once he's done frothing? Keep it short, I'm printing it out and "
+        "sticking it on the fridge",
         (),
         ["Wipe the wand with a damp cloth straight after frothing", "swing it back"],
         ["Cold milk straight from the fridge"],
@@ -184,6 +186,19 @@ CASES = [
         ["try the payment again 3 times over 7 days. You keep full access during this time"],
         ["Never stored by Kettleby"],  # "keep" in the data-retention table's header
         id="sa-440 lose Plus: the access kept while a payment is retried",
+    ),
+    pytest.param(
+        "and if we stop using the filter?",
+        (
+            (
+                "customer",
+                "Our water is soft, we use the AquaPure filter. How often do I need to descale?",
+            ),
+            ("agent", "With soft water and a filter fitted, you need to descale every 3,000 cups."),
+        ),
+        ["1,500 cups", "The Brew works fine without a filter"],
+        ["Soak the new AquaPure filter"],  # not the steps for replacing it
+        id="sa-064 stop using it: doing without it",
     ),
 ]
 
