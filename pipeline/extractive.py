@@ -434,6 +434,11 @@ def _and_named(word: str, match: re.Match) -> str:
     return f"{match.group(0)} {word}"
 
 
+def _refund_asked(match: re.Match) -> str:
+    """A refund, without the sum: "the £39.99" is what was paid, told, not a price asked for."""
+    return f"{AMOUNT.sub('', match.group(0))} refund"
+
+
 # A phrase a customer writes for the word an article uses ("go back down to Plus": downgrade);
 # "how long" asks for a time, it is not about length ("How long we keep it" in a header).
 _PHRASES = (
@@ -487,9 +492,7 @@ _PHRASES = (
         ),
         partial(_and_named, "covered"),
     ),
-    # "do we get money back …?", "can I have the £39.99 back?": a refund (the sum is what was
-    # paid, told, not a price asked for)
-    (REFUND, lambda match: f"{AMOUNT.sub('', match.group(0))} refund"),
+    (REFUND, _refund_asked),  # "do we get money back …?", "can I have the £39.99 back?"
     (  # "my Plus payment didn't go through", "the card was declined": a failed payment
         re.compile(
             r"(?i)\b(?:payment|card|charge|renewal)\s+(?:didn't|did not|hasn't|has not|wouldn't|"
