@@ -272,6 +272,8 @@ def held_back(signals: dict, settings: DecisionSettings, *, confidence: float) -
         return "follow-up"
     if not reply_supported(signals, settings):
         return "reply evidence"  # confident retrieval, weak reply
+    if (signals.get("questions_asked") or 0) > settings.send_max_questions:
+        return "several questions"  # an agent checks that each one is answered
     if confidence < settings.send_threshold_prose and not structural(signals):
         return "prose answer"  # not a whole procedure or row, and not confident enough for prose
     return None

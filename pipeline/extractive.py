@@ -124,6 +124,9 @@ _HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not 
     r"instructions|what (should|do|can) (i|we) (actually |even )?((have|need) to |be )?(do|doing|change|try)|"
     r"(the|a) (proper|right|correct|best) way to|start to finish|what needs doing|"
     r"how does (that|this|it) work|"
+    # "Please go through it slowly from the beginning"
+    r"(go|run|talk|walk) (me |us )?through (it|this|that|everything|the whole thing)\b.{0,30}"
+    r"\bfrom the (very )?(beginning|start)|"
     r"what'?s the (process|procedure|drill)|what is the (process|procedure)|"
     r"where (do|can|would) (i|we) (actually |even )?(go to )?"
     r"(change|update|edit|find|turn|set|cancel|send)|"
@@ -1398,6 +1401,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     for n, unit in _mistaken(question, picked, ranked):
         picked.insert(n, unit)
         composed[id(unit)] = [_with_antecedent(unit.article, unit.unit)]
+    _one_quote_per_list(picked, composed, question)
     parts: list[str] = []
     used = [(p.article, p.unit) for p in picked]
     for n, scored in enumerate(picked):
@@ -1436,6 +1440,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         "runner_up_ratio": round(ranked[1].score / best.score, 4) if len(ranked) > 1 else 0.0,
         "answer_kind_steps": float(best.unit.kind == "steps"),
         "answer_kind_row": float(best.unit.kind == "row"),
+        "questions_asked": float(len(question.asked_pieces()) or 1),
         "unseen_terms": round(
             sum(w for t, w in used_words.items() if t not in sources.idf)
             / (sum(used_words.values()) or 1),
@@ -1767,17 +1772,7 @@ def _compose(best: Scored, question: Question) -> list[str]:
     if unit.kind == "row":
         return _rows(article, unit, block, question)
     if _long_list(best) and not _heading_asked(article, unit.section, question):
-        # A long list: the matching item, whole; and, for a question that gives or asks a time
-        # ("I've had it two weeks"), the item that states the list's time limit, in list order.
-        items = [unit.item or 0]
-        if (
-            _DURATION.search(question.latest) or _TIME_ASKED.search(question.asked)
-        ) and not _DURATION.search(plain(unit.text)):
-            timed = [n for n, item in enumerate(block.items) if _DURATION.search(plain(item))]
-            items = sorted({*items, *timed[:1]})
-        lead = _lead_in(section.blocks, unit.block)
-        listed = "\n".join(f"- {block.items[n]}" for n in items)
-        return [*([lead] if lead else _heading_line(article, unit)), listed]
+        return _list_items(best, _items_quoted(best, question))
     parts = (
         [*_heading_line(article, unit), *_intro(section.blocks, unit.block)]
         if unit.kind == "steps"
@@ -1800,6 +1795,49 @@ def _compose(best: Scored, question: Question) -> list[str]:
         parts.append(note.markdown)  # "The reset link is valid for 60 minutes…", "The
         # warranty applies to machines bought new …" under the list of warranty periods
     return parts + _other_fixes(article, unit, question)
+
+
+def _items_quoted(best: Scored, question: Question) -> list[int]:
+    """Of a long list, the matching item; and, for a question that gives or asks a time ("I've
+    had it two weeks"), the item that states the list's time limit, in list order."""
+    unit = best.unit
+    block = best.article.sections[unit.section].blocks[unit.block]
+    items = [unit.item or 0]
+    if (
+        _DURATION.search(question.latest) or _TIME_ASKED.search(question.asked)
+    ) and not _DURATION.search(plain(unit.text)):
+        timed = [n for n, item in enumerate(block.items) if _DURATION.search(plain(item))]
+        items = sorted({*items, *timed[:1]})
+    return items
+
+
+def _list_items(best: Scored, items: list[int]) -> list[str]:
+    """These items of a long list, whole, under the list's lead-in (or its heading)."""
+    article, unit = best.article, best.unit
+    section = article.sections[unit.section]
+    block = section.blocks[unit.block]
+    lead = _lead_in(section.blocks, unit.block)
+    listed = "\n".join(f"- {block.items[n]}" for n in items)
+    return [*([lead] if lead else _heading_line(article, unit)), listed]
+
+
+def _one_quote_per_list(picked: list[Scored], composed: dict[int, list[str]], question: Question):
+    """Items of one long list that several units of the reply quote ("30 days of delivery", then
+    who pays for return shipping): quoted once, together, in list order, where the first is."""
+    first: dict[tuple, Scored] = {}
+    items: dict[tuple, list[int]] = {}
+    for p in picked:
+        if p.unit.kind != "bullets" or not _long_list(p):
+            continue
+        if _heading_asked(p.article, p.unit.section, question):
+            continue  # quoted whole
+        key = (id(p.article), p.unit.section, p.unit.block)
+        first.setdefault(key, p)
+        items[key] = sorted({*items.get(key, []), *_items_quoted(p, question)})
+        if first[key] is not p:
+            composed[id(p)] = []
+    for key, p in first.items():
+        composed[id(p)] = _list_items(p, items[key])
 
 
 def _other_fixes(article: SourceArticle, unit: Unit, question: Question) -> list[str]:
@@ -2014,7 +2052,10 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         keyed = sorted({*keyed, *clause_rows})
         stated = clause_rows[:MAX_ROWS]
     if (unit.item or 0) in keyed:
-        rows = keyed[:MAX_ROWS]
+        # more rows named than a reply shows: the chosen row and the rows the clauses name
+        # ("what support do we get, and what reports?") before the rest, in table order
+        first = dict.fromkeys([unit.item or 0, *clause_rows, *keyed])
+        rows = sorted(n for n in list(first)[:MAX_ROWS])
         if (
             len(stated) == 1
             and len(rows) > 1
@@ -2118,6 +2159,8 @@ def _rows_in_range(said: str, keys: list[str]) -> list[int]:
         else:
             continue
         units.add(_unit_word(text[m.end() :]))
+        if text[m.end() :].lstrip().startswith("°"):
+            units |= {"degree", "degrees"}  # "16 degrees" for "15 to 21 °dH"
     if len(ranges) < 2:
         return []
     # a number counts when it is written with the keys' unit ("12 °dH"), not as a count of

@@ -200,6 +200,26 @@ CASES = [
         ["Soak the new AquaPure filter"],  # not the steps for replacing it
         id="sa-064 stop using it: doing without it",
     ),
+    pytest.param(
+        "My daughter passed her old iphone down to me and I've just unpacked the coffee machine "
+        "she bought me for my birthday. I'd like to get it on the internet so she can show me the "
+        "app thing. Please go through it slowly from the beginning, I'm not very techy. A little "
+        "box came up on the phone earlier asking about finding devices on my network and I "
+        "pressed no because I didn't know what it was, was that wrong?",
+        (),
+        ["to give Local Network access", "Give your machine a name"],
+        ["Nearby devices permission"],  # the iPhone's steps, not Android's
+        id="sa-454 go through it from the beginning: the steps for the phone named",
+    ),
+    pytest.param(
+        "We're a small bakery with two Brews and I'm deciding between Plus and Business. The two "
+        "things that matter to me: if something goes wrong, what kind of support do we get with "
+        "each, and what sort of reports on how much coffee we're getting through?",
+        (),
+        ["Priority email and phone support", "Live dashboard and CSV export"],
+        ["Brew history"],  # more rows named than a reply shows: the ones the clauses ask
+        id="sa-463 the rows each clause asks for, not the rows the story names",
+    ),
 ]
 
 

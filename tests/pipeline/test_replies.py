@@ -234,6 +234,23 @@ def test_a_prose_reply_needs_more_confidence_to_be_sent_than_a_procedure_or_a_ro
         assert held_back(whole, settings, confidence=0.6) is None
 
 
+def test_a_message_asking_more_than_two_things_is_drafted_for_an_agent(kb_conn, real_embedder):
+    """sa-467 (blind, session 31): three questions, one answered, sent at 0.89. Replies to
+    messages asking three or more things were complete 0.61 of the time (one question: 0.81)."""
+    eager = Settings().model_copy(deep=True)
+    eager.decision.send_threshold = 0.01
+    eager.decision.send_threshold_prose = 0.01
+    two = "How do I reset my password? How long is the reset link valid?"
+    assert prepared(kb_conn, real_embedder, two, settings=eager).decision.action == Action.send
+    three = f"{two} And can I use the link twice?"
+    held = prepared(kb_conn, real_embedder, three, settings=eager)
+    assert held.decision.signals["questions_asked"] == 3
+    assert held.decision.action == Action.draft
+    assert held.decision.signals["held_back"] == "several questions"
+    eager.decision.send_max_questions = 3
+    assert prepared(kb_conn, real_embedder, three, settings=eager).decision.action == Action.send
+
+
 def test_a_prose_reply_below_the_prose_threshold_is_drafted_and_says_why(kb_conn, real_embedder):
     eager = Settings().model_copy(deep=True)
     eager.decision.send_threshold = 0.01
@@ -2748,3 +2765,24 @@ def test_a_question_opening_am_i_asks_and_a_sentence_about_this_time_keeps_its_r
     )
     said = " ".join(text.split())
     assert "try the payment again 3 times over 7 days. You keep full access" in said, text
+
+
+SHIPPED_RETURNS = f"""{RETURNS}- Return shipping is **free for UK customers**. Customers in the EU, the US and Canada pay for return shipping, unless the item arrived faulty or damaged.
+"""
+
+
+def test_items_of_one_long_list_are_quoted_once_together_in_list_order():
+    """sa-465: the "30 days" item answered first, and the return-shipping item, which a message
+    that gives a time quotes with the list's time limit, brought "30 days" a second time."""
+    found = _offline_answer(
+        SHIPPED_RETURNS,
+        "Returns policy",
+        "I'm in Toronto, it came about 3 weeks ago. Can I still send it back, 3 weeks on? "
+        "And who pays to ship it back to you?",
+    )
+    text = "\n\n".join(found.parts)
+    assert text.count("30 days of delivery") == 1, text
+    assert text.count("**The rules**") <= 1, text
+    assert "Customers in the EU, the US and Canada pay" in text, text
+    assert text.index("30 days of delivery") < text.index("Return shipping"), text
+    assert "Gift cards" not in text, text  # still not the whole list
