@@ -1957,6 +1957,11 @@ def test_a_measurement_the_question_gives_finds_the_row_whose_range_holds_it():
         "Medium (8 to 14 °dH)"
     ]
     assert rows("we are at 25dH, how many cups between descales") == ["Very hard (over 21 °dH)"]
+    # "16 degrees German hardness" (sa-461): the keys' unit is written with a degree sign
+    assert rows(
+        "The water board says we're at 16 degrees German hardness. How often do I change "
+        "the filter?"
+    ) == ["Hard (15 to 21 °dH)"]
     # a number of something else is no measurement: "3 cups" or "1 cup or 2?" pick no range
     from autocrm.pipeline.extractive import _rows_in_range
 
