@@ -55,6 +55,13 @@ def _run(conn: psycopg.Connection, ref: str) -> dict:
     return row
 
 
+def complete_ids(conn: psycopg.Connection, *, run: str) -> tuple[dict, set[str]]:
+    """The run, and the ids of its questions whose reply was complete."""
+    found = _run(conn, run)
+    rows = conn.execute(SELECT_RESULTS, (found["id"],)).fetchall()
+    return found, {r["question_id"] for r in rows if r["metrics"].get("complete")}
+
+
 def compare_runs(conn: psycopg.Connection, *, run_a: str, run_b: str) -> Comparison:
     a, b = _run(conn, run_a), _run(conn, run_b)
     ra = {r["question_id"]: r for r in conn.execute(SELECT_RESULTS, (a["id"],))}

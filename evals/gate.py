@@ -1,7 +1,12 @@
 """The CI quality gate: a fixed, small subset of both shared datasets and the project's own
 support-answers set, evaluated with the production pipeline in a few minutes, checked against
 thresholds committed in ``evals/gate.json``: ``min`` (measured values minus a small margin: retrieval
-and reply metrics) and ``max`` (cut units and sent unanswerables: none allowed)."""
+and reply metrics) and ``max`` (cut units and sent unanswerables: none allowed).
+
+support-answers grows every session (a blind part is read, joins ``dev``, and a new one is
+written), so its whole-set figures fall a little each time without any reply getting worse. Its
+gate therefore also reads the replies one by one: of the questions ``evals/gate-complete.json``
+lists (complete when it was last refreshed), the share still complete (``kept_complete``)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from pathlib import Path
 from autocrm.evals.datasets import EvalDataset, load_dataset
 
 THRESHOLDS = Path(__file__).with_name("gate.json")
+COMPLETE_BASELINE = Path(__file__).with_name("gate-complete.json")
 SEED = 20261125
 
 
@@ -59,3 +65,19 @@ def support_answers(*, work_dir: Path) -> EvalDataset:
 
 def thresholds() -> dict[str, dict[str, dict[str, float]]]:
     return json.loads(THRESHOLDS.read_text())
+
+
+def kept_complete(complete_ids: set[str], *, baseline: Path = COMPLETE_BASELINE) -> float:
+    """Of the questions the baseline lists as complete, the share ``complete_ids`` (a run's
+    complete replies) still holds; a listed question the run did not ask counts as lost."""
+    listed = set(json.loads(baseline.read_text())["complete"])
+    return round(len(listed & complete_ids) / len(listed), 4) if listed else 1.0
+
+
+def write_complete_baseline(
+    complete_ids: set[str], *, run: str, baseline: Path = COMPLETE_BASELINE
+) -> None:
+    """Record which questions a run answered completely: after a run that is better, or a
+    deliberate trade (``autocrm eval gate-baseline RUN``)."""
+    body = {"run": run, "complete": sorted(complete_ids)}
+    baseline.write_text(json.dumps(body, indent=1) + "\n")

@@ -217,6 +217,37 @@ def compare(
         typer.echo(f"  {c['question_id']}: {c['before']} → {c['after']}  {c['question'][:70]}")
 
 
+@app.command("gate-baseline")
+def gate_baseline_command(
+    run_ref: str = typer.Argument(..., help="a support-answers run (id or name), split all"),
+    out: Path | None = typer.Option(
+        None, help="where to write (default: evals/gate-complete.json)"
+    ),
+) -> None:
+    """Record which replies of the tune part the run got complete: the CI gate then requires
+    that they stay complete (``kept_complete``). Run it after a change that makes replies better,
+    or a deliberate trade. Example: autocrm eval gate-baseline s31-final
+    """
+    from autocrm.evals.compare import complete_ids
+    from autocrm.evals.datasets import load_dataset
+    from autocrm.evals.gate import COMPLETE_BASELINE, write_complete_baseline
+
+    settings = Settings()
+    # the tune part only: which held-back replies are complete stays unread
+    tune = load_dataset("support-answers", split="tune", cache_dir=settings.data_dir / "eval-cache")
+    with open_db(settings) as conn:
+        try:
+            run, complete = complete_ids(conn, run=run_ref)
+        except NotFound as exc:
+            raise with_runs_hint(exc) from exc
+    if run["dataset"] != "support-answers":
+        raise InvalidInput(f"run {run['name']!r} is of {run['dataset']!r}, not support-answers")
+    complete &= {q.id for q in tune.questions}
+    out = out or COMPLETE_BASELINE
+    write_complete_baseline(complete, run=run["name"], baseline=out)
+    typer.echo(f"{len(complete)} complete replies of {run['name']!r} (tune part) written to {out}")
+
+
 @app.command("calibrate")
 def calibrate_command(
     runs: list[str] = typer.Argument(..., help="labelled runs (ids or names)"),
