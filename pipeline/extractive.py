@@ -582,8 +582,8 @@ _PHRASES = (
     ),
     (
         re.compile(
-            r"(?i)\b(go|going|move|moving|switch|switching|step|stepping)\s+(back\s+)?up\s+"
-            r"to\b"
+            r"(?i)\b(go|going|move|moving|switch|switching|step|stepping)\s+((us|me|it|them)\s+)?"
+            r"(back\s+)?up\s+to\b"
         ),
         "upgrade",
     ),
@@ -1083,11 +1083,14 @@ def _followed(
 
 
 def _answered_from(question: Question, sources: Sources) -> SourceArticle | None:
-    """For a short follow-up, the article the answer before it was taken from (most of that
+    """For a message after an answer, the article that answer was taken from (most of that
     answer's words are the article's): "and if we stop using the filter?" after "with soft water
-    and a filter fitted, descale every 3,000 cups" asks about that article's table."""
+    and a filter fitted, descale every 3,000 cups" asks about that article's table. Any message
+    that follows an answer, not only a short one: "Done, it's disappeared off my app. What will
+    she need to do at her place?" after the reset steps goes on about the reset (session 31: three
+    more dev replies complete, none lost)."""
     said = question.answered_terms
-    if not said or not question.follow_up:
+    if not said:
         return None
     shares = [
         (len(said & set().union(*(_unit_terms(a, u) for u in a.units))) / len(said), a)

@@ -82,6 +82,9 @@ AMOUNT = re.compile(r"[£$€]\s?\d[\d.,]*")  # a sum of money: "£39.99"
 REFUND = re.compile(
     r"(?i)\bmoney back\b|\breimburs(?:e|ed|ement)\b|\b(?:have|get|getting|want|claim)\s+"
     rf"(?:the\s+|my\s+|our\s+|that\s+)?{AMOUNT.pattern}\s+back\b"
+    # "do we get anything back for the rest of the month?"
+    r"|\b(?:get|getting|have|receive)\s+(?:anything|something|any of (?:it|that)|some of "
+    r"(?:it|that))\s+back\b"
 )
 NAMED = (*QUANTITIES, (REFUND, "refund"))
 

@@ -446,6 +446,10 @@ def test_going_back_down_a_plan_is_asked_in_the_articles_word_downgrade():
     )
     assert "end of your current billing period" in found.parts[0] + found.parts[1]
     assert "immediately" not in "\n".join(found.parts)
+    # and up: "I want to move us up to Business" (sa-457), with whom it moves in between
+    from autocrm.pipeline.extractive import _phrased
+
+    assert "upgrade Business" in _phrased("so I want to move us up to Business.")
 
 
 PRIVACY = """# Privacy requests
@@ -1692,6 +1696,9 @@ def test_money_back_is_a_refund_and_stats_are_usage_reports():
     from autocrm.pipeline.extractive import _phrased, terms
 
     assert "refund" in terms(_phrased("Do we get money back for the rest of the year?"))
+    # sa-464: "do we get anything back for the rest of the month on those two?"
+    assert "refund" in terms(_phrased("Do we get anything back for the rest of the month?"))
+    assert "refund" not in terms(_phrased("I never got anything back from support"))
     assert "refund" not in terms(_phrased("We moved back to the old plan and saved money"))
     assert terms("usage reports") <= terms(_phrased("Any kind of stats on how much we drink?"))
     # a word the articles write themselves is left alone: "statistics" is not a usage report
