@@ -220,6 +220,22 @@ CASES = [
         ["Brew history"],  # more rows named than a reply shows: the ones the clauses ask
         id="sa-463 the rows each clause asks for, not the rows the story names",
     ),
+    pytest.param(
+        "ok found it, it's already on the way. problem is I won't be home on thursday - can it "
+        "go to my work address instead?",
+        (
+            ("customer", "where's my order?? ordered beans and descaler on monday"),
+            (
+                "agent",
+                "When your order is dispatched we email you a tracking link, and you can also find "
+                "it under Orders on kettleby.com. Tracking can take up to 24 hours to show the "
+                "first update after dispatch.",
+            ),
+        ),
+        ["can't change the address once the parcel has left our warehouse"],
+        [],
+        id="sa-252 a long message after an answer goes on from that answer's article",
+    ),
 ]
 
 
