@@ -97,6 +97,8 @@ PART_ANSWERED = 0.5  # … this share of
 PART_MEANING = 0.5  # a unit's cosine to a question of several that no unit answers by its words
 QUESTION_ALONE_MEANING = 0.25  # … to one of several questions, for its own best unit to join
 MAX_UNITS = 3
+RUNNER_UP_RATIO = 0.8  # a question's next unit, when the reply quotes its best already
+RUNNER_UP_CANDIDATES = 4  # … among this many
 MAX_CANDIDATES = 12
 MAX_ROWS = 3
 CODE_LINES = 25  # a command or example this short is quoted after the sentence that introduces it
@@ -2418,6 +2420,8 @@ def _answers_to_each_question(
         if not ranked:
             continue
         top = _answering(sub, ranked)
+        if RUNNER_UP_RATIO and top.score > 0 and _in_reply(top, chosen, quoted):
+            top = _runner_up(ranked, top, chosen, quoted, pieces[n]) or top
         if (
             top.score <= 0  # what the message rules out
             or all(top.article is not p.article for p in chosen)
@@ -2447,6 +2451,31 @@ def _answers_to_each_question(
         ):
             more.append(top)
     return more
+
+
+def _in_reply(unit: Scored, chosen: list[Scored], quoted: str) -> bool:
+    return _overlaps(unit, chosen) or normalise(plain(unit.unit.text)) in quoted
+
+
+def _runner_up(
+    ranked: list[Scored], top: Scored, chosen: list[Scored], quoted: str, piece: str
+) -> Scored | None:
+    """A question whose best unit the reply already quotes, when the story around it chose that
+    unit ("he's deleting his account … Will it stop working when he deletes?": the bullet about
+    payments again): the next unit of a cited article, nearly as good, that holds a word of the
+    question the reply does not ("working")."""
+    wanted = terms(_phrased(piece)) - terms(quoted)
+    for other in ranked[1:RUNNER_UP_CANDIDATES]:
+        if other.score < RUNNER_UP_RATIO * top.score:
+            break
+        if (
+            other.unit.kind != "steps"
+            and any(other.article is p.article for p in chosen)
+            and not _in_reply(other, chosen, quoted)
+            and wanted & _unit_terms(other.article, other.unit)
+        ):
+            return other
+    return None
 
 
 def _heading_names(unit: Scored, piece: str) -> bool:

@@ -236,6 +236,19 @@ CASES = [
         [],
         id="sa-252 a long message after an answer goes on from that answer's article",
     ),
+    pytest.param(
+        "My husband and I are separating and he's deleting his Kettleby account. The Brew is "
+        "registered on his account but it's staying here with me. Will it stop working when he "
+        "deletes? Can I put it on my own account? Also he pays for Plus through Google Play - "
+        "will deleting stop that?",
+        (),
+        [
+            "doesn't stop payments made through the App Store or Google Play",
+            "The machine keeps working with its buttons",
+        ],
+        ["Download your data"],  # the list is long: the items asked, not all of it
+        id="sa-467 a question whose best unit the reply quotes already gets the next one",
+    ),
 ]
 
 
