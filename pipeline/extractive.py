@@ -2464,7 +2464,8 @@ def _runner_up(
     unit ("he's deleting his account … Will it stop working when he deletes?": the bullet about
     payments again): the next unit of a cited article, nearly as good, that holds a word of the
     question the reply does not ("working")."""
-    wanted = terms(_phrased(piece)) - terms(quoted)
+    # a word written with or without its hyphen is one word ("wifi", "Wi-Fi")
+    wanted = _unhyphened(terms(_phrased(piece))) - _unhyphened(terms(quoted))
     for other in ranked[1:RUNNER_UP_CANDIDATES]:
         if other.score < RUNNER_UP_RATIO * top.score:
             break
@@ -2472,10 +2473,14 @@ def _runner_up(
             other.unit.kind != "steps"
             and any(other.article is p.article for p in chosen)
             and not _in_reply(other, chosen, quoted)
-            and wanted & _unit_terms(other.article, other.unit)
+            and wanted & _unhyphened(_unit_terms(other.article, other.unit))
         ):
             return other
     return None
+
+
+def _unhyphened(words: set[str] | frozenset[str]) -> set[str]:
+    return {w.replace("-", "") for w in words}
 
 
 def _heading_names(unit: Scored, piece: str) -> bool:
