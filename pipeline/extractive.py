@@ -1826,7 +1826,9 @@ def _list_items(best: Scored, items: list[int]) -> list[str]:
     return [*([lead] if lead else _heading_line(article, unit)), listed]
 
 
-def _one_quote_per_list(picked: list[Scored], composed: dict[int, list[str]], question: Question):
+def _one_quote_per_list(
+    picked: list[Scored], composed: dict[int, list[str]], question: Question
+) -> None:
     """Items of one long list that several units of the reply quote ("30 days of delivery", then
     who pays for return shipping): quoted once, together, in list order, where the first is."""
     first: dict[tuple, Scored] = {}
@@ -2060,7 +2062,7 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
         # more rows named than a reply shows: the chosen row and the rows the clauses name
         # ("what support do we get, and what reports?") before the rest, in table order
         first = dict.fromkeys([unit.item or 0, *clause_rows, *keyed])
-        rows = sorted(n for n in list(first)[:MAX_ROWS])
+        rows = sorted(list(first)[:MAX_ROWS])
         if (
             len(stated) == 1
             and len(rows) > 1
@@ -2420,7 +2422,7 @@ def _answers_to_each_question(
         if not ranked:
             continue
         top = _answering(sub, ranked)
-        if RUNNER_UP_RATIO and top.score > 0 and _in_reply(top, chosen, quoted):
+        if top.score > 0 and _in_reply(top, chosen, quoted):
             top = _runner_up(ranked, top, chosen, quoted, pieces[n]) or top
         if (
             top.score <= 0  # what the message rules out

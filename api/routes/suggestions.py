@@ -85,7 +85,8 @@ class Suggestion(BaseModel):
     held_back: str | None = Field(
         None,
         description="why a reply confident enough to auto-send is a draft: 'follow-up', "
-        "'reply evidence', 'prose answer', 'several questions', or the auto-send policy; None for an agent's own suggestion",
+        "'reply evidence', 'prose answer', 'several questions', or the auto-send policy; None "
+        "for an agent's own suggestion",
     )
     model: str
     prompt_version: str

@@ -226,7 +226,7 @@ def gate_baseline_command(
 ) -> None:
     """Record which replies of the tune part the run got complete: the CI gate then requires
     that they stay complete (``kept_complete``). Run it after a change that makes replies better,
-    or a deliberate trade. Example: autocrm eval gate-baseline s31-final
+    or a deliberate trade. Example: autocrm eval gate-baseline support-answers-20261205
     """
     from autocrm.evals.compare import complete_ids
     from autocrm.evals.datasets import load_dataset
