@@ -1358,11 +1358,10 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         new_article = all(other.article is not p.article for p in picked)
         two_procedures = other.unit.kind == "steps" and any(p.unit.kind == "steps" for p in picked)
         if (
-            _overlaps(other, picked)
+            _in_reply(other, picked, quoted)  # its block, or its words (a lead-in)
             or (excerpt and other.article is best.article)
             or _direction(other.article, other.unit, order) < 0  # "from monthly to yearly"
             or two_procedures
-            or normalise(plain(other.unit.text)) in quoted  # already in the reply (a lead-in)
             or (
                 new_article
                 and (
@@ -2427,8 +2426,7 @@ def _answers_to_each_question(
         if (
             top.score <= 0  # what the message rules out
             or all(top.article is not p.article for p in chosen)
-            or _overlaps(top, chosen)  # the same unit, or its paragraph, list or table
-            or normalise(plain(top.unit.text)) in quoted
+            or _in_reply(top, chosen, quoted)  # the unit, its paragraph, list or table, or its text
             # a second procedure only for a question that asks how ("I want to change my
             # password" is answered by the reply's procedure, not by "Forgot your password")
             or (
@@ -2456,6 +2454,7 @@ def _answers_to_each_question(
 
 
 def _in_reply(unit: Scored, chosen: list[Scored], quoted: str) -> bool:
+    """The reply has the unit already: its block (``_overlaps``) or its words."""
     return _overlaps(unit, chosen) or normalise(plain(unit.unit.text)) in quoted
 
 
