@@ -206,7 +206,7 @@ QUESTION_FILLER = frozenset(
 # A sentence that is a question: ends with "?", or opens (after "and", "also" …) with a question
 # word, or asks after a dash ("I'm dairy free - will oat milk foam").
 _QUESTION_OPENING = (  # "Am I about to lose Plus, and what do I need to do?"
-    r"how|what|why|when|where|which|who|can|could|do|does|did|is|are|am|was|were|has|have|"
+    r"how|what|why|when|where|which|who|whether|can|could|do|does|did|is|are|am|was|were|has|have|"
     r"will|would|should|shall|may|might"
 )
 _QUESTION_FORMS = (
@@ -232,6 +232,9 @@ _SUB_QUESTION = re.compile(
     r"|,\s+(?=and (?:how|what|when|where|which|will|is|are|can|do|does)\b)",
     re.IGNORECASE,
 )
+# "I'd like to know three things: what …, how long …, and whether …": a list of questions
+_LISTED = re.compile(r"(?i):\s+(?=(?:what|how|when|where|which|whether|why|who)\b)")
+_LIST_ITEM = re.compile(r"(?i),\s+(?:and\s+)?(?=(?:what|how|when|where|which|whether|why|who)\b)")
 _POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
 # Where one question asks for two things: "how many machines and how many schedules",
 # "(a) my old chats … and (b) my order history".
@@ -314,6 +317,7 @@ _BOUND = re.compile(
     r"(?i)\b(?P<side>over|more than|above|from|under|less than|below|up to)\s+"
     r"(?P<value>\d[\d,]*(?:\.\d+)?)"
 )
+_COUNT_CELL = re.compile(r"(?P<n>\d[\d,]*)\s+(?P<what>[^\W\d_][\w'-]*(?:\s+[^\W\d_][\w'-]*){0,2})")
 _GIVEN_NUMBER = re.compile(r"(?<![\w.,£$€:/-])\d[\d,]*(?:\.\d+)?(?![\d:/]|[.,]\d)")
 _FROM_TO = re.compile(r"(?i)\bfrom\s+([\w-]+)\s+to\s+([\w-]+)")
 _WORDS = re.compile(r"[\w'-]+")
@@ -740,8 +744,18 @@ def _wants_steps(text: str) -> bool:
 
 def _pieces(text: str) -> list[str]:
     """The message's sentences, and the questions one sentence joins ("What's the free limit,
-    and will I lose the ones over it?")."""
-    return [p for p in _SUB_QUESTION.split(text) if p.strip()]
+    and will I lose the ones over it?", "three things: what happens to my recipes, how long you
+    keep my invoices, and whether …")."""
+    pieces = []
+    for piece in _SUB_QUESTION.split(text):
+        if not piece.strip():
+            continue
+        listed = _LISTED.search(piece)
+        if listed and len(parts := _LIST_ITEM.split(piece[listed.end() :])) > 1:
+            pieces += [piece[: listed.end()].strip(), *parts]
+        else:
+            pieces.append(piece)
+    return pieces
 
 
 def _asked_pieces(text: str) -> list[str]:
@@ -1248,9 +1262,23 @@ def _cells_written_out(row: str, said: str) -> list[int]:
 
 
 def _written_out(cell: str, said: str) -> bool:
-    """A cell of two or more words that ``said`` (normalised) holds word for word."""
+    """A cell of two or more words that ``said`` (normalised) holds word for word, or a count
+    that it gives with the same words right after the number ("2 squares went red" for "2 red
+    squares")."""
     text = normalise(plain(cell))
-    return " " in text and re.search(rf"(?<!\w){re.escape(text)}(?!\w)", said) is not None
+    if " " not in text:
+        return False
+    if re.search(rf"(?<!\w){re.escape(text)}(?!\w)", said):
+        return True
+    count = _COUNT_CELL.fullmatch(text)
+    if not count:
+        return False
+    words = count["what"].split()
+    wanted = terms(count["what"])
+    return bool(wanted) and any(
+        wanted <= terms(" ".join(said[m.end() :].split()[: len(words) + 1]))
+        for m in re.finditer(rf"(?<![\w.,]){re.escape(count['n'])}(?![\w]|[.,]\d)", said)
+    )
 
 
 def _key_share(asked: set[str], key: set[str], aliases: dict) -> float:
@@ -2023,7 +2051,12 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     # "1 red square" holds the same words and the Soft row a "3" of its own): that row.
     written_cells = [_cells_written_out(row, said) for row in block.items]
     written = [n for n, cells in enumerate(written_cells) if cells]
-    if len(written) == 1 and (not keyed or written[0] in keyed):
+    # (rows "named" only by a word of the header — "which hardness level" — are not named)
+    header_words = _text_terms(block.header[0])
+    by_header = all(
+        not (_text_terms(table_cells(block.items[n])[0]) & latest) - header_words for n in keyed
+    )
+    if len(written) == 1 and (not keyed or written[0] in keyed or by_header):
         most, keyed = max(most, 1), written
         unit = _row_at(unit, block, written[0])
     # Of rows whose keys hold the same words ("Maximum number of dataset groups", "… of datasets
@@ -2045,7 +2078,9 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     chosen = frozenset().union(*(keys[n] for n in keyed))
     places = _aliases(question.latest)
     also = [
-        n for n, key in enumerate(keys) if not key & chosen and _key_share(latest, key, places) == 1
+        n
+        for n, key in enumerate(keys)
+        if not key & chosen and _key_share(latest - header_words, key, places) == 1
     ]
     keyed = sorted(keyed + also) if keyed else keyed
     stated = [unit.item or 0]  # the rows whose asked cell is stated in a sentence

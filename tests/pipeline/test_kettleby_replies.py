@@ -249,6 +249,26 @@ CASES = [
         ["Download your data"],  # the list is long: the items asked, not all of it
         id="sa-467 a question whose best unit the reply quotes already gets the next one",
     ),
+    pytest.param(
+        "Did the test strip at last - 2 squares went red. We do use the AquaPure filter. The "
+        "app says there are 1,380 cups left till the next descale, which I can't make sense "
+        "of. Which hardness level does 2 squares count as, how many cups should we get "
+        "between descales in total at that level, and where can I see when the next filter "
+        "change is due?",
+        (),
+        ["| Medium (8 to 14 °dH) | 2 red squares |", "Settings > Maintenance"],
+        ["| Hard (15 to 21 °dH)"],  # "hardness" is the header's word, not the Hard row's
+        id="sa-491 a count told in other words names its row",
+    ),
+    pytest.param(
+        "I'm going to close my Kettleby account. Before I do, I'd like to know three things: "
+        "what happens to my saved recipes, how long you'll hang on to my invoices from the "
+        "shop, and whether any of my stuff could linger on in your backups afterwards.",
+        (),
+        ["Until you delete them or delete your account", "7 years after the end", "35 days"],
+        [],
+        id="sa-495 questions listed after a colon are each answered",
+    ),
 ]
 
 

@@ -779,6 +779,14 @@ def test_a_cell_the_message_writes_out_names_its_row_and_is_not_restated():
     told = _offline_text(HARDNESS, "Water hardness", "The strip shows 2 red squares. What now?")
     assert "Test strip shows: 2 red squares" not in told
     assert "| Medium | 2 red squares | 2 months |" in told
+    # the count told in other words ("2 squares went red"), though "hardness" names the Hard
+    # rows' keys: it is the header's word, not a row's
+    said = (
+        "2 squares went red on the strip. Which hardness level is that, and when's the filter due?"
+    )
+    text = _offline_text(HARDNESS, "Water hardness", said)
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and "square" in ln]
+    assert rows == ["| Medium | 2 red squares | 2 months |"], text
 
 
 TWO_STEP = """# Two-step verification
@@ -1749,6 +1757,14 @@ def test_two_things_asked_in_one_question_get_a_row_each_in_the_order_asked():
     text = _offline_text(KEPT_FOR, "How long we keep your data", listed)
     support, orders = text.find("Support conversations —"), text.find("Orders and invoices —")
     assert 0 <= support < orders and "Recipes and schedules" not in text, text
+    # questions listed after a colon, each its own clause: "three things: what …, how long …"
+    colon = (
+        "Before I close my account I'd like to know two things: what happens to my saved "
+        "recipes, and how long you'll hang on to my invoices from the shop."
+    )
+    text = _offline_text(KEPT_FOR, "How long we keep your data", colon)
+    recipes, orders = text.find("Recipes and schedules —"), text.find("Orders and invoices —")
+    assert 0 <= recipes < orders and "Support conversations" not in text, text
 
 
 APP_FAQ = """# Kettleby app FAQ
