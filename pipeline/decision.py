@@ -251,13 +251,16 @@ def reply_supported(signals: dict, settings: DecisionSettings) -> bool:
     reply is a whole procedure, which a question names by its heading), the reply's answer comes
     from the best-ranked article, and the question's words are known to the knowledge base (an
     unknown product or order number in the question is what an answer from similar-sounding
-    articles gets wrong). Measured on the eval sets' tune parts, reported on their holdout parts
-    (README, Quality)."""
+    articles gets wrong), and the reply's first unit holds some of the question's words.
+    Measured on the eval sets' tune parts, reported on their holdout parts (README, Quality)."""
     agreed = signals.get("agree") or signals.get("answer_kind_steps")
     if settings.send_requires_agreement and not agreed:
         return False
     if settings.send_requires_top_article and signals.get("answer_rank"):
         return False  # the answer comes from a lower-ranked article than the retriever's best
+    unit = signals.get("unit_coverage")
+    if unit is not None and float(unit) < settings.send_min_unit_coverage:
+        return False  # the opening unit holds next to nothing of the question
     return float(signals.get("unseen_terms") or 0.0) <= settings.send_max_unseen
 
 

@@ -128,6 +128,12 @@ class DecisionSettings(BaseModel):
     # answer in a lower-ranked one, retrieval and drafting disagree (aws-docs-qa's wrong sends).
     send_requires_top_article: bool = True
     send_max_unseen: float = Field(0.2, ge=0, le=1, description="share of unseen question words")
+    # ... and the reply's opening unit holds some of what the message asks: one that holds
+    # almost none of its words was chosen by the article's rank and meaning alone (a plan table's
+    # "Brew history" row for "4 Brews on it … are we charged straight away?", session 32).
+    send_min_unit_coverage: float = Field(
+        0.1, ge=0, le=1, description="share of the question's words the reply's first unit holds"
+    )
     # A whole procedure or a table row is complete by its structure; prose or a list item is
     # complete only if its sentences hold every fact asked, which the signals measure less well:
     # every wrong send on the tune parts was such a reply below 0.7 (README, Replies).

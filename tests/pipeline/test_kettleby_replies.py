@@ -11,6 +11,7 @@ from autocrm.db.connect import connect
 from autocrm.evals.datasets import load_dataset
 from autocrm.evals.kb import eval_kb_url
 from autocrm.pipeline.answer import prepare_answer
+from autocrm.pipeline.decision import Action
 from autocrm.pipeline.query import Turn
 
 
@@ -28,12 +29,13 @@ def kettleby_url(server_url, real_embedder, tmp_path_factory) -> str:
     return url
 
 
-def reply(url: str, embedder, latest: str, thread: tuple[tuple[str, str], ...] = ()) -> str:
+def prepare(url: str, embedder, latest: str, thread: tuple[tuple[str, str], ...] = ()):
+    """The auto-responder's draft and decision for ``latest`` after ``thread``."""
     settings = Settings()
     settings.retrieval.top_k = 10
     turns = [Turn(speaker, text) for speaker, text in thread] + [Turn("customer", latest)]
     with connect(url, autocommit=True) as conn:
-        prepared = prepare_answer(
+        return prepare_answer(
             conn,
             subject="",
             description="",
@@ -44,7 +46,10 @@ def reply(url: str, embedder, latest: str, thread: tuple[tuple[str, str], ...] =
             chat_model=None,
             settings=settings,
         )
-    return " ".join(prepared.draft.text.split())
+
+
+def reply(url: str, embedder, latest: str, thread: tuple[tuple[str, str], ...] = ()) -> str:
+    return " ".join(prepare(url, embedder, latest, thread).draft.text.split())
 
 
 CASES = [
@@ -270,6 +275,24 @@ CASES = [
         id="sa-495 questions listed after a colon are each answered",
     ),
 ]
+
+
+def test_a_reply_opening_with_a_row_the_question_barely_names_is_not_sent(
+    kettleby_url, real_embedder
+):
+    """sa-370 (dev, read in session 31): sent, complete by its facts, but opening with "Brew
+    history — Business: 3 years." (a row named by "4 Brews") before the section that answers.
+    Its opening unit holds under a tenth of the message's words: an agent checks it."""
+    latest = (
+        "Our office is on Business, paying monthly, with 4 Brews on it. Two more are being "
+        "delivered next week for the new floor. When we add them to the account do we get "
+        "charged for them straight away, or how does it work?"
+    )
+    prepared = prepare(kettleby_url, real_embedder, latest)
+    signals = prepared.decision.signals
+    assert signals["unit_coverage"] < Settings().decision.send_min_unit_coverage
+    assert prepared.decision.action == Action.draft, signals
+    assert signals["held_back"] == "reply evidence"
 
 
 @pytest.mark.parametrize(("latest", "thread", "present", "absent"), CASES)

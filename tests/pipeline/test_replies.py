@@ -220,6 +220,9 @@ def test_a_confident_reply_is_sent_only_with_reply_level_support():
     assert not reply_supported({"agree": 1.0, "answer_rank": 1.0}, settings)  # not the top article
     either = DecisionSettings(send_requires_top_article=False)
     assert reply_supported({"agree": 1.0, "answer_rank": 1.0}, either)
+    # an opening unit that holds next to nothing of the question
+    assert not reply_supported({"agree": 1.0, "unit_coverage": 0.04}, settings)
+    assert reply_supported({"agree": 1.0, "unit_coverage": 0.12}, settings)
 
 
 def test_a_prose_reply_needs_more_confidence_to_be_sent_than_a_procedure_or_a_row():
