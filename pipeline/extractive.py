@@ -1437,16 +1437,12 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     parts: list[str] = []
     used = [(p.article, p.unit) for p in picked]
     for n, scored in enumerate(picked):
-        more = list(composed[id(scored)])
-        if not more or all(p in parts for p in more):  # quoted with the excerpt it belongs
-            continue  # to, or already (the list a note belongs to, and that note)
-        if (
-            n
-            and scored.article is picked[n - 1].article
-            and len(more) > 1
-            and any(p == more[0] or p.startswith(f"{more[0]} [") for p in parts)
-        ):
-            more = more[1:]  # the section's heading is in the reply already
+        # what the reply says already is not said again: a section's heading, the list a note
+        # belongs to, a procedure's closing note that opened the reply ("You can request one
+        # export every 24 hours.")
+        more = [p for p in composed[id(scored)] if not _said_already(p, parts)]
+        if not more:
+            continue
         if (
             n
             and scored.article is not picked[0].article
@@ -1480,6 +1476,11 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         ),
     }
     return Answer([_unescape(p) for p in parts], cited, used, evidence)
+
+
+def _said_already(part: str, parts: list[str]) -> bool:
+    """The reply holds this paragraph already (perhaps with its citation after it)."""
+    return any(p == part or p.startswith(f"{part} [") for p in parts)
 
 
 def _ruled_out(negated: frozenset[str], unit: Scored) -> bool:

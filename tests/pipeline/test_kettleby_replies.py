@@ -295,6 +295,19 @@ def test_a_reply_opening_with_a_row_the_question_barely_names_is_not_sent(
     assert signals["held_back"] == "reply evidence"
 
 
+def test_a_reply_never_says_a_paragraph_twice(kettleby_url, real_embedder):
+    """sa-313 (dev, sent): the sentence that answers opened the reply, and the procedure quoted
+    after it ended with the same sentence as its note."""
+    latest = (
+        "I did a data download from my account this morning but forgot to tick my brew "
+        "history. Can I just request another one straight away? Also the link from an export I "
+        "did last month doesn't work any more - is that normal?"
+    )
+    text = reply(kettleby_url, real_embedder, latest)
+    assert text.count("You can request one export every 24 hours.") == 1, text
+    assert "The link expires after 7 days." in text, text
+
+
 @pytest.mark.parametrize(("latest", "thread", "present", "absent"), CASES)
 def test_a_reply_read_end_to_end(kettleby_url, real_embedder, latest, thread, present, absent):
     text = reply(kettleby_url, real_embedder, latest, thread)
