@@ -1535,6 +1535,13 @@ def _answering(question: Question, ranked: list[Scored]) -> Scored:
             preferred is not None
             and preferred.score >= KIND_PREFERENCE * best.score
             and preferred.coverage >= 0.5 * best.coverage
+            # "How do I turn it off?": the section headed *Turning it off*, not the article's
+            # procedure *Set it up*, which the question does not name (its story may)
+            and not (
+                wanted == "steps"
+                and _heading_names(best, question.asked)
+                and not _heading_names(preferred, question.asked)
+            )
         ):
             return preferred
     return best

@@ -277,6 +277,20 @@ CASES = [
 ]
 
 
+def test_a_how_question_naming_a_sections_heading_is_answered_by_that_section_first(
+    kettleby_url, real_embedder
+):
+    """sa-389 (dev, sent): "How do I turn it off?" names *Turning it off*; the article's
+    procedure *Set it up*, which only the story names ("maybe set it up again later"), led."""
+    latest = (
+        "My authenticator app is on my work phone and I'm handing that phone back when I leave "
+        "next Friday. I'd rather just switch the two-step code thing off on my Kettleby account "
+        "for now and maybe set it up again later on my own phone. How do I turn it off?"
+    )
+    text = reply(kettleby_url, real_embedder, latest)
+    assert text.startswith("Hi, **Turning it off** [1]"), text
+
+
 def test_a_reply_opening_with_a_row_the_question_barely_names_is_not_sent(
     kettleby_url, real_embedder
 ):
