@@ -309,6 +309,8 @@ _INSTRUCTION = re.compile(
     r"(?i)^(go to|tap|open|click|press|hold|select|choose|enter|sign in|swipe|turn|visit|"
     r"scroll|unplug|remove|fill|empty|rinse|restart|update)\b"
 )
+# … or says where, by a menu path: "create a fresh set under **Settings > Account > Security**"
+_MENU_PATH = re.compile(r"\w \*{0,2}>\*{0,2} \w")
 # A range a table's row key states ("8 to 14 °dH", "over 21 °dH"), and a number a message gives.
 _RANGE = re.compile(
     r"(?<![\w.,])(?P<low>\d[\d,]*(?:\.\d+)?)\s*(?:to|–|-)\s*(?P<high>\d[\d,]*(?:\.\d+)?)"
@@ -502,6 +504,12 @@ _PHRASES = (
         partial(_and_named, "covered"),
     ),
     (REFUND, _refund_asked),  # "do we get money back …?", "can I have the £39.99 back?"
+    (  # "Do you take PayPal?": accept it (not "tracking can take 24 hours")
+        re.compile(r"(?i)\b(do|does|will|would|can|could)\s+(you|they|the shop|kettleby)\s+take\b"),
+        r"\1 \2 accept",
+    ),
+    # "What's going on?" asks what is happening: not a word to find ("go to Settings")
+    (re.compile(r"(?i)\b(what(?:'s| is)) going on\b"), r"\1"),
     (  # "my Plus payment didn't go through", "the card was declined": a failed payment
         re.compile(
             r"(?i)\b(?:payment|card|charge|renewal)\s+(?:didn't|did not|hasn't|has not|wouldn't|"
@@ -1369,6 +1377,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         question.wants_steps
         and best.unit.kind != "steps"
         and not _INSTRUCTION.match(plain(best.unit.text))  # "Go to Settings and tap Turn off."
+        and not _MENU_PATH.search(plain(best.unit.text))
         and len(procedures) == 1
         and sum(u.kind == "steps" for u in best.article.units) == 1
         and normalise(plain(procedures[0].unit.text)) not in quoted

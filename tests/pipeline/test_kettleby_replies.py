@@ -274,6 +274,13 @@ CASES = [
         [],
         id="sa-495 questions listed after a colon are each answered",
     ),
+    pytest.param(
+        "The app says my machine is offline and the ring light is pulsing purple. What's going on?",
+        (),
+        ["the ring light pulses purple"],
+        ["Local Network"],  # "going on" is not "go to Privacy & Security"
+        id="sa-049 what's going on asks what is happening",
+    ),
 ]
 
 

@@ -838,6 +838,44 @@ def test_switching_a_setting_off_is_answered_by_the_instruction_alone():
     assert "Scan the QR code" not in text and "iPad" not in text and found.cited == [1]
 
 
+SHOP_FAQ = """# Order FAQ
+
+## Which payment methods do you accept in the shop?
+
+Visa, Mastercard, American Express, PayPal and Apple Pay.
+
+## How do I track my order?
+
+When your order is dispatched we email you a tracking link. Tracking can take up to 24 hours to
+show the first update after dispatch.
+"""
+
+BACKUP_CODES = """# Two-step verification
+
+## Set it up
+
+1. In the Kettleby app, go to **Settings > Account > Security**.
+2. Tap **Two-step verification** and enter your password.
+3. Scan the QR code with your authenticator app.
+
+## Backup codes
+
+Each backup code works only once. If you've used most of them, create a fresh set under
+**Settings > Account > Security > Backup codes**; this cancels the old ones.
+"""
+
+
+def test_stock_phrases_are_read_as_meant_not_word_by_word():
+    """ "Do you take PayPal?" asks what the shop accepts (not "tracking can take 24 hours"); a
+    sentence that says where to do it by a menu path needs no procedure after it (sa-058,
+    sa-138: sent replies padded with a section nobody asked about)."""
+    text = _offline_text(SHOP_FAQ, "Order FAQ", "Do you take PayPal in the online shop?")
+    assert "PayPal and Apple Pay" in text and "Tracking" not in text, text
+    said = "I've used up 8 of my 10 backup codes over the last year. How do I get new ones?"
+    text = _offline_text(BACKUP_CODES, "Two-step verification", said)
+    assert "create a fresh set" in text and "Scan the QR code" not in text, text
+
+
 def test_a_table_whose_rows_the_question_cannot_tell_apart_is_quoted_whole():
     # "York" is nowhere in the table: no row is the answer by itself, so no row is stated as it
     question = "I'm in York - can you get it to me tomorrow, and what does that cost?"
