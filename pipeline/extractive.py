@@ -1412,7 +1412,12 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         # headings hold it: "API rate limits › Team: 300" already answers "the API rate limit on
         # Team", and the same figure from the pricing page would only repeat it. Within an
         # article the headings do not count: its procedure may follow its summary.
-        held = _said if new_article else _covered
+        # (a list the reply quotes whole for one item holds its other items' words too: "The
+        # frothing tip is not dishwasher safe" beside the milk jug's item)
+        listed = " ".join(
+            part for p in picked if p.unit.kind == "bullets" for part in composed[id(p)]
+        )
+        held = partial(_said if new_article else _covered, quoted=frozenset(terms(listed)))
         before = held(asked, [(p.article, p.unit) for p in picked], aliases)
         gain = held(asked, [(p.article, p.unit) for p in [*picked, other]], aliases) - before
         if gain >= SECOND_PART_GAIN or _answers_a_part(parts_asked, picked, other, held, aliases):
@@ -2358,19 +2363,26 @@ def _without(text: str) -> frozenset[str]:
 
 
 def _said(
-    weights: dict[str, float], used: list[tuple[SourceArticle, Unit]], aliases: dict | None = None
+    weights: dict[str, float],
+    used: list[tuple[SourceArticle, Unit]],
+    aliases: dict | None = None,
+    quoted: frozenset[str] = frozenset(),
 ) -> float:
-    """The share of the question that the units, with their titles and headings, state."""
-    got: set[str] = set()
+    """The share of the question that the units, with their titles and headings, state (and
+    ``quoted``: the words of all the reply quotes for them, a whole list for one item)."""
+    got: set[str] = set(quoted)
     for article, unit in used:
         got |= _unit_terms(article, unit) | article.context_terms(unit)
     return coverage_of(weights, got, aliases=aliases)
 
 
 def _covered(
-    weights: dict[str, float], used: list[tuple[SourceArticle, Unit]], aliases: dict | None = None
+    weights: dict[str, float],
+    used: list[tuple[SourceArticle, Unit]],
+    aliases: dict | None = None,
+    quoted: frozenset[str] = frozenset(),
 ) -> float:
-    got: set[str] = set()
+    got: set[str] = set(quoted)
     context: set[str] = set()
     for article, unit in used:
         got |= _unit_terms(article, unit)

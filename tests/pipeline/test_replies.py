@@ -876,6 +876,31 @@ def test_stock_phrases_are_read_as_meant_not_word_by_word():
     assert "create a fresh set" in text and "Scan the QR code" not in text, text
 
 
+FROTHER = """# Clean the steam wand
+
+## Weekly deep clean
+
+1. Switch off the steam and let the wand cool for 10 minutes.
+2. Unscrew the frothing tip by turning it anticlockwise.
+3. Soak the tip in warm water for 20 minutes.
+
+## Good to know
+
+- The frothing tip is **not** dishwasher safe: the heat deforms the rubber ring inside it.
+- The stainless steel milk jug that comes with the Brew can go in the dishwasher.
+- Spare frothing tips are available in the Kettleby shop.
+"""
+
+
+def test_a_list_quoted_whole_holds_all_its_items_words_for_what_joins_it():
+    """sa-123 (sent): the list that answers both parts was quoted whole for the jug's item, and
+    the deep-clean procedure joined for the words of the tip's item, which the reply held."""
+    said = "Can the little frothing tip go in the dishwasher along with the milk jug?"
+    text = _offline_text(FROTHER, "Clean the steam wand", said)
+    assert "not** dishwasher safe" in text and "can go in the dishwasher" in text, text
+    assert "Unscrew the frothing tip" not in text, text
+
+
 def test_a_table_whose_rows_the_question_cannot_tell_apart_is_quoted_whole():
     # "York" is nowhere in the table: no row is the answer by itself, so no row is stated as it
     question = "I'm in York - can you get it to me tomorrow, and what does that cost?"
