@@ -505,7 +505,7 @@ _PHRASES = (
     ),
     (REFUND, _refund_asked),  # "do we get money back …?", "can I have the £39.99 back?"
     (  # "Do you take PayPal?": accept it (not "tracking can take 24 hours")
-        re.compile(r"(?i)\b(do|does|will|would|can|could)\s+(you|they|the shop|kettleby)\s+take\b"),
+        re.compile(r"(?i)\b(do|does|will|would|can|could)\s+(you|they|the shop|the store)\s+take\b"),
         r"\1 \2 accept",
     ),
     # "What's going on?" asks what is happening: not a word to find ("go to Settings")
