@@ -319,6 +319,7 @@ _BOUND = re.compile(
     r"(?i)\b(?P<side>over|more than|above|from|under|less than|below|up to)\s+"
     r"(?P<value>\d[\d,]*(?:\.\d+)?)"
 )
+# A cell that counts something ("2 red squares"): its number and what it counts.
 _COUNT_CELL = re.compile(r"(?P<n>\d[\d,]*)\s+(?P<what>[^\W\d_][\w'-]*(?:\s+[^\W\d_][\w'-]*){0,2})")
 _GIVEN_NUMBER = re.compile(r"(?<![\w.,£$€:/-])\d[\d,]*(?:\.\d+)?(?![\d:/]|[.,]\d)")
 _FROM_TO = re.compile(r"(?i)\bfrom\s+([\w-]+)\s+to\s+([\w-]+)")
@@ -505,7 +506,9 @@ _PHRASES = (
     ),
     (REFUND, _refund_asked),  # "do we get money back …?", "can I have the £39.99 back?"
     (  # "Do you take PayPal?": accept it (not "tracking can take 24 hours")
-        re.compile(r"(?i)\b(do|does|will|would|can|could)\s+(you|they|the shop|the store)\s+take\b"),
+        re.compile(
+            r"(?i)\b(do|does|will|would|can|could)\s+(you|they|the shop|the store)\s+take\b"
+        ),
         r"\1 \2 accept",
     ),
     # "What's going on?" asks what is happening: not a word to find ("go to Settings")
@@ -1360,14 +1363,18 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     aliases = question.aliases
     covered = _covered(asked, [(best.article, best.unit)], aliases)
     quoted = normalise(plain(" ".join(composed[id(best)])))
+    # the words of the lists the reply quotes (whole, for one item: "The frothing tip is not
+    # dishwasher safe" beside the milk jug's item), which a further unit need not add
+    listed = frozenset(_listed_terms(picked, composed))
 
     def take(unit: Scored) -> None:
         """One more unit in the reply: composed, and what the reply now quotes and holds."""
-        nonlocal quoted, covered
+        nonlocal quoted, covered, listed
         picked.append(unit)
         composed[id(unit)] = _compose(unit, question)
         quoted += " " + normalise(plain(" ".join(composed[id(unit)])))
         covered = _covered(asked, [(p.article, p.unit) for p in picked], aliases)
+        listed |= _listed_terms([unit], composed)
 
     # "How do I …" answered by a sentence of an article with one procedure: the sentence says
     # what, the procedure how, though its heading may not use the question's words ("Request your
@@ -1412,12 +1419,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         # headings hold it: "API rate limits › Team: 300" already answers "the API rate limit on
         # Team", and the same figure from the pricing page would only repeat it. Within an
         # article the headings do not count: its procedure may follow its summary.
-        # (a list the reply quotes whole for one item holds its other items' words too: "The
-        # frothing tip is not dishwasher safe" beside the milk jug's item)
-        listed = " ".join(
-            part for p in picked if p.unit.kind == "bullets" for part in composed[id(p)]
-        )
-        held = partial(_said if new_article else _covered, quoted=frozenset(terms(listed)))
+        held = partial(_said if new_article else _covered, quoted=listed)
         before = held(asked, [(p.article, p.unit) for p in picked], aliases)
         gain = held(asked, [(p.article, p.unit) for p in [*picked, other]], aliases) - before
         if gain >= SECOND_PART_GAIN or _answers_a_part(parts_asked, picked, other, held, aliases):
@@ -1490,6 +1492,13 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         ),
     }
     return Answer([_unescape(p) for p in parts], cited, used, evidence)
+
+
+def _listed_terms(units: list[Scored], composed: dict[int, list[str]]) -> set[str]:
+    """The terms of what the reply quotes for those of ``units`` that are list items."""
+    return terms(
+        " ".join(part for u in units if u.unit.kind == "bullets" for part in composed[id(u)])
+    )
 
 
 def _said_already(part: str, parts: list[str]) -> bool:
@@ -2044,19 +2053,15 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     close = [n for n, s in enumerate(row_scores) if n != item and best > 0 and s >= 0.8 * best]
     rows = sorted([item, *close]) if len(close) < MAX_ROWS else [item]
     latest = terms(_phrased(question.latest))
+    keys = [_text_terms(table_cells(row)[0]) for row in block.items]
+    places = _aliases(question.latest)
     # The rows whose key the question names most of ("to the US": "United States and Canada").
-    named_keys = [
-        _key_named(latest, _text_terms(table_cells(row)[0]), _aliases(question.latest))
-        for row in block.items
-    ]
+    named_keys = [_key_named(latest, key, places) for key in keys]
     most = max(named_keys, default=0)
     if not most and question.follow_up and question.answered:
         # "ok is there an amount where it's free?" after our answer about Northern Ireland: the
         # row that answer was about
-        named_keys = [
-            _key_named(question.answered_terms, _text_terms(table_cells(row)[0]), {})
-            for row in block.items
-        ]
+        named_keys = [_key_named(question.answered_terms, key, {}) for key in keys]
         most = max(named_keys, default=0)
         if most:
             unit = _row_at(unit, block, named_keys.index(most))
@@ -2075,9 +2080,7 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     written = [n for n, cells in enumerate(written_cells) if cells]
     # (rows "named" only by a word of the header — "which hardness level" — are not named)
     header_words = _text_terms(block.header[0])
-    by_header = all(
-        not (_text_terms(table_cells(block.items[n])[0]) & latest) - header_words for n in keyed
-    )
+    by_header = all(not (keys[n] & latest) - header_words for n in keyed)
     if len(written) == 1 and (not keyed or written[0] in keyed or by_header):
         most, keyed = max(most, 1), written
         unit = _row_at(unit, block, written[0])
@@ -2096,9 +2099,7 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
             unit = _row_at(unit, block, keyed[0])
     # Two rows asked in one sentence ("what pump pressure …, and how many watts?"): a row whose
     # whole key the question names and shares no word with the chosen rows' keys joins them.
-    keys = [_text_terms(table_cells(row)[0]) for row in block.items]
     chosen = frozenset().union(*(keys[n] for n in keyed))
-    places = _aliases(question.latest)
     also = [
         n
         for n, key in enumerate(keys)
