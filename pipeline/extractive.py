@@ -293,6 +293,8 @@ _WARNING = re.compile(r"(?i)^\W*(don't|do not|never|when|only)\b|\bif\b")
 MISTAKEN_MIN_SHARED = 3  # words a denying sentence shares with the message it corrects
 MISTAKEN_SHARE = 0.3  # … and that share of its own words
 _PREREQUISITES = re.compile(r"(?i)^\s*(before you\b|what you('ll)? need\b|prerequisites\b)")
+# What to do once a procedure is done ("After the reset", "After you cancel", "Next steps")
+_AFTERWARDS = re.compile(r"(?i)^\s*(after (the|you|your|that|this)\b|next steps?\b|what next\b)")
 _YES_NO = re.compile(
     r"(?i)(?:^|[-–—,;:]\s)\s*(is|are|was|were|will|would|does|do|did|can|could|should|am)\b"
 )  # "It's only 14 months old - will you still sort it under warranty?"
@@ -413,6 +415,8 @@ SYNONYMS = {
         ("pixel", "samsung", "galaxy", "oneplus", "xiaomi", "huawei", "motorola"), ("android",)
     ),
     **dict.fromkeys(("ipad", "ios"), ("iphone",)),
+    # "I uninstalled the app": "Deleting the app from your phone does not cancel …"
+    "uninstall": ("delete", "remove"),
 }
 # A place a customer names and the region a table row may list it under ("Germany": the EU row).
 _EU = (
@@ -1015,7 +1019,7 @@ def _already_said(article: SourceArticle, unit: Unit, said: frozenset[str]) -> b
     filter?")."""
     if unit.kind != "steps":
         return False
-    held = _unit_terms(article, unit)
+    held = {t for t in _unit_terms(article, unit) if not t.isdigit()}  # not the step numbers
     return bool(held) and len(held & said) / len(held) >= ALREADY_SAID_SHARE
 
 
@@ -1444,6 +1448,11 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         for n, unit in more(picked, ranked):
             picked.insert(n, unit)
             composed[id(unit)] = _compose(unit, question)
+    # … and what to do once the steps are done, after them ("Did that, and now the machine has
+    # vanished from my app": "To use the machine again, connect it to Wi-Fi as if it were new.")
+    for n, unit in _afterwards(picked):
+        picked.insert(n, unit)
+        composed[id(unit)] = [_paragraph(unit.article, unit.unit)]
     # … and, first, the sentence that corrects what the message believes: that sentence alone,
     # or with the one before it when it points back ("This export only contains …")
     for n, unit in _mistaken(question, picked, ranked):
@@ -1611,6 +1620,8 @@ def _mistaken(
     story around the question uses."""
     article = picked[0].article
     said = _asked_and_told(question.latest)[1]  # the story, where a belief is told
+    aliases = question.aliases  # "I uninstalled the app": "Deleting the app … does not …"
+    said |= {t for term in said for other in aliases.get(term, ()) for t in other}
     best, most = None, 0.0
     for s in ranked:
         if s.article is not article or s.unit.kind != "sentence" or _overlaps(s, picked):
@@ -1669,6 +1680,39 @@ def _prerequisites(picked: list[Scored], ranked: list[Scored]) -> list[tuple[int
         elif (best := _first_of(ranked, article, section)) is not None:
             out.append((n, best))
     return out[::-1]
+
+
+def _afterwards(picked: list[Scored]) -> list[tuple[int, Scored]]:
+    """A procedure whose article says what to do once it is done, in a section after it ("After
+    the reset: To use the machine again, connect it to Wi-Fi as if it were new."): that
+    section's first paragraph, after the steps (once an article). The last insertion comes
+    first, so each index holds when they are made in order."""
+    out, seen = [], set()
+    for n, p in enumerate(picked):
+        article = p.article
+        if p.unit.kind != "steps" or id(article) in seen:
+            continue
+        seen.add(id(article))
+        quoted = {q.unit.section for q in picked if q.article is article}
+        section = next(
+            (
+                s
+                for s in range(p.unit.section + 1, len(article.sections))
+                if (path := article.sections[s].path) and _AFTERWARDS.match(path[-1])
+            ),
+            None,
+        )
+        if section is None or section in quoted:
+            continue
+        units = [u for u in article.units if u.section == section]
+        if units and not any(u.kind == "steps" for u in units):
+            out.append((n + 1, Scored(p.score, 0.0, article, units[0])))
+    return out[::-1]
+
+
+def _paragraph(article: SourceArticle, unit: Unit) -> str:
+    """The whole paragraph (or list) a unit belongs to."""
+    return article.sections[unit.section].blocks[unit.block].markdown
 
 
 @lru_cache(maxsize=256)

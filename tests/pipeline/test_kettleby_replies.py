@@ -281,6 +281,62 @@ CASES = [
         ["Local Network"],  # "going on" is not "go to Privacy & Security"
         id="sa-049 what's going on asks what is happening",
     ),
+    pytest.param(
+        "Bit annoyed. I uninstalled the Kettleby app from my Android phone back in the summer "
+        "because I assumed that was the end of Plus, and Google Play has just taken another "
+        "payment. I signed up inside the app originally. How do I actually stop it for good?",
+        (),
+        ["Deleting the app from your phone does **not** cancel your subscription.", "Google Play"],
+        ["Open the Settings app on your iPhone"],
+        id="sa-517 uninstalled is deleted: the belief corrected first",
+    ),
+    pytest.param(
+        "My Brew has been doing odd stuff lately (drink sizes all over the place) and the person "
+        "on chat said to factory reset it. It's online and shows as connected in the app. What "
+        "are the steps? And do I have to set it all up again afterwards or does it just carry on?",
+        (),
+        [
+            "Enter your Kettleby account password to confirm.",
+            "connect it to Wi-Fi as if it were new",
+        ],
+        ["Press and hold the Brew and Steam buttons"],
+        id="sa-230 what to do after the steps, from the section after them",
+    ),
+    pytest.param(
+        "Did that, and now the machine has vanished from my app completely!? Have I broken it? "
+        "How do I get it back on there?",
+        (
+            (
+                "customer",
+                "Support have asked me to factory reset my Brew. It's online and shows as "
+                "connected in the app. How do I do it?",
+            ),
+            (
+                "agent",
+                "Open the Kettleby app and tap your machine on the Home screen, go to Settings > "
+                "Machine > Factory reset, read the warning and tap Reset machine, then enter your "
+                "Kettleby account password to confirm.",
+            ),
+        ),
+        ["disappears from your Home screen automatically", "connect it to Wi-Fi as if it were new"],
+        [],
+        id="sa-542 done the steps: what comes after them",
+    ),
+    pytest.param(
+        "can't you just text me the code instead? I don't want another app",
+        (
+            ("customer", "How do I turn on two-step verification?"),
+            (
+                "agent",
+                "In the app go to Settings > Account > Security, tap Two-step verification and "
+                "enter your password, scan the QR code with your authenticator app, enter the "
+                "6-digit code and tap Verify, then save your 10 backup codes and tap Done.",
+            ),
+        ),
+        ["We don't send codes by text message"],
+        ["scan the QR code"],  # the steps given: their numbering is no word the answer lacks
+        id="sa-127 the steps the thread gave are not given again",
+    ),
 ]
 
 
