@@ -297,7 +297,8 @@ _PREREQUISITES = re.compile(r"(?i)^\s*(before you\b|what you('ll)? need\b|prereq
 _AFTERWARDS = re.compile(r"(?i)^\s*(after (the|you|your|that|this)\b|next steps?\b|what next\b)")
 _YES_NO = re.compile(
     r"(?i)(?:^|[-–—,;:]\s)\s*(is|are|was|were|will|would|does|do|did|can|could|should|am)\b"
-)  # "It's only 14 months old - will you still sort it under warranty?"
+    r"|,\s*(?:right|correct|yes|yeah|no|isn't it|is that right)\s*\?"
+)  # "It's only 14 months old - will you still sort it under warranty?", "so it's covered, right?"
 INTRO_PENALTY = 0.15  # an article's opening sentence, when a later unit holds more of the question
 _SIGNPOST = re.compile(
     r"(?i)^\s*(this (article|guide|page|section|topic|document) (explains|describes|covers|"
@@ -379,6 +380,7 @@ _TRIED = re.compile(
     r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared|"
     r"taken|took|pressed|held|filled|emptied|ran)\b"
     r"|^\s*(?:tried|done|checked)\b"
+    r"|\balready\s+(?:on|at|set\s+(?:to|at|on))\b"  # "the temperature already on Medium"
 )
 # "What next?" after what the customer has done: the step after those, the article's last resort
 _NEXT = re.compile(
@@ -389,7 +391,9 @@ _ELSE = re.compile(
     r"|\b(?:any|other) (?:other )?(?:ideas|suggestions|fixes)\b"
     r"|" + _NEXT.pattern
 )
-_STILL = re.compile(r"(?i)\bstill\b")  # "Still E4.": told, not asked ("can I still return it")
+# "Still E4.", "even with the temperature already on Medium": told, not asked ("can I still
+# return it")
+_STILL = re.compile(r"(?i)\b(?:still|already)\b")
 _TRYING = frozenset(_all_terms("tried try done did checked"))
 TRIED_PENALTY = 0.3  # a unit that holds this share of what one such clause says it has done
 TRIED_SHARE = 0.5

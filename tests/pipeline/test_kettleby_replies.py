@@ -337,6 +337,15 @@ CASES = [
         ["scan the QR code"],  # the steps given: their numbering is no word the answer lacks
         id="sa-127 the steps the thread gave are not given again",
     ),
+    pytest.param(
+        "My Brew is 14 months old and it's started leaking from somewhere inside, round the "
+        "seals. I'll be honest, I've been descaling it with white vinegar instead of buying the "
+        "sachets. It's still inside the 2 years, so this is covered, right?",
+        (),
+        ["Damage from using vinegar or other descalers not made for coffee machines"],
+        [],
+        id="sa-532 so it's covered, right? asks yes or no: both sides of the cover",
+    ),
 ]
 
 
@@ -383,6 +392,18 @@ def test_a_reply_never_says_a_paragraph_twice(kettleby_url, real_embedder):
     text = reply(kettleby_url, real_embedder, latest)
     assert text.count("You can request one export every 24 hours.") == 1, text
     assert "The link expires after 7 days." in text, text
+
+
+def test_a_setting_the_customer_already_has_is_not_the_fix_that_leads(kettleby_url, real_embedder):
+    """sa-535 (read in session 33): "even with … the temperature already on Medium" got "choose
+    Medium (92 °C)" first; the cause the message does not rule out comes first."""
+    latest = (
+        "Had the Brew a week. Every espresso is harsh and bitter, almost burnt, even with a "
+        "medium roast and the temperature already on Medium. A friend reckons it's the grind, "
+        "but I can't even see where you change that on this machine. Help?"
+    )
+    text = reply(kettleby_url, real_embedder, latest)
+    assert text.startswith("Hi, **Cause: the grind is too fine** [1]"), text
 
 
 @pytest.mark.parametrize(("latest", "thread", "present", "absent"), CASES)
