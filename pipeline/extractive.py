@@ -236,6 +236,12 @@ _SUB_QUESTION = re.compile(
 _LISTED = re.compile(r"(?i):\s+(?=(?:what|how|when|where|which|whether|why|who)\b)")
 _LIST_ITEM = re.compile(r"(?i),\s+(?:and\s+)?(?=(?:what|how|when|where|which|whether|why|who)\b)")
 _POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
+# A phrase a message quotes: in double quotes, or single ones around words that may hold an
+# apostrophe ('Don't Allow')
+_QUOTED = re.compile(
+    r"[\"“]([^\"“”\n]{3,60})[\"”]|(?<!\w)['‘]((?:[^'‘’\n]|(?<=\w)['’](?=\w)){3,60}?)['’](?!\w)"
+)
+QUOTED_LABEL_BONUS = 0.25
 # Where one question asks for two things: "how many machines and how many schedules",
 # "(a) my old chats … and (b) my order history".
 _CLAUSE = re.compile(
@@ -942,6 +948,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
     said_before = question.answered_terms
+    labels = _quoted_labels(question.latest)
     says_without = _WITHOUT.search(question.latest)
     order = _first_said(question.latest)
     pointed = _pointed_to(sources)
@@ -983,6 +990,8 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 bonus -= TRIED_PENALTY * done
             if said_before and _already_said(article, unit, said_before):
                 bonus -= ALREADY_SAID_PENALTY
+            if labels and any(label in _normalised(unit.text) for label in labels):
+                bonus += QUOTED_LABEL_BONUS  # "I tap 'Don't Allow'": "If you tapped "Don't Allow""
             if exhausted and _last_resort(article, unit):
                 bonus += LAST_RESORT_BONUS  # "I've tried everything": "Still seeing E4? …"
             if article.similarity:
@@ -1007,6 +1016,21 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     if sources.similarity is not None and scored:
         scored = _by_meaning(scored, sources)
     return scored
+
+
+def _quoted_labels(text: str) -> tuple[str, ...]:
+    """What a message quotes, of two words or more ("I tap 'Don't Allow' on every pop-up", the
+    screen saying "no water flow"): a button's label or a message's words, as written."""
+    return tuple(
+        label
+        for match in _QUOTED.finditer(text)
+        if len((label := _normalised(match.group(1) or match.group(2))).split()) >= 2
+    )
+
+
+@lru_cache(maxsize=65536)
+def _normalised(markdown: str) -> str:
+    return normalise(plain(markdown)).replace("’", "'")
 
 
 def _near(article: SourceArticle, unit: Unit) -> bool:

@@ -346,6 +346,16 @@ CASES = [
         [],
         id="sa-532 so it's covered, right? asks yes or no: both sides of the cover",
     ),
+    pytest.param(
+        "Trying to set the Brew up on my iPhone and the app just keeps saying No machine found. "
+        "The ring light is flashing blue and the phone is right next to it. Confession: I tap "
+        "'Don't Allow' on pretty much every pop-up an app shows me, so I probably did that here "
+        "too. Would that stop it working?",
+        (),
+        ["Privacy & Security > Local Network"],
+        ["hold the Power button for 3 seconds again"],  # the light says it is in pairing mode
+        id="sa-533 a button the message quotes names its cause",
+    ),
 ]
 
 

@@ -865,6 +865,22 @@ Each backup code works only once. If you've used most of them, create a fresh se
 """
 
 
+@pytest.mark.parametrize(
+    ("message", "labels"),
+    [
+        ("I tap 'Don't Allow' on every pop-up", ("don't allow",)),
+        ("I tapped ‘Don’t Allow’ by mistake", ("don't allow",)),
+        ('the booklet says "No water flow" - what now?', ("no water flow",)),
+        ("is 'coffee' a word you use? I don't know, it's not 'my' thing", ()),  # one word
+        ("I can't see it, and it's not the one I'd like", ()),  # apostrophes are no quotes
+    ],
+)
+def test_a_phrase_the_message_quotes_is_read_as_written(message, labels):
+    from autocrm.pipeline.extractive import _quoted_labels
+
+    assert _quoted_labels(message) == labels
+
+
 def test_stock_phrases_are_read_as_meant_not_word_by_word():
     """ "Do you take PayPal?" asks what the shop accepts (not "tracking can take 24 hours"); a
     sentence that says where to do it by a menu path needs no procedure after it (sa-058,
