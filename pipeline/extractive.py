@@ -392,6 +392,12 @@ _TRIED = re.compile(
 _NEXT = re.compile(
     r"\bwhat (?:next|now)\b|\bnow what\b|\bwhat(?:'s| is) (?:the )?next step\b", re.I
 )
+# "What have I missed?" after what the customer has done: the step of it they left out
+_MISSED = re.compile(
+    r"(?i)\bwhat (?:have|did|do) (?:i|we) (?:miss|missed|forget|forgotten|skip|skipped|get wrong|"
+    r"do wrong|done wrong)\b|\bwhat am i (?:missing|doing wrong)\b|\bdid (?:i|we) (?:miss|skip|"
+    r"forget)\b"
+)
 _ELSE = re.compile(
     r"(?i)\b(?:anything|something|what) else\b[^.?!]{0,25}?\b(?:try|do|check)\b"
     r"|\b(?:any|other) (?:other )?(?:ideas|suggestions|fixes)\b"
@@ -826,6 +832,8 @@ def _negated(text: str) -> frozenset[str]:
 @lru_cache(maxsize=4096)
 def _tried(text: str) -> tuple[frozenset[str], ...]:
     told = [p for p in _pieces(text) if not _ASKING.search(p)]
+    if _MISSED.search(text):  # what was done is where the answer is: the step it left out
+        return ()
     if not (_ELSE.search(text) or any(_STILL.search(p) for p in told)):
         return ()
     clauses = [c for p in told for c in re.split(r"[,;]+|\b(?:and|but|then)\b", p)]

@@ -356,6 +356,16 @@ CASES = [
         ["hold the Power button for 3 seconds again"],  # the light says it is in pairing mode
         id="sa-533 a button the message quotes names its cause",
     ),
+    pytest.param(
+        "Descaled the Brew with the buttons for the first time. After about 20 minutes the ring"
+        " light went solid orange, so I emptied the container and assumed that was it. But the "
+        "orange drop is still on the display and it won't let me make a coffee. What have I "
+        "missed?",
+        (),
+        ["Press the Brew button again to run the rinse cycle."],
+        [],
+        id="sa-536 what have I missed: the steps done, with the one left out",
+    ),
 ]
 
 
