@@ -92,6 +92,7 @@ EXCERPT_WORDS = 100  # a plain-prose passage: its best sentences, in its order, 
 CONTINUE_PARAGRAPHS = True
 SECOND_ARTICLE_RATIO = 0.85  # a second article's unit score against the best one's
 SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must add
+MAIN_WORD_SHARE = 0.8  # … and from another article, a word nearly as heavy as the heaviest
 PART_GAIN = 0.5  # … or of one of its questions, which the reply answers less than
 PART_ANSWERED = 0.5  # … this share of
 PART_MEANING = 0.5  # a unit's cosine to a question of several that no unit answers by its words
@@ -1462,7 +1463,15 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         held = partial(_said if new_article else _covered, quoted=listed)
         before = held(asked, [(p.article, p.unit) for p in picked], aliases)
         gain = held(asked, [(p.article, p.unit) for p in [*picked, other]], aliases) - before
-        if gain >= SECOND_PART_GAIN or _answers_a_part(parts_asked, picked, other, held, aliases):
+        if (
+            gain >= SECOND_PART_GAIN
+            and (
+                not new_article
+                or parts_asked
+                or question.previous  # a thread's question leans on more than its own words
+                or _adds_a_main_word(asked, picked, other, aliases)
+            )
+        ) or _answers_a_part(parts_asked, picked, other, held, aliases):
             take(other)
     # A question of several that no unit answers by its words ("will the app run on it?" where
     # the article says "works on iPhone … with iOS 16 or later"): its closest unit by meaning.
@@ -2469,6 +2478,22 @@ def _covered(
         got |= _unit_terms(article, unit)
         context |= article.context_terms(unit)
     return coverage_of(weights, got, context, aliases)
+
+
+def _adds_a_main_word(
+    asked: dict[str, float], picked: list[Scored], other: Scored, aliases: dict
+) -> bool:
+    """Another article adds one of the words that carry a one-part question ("why does the app
+    want Bluetooth on?"), not only its lighter ones ("set up my new Brew": a schedule's "Set
+    the time", "Tap + New schedule")."""
+    got: set[str] = set()
+    for p in picked:
+        got |= _unit_terms(p.article, p.unit) | p.article.context_terms(p.unit)
+    own = _unit_terms(other.article, other.unit) | other.article.context_terms(other.unit)
+    gained = [
+        w for t, w in asked.items() if not _holds(t, got, aliases) and _holds(t, own, aliases)
+    ]
+    return bool(gained) and max(gained) >= MAIN_WORD_SHARE * max(asked.values())
 
 
 def _answers_a_part(

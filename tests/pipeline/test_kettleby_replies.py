@@ -366,6 +366,22 @@ CASES = [
         [],
         id="sa-536 what have I missed: the steps done, with the one left out",
     ),
+    pytest.param(
+        "Quick one before I set up my new Brew: why does the app want Bluetooth switched on? I "
+        "thought the machine worked over wifi. I normally keep Bluetooth off.",
+        (),
+        ["The app uses Bluetooth to find the machine and then passes your Wi-Fi details to it."],
+        ["Create a schedule"],  # "set up my new Brew" is not "Set the time", "+ New schedule"
+        id="sa-539 another article adds a word that carries the question, not its lighter ones",
+    ),
+    pytest.param(
+        "Tested our water with the strip, 3 red squares. I don't have the app on my phone "
+        "though - can I tell the machine some other way?",
+        (),
+        ["hold the Hot water button for 10 seconds"],
+        ["Good to know"],  # the descaling article's notes hold only "machine" and "app"
+        id="sa-105 no second article for the question's lightest words",
+    ),
 ]
 
 
