@@ -103,6 +103,12 @@ RUNNER_UP_CANDIDATES = 4  # … among this many
 MAX_CANDIDATES = 12
 MAX_ROWS = 3
 CODE_LINES = 25  # a command or example this short is quoted after the sentence that introduces it
+# A note under a table that says what its rows apply to ("every destination in the table",
+# "the rates above")
+_TABLE_ABOVE = re.compile(
+    r"(?i)\b(?:in|from|of|on) the table\b|\bthe table above\b|\b(?:rates|prices|fees|costs|"
+    r"figures|limits|times|values|amounts) (?:above|listed above|shown above)\b"
+)
 TABLE_NOTE_WORDS = 30  # what the opening says holds for every row, quoted under the rows
 _TABLE_BELOW = re.compile(r"(?i)\b(?:in|from|see|use) the table below\b")
 WHOLE_TABLE_ROWS = 6  # a table this small is quoted whole when the question picks no row
@@ -2271,7 +2277,24 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
             parts.append(f"{plain(cells[0]).strip()} — {'; '.join(values)}.")
     parts = [" ".join(parts)] if parts else []
     table = "\n".join([*block.header, *(block.items[n] for n in rows)])
-    return [*parts, table, *_table_note(article)]
+    return [*parts, table, *_table_note(article), *_note_under(article, unit)]
+
+
+def _note_under(article: SourceArticle, unit: Unit) -> list[str]:
+    """The short paragraph right under the table that says what its rows apply to ("Kettleby
+    Brew machines ship free to every destination in the table … The rates above apply to orders
+    of beans, filters, descaler and accessories."): a row means nothing without it."""
+    blocks = article.sections[unit.section].blocks
+    if unit.block + 1 >= len(blocks):
+        return []
+    note = blocks[unit.block + 1]
+    if (
+        note.kind == "paragraph"
+        and _TABLE_ABOVE.search(plain(note.markdown))
+        and len(note.markdown.split()) <= FOLLOWING_NOTE_WORDS
+    ):
+        return [note.markdown]
+    return []
 
 
 def _table_note(article: SourceArticle) -> list[str]:

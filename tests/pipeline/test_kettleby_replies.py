@@ -382,6 +382,15 @@ CASES = [
         ["Good to know"],  # the descaling article's notes hold only "machine" and "app"
         id="sa-105 no second article for the question's lightest words",
     ),
+    pytest.param(
+        "I'm getting a Brew for my mum, who lives just outside Inverness in the Highlands. What"
+        " will delivery cost on that? And every couple of months I'll be sending her a box of "
+        "descaler (about \u00a315) - what's the postage up there for that and how long does it take?",
+        (),
+        ["| £5.95 |", "Kettleby Brew machines ship free** to every destination in the table"],
+        [],
+        id="sa-526 the note under a table says what its rows apply to",
+    ),
 ]
 
 
