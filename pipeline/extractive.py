@@ -962,7 +962,8 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
-    said_before = question.answered_terms
+    # "the link's no good. what now?" after the steps: doing them again may be the answer
+    said_before = frozenset() if _NEXT.search(question.latest) else question.answered_terms
     labels = _quoted_labels(question.latest)
     says_without = _WITHOUT.search(question.latest)
     order = _first_said(question.latest)

@@ -391,6 +391,23 @@ CASES = [
         [],
         id="sa-526 the note under a table says what its rows apply to",
     ),
+    pytest.param(
+        "ugh, I got distracted and only just clicked the link in the email - it's been about 2 "
+        "hours and now it says the link's no good. what now?",
+        (
+            ("customer", "forgot my kettleby password, how do i get back in"),
+            (
+                "agent",
+                "On the app's sign-in screen, tap Forgot password?, enter the email address of "
+                "your Kettleby account and tap Send link. Open the email from "
+                "no-reply@kettleby.com, tap Reset password and choose a new password with at "
+                "least 10 characters, then sign in with it.",
+            ),
+        ),
+        ["The link in it works for 60 minutes."],
+        [],
+        id="sa-479 what now? after the steps failed: the steps again, with their time limit",
+    ),
 ]
 
 
