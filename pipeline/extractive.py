@@ -656,11 +656,17 @@ def terms(text: str) -> set[str]:
     )
 
 
+UN_MIN = 6  # "unopen", "unlimit": long enough that "un" is a prefix ("unit", "under" are not)
+
+
 @lru_cache(maxsize=65536)
 def _text_terms(markdown: str) -> frozenset[str]:
     """The terms of a piece of an article, computed once per text: the same units are scored
-    for every question that retrieves their article (stemming them was most of a draft's time)."""
-    return frozenset(terms(plain(markdown)))
+    for every question that retrieves their article (stemming them was most of a draft's time).
+    A word negated by "un-" holds the word it negates: "can only be returned unopened" is what
+    a message that "opened it" needs to read."""
+    found = terms(plain(markdown))
+    return frozenset(found | {t[2:] for t in found if t.startswith("un") and len(t) >= UN_MIN})
 
 
 @dataclass(frozen=True)

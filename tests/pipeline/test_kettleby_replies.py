@@ -408,6 +408,16 @@ CASES = [
         [],
         id="sa-479 what now? after the steps failed: the steps again, with their time limit",
     ),
+    pytest.param(
+        "Ordered a box of your descaler and two bags of beans about ten days ago. I opened the "
+        "descaler and used one sachet, then my partner found a full box we'd forgotten about at"
+        " the back of the cupboard. Can I send back the opened descaler (2 sachets still "
+        "sealed) and one of the bags of beans, which I haven't opened?",
+        (),
+        ["can only be returned unopened"],
+        ["What you need"],
+        id="sa-496 opened is what unopened negates",
+    ),
 ]
 
 
