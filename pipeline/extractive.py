@@ -538,6 +538,8 @@ _PHRASES = (
         ),
         r"\1 \2 accept",
     ),
+    # "Can I send the rest back?": what is left of it (not "Let them rest a few more days")
+    (re.compile(r"(?i)\bthe rest\b(?!\s+(?:of\s+)?(?:it|them|the|my|our|your)\b)"), "it"),
     # "What's going on?" asks what is happening: not a word to find ("go to Settings")
     (re.compile(r"(?i)\b(what(?:'s| is)) going on\b"), r"\1"),
     (  # "my Plus payment didn't go through", "the card was declined": a failed payment

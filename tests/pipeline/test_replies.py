@@ -881,6 +881,15 @@ def test_a_phrase_the_message_quotes_is_read_as_written(message, labels):
     assert _quoted_labels(message) == labels
 
 
+def test_the_rest_of_an_order_is_no_rest():
+    """ "send the rest back" is what is left of it, not "Let them rest a few more days";
+    "the rest of the steps" keeps its words."""
+    from autocrm.pipeline.extractive import _phrased, terms
+
+    assert "rest" not in terms(_phrased("Can I send the rest back for a refund?"))
+    assert "rest" in terms(_phrased("Do I follow the rest of the steps?"))
+
+
 def test_stock_phrases_are_read_as_meant_not_word_by_word():
     """ "Do you take PayPal?" asks what the shop accepts (not "tracking can take 24 hours"); a
     sentence that says where to do it by a menu path needs no procedure after it (sa-058,
