@@ -466,6 +466,13 @@ PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
         ("UK", "United Kingdom", "Great Britain"),
     ),
     (re.compile(r"\b(UK)\b"), ("United Kingdom", "Great Britain")),
+    (  # the zone UK couriers price apart from the mainland
+        re.compile(
+            r"\b(Orkney|Shetland|Hebrides|Skye|Islay|Mull|Arran|Jura|Tiree|Barra|Lewis and Harris|"
+            r"Inverness|Highlands)\b"
+        ),
+        ("Scottish Highlands and Islands", "Highlands", "Islands"),
+    ),
 )
 
 

@@ -418,6 +418,15 @@ CASES = [
         ["What you need"],
         id="sa-496 opened is what unopened negates",
     ),
+    pytest.param(
+        "Hi, I'm on Orkney. I've got \u00a345 of beans and descaler in my basket - that's over your "
+        "\u00a340 free delivery so it should be free, right? The checkout is still showing a charge."
+        " And how long will it take to get up here?",
+        (),
+        ["| £5.95 | £60 |", "3 to 5 working days"],
+        ["| UK mainland |"],
+        id="sa-462 Orkney is in the Scottish Highlands and Islands row",
+    ),
 ]
 
 
