@@ -430,18 +430,31 @@ CASES = [
 ]
 
 
-def test_a_how_question_naming_a_sections_heading_is_answered_by_that_section_first(
-    kettleby_url, real_embedder
-):
-    """sa-389 (dev, sent): "How do I turn it off?" names *Turning it off*; the article's
-    procedure *Set it up*, which only the story names ("maybe set it up again later"), led."""
-    latest = (
+OPENINGS = [
+    pytest.param(
+        # "How do I turn it off?" names *Turning it off*; the article's procedure *Set it up*,
+        # which only the story names ("maybe set it up again later"), led (dev, sent)
         "My authenticator app is on my work phone and I'm handing that phone back when I leave "
         "next Friday. I'd rather just switch the two-step code thing off on my Kettleby account "
-        "for now and maybe set it up again later on my own phone. How do I turn it off?"
-    )
+        "for now and maybe set it up again later on my own phone. How do I turn it off?",
+        "Hi, **Turning it off** [1]",
+        id="sa-389 a how-question naming a section's heading: that section first",
+    ),
+    pytest.param(
+        # "even with … the temperature already on Medium" got "choose Medium (92 °C)" first
+        "Had the Brew a week. Every espresso is harsh and bitter, almost burnt, even with a "
+        "medium roast and the temperature already on Medium. A friend reckons it's the grind, "
+        "but I can't even see where you change that on this machine. Help?",
+        "Hi, **Cause: the grind is too fine** [1]",
+        id="sa-535 a setting the customer already has is not the fix that leads",
+    ),
+]
+
+
+@pytest.mark.parametrize(("latest", "opening"), OPENINGS)
+def test_a_reply_opens_with_the_section_that_answers(kettleby_url, real_embedder, latest, opening):
     text = reply(kettleby_url, real_embedder, latest)
-    assert text.startswith("Hi, **Turning it off** [1]"), text
+    assert text.startswith(opening), text
 
 
 def test_a_reply_opening_with_a_row_the_question_barely_names_is_not_sent(
@@ -473,18 +486,6 @@ def test_a_reply_never_says_a_paragraph_twice(kettleby_url, real_embedder):
     text = reply(kettleby_url, real_embedder, latest)
     assert text.count("You can request one export every 24 hours.") == 1, text
     assert "The link expires after 7 days." in text, text
-
-
-def test_a_setting_the_customer_already_has_is_not_the_fix_that_leads(kettleby_url, real_embedder):
-    """sa-535 (read in session 33): "even with … the temperature already on Medium" got "choose
-    Medium (92 °C)" first; the cause the message does not rule out comes first."""
-    latest = (
-        "Had the Brew a week. Every espresso is harsh and bitter, almost burnt, even with a "
-        "medium roast and the temperature already on Medium. A friend reckons it's the grind, "
-        "but I can't even see where you change that on this machine. Help?"
-    )
-    text = reply(kettleby_url, real_embedder, latest)
-    assert text.startswith("Hi, **Cause: the grind is too fine** [1]"), text
 
 
 @pytest.mark.parametrize(("latest", "thread", "present", "absent"), CASES)
