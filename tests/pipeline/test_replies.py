@@ -2412,8 +2412,14 @@ def test_a_time_asked_states_the_rows_time_column():
     assert text.startswith(
         "European Union — Cost: £9.95; Delivery time after dispatch: 4 to 7 working days."
     ), text
-    # a row the question does not name is shown, never stated as the answer
+    # a place in a zone the table lists names its row: stated
     asked = "I live on the Isle of Skye. How long does standard delivery take to get to me?"
+    text = _offline_text(SHIPPING_TIMES, "Shipping rates", asked)
+    assert text.startswith(
+        "Scottish Highlands and Islands — Delivery time after dispatch: 3 to 5 working days."
+    ), text
+    # a row the question does not name is shown, never stated as the answer
+    asked = "I live on the Isle of Wight. How long does standard delivery take to get to me?"
     text = _offline_text(SHIPPING_TIMES, "Shipping rates", asked)
     assert "— Delivery time after dispatch" not in text, text
 
