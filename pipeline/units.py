@@ -59,6 +59,7 @@ class Unit:
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
+@lru_cache(maxsize=65536)  # the same units are matched for every question (a draft's hot path)
 def plain(markdown: str) -> str:
     """Text for matching: links keep their text, tags and escapes go."""
     text = _MD_LINK.sub(r"\1", markdown)
