@@ -1021,7 +1021,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 bonus -= TRIED_PENALTY * done
             if said_before and _already_said(article, unit, said_before):
                 bonus -= ALREADY_SAID_PENALTY
-            if labels and any(label in _normalised(unit.text) for label in labels):
+            if labels and any(label in _apostrophed(unit.text) for label in labels):
                 bonus += QUOTED_LABEL_BONUS  # "I tap 'Don't Allow'": "If you tapped "Don't Allow""
             if exhausted and _last_resort(article, unit):
                 bonus += LAST_RESORT_BONUS  # "I've tried everything": "Still seeing E4? …"
@@ -1055,13 +1055,19 @@ def _quoted_labels(text: str) -> tuple[str, ...]:
     return tuple(
         label
         for match in _QUOTED.finditer(text)
-        if len((label := _normalised(match.group(1) or match.group(2))).split()) >= 2
+        if len((label := _apostrophed(match.group(1) or match.group(2))).split()) >= 2
     )
+
+
+def _apostrophed(markdown: str) -> str:
+    """``_normalised``, with a curly apostrophe written straight ("Don’t Allow")."""
+    return _normalised(markdown).replace("’", "'")
 
 
 @lru_cache(maxsize=65536)
 def _normalised(markdown: str) -> str:
-    return normalise(plain(markdown)).replace("’", "'")
+    """Text for matching a phrase, computed once per text (a table's cells, a unit)."""
+    return normalise(plain(markdown))
 
 
 def _near(article: SourceArticle, unit: Unit) -> bool:
@@ -1339,7 +1345,7 @@ def _written_out(cell: str, said: str) -> bool:
     """A cell of two or more words that ``said`` (normalised) holds word for word, or a count
     that it gives with the same words right after the number ("2 squares went red" for "2 red
     squares")."""
-    text = _cell_text(cell)
+    text = _normalised(cell)
     if " " not in text:
         return False
     # the substring test first: a pattern compiled per cell and message thrashed re's cache
@@ -1355,11 +1361,6 @@ def _written_out(cell: str, said: str) -> bool:
         wanted <= terms(" ".join(said[m.end() :].split()[: len(words) + 1]))
         for m in re.finditer(rf"(?<![\w.,]){re.escape(count['n'])}(?![\w]|[.,]\d)", said)
     )
-
-
-@lru_cache(maxsize=65536)
-def _cell_text(cell: str) -> str:
-    return normalise(plain(cell))
 
 
 def _key_share(asked: set[str], key: set[str], aliases: dict) -> float:
@@ -1594,7 +1595,7 @@ def _ruled_out(negated: frozenset[str], unit: Scored) -> bool:
     account"): never added to a reply, though it may still be its answer when nothing else is."""
     if not negated:
         return False
-    held = _unit_terms(unit.article, unit.unit) | unit.article.context_terms(unit.unit)
+    held = _stated_terms(unit.article, unit.unit)
     return len(negated & held) >= RULED_OUT_SHARE * len(negated)
 
 
@@ -2476,7 +2477,7 @@ def _contradicted(question: Question) -> list[tuple[str, str]]:
 
 def _vocabulary(article: SourceArticle) -> set[str]:
     """Every word an article uses, in its units and headings."""
-    return set().union(*(_unit_terms(article, u) | article.context_terms(u) for u in article.units))
+    return set().union(*(_stated_terms(article, u) for u in article.units))
 
 
 def _unit_terms(article: SourceArticle, unit: Unit) -> set[str]:
@@ -2506,10 +2507,13 @@ def _said(
 ) -> float:
     """The share of the question that the units, with their titles and headings, state (and
     ``quoted``: the words of all the reply quotes for them, a whole list for one item)."""
-    got: set[str] = set(quoted)
-    for article, unit in used:
-        got |= _unit_terms(article, unit) | article.context_terms(unit)
+    got: set[str] = set(quoted).union(*(_stated_terms(article, unit) for article, unit in used))
     return coverage_of(weights, got, aliases=aliases)
+
+
+def _stated_terms(article: SourceArticle, unit: Unit) -> set[str]:
+    """The unit's terms with its article's title and its headings."""
+    return _unit_terms(article, unit) | article.context_terms(unit)
 
 
 def _covered(
@@ -2532,10 +2536,8 @@ def _adds_a_main_word(
     """Another article adds one of the words that carry a one-part question ("why does the app
     want Bluetooth on?"), not only its lighter ones ("set up my new Brew": a schedule's "Set
     the time", "Tap + New schedule")."""
-    got: set[str] = set()
-    for p in picked:
-        got |= _unit_terms(p.article, p.unit) | p.article.context_terms(p.unit)
-    own = _unit_terms(other.article, other.unit) | other.article.context_terms(other.unit)
+    got = set().union(*(_stated_terms(p.article, p.unit) for p in picked))
+    own = _stated_terms(other.article, other.unit)
     gained = [
         w for t, w in asked.items() if not _holds(t, got, aliases) and _holds(t, own, aliases)
     ]
