@@ -72,6 +72,8 @@ STEPS_BONUS = 0.3  # a procedure for a "how do I" question
 CONTRAST_BONUS = 0.3  # … the one whose heading the question names, among the article's procedures
 DIRECTION_BONUS = 0.3  # a "from A to B" heading whose A and B the question names in that order
 KIND_PREFERENCE = 0.8
+OTHER_PROCEDURE_RATIO = 0.7  # another article's procedure for "How do I …": against the best
+_GOING = frozenset(_all_terms("go going sort"))
 ROW_BONUS = 0.25  # a table row for a "how much" one
 ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from (a follow-up)
 ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
@@ -203,6 +205,8 @@ QUESTION_FILLER = frozenset(
                 "use",
                 "using",
                 "almost",
+                "course",  # "of course", "a couple of"
+                "couple",
                 "ve",  # "I've", "we'll", "you're": what is left of a contraction
                 "ll",
                 "re",
@@ -421,6 +425,12 @@ TRIED_SHARE = 0.5
 _ONLINE, _OFFLINE = _all_terms("online").pop(), _all_terms("offline").pop()
 _OPPOSITES = {_ONLINE: _OFFLINE, _OFFLINE: _ONLINE}
 OPPOSITE_PENALTY = 0.4
+# What the customer says they have ("I do have the Kettleby app on my phone"): a section headed
+# "Descale on the machine (without the app)" is for someone who has not.
+_HAVE = re.compile(
+    r"(?i)\b(?:i|we)\s+(?:do\s+|also\s+|still\s+)?(?:have|'ve got|have got)\s+"
+    r"(?:got\s+)?(?:the|a|an|my|our)\s+((?:[\w-]+\s+){0,2}[\w-]+)"
+)
 # Words a question and an article use for the same thing: a question's term counts as held when
 # a unit holds all the terms of one of its alternatives ("website": "web").
 SYNONYMS = {
@@ -968,6 +978,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     )
     aliases, negated, tried = question.aliases, question.negated, question.tried
     contradicted = _contradicted(question)
+    had = frozenset(terms(" ".join(_HAVE.findall(question.latest))))
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
     exhausted = bool(
         _EXHAUSTED.search(question.latest) or (tried and _NEXT.search(question.latest))
@@ -1010,11 +1021,12 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 # a cause under "Water in front of the machine" for "not at the front"
                 ruled_out = negated & (held | article.context_terms(unit))
                 bonus -= NEGATED_PENALTY * len(ruled_out) / len(negated)
-            opposite = unit.kind == "steps" and any(
-                o in held and t not in held for t, o in contradicted
+            opposite = any(o in held and t not in held for t, o in contradicted) or bool(
+                had and had & _without(" ".join(article.sections[unit.section].path[-1:]))
             )
             if opposite:  # "the app shows it as offline": not the procedure "when the machine
-                bonus -= OPPOSITE_PENALTY  # is online", however much it names the app
+                bonus -= OPPOSITE_PENALTY  # is online" nor its intro, however much they name
+                # the app; "I do have the app": not the section "(without the app)"
             if tried:  # "tried it with the filter out": not the cause whose fix that is
                 got = held | article.context_terms(unit)
                 done = _done_already(tried, got, vocabulary, sources)
@@ -1651,7 +1663,30 @@ def _answering(question: Question, ranked: list[Scored]) -> Scored:
             )
         ):
             return preferred
+        if wanted == "steps" and preferred is None:
+            return _procedure_named(question, best, ranked) or best
     return best
+
+
+def _procedure_named(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
+    """ "How do I cancel?" in a message whose words rank a row of the plans table first ("… 80
+    recipes … what happens to them once I'm back on Free?"), an article with no procedure: the
+    procedure of another source that names what the "how" asks to do and the best unit does not,
+    when nearly as good."""
+    named = set().union(*(terms(p) for p in _asked_pieces(question.latest) if _HOW.search(p)))
+    named -= _GOING  # "How do I go about that?" names nothing to do
+    if not named or named <= _stated_terms(best.article, best.unit):
+        return None
+    procedures = [
+        s
+        for s in ranked
+        if s.unit.kind == "steps"
+        and s.score >= OTHER_PROCEDURE_RATIO * best.score
+        and named <= _unit_terms(s.article, s.unit) | _procedure_name(s.article, s.unit)
+    ]
+    # of an article's several ("On iPhone", "On Android", "On the web"), the one that holds most
+    # of the message ("through the App Store on my iPhone")
+    return max(procedures, key=lambda s: s.coverage, default=None)
 
 
 def _both_sides(

@@ -323,6 +323,31 @@ CASES = [
         id="sa-542 done the steps: what comes after them",
     ),
     pytest.param(
+        "I pay for Plus through the App Store on my iPhone and I'd like to stop it, the free "
+        "version is plenty for me these days. How do I cancel? I've saved about 80 recipes over "
+        "the last couple of years - what happens to them once I'm back on Free?",
+        (),
+        ["Tap Cancel Subscription and then Confirm"],
+        ["Click Cancel plan", "Open the Google Play Store app"],  # the channel it names
+        id="sa-553 how do I cancel: the steps of another source than the plans table",
+    ),
+    pytest.param(
+        "I can't get to any settings for it - the app just shows it as Offline. It's at my mum's "
+        "and she has no wifi at all, she's only ever used the buttons. Is there another way?",
+        (
+            ("customer", "How do I factory reset my Brew? I'm giving it to my nephew."),
+            (
+                "agent",
+                "If it shows as connected in the app, tap your machine on the Home screen, go to "
+                "Settings > Machine > Factory reset, tap Reset machine and enter your Kettleby "
+                "account password to confirm. The machine restarts in about 2 minutes.",
+            ),
+        ),
+        ["Press and hold the Brew and Steam buttons together", "flashes red three times"],
+        ["Use this when the machine is online"],
+        id="sa-575 offline: not the sentence for when it is online",
+    ),
+    pytest.param(
         "can't you just text me the code instead? I don't want another app",
         (
             ("customer", "How do I turn on two-step verification?"),

@@ -2915,3 +2915,63 @@ def test_items_of_one_long_list_are_quoted_once_together_in_list_order():
     assert "Customers in the EU, the US and Canada pay" in text, text
     assert text.index("30 days of delivery") < text.index("Return shipping"), text
     assert "Gift cards" not in text, text  # still not the whole list
+
+
+DESCALE = """# Descale your machine
+
+## Descale from the app
+
+1. Open the app and tap your machine.
+2. Go to Settings > Maintenance > Descale.
+3. Put the descaler in the tank and tap Start descaling.
+
+## Descale on the machine (without the app)
+
+Use this if your phone isn't to hand.
+
+1. Put the descaler in the tank.
+2. Press and hold the Steam and Hot water buttons for 5 seconds.
+3. Press Brew to start the cycle.
+"""
+
+
+def test_a_customer_who_has_the_app_is_not_given_the_steps_for_doing_without_it():
+    question = "I do have the app on my phone. What do I press to descale, and in what order?"
+    text = _offline_text(DESCALE, "Descale your machine", question)
+    assert "Start descaling" in text and "Steam and Hot water" not in text
+    # the section is still there for whoever has not
+    text = _offline_text(
+        DESCALE, "Descale your machine", "My phone isn't to hand. What do I press to descale?"
+    )
+    assert "Steam and Hot water" in text
+
+
+FACTORY_RESET = """# Factory reset
+
+## Reset from the app
+
+Use this when the machine is online and shows as connected in the app.
+
+1. Open the app and tap your machine.
+2. Go to Settings > Machine > Factory reset.
+
+## Reset on the machine
+
+Use this when the app can't reach the machine.
+
+1. Switch the machine off.
+2. Hold Brew and Steam while you switch it on.
+"""
+
+
+def test_a_sentence_stating_the_opposite_condition_does_not_answer():
+    """ "The app shows it as Offline": not "Use this when the machine is online" either, though
+    that sentence names the app and the machine as often as the message does."""
+    found = _offline_answer_over(
+        [(FACTORY_RESET, "Factory reset")],
+        "The app just shows the machine as Offline. Is there another way to reset it?",
+        previous="How do I factory reset it?",
+        answered="Tap your machine, go to Settings > Machine > Factory reset.",
+    )
+    text = "\n\n".join(found.parts)
+    assert "Hold Brew and Steam" in text and "is online" not in text
