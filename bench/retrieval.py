@@ -47,6 +47,7 @@ from autocrm.db.server import with_database
 from autocrm.ingest import store
 from autocrm.ingest.chunking import Chunker
 from autocrm.ingest.sources import SourceItem, read_source
+from autocrm.ingest.unit_vectors import store_unit_vectors
 from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.retrieval import ef_search_for
 
@@ -94,6 +95,11 @@ def corpus_key(*, kb_dir: Path, settings: Settings, model: str) -> str:
     digest.update(json.dumps(settings.chunking.model_dump(), sort_keys=True).encode())
     digest.update(f"{model}|{settings.embedding_backend}|{CORPUS_SEED}".encode())
     return digest.hexdigest()[:16]
+
+
+def corpus_key_model(embedder: Embedder) -> str:
+    """A file name for a model's cached vectors."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", embedder.name)
 
 
 def load_base_corpus(
@@ -522,6 +528,37 @@ SERVER_SETTINGS = (
 )
 
 
+class ProbeVectors:
+    """The base corpus's answer-unit vectors, embedded once into the bench cache: what
+    ``store_unit_vectors`` (the step each ``autocrm ingest`` ends with) writes into every bench
+    database. Keyed by the probe's SHA-256, as the table is; an Embedder to that function."""
+
+    def __init__(self, path: Path, embedder: Embedder):
+        self.path, self.embedder = path, embedder
+        self.name, self.dim = embedder.name, embedder.dim
+        self.known: dict[bytes, np.ndarray] = {}
+        if path.exists():
+            with np.load(path) as saved:
+                self.known = dict(zip(map(bytes, saved["keys"]), saved["vectors"], strict=True))
+        self.fresh = 0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        keys = [hashlib.sha256(t.encode()).digest() for t in texts]
+        missing = [(k, t) for k, t in zip(keys, texts, strict=True) if k not in self.known]
+        if missing:
+            vectors = self.embedder.embed([t for _, t in missing])
+            self.known |= dict(zip((k for k, _ in missing), vectors, strict=True))
+            self.fresh += len(missing)
+        return np.stack([self.known[k] for k in keys])
+
+    def save(self) -> None:
+        if self.fresh:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            keys = np.array(list(self.known), dtype="S32")
+            np.savez(self.path, keys=keys, vectors=np.stack(list(self.known.values())))
+            self.fresh = 0
+
+
 @dataclass
 class Bench:
     embedder: Embedder
@@ -529,6 +566,7 @@ class Bench:
     queries: list[Query]
     vectors: np.ndarray
     tickets: int = 50
+    probes: ProbeVectors | None = None  # answer-unit vectors for each database
 
     def retrieval(self, mode: str, **overrides: object):
         return self.settings.retrieval.model_copy(update={"mode": mode, **overrides})
@@ -626,6 +664,17 @@ def bench_size(
         progress=progress,
     )
     result: dict = {"chunks": size, "load": load, "latency_ms": {}, "slowest": {}, "plans": {}}
+    if bench.probes is not None:  # as `autocrm ingest` leaves a database: unit vectors stored
+        progress(f"{size} chunks: answer-unit vectors")
+        started = time.perf_counter()
+        with open_conn(url, autocommit=True) as conn:
+            counts = store_unit_vectors(conn, embedder=bench.probes)
+        bench.probes.save()
+        result["unit_vectors"] = {
+            "stored": counts.embedded,
+            "already_stored": counts.reused,
+            "seconds": time.perf_counter() - started,
+        }
     with open_conn(url, autocommit=True) as conn:
         result["server"] = {s: conn.execute(f"SHOW {s}").fetchone()[s] for s in SERVER_SETTINGS}
         # Steady state: one untimed hybrid pass over every query first, so the buffer cache holds
@@ -788,7 +837,14 @@ def run_bench(
         progress=progress,
     )
     queries = load_queries(n_queries)
-    bench = Bench(embedder, settings, queries, embedder.embed([q.text for q in queries]), tickets)
+    bench = Bench(
+        embedder,
+        settings,
+        queries,
+        embedder.embed([q.text for q in queries]),
+        tickets,
+        ProbeVectors(cache_dir / "unit-vectors" / f"{corpus_key_model(embedder)}.npz", embedder),
+    )
     root = keep_dir or Path(tempfile.mkdtemp(prefix="autocrm-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)  # the embedded server may run as its own OS user
@@ -911,6 +967,25 @@ def render_markdown(report: dict) -> str:
             align="rlrrl",
         ),
     ]  # fmt: skip
+    lines += [
+        "",
+        *markdown_table(
+            ("chunks", "offline suggestion, mean ms per stage", "answer-unit vectors stored"),
+            (
+                (
+                    f"{res['chunks']:,}",
+                    ", ".join(
+                        f"{k} {v:.1f}" for k, v in res.get("suggestion_stage_mean_ms", {}).items()
+                    ),
+                    f"{u['stored'] + u['already_stored']:,} ({u['seconds']:.0f} s)"
+                    if (u := res.get("unit_vectors"))
+                    else "none",
+                )
+                for res in sizes
+            ),
+            align="rll",
+        ),
+    ]
     corpus, q, m = report["corpus"], report["queries"], report["machine"]
     lines += [
         "",

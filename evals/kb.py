@@ -19,6 +19,7 @@ from autocrm.db import migrate
 from autocrm.db.connect import connect, database_note, ensure_database, set_database_note
 from autocrm.db.server import with_database
 from autocrm.ingest.job import IngestError, ingest
+from autocrm.ingest.unit_vectors import store_unit_vectors
 from autocrm.pipeline.embedder import Embedder
 
 READY = "autocrm eval kb: ready"
@@ -51,6 +52,8 @@ def eval_kb_url(
     if (database_note(server_url=server_url, name=name) or "").startswith(READY):
         with connect(url, autocommit=True) as conn:
             migrate.migrate(conn)  # a cached KB follows schema changes (a no-op when current)
+            # … and has its answer-unit vectors (one built before they were stored: once)
+            store_unit_vectors(conn, embedder=embedder)
         _mark(server_url, name, READY)
         return url, True
     # A half-built one (an interrupted run) is resumed: ingestion is incremental and crash-safe.

@@ -28,6 +28,7 @@ from autocrm.ingest import store
 from autocrm.ingest.chunking import Chunker
 from autocrm.ingest.normalize import content_hash
 from autocrm.ingest.sources import ItemError, SourceItem, describe, read_source
+from autocrm.ingest.unit_vectors import store_unit_vectors
 from autocrm.pipeline.embedder import Embedder
 
 GROUP_CHUNKS = 512  # chunks embedded (and articles committed) together: big enough to batch well
@@ -72,6 +73,8 @@ class IngestReport:
     chunks_embedded: int = 0
     chunks_reused: int = 0
     tokens_embedded: int = 0
+    units_embedded: int = 0  # answer-unit vectors (ingest/unit_vectors.py)
+    units_reused: int = 0
     errors: list[ItemError] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -260,11 +263,18 @@ def ingest(
     keep_missing: bool = False,
     reembed: bool = False,
     progress: Callable[[Iterable], Iterable] | None = None,
+    unit_vectors: bool = True,
 ) -> IngestReport:
-    """Run one ingestion. ``conn`` must be autocommit (each group commits on its own)."""
+    """Run one ingestion. ``conn`` must be autocommit (each group commits on its own).
+    ``unit_vectors``: then embed the answer units not stored yet (what a draft looks up)."""
     if from_db:
         return _ingest_from_db(
-            conn, embedder=embedder, chunking=chunking, reembed=reembed, progress=progress
+            conn,
+            embedder=embedder,
+            chunking=chunking,
+            reembed=reembed,
+            progress=progress,
+            unit_vectors=unit_vectors,
         )
     assert source_path is not None
     source = describe(source_path)
@@ -280,10 +290,11 @@ def ingest(
         reembed=reembed,
         timer=timer,
         progress=progress,
+        unit_vectors=unit_vectors,
     )
 
 
-def _ingest_from_db(conn, *, embedder, chunking, reembed, progress) -> IngestReport:
+def _ingest_from_db(conn, *, embedder, chunking, reembed, progress, unit_vectors) -> IngestReport:
     """Articles authored in the app: re-chunk the ones whose content changed since their chunks."""
     rows = conn.execute(SELECT_DB_ARTICLES).fetchall()
     reports = []
@@ -316,6 +327,7 @@ def _ingest_from_db(conn, *, embedder, chunking, reembed, progress) -> IngestRep
                 timer=StageTimer(),
                 progress=progress,
                 stale_only=True,
+                unit_vectors=unit_vectors,
             )
         )
     total = IngestReport(run_id=reports[-1].run_id if reports else None, source="db")
@@ -329,6 +341,8 @@ def _ingest_from_db(conn, *, embedder, chunking, reembed, progress) -> IngestRep
             "chunks_embedded",
             "chunks_reused",
             "tokens_embedded",
+            "units_embedded",
+            "units_reused",
         ):
             setattr(total, name, getattr(total, name) + getattr(r, name))
         total.errors += r.errors
@@ -349,6 +363,7 @@ def _run(
     timer,
     progress,
     stale_only: bool = False,
+    unit_vectors: bool = True,
 ) -> IngestReport:
     lock_key = f"ingest:{source}"
     if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS ok", (lock_key,)).fetchone()[
@@ -388,6 +403,10 @@ def _run(
             if archive:
                 with timer.stage("write"), conn.transaction():
                     report.archived = store.archive_missing(conn, source=source, present=present)
+            if unit_vectors:
+                with timer.stage("unit_vectors"):
+                    counts = store_unit_vectors(conn, embedder=embedder, source=source)
+                report.units_embedded, report.units_reused = counts.embedded, counts.reused
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise

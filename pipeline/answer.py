@@ -15,12 +15,13 @@ from functools import partial
 from typing import Literal
 from uuid import UUID
 
+import numpy as np
 import psycopg
 
 from autocrm.core.errors import AutoCRMError, NotFound
 from autocrm.core.settings import Settings
 from autocrm.core.timing import StageTimer
-from autocrm.pipeline.articles import Sources, UnitVectors, load_sources
+from autocrm.pipeline.articles import Sources, UnitVectors, load_sources, stored_unit_vectors
 from autocrm.pipeline.chat import ChatModel
 from autocrm.pipeline.decision import Action, Decision, HandoffReason, calibrated, decide
 from autocrm.pipeline.drafting import Draft, extractive_draft, final_text, llm_draft
@@ -73,12 +74,18 @@ def unit_vectors(embedder: Embedder) -> UnitVectors:
     return _UNIT_VECTORS.setdefault(embedder.name, UnitVectors())
 
 
-def _cosines_to(embedder: Embedder, texts: Sequence[str], to: str) -> list[float]:
+def _cosines_to(
+    embedder: Embedder,
+    texts: Sequence[str],
+    to: str,
+    *,
+    stored: Callable[[Sequence[str]], dict[str, np.ndarray]] | None = None,
+) -> list[float]:
     """Cosines of ``texts`` to ``to`` (a part of the message; its vector is kept with the units',
     as each question of a message is put to the model more than once)."""
     cache = unit_vectors(embedder)
     vector = cache.vectors([to], embed=embedder.embed)[0]
-    return cache.cosines(texts, embed=embedder.embed, query_vector=vector)
+    return cache.cosines(texts, embed=embedder.embed, query_vector=vector, stored=stored)
 
 
 class AlreadyAnswered(AutoCRMError):
@@ -167,11 +174,16 @@ def prepare_answer(
             limit=gen.max_sources,
             query_vector=vectors[-1] if vector is not None else None,
         )
-        # Which sentence answers, by meaning: how close each is to what the newest message asks.
+        # Which sentence answers, by meaning: how close each is to what the newest message asks
+        # (the units' vectors as ingestion stored them; the model runs only for the others).
+        stored = partial(stored_unit_vectors, conn, model=embedder.name)
         sources.similarity = partial(
-            unit_vectors(embedder).cosines, embed=embedder.embed, query_vector=vectors[-1]
+            unit_vectors(embedder).cosines,
+            embed=embedder.embed,
+            query_vector=vectors[-1],
+            stored=stored,
         )
-        sources.similarity_to = partial(_cosines_to, embedder)
+        sources.similarity_to = partial(_cosines_to, embedder, stored=stored)
         if chat_model is not None:
             thread_text = (
                 "\n".join(f"{t.speaker}: {t.text}" for t in thread)

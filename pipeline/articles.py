@@ -7,6 +7,7 @@ visible) and the idf of the question's terms from the BM25 statistics, in one ro
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import threading
@@ -33,6 +34,10 @@ SELECT_CORPUS = "SELECT n_chunks FROM kb_corpus"
 SELECT_SECTION_VECTORS = """
 SELECT article_id, heading_path, embedding FROM kb_chunks
  WHERE article_id = ANY(%s) AND embedding IS NOT NULL
+"""
+# Answer-unit vectors stored at ingestion (ingest/unit_vectors.py), by the probe's SHA-256.
+SELECT_UNIT_VECTORS = """
+SELECT probe_sha256, embedding FROM kb_unit_vectors WHERE model = %s AND probe_sha256 = ANY(%s)
 """
 _WS = re.compile(r"\s+")
 
@@ -85,13 +90,24 @@ class Sources:
         return self.idf.get(term, self.unseen_idf)
 
 
+def stored_unit_vectors(
+    conn: psycopg.Connection, texts: Sequence[str], *, model: str
+) -> dict[str, np.ndarray]:
+    """The vectors ingestion stored for these probe texts (those it has)."""
+    keys = {hashlib.sha256(t.encode()).digest(): t for t in texts}
+    rows = conn.execute(SELECT_UNIT_VECTORS, (model, list(keys)), prepare=True)
+    return {keys[bytes(r["probe_sha256"])]: r["embedding"].to_numpy() for r in rows}
+
+
 class UnitVectors:
-    """Cosines of answer units to a question, each unit's vector embedded once per process.
+    """Cosines of answer units to a question, each unit's vector looked up or embedded once per
+    process.
 
     A help centre's units are few and the same ones come back for question after question, so
     an in-memory LRU of their vectors makes the semantic step of a draft nearly free after the
-    first few tickets; a miss embeds only the texts not seen yet, in one batch. Safe to share
-    between the API's threads (the model runs outside the lock)."""
+    first few tickets; a miss looks the texts up in what ingestion stored (``stored``), and
+    embeds only the rest, in one batch. Safe to share between the API's threads (the model and
+    the lookup run outside the lock)."""
 
     def __init__(self, *, size: int = 20000):
         self._size = size
@@ -104,15 +120,24 @@ class UnitVectors:
         *,
         embed: Callable[[Sequence[str]], np.ndarray],
         query_vector: np.ndarray,
+        stored: Callable[[Sequence[str]], dict[str, np.ndarray]] | None = None,
     ) -> list[float]:
-        return [float(v @ query_vector) for v in self.vectors(texts, embed=embed)]
+        vectors = self.vectors(texts, embed=embed, stored=stored)
+        return [float(v @ query_vector) for v in vectors]
 
     def vectors(
-        self, texts: Sequence[str], *, embed: Callable[[Sequence[str]], np.ndarray]
+        self,
+        texts: Sequence[str],
+        *,
+        embed: Callable[[Sequence[str]], np.ndarray],
+        stored: Callable[[Sequence[str]], dict[str, np.ndarray]] | None = None,
     ) -> list[np.ndarray]:
         with self._lock:
             known = {t: self._vectors[t] for t in texts if t in self._vectors}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing and stored is not None:
+            known |= stored(missing)
+            missing = [t for t in missing if t not in known]
         if missing:
             known |= dict(zip(missing, np.asarray(embed(missing), dtype=np.float32), strict=True))
         with self._lock:

@@ -63,7 +63,7 @@ from functools import cached_property, lru_cache, partial
 from autocrm.pipeline.articles import SourceArticle, Sources, normalise
 from autocrm.pipeline.query import AMOUNT, QUANTITIES, REFUND
 from autocrm.pipeline.text import terms as _all_terms
-from autocrm.pipeline.units import Block, Unit, plain, table_cells
+from autocrm.pipeline.units import Block, Unit, intro, plain, probe_text, table_cells
 
 # Weights of the unit score; chosen on the dev parts of the eval sets (see README, Replies).
 RANK_PRIOR = (0.3, 0.15, 0.1, 0.075, 0.06)
@@ -86,7 +86,6 @@ PREVIOUS_TURN_WEIGHT = 0.5
 SEMANTIC_WEIGHT = 1.0  # × the cosine of the unit's section (its best chunk) to the query
 UNIT_SEMANTIC_WEIGHT = 1.0  # × the cosine of a prose sentence (with its headings) to the question
 UNIT_SEMANTIC_CANDIDATES = 24  # the best units by words that meaning may re-order
-UNIT_PROBE_CHARS = 1200
 FOLLOW_UP_WORDS = 10
 CONTEXT_SENTENCE_WEIGHT = 0.35
 PROSE_BUDGET_WORDS = 150
@@ -116,7 +115,6 @@ _TABLE_BELOW = re.compile(r"(?i)\b(?:in|from|see|use) the table below\b")
 WHOLE_TABLE_ROWS = 6  # a table this small is quoted whole when the question picks no row
 FOLLOWING_NOTE_WORDS = 40
 BULLETS_WHOLE_WORDS = 80
-INTRO_WORDS = 50
 TITLE_WORDS = 12  # a line this short with no closing punctuation is a heading in plain text
 _BOLD = re.compile(r"\*\*([^*]+)\*\*|__([^_]+)__")
 SECTION_WHOLE_WORDS = 80
@@ -1244,7 +1242,9 @@ def _by_meaning(scored: list[Scored], sources: Sources) -> list[Scored]:
         return scored
     if any(s.unit.kind != "sentence" for s in head):
         return _best_articles_sentences_by_meaning(scored, sources)
-    cosines = sources.similarity([_probe_text(s.article, s.unit) for s in head])
+    cosines = sources.similarity(
+        [probe_text(s.article.title, s.article.sections, s.unit) for s in head]
+    )
     rescored = [
         Scored(s.score + UNIT_SEMANTIC_WEIGHT * c, s.coverage, s.article, s.unit)
         for s, c in zip(head, cosines, strict=True)
@@ -1267,7 +1267,9 @@ def _best_articles_sentences_by_meaning(scored: list[Scored], sources: Sources) 
     if len(slots) < 2:
         return scored
     mine = [head[n] for n in slots]
-    cosines = sources.similarity([_probe_text(s.article, s.unit) for s in mine])
+    cosines = sources.similarity(
+        [probe_text(s.article.title, s.article.sections, s.unit) for s in mine]
+    )
     order = sorted(
         zip(mine, cosines, strict=True),
         key=lambda sc: -(sc[0].score + UNIT_SEMANTIC_WEIGHT * sc[1]),
@@ -1276,20 +1278,6 @@ def _best_articles_sentences_by_meaning(scored: list[Scored], sources: Sources) 
     for n, (s, _) in zip(slots, order, strict=True):
         out[n] = Scored(head[n].score, s.coverage, s.article, s.unit)
     return out
-
-
-def _probe_text(article: SourceArticle, unit: Unit) -> str:
-    """What a unit's vector is made of: "Title › Heading" (as the chunks were embedded) and the
-    unit's words; a procedure with its intro, a row with its table's header."""
-    section = article.sections[unit.section]
-    context = " › ".join([article.title, *section.path])
-    if unit.kind == "row":  # a lone row means little to the model: the table it is a row of
-        body = section.blocks[unit.block].markdown
-    elif unit.kind == "steps":
-        body = "\n".join([*_intro(section.blocks, unit.block), unit.text])
-    else:
-        body = unit.text
-    return f"{context}\n{plain(body)}"[:UNIT_PROBE_CHARS]
 
 
 def _intro_gives_way(scored: list[Scored]) -> list[Scored]:
@@ -1991,7 +1979,7 @@ def _compose(best: Scored, question: Question) -> list[str]:
     if _long_list(best) and not _heading_asked(article, unit.section, question):
         return _list_items(best, _items_quoted(best, question))
     parts = (
-        [*_heading_line(article, unit), *_intro(section.blocks, unit.block)]
+        [*_heading_line(article, unit), *intro(section.blocks, unit.block)]
         if unit.kind == "steps"
         else []
     )
@@ -2488,15 +2476,6 @@ def _procedure_name(article: SourceArticle, unit: Unit) -> set[str]:
     return _text_terms(f"{heading} {_lead_in(section.blocks, unit.block) or ''}")
 
 
-def _intro(blocks, index: int) -> list[str]:
-    """The section's paragraphs before block ``index``, when they are short (a cause, a note)."""
-    before = blocks[:index]
-    if not before or any(b.kind != "paragraph" for b in before):
-        return []
-    text = [b.markdown for b in before]
-    return text if sum(len(t.split()) for t in text) <= INTRO_WORDS else []
-
-
 def _still_within(question: Question) -> bool:
     """The message says how long ago something happened and asks whether a limit still allows
     it ("about 18 months after it was delivered … is that covered?")."""
@@ -2522,8 +2501,8 @@ def _unit_terms(article: SourceArticle, unit: Unit) -> set[str]:
         return _text_terms(f"{header[0] if header else ''} {unit.text}")
     if unit.kind == "steps":  # its heading names what it does ("Descale from the app"), its
         # intro when it applies ("This usually happens after the tank has run dry")
-        intro = _intro(section.blocks, unit.block)
-        return _text_terms(" ".join([*section.path[-1:], *intro, unit.text]))
+        before = intro(section.blocks, unit.block)
+        return _text_terms(" ".join([*section.path[-1:], *before, unit.text]))
     return _text_terms(unit.text)
 
 
@@ -2632,7 +2611,7 @@ def _parts_by_meaning(
         ]
         if not candidates:
             continue
-        probes = [_probe_text(s.article, s.unit) for s in candidates]
+        probes = [probe_text(s.article.title, s.article.sections, s.unit) for s in candidates]
         cosines = sources.similarity_to(probes, in_context)
         cosine, closest = max(zip(cosines, candidates, strict=True), key=lambda cs: cs[0])
         if cosine >= PART_MEANING:
@@ -2689,7 +2668,7 @@ def _answers_to_each_question(
             )
         ):
             continue
-        probes = [_probe_text(s.article, s.unit) for s in (top, picked[0])]
+        probes = [probe_text(s.article.title, s.article.sections, s.unit) for s in (top, picked[0])]
         own, first = sources.similarity_to(probes, meant)
         if (
             (own >= QUESTION_ALONE_MEANING and own > first)

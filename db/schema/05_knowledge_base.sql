@@ -353,3 +353,26 @@ BEGIN
                                                                FROM public.kb_postings) d);
     END IF;
 END $$;
+
+-- Answer-unit vectors: the vector of each answer unit's probe text ("Title › Heading" and the
+-- unit: pipeline/units.py probe_text), computed at ingestion (ingest/unit_vectors.py) so that a
+-- draft looks them up instead of running the model at question time. Content-addressed like the
+-- query cache, by model and the probe's SHA-256: an unchanged unit of an edited article keeps its
+-- row, copies of an article share theirs, and a key reveals nothing to whoever lacks the text.
+-- Readable by every role that may draft; written by ingestion (service role, or an admin).
+CREATE TABLE IF NOT EXISTS public.kb_unit_vectors (
+    model        text NOT NULL,
+    probe_sha256 bytea NOT NULL,
+    embedding    vector NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (model, probe_sha256)
+);
+ALTER TABLE public.kb_unit_vectors ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS kb_unit_vectors_read ON public.kb_unit_vectors;
+CREATE POLICY kb_unit_vectors_read ON public.kb_unit_vectors FOR SELECT TO anon, authenticated
+    USING (true);
+DROP POLICY IF EXISTS kb_unit_vectors_admin_write ON public.kb_unit_vectors;
+CREATE POLICY kb_unit_vectors_admin_write ON public.kb_unit_vectors FOR ALL TO authenticated
+    USING ((SELECT public.is_admin())) WITH CHECK ((SELECT public.is_admin()));
+GRANT SELECT ON public.kb_unit_vectors TO anon;
+GRANT SELECT, INSERT, DELETE ON public.kb_unit_vectors TO authenticated, service_role;

@@ -1,0 +1,111 @@
+"""Answer-unit vectors: stored by ingestion, looked up by a draft (the model runs only for what
+is not stored). Real database; the fake embedder (plumbing)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autocrm.core.settings import Settings
+from autocrm.db.connect import connect
+from autocrm.ingest.unit_vectors import article_probes, probe_key
+from autocrm.pipeline import answer as answer_module
+from autocrm.pipeline.answer import prepare_answer
+from autocrm.pipeline.query import Turn
+from tests.fakes import FakeEmbedder
+from tests.ingest.support import rows, run
+from tests.ingest.test_ingest import BILLING, write_kb
+
+
+def live_probes(url: str, source: str) -> dict[bytes, str]:
+    """The probe of every answer unit of a source's live articles, by key."""
+    articles = rows(
+        url,
+        "SELECT title, body FROM kb_articles WHERE status <> 'archived' AND source = %s",
+        (source,),
+    )
+    return {probe_key(p): p for a in articles for p in article_probes(a["title"], a["body"])}
+
+
+def stored(url: str) -> dict[bytes, np.ndarray]:
+    found = rows(url, "SELECT probe_sha256, embedding FROM kb_unit_vectors")
+    return {bytes(r["probe_sha256"]): r["embedding"].to_numpy() for r in found}
+
+
+def test_ingestion_stores_each_answer_units_vector_once(fresh_db, tmp_path):
+    kb = write_kb(tmp_path / "kb")
+    first = run(fresh_db, kb)
+    probes, vectors = live_probes(fresh_db, first.source), stored(fresh_db)
+    assert len(probes) >= 8 and set(probes) <= set(vectors)
+    assert (first.units_embedded, first.units_reused) == (len(probes), 0)
+    # the vector of the probe text itself, as a draft would embed it
+    key, text = next(iter(probes.items()))
+    assert np.allclose(vectors[key], FakeEmbedder().embed([text])[0], atol=1e-6)
+
+    again = run(fresh_db, kb)
+    assert (again.units_embedded, again.units_reused) == (0, len(probes))
+
+    # an edited article: only its changed units are embedded
+    (kb / "billing" / "change-plan.md").write_text(
+        BILLING.replace("prorated.", "prorated to the day.")
+    )
+    edited = run(fresh_db, kb)
+    now = live_probes(fresh_db, edited.source)
+    changed = set(now) - set(probes)
+    assert edited.units_embedded == len(changed) >= 1
+    assert edited.units_reused == len(now) - len(changed) > 0
+
+
+def test_a_run_without_unit_vectors_leaves_them_to_the_next(fresh_db, tmp_path):
+    kb = write_kb(tmp_path / "kb")
+    skipped = run(fresh_db, kb, unit_vectors=False)
+    probes = live_probes(fresh_db, skipped.source)
+    assert skipped.units_embedded == 0 and not set(probes) & set(stored(fresh_db))
+    # the next run (nothing changed in the articles) fills in what is missing
+    later = run(fresh_db, kb)
+    assert later.unchanged == 3 and later.units_embedded == len(probes)
+    assert set(probes) <= set(stored(fresh_db))
+
+
+class Recording(FakeEmbedder):
+    """The fake embedder, keeping every text it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed(self, texts):
+        self.texts += list(texts)
+        return super().embed(texts)
+
+
+def draft(url: str, embedder: Recording):
+    answer_module._UNIT_VECTORS.clear()  # a fresh process: no unit vector in memory
+    with connect(url, autocommit=True) as conn:
+        return prepare_answer(
+            conn,
+            subject="",
+            description="",
+            thread=[Turn("customer", "When does a downgrade take effect on an annual plan?")],
+            customer_name=None,
+            kind="suggestion",
+            embedder=embedder,
+            chat_model=None,
+            settings=Settings(),
+        )
+
+
+def test_a_draft_looks_the_unit_vectors_up_instead_of_embedding_them(fresh_db, tmp_path):
+    report = run(fresh_db, write_kb(tmp_path / "kb"))
+    probes = set(live_probes(fresh_db, report.source).values())
+    embedder = Recording()
+    looked_up = draft(fresh_db, embedder)
+    assert "end of the billing period" in looked_up.draft.text
+    assert not probes & set(embedder.texts), "a stored unit vector was embedded again"
+
+    # with the table emptied the same draft embeds them at question time, and reads the same
+    with connect(fresh_db, autocommit=True) as conn:
+        conn.execute("DELETE FROM kb_unit_vectors")
+    embedder = Recording()
+    embedded = draft(fresh_db, embedder)
+    assert probes & set(embedder.texts)
+    assert embedded.draft.text == looked_up.draft.text
