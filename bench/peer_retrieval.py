@@ -126,7 +126,13 @@ def run_ours(server_url: str, source: Path, questions, gold, embedder, settings:
     rs = settings.retrieval.model_copy(update={"mode": "hybrid", "top_k": TOP_K})
     with connect(url, autocommit=True) as conn:
         t0 = time.perf_counter()
-        report = ingest(conn, source_path=source, embedder=embedder, chunking=settings.chunking)
+        report = ingest(  # like for like: the peers store no answer-unit vectors
+            conn,
+            source_path=source,
+            embedder=embedder,
+            chunking=settings.chunking,
+            unit_vectors=False,
+        )
         ingest_s = time.perf_counter() - t0
         if report.failed:
             raise RuntimeError(f"ingestion had {report.failed} failures: {report.errors[:3]}")

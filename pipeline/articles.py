@@ -30,10 +30,15 @@ SELECT t.term, ln(1 + (c.n_chunks - t.df + 0.5) / (t.df + 0.5)) AS idf
  WHERE t.term = ANY(%s) AND t.df > 0
 """
 SELECT_CORPUS = "SELECT n_chunks FROM kb_corpus"
-# Every chunk of those articles with its vector: how close each section is to the question.
-SELECT_SECTION_VECTORS = """
-SELECT article_id, heading_path, embedding FROM kb_chunks
+# How close each section of those articles is to the question: its best chunk's cosine, computed
+# where the vectors are (a long article has hundreds of chunks: their vectors stay in the server).
+# Chunks are keyed by the last heading of their path, as sections are; vectors are L2-normalised.
+SELECT_SECTION_SIMILARITY = """
+SELECT article_id, coalesce(heading_path[cardinality(heading_path)], '') AS heading,
+       max(-(embedding <#> %s)) AS cosine
+  FROM kb_chunks
  WHERE article_id = ANY(%s) AND embedding IS NOT NULL
+ GROUP BY 1, 2
 """
 # Answer-unit vectors stored at ingestion (ingest/unit_vectors.py), by the probe's SHA-256.
 SELECT_UNIT_VECTORS = """
@@ -186,8 +191,8 @@ def load_sources(
         articles = conn.execute(SELECT_ARTICLES, (ids,), prepare=False)
         idf = conn.execute(SELECT_IDF, (sorted(question_terms),), prepare=False)
         corpus = conn.execute(SELECT_CORPUS, prepare=False)
-        vectors = (
-            conn.execute(SELECT_SECTION_VECTORS, (ids,), prepare=False)
+        similarity = (
+            conn.execute(SELECT_SECTION_SIMILARITY, (query_vector, ids), prepare=False)
             if query_vector is not None
             else None
         )
@@ -200,8 +205,8 @@ def load_sources(
         body = row["body"] if row and row["body"] else chunk.content
         article = SourceArticle(position + 1, chunk, parse_article(body, chunk.title), rank)
         out.append(article)
-    if vectors is not None:
-        _section_similarity(out, _dicts(vectors), query_vector)
+    if similarity is not None:
+        _section_similarity(out, _dicts(similarity))
     return Sources(
         out,
         {row["term"]: float(row["idf"]) for row in _dicts(idf)},
@@ -209,19 +214,12 @@ def load_sources(
     )
 
 
-def _section_similarity(
-    articles: list[SourceArticle], rows: list[dict], query_vector: np.ndarray
-) -> None:
+def _section_similarity(articles: list[SourceArticle], rows: list[dict]) -> None:
     """A section's similarity is its best chunk's (a chunk belongs to the section whose heading
     path ends like the chunk's); a section no chunk names takes its article's best."""
     by_article: dict = {}
     for row in rows:
-        vector = row["embedding"]
-        vector = vector.to_numpy() if hasattr(vector, "to_numpy") else np.asarray(vector)
-        score = float(vector @ query_vector)
-        heading = row["heading_path"][-1] if row["heading_path"] else ""
-        best = by_article.setdefault(row["article_id"], {})
-        best[heading] = max(best.get(heading, -1.0), score)
+        by_article.setdefault(row["article_id"], {})[row["heading"]] = float(row["cosine"])
     for article in articles:
         best = by_article.get(article.chunk.article_id, {})
         fallback = max(best.values(), default=0.0)
