@@ -37,10 +37,10 @@ from autocrm.db import migrate
 from autocrm.db.connect import connect, drop_database, ensure_database
 from autocrm.db.server import start_embedded, stop_embedded, with_database
 from autocrm.evals.datasets import SHARED, load_dataset
+from autocrm.ingest.answer_units import store_answer_units
 from autocrm.ingest.chunking import Chunker
 from autocrm.ingest.job import ingest
 from autocrm.ingest.sources import ItemError, read_source
-from autocrm.ingest.unit_vectors import store_unit_vectors
 from autocrm.pipeline.embedder import (
     REFERENCE,
     VARIANTS,
@@ -148,12 +148,12 @@ def timed_ingest(url: str, *, source: Path, embedder, chunking: ChunkingSettings
     with connect(url, autocommit=True) as conn:
         t0, c0 = time.perf_counter(), time.process_time()
         report = ingest(
-            conn, source_path=source, embedder=embedder, chunking=chunking, unit_vectors=False
+            conn, source_path=source, embedder=embedder, chunking=chunking, answer_units=False
         )
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         chunks = conn.execute("SELECT count(*) AS n FROM kb_chunks").fetchone()["n"]
         t1 = time.perf_counter()
-        units = store_unit_vectors(conn, embedder=embedder)
+        units = store_answer_units(conn, embedder=embedder)
         units_wall = time.perf_counter() - t1
     if report.failed:
         raise RuntimeError(f"benchmark ingestion had {report.failed} failures: {report.errors[:3]}")

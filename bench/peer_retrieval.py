@@ -131,7 +131,7 @@ def run_ours(server_url: str, source: Path, questions, gold, embedder, settings:
             source_path=source,
             embedder=embedder,
             chunking=settings.chunking,
-            unit_vectors=False,
+            answer_units=False,
         )
         ingest_s = time.perf_counter() - t0
         if report.failed:

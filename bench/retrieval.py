@@ -45,9 +45,9 @@ from autocrm.db.connect import (
 )
 from autocrm.db.server import with_database
 from autocrm.ingest import store
+from autocrm.ingest.answer_units import store_answer_units
 from autocrm.ingest.chunking import Chunker
 from autocrm.ingest.sources import SourceItem, read_source
-from autocrm.ingest.unit_vectors import store_unit_vectors
 from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.retrieval import ef_search_for
 
@@ -530,7 +530,7 @@ SERVER_SETTINGS = (
 
 class ProbeVectors:
     """The base corpus's answer-unit vectors, embedded once into the bench cache: what
-    ``store_unit_vectors`` (the step each ``autocrm ingest`` ends with) writes into every bench
+    ``store_answer_units`` (the step each ``autocrm ingest`` ends with) writes into every bench
     database. Keyed by the probe's SHA-256, as the table is; an Embedder to that function."""
 
     def __init__(self, path: Path, embedder: Embedder):
@@ -668,7 +668,7 @@ def bench_size(
         progress(f"{size} chunks: answer-unit vectors")
         started = time.perf_counter()
         with open_conn(url, autocommit=True) as conn:
-            counts = store_unit_vectors(conn, embedder=bench.probes)
+            counts = store_answer_units(conn, embedder=bench.probes)
         bench.probes.save()
         result["unit_vectors"] = {
             "stored": counts.embedded,

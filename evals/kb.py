@@ -18,8 +18,8 @@ from autocrm.core.settings import ChunkingSettings
 from autocrm.db import migrate
 from autocrm.db.connect import connect, database_note, ensure_database, set_database_note
 from autocrm.db.server import with_database
+from autocrm.ingest.answer_units import store_answer_units
 from autocrm.ingest.job import IngestError, ingest
-from autocrm.ingest.unit_vectors import store_unit_vectors
 from autocrm.pipeline.embedder import Embedder
 
 READY = "autocrm eval kb: ready"
@@ -53,7 +53,7 @@ def eval_kb_url(
         with connect(url, autocommit=True) as conn:
             migrate.migrate(conn)  # a cached KB follows schema changes (a no-op when current)
             # … and has its answer-unit vectors (one built before they were stored: once)
-            store_unit_vectors(conn, embedder=embedder)
+            store_answer_units(conn, embedder=embedder)
         _mark(server_url, name, READY)
         return url, True
     # A half-built one (an interrupted run) is resumed: ingestion is incremental and crash-safe.

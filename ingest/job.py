@@ -25,10 +25,10 @@ from autocrm.core.errors import AlreadyRunning, AutoCRMError
 from autocrm.core.settings import ChunkingSettings
 from autocrm.core.timing import StageTimer
 from autocrm.ingest import store
+from autocrm.ingest.answer_units import store_answer_units
 from autocrm.ingest.chunking import Chunker
 from autocrm.ingest.normalize import content_hash
 from autocrm.ingest.sources import ItemError, SourceItem, describe, read_source
-from autocrm.ingest.unit_vectors import store_unit_vectors
 from autocrm.pipeline.embedder import Embedder
 
 GROUP_CHUNKS = 512  # chunks embedded (and articles committed) together: big enough to batch well
@@ -73,8 +73,9 @@ class IngestReport:
     chunks_embedded: int = 0
     chunks_reused: int = 0
     tokens_embedded: int = 0
-    units_embedded: int = 0  # answer-unit vectors (ingest/unit_vectors.py)
+    units_embedded: int = 0  # answer-unit vectors (ingest/answer_units.py)
     units_reused: int = 0
+    structures_stored: int = 0  # articles parsed into answer units (ingest/answer_units.py)
     errors: list[ItemError] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -263,10 +264,11 @@ def ingest(
     keep_missing: bool = False,
     reembed: bool = False,
     progress: Callable[[Iterable], Iterable] | None = None,
-    unit_vectors: bool = True,
+    answer_units: bool = True,
 ) -> IngestReport:
     """Run one ingestion. ``conn`` must be autocommit (each group commits on its own).
-    ``unit_vectors``: then embed the answer units not stored yet (what a draft looks up)."""
+    ``answer_units``: then store what a draft looks up (ingest/answer_units.py): each changed
+    article's parsed structure and its units' vectors not stored yet."""
     if from_db:
         return _ingest_from_db(
             conn,
@@ -274,7 +276,7 @@ def ingest(
             chunking=chunking,
             reembed=reembed,
             progress=progress,
-            unit_vectors=unit_vectors,
+            answer_units=answer_units,
         )
     assert source_path is not None
     source = describe(source_path)
@@ -290,11 +292,11 @@ def ingest(
         reembed=reembed,
         timer=timer,
         progress=progress,
-        unit_vectors=unit_vectors,
+        answer_units=answer_units,
     )
 
 
-def _ingest_from_db(conn, *, embedder, chunking, reembed, progress, unit_vectors) -> IngestReport:
+def _ingest_from_db(conn, *, embedder, chunking, reembed, progress, answer_units) -> IngestReport:
     """Articles authored in the app: re-chunk the ones whose content changed since their chunks."""
     rows = conn.execute(SELECT_DB_ARTICLES).fetchall()
     reports = []
@@ -327,7 +329,7 @@ def _ingest_from_db(conn, *, embedder, chunking, reembed, progress, unit_vectors
                 timer=StageTimer(),
                 progress=progress,
                 stale_only=True,
-                unit_vectors=unit_vectors,
+                answer_units=answer_units,
             )
         )
     total = IngestReport(run_id=reports[-1].run_id if reports else None, source="db")
@@ -343,6 +345,7 @@ def _ingest_from_db(conn, *, embedder, chunking, reembed, progress, unit_vectors
             "tokens_embedded",
             "units_embedded",
             "units_reused",
+            "structures_stored",
         ):
             setattr(total, name, getattr(total, name) + getattr(r, name))
         total.errors += r.errors
@@ -363,7 +366,7 @@ def _run(
     timer,
     progress,
     stale_only: bool = False,
-    unit_vectors: bool = True,
+    answer_units: bool = True,
 ) -> IngestReport:
     lock_key = f"ingest:{source}"
     if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS ok", (lock_key,)).fetchone()[
@@ -403,10 +406,11 @@ def _run(
             if archive:
                 with timer.stage("write"), conn.transaction():
                     report.archived = store.archive_missing(conn, source=source, present=present)
-            if unit_vectors:
-                with timer.stage("unit_vectors"):
-                    counts = store_unit_vectors(conn, embedder=embedder, source=source)
+            if answer_units:
+                with timer.stage("answer_units"):
+                    counts = store_answer_units(conn, embedder=embedder, source=source)
                 report.units_embedded, report.units_reused = counts.embedded, counts.reused
+                report.structures_stored = counts.structures
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise

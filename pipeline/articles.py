@@ -21,9 +21,26 @@ import psycopg
 
 from autocrm.pipeline.retrieval import RetrievedChunk
 from autocrm.pipeline.text import terms
-from autocrm.pipeline.units import Section, Unit, parse_article, plain, units
+from autocrm.pipeline.units import (
+    STRUCTURE_VERSION,
+    Section,
+    Unit,
+    parse_article,
+    plain,
+    sections_from_json,
+    units,
+)
 
-SELECT_ARTICLES = "SELECT id, title, body FROM kb_articles WHERE id = ANY(%s)"
+# Each article with its structure as ingestion stored it, when that was parsed from this very title
+# and body by this parser (ingest/answer_units.py); else the body is parsed here.
+SELECT_ARTICLES = """
+SELECT a.id, a.title, a.body,
+       CASE WHEN s.source_sha256 = sha256(convert_to(%(version)s || E'\\n' || a.title || E'\\n'
+                                                     || coalesce(a.body, ''), 'UTF8'))
+            THEN s.structure END AS structure
+  FROM kb_articles a LEFT JOIN kb_article_structures s ON s.article_id = a.id
+ WHERE a.id = ANY(%(ids)s)
+"""
 SELECT_IDF = """
 SELECT t.term, ln(1 + (c.n_chunks - t.df + 0.5) / (t.df + 0.5)) AS idf
   FROM kb_terms t CROSS JOIN kb_corpus c
@@ -40,7 +57,7 @@ SELECT article_id, coalesce(heading_path[cardinality(heading_path)], '') AS head
  WHERE article_id = ANY(%s) AND embedding IS NOT NULL
  GROUP BY 1, 2
 """
-# Answer-unit vectors stored at ingestion (ingest/unit_vectors.py), by the probe's SHA-256.
+# Answer-unit vectors stored at ingestion (ingest/answer_units.py), by the probe's SHA-256.
 SELECT_UNIT_VECTORS = """
 SELECT probe_sha256, embedding FROM kb_unit_vectors WHERE model = %s AND probe_sha256 = ANY(%s)
 """
@@ -188,7 +205,9 @@ def load_sources(
             break
     ids = list(first)
     with conn.pipeline():
-        articles = conn.execute(SELECT_ARTICLES, (ids,), prepare=False)
+        articles = conn.execute(
+            SELECT_ARTICLES, {"ids": ids, "version": STRUCTURE_VERSION}, prepare=False
+        )
         idf = conn.execute(SELECT_IDF, (sorted(question_terms),), prepare=False)
         corpus = conn.execute(SELECT_CORPUS, prepare=False)
         similarity = (
@@ -202,8 +221,12 @@ def load_sources(
     for rank, article_id in enumerate(ids):
         position, chunk = first[article_id]
         row = bodies.get(article_id)
-        body = row["body"] if row and row["body"] else chunk.content
-        article = SourceArticle(position + 1, chunk, parse_article(body, chunk.title), rank)
+        if row and row["structure"] is not None:
+            sections = sections_from_json(row["structure"])
+        else:
+            body = row["body"] if row and row["body"] else chunk.content
+            sections = parse_article(body, chunk.title)
+        article = SourceArticle(position + 1, chunk, sections, rank)
         out.append(article)
     if similarity is not None:
         _section_similarity(out, _dicts(similarity))

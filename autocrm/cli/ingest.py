@@ -112,7 +112,8 @@ def print_report(report) -> None:
         f"{report.source}: {report.seen} seen, {report.new} new, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.archived} archived, {report.failed} failed; "
         f"{report.chunks_embedded} chunks embedded, {report.chunks_reused} reused; "
-        f"{report.units_embedded} answer units embedded, {report.units_reused} reused"
+        f"{report.units_embedded} answer units embedded, {report.units_reused} reused, "
+        f"{report.structures_stored} articles' structures stored"
     )
     if report.stage_seconds:
         typer.echo("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in report.stage_seconds.items()))

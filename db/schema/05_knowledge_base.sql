@@ -376,3 +376,23 @@ CREATE POLICY kb_unit_vectors_admin_write ON public.kb_unit_vectors FOR ALL TO a
     USING ((SELECT public.is_admin())) WITH CHECK ((SELECT public.is_admin()));
 GRANT SELECT ON public.kb_unit_vectors TO anon;
 GRANT SELECT, INSERT, DELETE ON public.kb_unit_vectors TO authenticated, service_role;
+
+-- Each article parsed into answer units (pipeline/units.py parse_article: sections, blocks), stored
+-- at ingestion so that a draft reads it instead of parsing Markdown at question time (a long page
+-- took up to 115 ms). `source_sha256` is the hash of the parser version, title and body it was
+-- made from: an article edited since (or a new parser) is parsed afresh. Visible exactly when its
+-- article is.
+CREATE TABLE IF NOT EXISTS public.kb_article_structures (
+    article_id    uuid PRIMARY KEY REFERENCES public.kb_articles (id) ON DELETE CASCADE,
+    source_sha256 bytea NOT NULL,
+    structure     jsonb NOT NULL
+);
+ALTER TABLE public.kb_article_structures ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS kb_article_structures_read ON public.kb_article_structures;
+CREATE POLICY kb_article_structures_read ON public.kb_article_structures FOR SELECT
+    TO anon, authenticated USING (article_id IN (SELECT id FROM public.kb_articles));
+DROP POLICY IF EXISTS kb_article_structures_admin_write ON public.kb_article_structures;
+CREATE POLICY kb_article_structures_admin_write ON public.kb_article_structures FOR ALL
+    TO authenticated USING ((SELECT public.is_admin())) WITH CHECK ((SELECT public.is_admin()));
+GRANT SELECT ON public.kb_article_structures TO anon;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.kb_article_structures TO authenticated, service_role;

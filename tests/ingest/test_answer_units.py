@@ -1,5 +1,6 @@
-"""Answer-unit vectors: stored by ingestion, looked up by a draft (the model runs only for what
-is not stored). Real database; the fake embedder (plumbing)."""
+"""Answer units made at ingestion: each article's parsed structure and its units' vectors,
+stored by ingestion and read by a draft (which parses and embeds only what is not stored, or
+stale). Real database; the fake embedder (plumbing)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import numpy as np
 
 from autocrm.core.settings import Settings
 from autocrm.db.connect import connect
-from autocrm.ingest.unit_vectors import article_probes, probe_key
+from autocrm.ingest.answer_units import article_probes, probe_key
 from autocrm.pipeline import answer as answer_module
 from autocrm.pipeline.answer import prepare_answer
 from autocrm.pipeline.query import Turn
+from autocrm.pipeline.units import parse_article, sections_from_json
 from tests.fakes import FakeEmbedder
 from tests.ingest.support import rows, run
 from tests.ingest.test_ingest import BILLING, write_kb
@@ -57,7 +59,7 @@ def test_ingestion_stores_each_answer_units_vector_once(fresh_db, tmp_path):
 
 def test_a_run_without_unit_vectors_leaves_them_to_the_next(fresh_db, tmp_path):
     kb = write_kb(tmp_path / "kb")
-    skipped = run(fresh_db, kb, unit_vectors=False)
+    skipped = run(fresh_db, kb, answer_units=False)
     probes = live_probes(fresh_db, skipped.source)
     assert skipped.units_embedded == 0 and not set(probes) & set(stored(fresh_db))
     # the next run (nothing changed in the articles) fills in what is missing
@@ -109,3 +111,36 @@ def test_a_draft_looks_the_unit_vectors_up_instead_of_embedding_them(fresh_db, t
     embedded = draft(fresh_db, embedder)
     assert probes & set(embedder.texts)
     assert embedded.draft.text == looked_up.draft.text
+
+
+def test_ingestion_stores_each_articles_structure_as_the_parser_makes_it(fresh_db, tmp_path):
+    kb = write_kb(tmp_path / "kb")
+    first = run(fresh_db, kb)
+    found = rows(
+        fresh_db,
+        "SELECT a.title, a.body, s.structure FROM kb_articles a "
+        "JOIN kb_article_structures s ON s.article_id = a.id WHERE a.source = %s",
+        (first.source,),
+    )
+    assert first.structures_stored == len(found) == 3
+    for article in found:
+        assert sections_from_json(article["structure"]) == parse_article(
+            article["body"], article["title"]
+        )
+    assert run(fresh_db, kb).structures_stored == 0  # nothing changed
+    (kb / "billing" / "change-plan.md").write_text(BILLING.replace("prorated.", "prorated daily."))
+    assert run(fresh_db, kb).structures_stored == 1
+
+
+def test_a_draft_reads_an_article_edited_since_its_structure_was_stored(fresh_db, tmp_path):
+    """An edit in the app changes the body before any re-ingestion: the stored structure no longer
+    matches it, so the draft parses the body as it is now."""
+    run(fresh_db, write_kb(tmp_path / "kb"))
+    assert "end of the billing period" in draft(fresh_db, Recording()).draft.text
+    with connect(fresh_db, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE kb_articles SET body = replace(body, 'at the end of the billing period', "
+            "'at midnight on the last day of the billing period') "
+            "WHERE external_id = 'billing/change-plan.md'"
+        )
+    assert "at midnight on the last day" in draft(fresh_db, Recording()).draft.text
