@@ -157,12 +157,14 @@ def prepare_answer(
     # ... and the sentences of it that ask ("How do I descale it using the app?" without the
     # story around it): which section of an article answers is decided against them.
     texts = [query, latest] + ([question.asked] if question.asked != latest else [])
+    unique = list(dict.fromkeys(texts))  # a first message is often its own query: embedded once
     if reuse_embeddings:
-        vectors, cached = embed_cached(conn, embedder=embedder, texts=texts)
+        found, cached = embed_cached(conn, embedder=embedder, texts=unique)
     else:
-        vectors, cached = embedder.embed(texts), 0
+        found, cached = embedder.embed(unique), 0
+    vectors = found[[unique.index(t) for t in texts]]
     # A stage of its own when the model did not run at all: latency reports keep the two apart.
-    timer.record("embed_cached" if cached == len(vectors) else "embed", started)
+    timer.record("embed_cached" if cached == len(unique) else "embed", started)
     vector = vectors[0] if retrieval.mode != "bm25" else None
     with timer.stage("retrieve"):
         chunks = retrieve(conn, query=query, query_vector=vector, settings=retrieval)
