@@ -664,8 +664,8 @@ def bench_size(
         progress=progress,
     )
     result: dict = {"chunks": size, "load": load, "latency_ms": {}, "slowest": {}, "plans": {}}
-    if bench.probes is not None:  # as `autocrm ingest` leaves a database: unit vectors stored
-        progress(f"{size} chunks: answer-unit vectors")
+    if bench.probes is not None:  # as `autocrm ingest` leaves a database: answer units stored
+        progress(f"{size} chunks: answer units (structures, vectors)")
         started = time.perf_counter()
         with open_conn(url, autocommit=True) as conn:
             counts = store_answer_units(conn, embedder=bench.probes)
@@ -673,6 +673,7 @@ def bench_size(
         result["unit_vectors"] = {
             "stored": counts.embedded,
             "already_stored": counts.reused,
+            "structures": counts.structures,
             "seconds": time.perf_counter() - started,
         }
     with open_conn(url, autocommit=True) as conn:
@@ -970,14 +971,19 @@ def render_markdown(report: dict) -> str:
     lines += [
         "",
         *markdown_table(
-            ("chunks", "offline suggestion, mean ms per stage", "answer-unit vectors stored"),
+            (
+                "chunks",
+                "offline suggestion, mean ms per stage",
+                "answer units stored (vectors, article structures)",
+            ),
             (
                 (
                     f"{res['chunks']:,}",
                     ", ".join(
                         f"{k} {v:.1f}" for k, v in res.get("suggestion_stage_mean_ms", {}).items()
                     ),
-                    f"{u['stored'] + u['already_stored']:,} ({u['seconds']:.0f} s)"
+                    f"{u['stored'] + u['already_stored']:,}, {u.get('structures', 0):,} "
+                    f"({u['seconds']:.0f} s)"
                     if (u := res.get("unit_vectors"))
                     else "none",
                 )
