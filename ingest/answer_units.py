@@ -20,7 +20,6 @@ A database ingested before these tables existed is filled by its next run.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.units import (
     Section,
     parse_article,
+    probe_key,
     probe_text,
     structure_json,
     structure_key,
@@ -65,10 +65,6 @@ class AnswerUnitCounts:
     embedded: int = 0  # unit vectors
     reused: int = 0
     structures: int = 0  # articles parsed and stored
-
-
-def probe_key(text: str) -> bytes:
-    return hashlib.sha256(text.encode()).digest()
 
 
 def article_probes(title: str, body: str) -> list[str]:

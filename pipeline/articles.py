@@ -7,7 +7,6 @@ visible) and the idf of the question's terms from the BM25 statistics, in one ro
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import threading
@@ -27,6 +26,7 @@ from autocrm.pipeline.units import (
     Unit,
     parse_article,
     plain,
+    probe_key,
     sections_from_json,
     units,
 )
@@ -116,7 +116,7 @@ def stored_unit_vectors(
     conn: psycopg.Connection, texts: Sequence[str], *, model: str
 ) -> dict[str, np.ndarray]:
     """The vectors ingestion stored for these probe texts (those it has)."""
-    keys = {hashlib.sha256(t.encode()).digest(): t for t in texts}
+    keys = {probe_key(t): t for t in texts}
     rows = conn.execute(SELECT_UNIT_VECTORS, (model, list(keys)), prepare=True)
     return {keys[bytes(r["probe_sha256"])]: r["embedding"].to_numpy() for r in rows}
 

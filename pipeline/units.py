@@ -117,6 +117,11 @@ def intro(blocks: tuple[Block, ...], index: int) -> list[str]:
     return text if sum(len(t.split()) for t in text) <= INTRO_WORDS else []
 
 
+def probe_key(probe: str) -> bytes:
+    """How a probe's stored vector is keyed (``kb_unit_vectors.probe_sha256``)."""
+    return hashlib.sha256(probe.encode()).digest()
+
+
 def probe_text(title: str, sections: tuple[Section, ...], unit: Unit) -> str:
     """What a unit's vector is made of: "Title › Heading" (as the chunks were embedded) and the
     unit's words; a procedure with its intro, a row with its table's header. Ingestion embeds

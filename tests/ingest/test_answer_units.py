@@ -8,11 +8,11 @@ import numpy as np
 
 from autocrm.core.settings import Settings
 from autocrm.db.connect import connect
-from autocrm.ingest.answer_units import article_probes, probe_key
+from autocrm.ingest.answer_units import article_probes
 from autocrm.pipeline import answer as answer_module
 from autocrm.pipeline.answer import prepare_answer
 from autocrm.pipeline.query import Turn
-from autocrm.pipeline.units import parse_article, sections_from_json
+from autocrm.pipeline.units import parse_article, probe_key, sections_from_json
 from tests.fakes import FakeEmbedder
 from tests.ingest.support import rows, run
 from tests.ingest.test_ingest import BILLING, write_kb
@@ -144,3 +144,17 @@ def test_a_draft_reads_an_article_edited_since_its_structure_was_stored(fresh_db
             "WHERE external_id = 'billing/change-plan.md'"
         )
     assert "at midnight on the last day" in draft(fresh_db, Recording()).draft.text
+
+
+def test_a_draft_reads_the_stored_structure_rather_than_parsing(fresh_db, tmp_path):
+    """What the draft quotes comes from the stored structure while it matches the article: a
+    sentence changed in the stored structure alone (the body as it was) is what the reply says."""
+    run(fresh_db, write_kb(tmp_path / "kb"))
+    with connect(fresh_db, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE kb_article_structures SET structure = replace(structure::text, "
+            "'at the end of the billing period', 'at the end of the stored period')::jsonb "
+            "WHERE article_id = (SELECT id FROM kb_articles "
+            "WHERE external_id = 'billing/change-plan.md')"
+        )
+    assert "at the end of the stored period" in draft(fresh_db, Recording()).draft.text
