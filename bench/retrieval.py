@@ -50,6 +50,7 @@ from autocrm.ingest.chunking import Chunker
 from autocrm.ingest.sources import SourceItem, read_source
 from autocrm.pipeline.embedder import Embedder
 from autocrm.pipeline.retrieval import ef_search_for
+from autocrm.pipeline.units import probe_key
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 KB_DIR = SHARED / "aws-docs-qa" / "kb"
@@ -97,7 +98,7 @@ def corpus_key(*, kb_dir: Path, settings: Settings, model: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def corpus_key_model(embedder: Embedder) -> str:
+def model_file_name(embedder: Embedder) -> str:
     """A file name for a model's cached vectors."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", embedder.name)
 
@@ -543,7 +544,7 @@ class ProbeVectors:
         self.fresh = 0
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        keys = [hashlib.sha256(t.encode()).digest() for t in texts]
+        keys = [probe_key(t) for t in texts]
         missing = [(k, t) for k, t in zip(keys, texts, strict=True) if k not in self.known]
         if missing:
             vectors = self.embedder.embed([t for _, t in missing])
@@ -844,7 +845,7 @@ def run_bench(
         queries,
         embedder.embed([q.text for q in queries]),
         tickets,
-        ProbeVectors(cache_dir / "unit-vectors" / f"{corpus_key_model(embedder)}.npz", embedder),
+        ProbeVectors(cache_dir / "unit-vectors" / f"{model_file_name(embedder)}.npz", embedder),
     )
     root = keep_dir or Path(tempfile.mkdtemp(prefix="autocrm-bench-"))
     root.mkdir(parents=True, exist_ok=True)

@@ -32,13 +32,14 @@ from autocrm.pipeline.units import (
     parse_article,
     probe_key,
     probe_text,
+    sections_from_json,
     structure_json,
     structure_key,
     units,
 )
 
 SELECT_LIVE_ARTICLES = """
-SELECT a.id, a.title, a.body, s.source_sha256 FROM kb_articles a
+SELECT a.id, a.title, a.body, s.source_sha256, s.structure FROM kb_articles a
   LEFT JOIN kb_article_structures s ON s.article_id = a.id
  WHERE a.status <> 'archived' AND (%(source)s::text IS NULL OR a.source = %(source)s)
 """
@@ -67,12 +68,8 @@ class AnswerUnitCounts:
     structures: int = 0  # articles parsed and stored
 
 
-def article_probes(title: str, body: str) -> list[str]:
+def article_probes(title: str, sections: tuple[Section, ...]) -> list[str]:
     """Every answer unit's probe text of one article, as a draft builds them."""
-    return probes_of(title, parse_article(body, title))
-
-
-def probes_of(title: str, sections: tuple[Section, ...]) -> list[str]:
     return [probe_text(title, sections, unit) for unit in units(sections)]
 
 
@@ -91,11 +88,13 @@ def store_answer_units(
     counts = AnswerUnitCounts()
     for row in conn.execute(SELECT_LIVE_ARTICLES, {"source": source}).fetchall():
         title, body = row["title"], row["body"] or ""
-        sections = parse_article(body, title)
         key = structure_key(title, body)
-        if row["source_sha256"] is None or bytes(row["source_sha256"]) != key:
+        if row["source_sha256"] is not None and bytes(row["source_sha256"]) == key:
+            sections = sections_from_json(row["structure"])  # current: no parse needed
+        else:
+            sections = parse_article(body, title)
             changed.append((row["id"], key, structure_json(sections)))
-        for text in probes_of(title, sections):
+        for text in article_probes(title, sections):
             probes.setdefault(probe_key(text), text)
     for start in range(0, len(changed), BATCH):
         ids, keys_, structures = zip(*changed[start : start + BATCH], strict=True)

@@ -25,7 +25,11 @@ def live_probes(url: str, source: str) -> dict[bytes, str]:
         "SELECT title, body FROM kb_articles WHERE status <> 'archived' AND source = %s",
         (source,),
     )
-    return {probe_key(p): p for a in articles for p in article_probes(a["title"], a["body"])}
+    return {
+        probe_key(p): p
+        for a in articles
+        for p in article_probes(a["title"], parse_article(a["body"], a["title"]))
+    }
 
 
 def stored(url: str) -> dict[bytes, np.ndarray]:
