@@ -79,6 +79,7 @@ ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from 
 ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
 ALREADY_SAID_SHARE = 0.7  # a procedure this much of whose words the thread's last answer holds …
 ALREADY_SAID_PENALTY = 0.5  # … is what the customer was told already, not the answer now
+STEPS_GIVEN_SHARE = 0.5  # an answer holding this share of a procedure's step words gave it
 ROW_KEY_MEANING = 0.0  # a row named by its key needs at least this section cosine to the message
 VERBATIM_KEY_BONUS = 0.15  # … whose key of several words the question writes out
 HEADING_CREDIT = 0.5
@@ -423,6 +424,16 @@ TRIED_SHARE = 0.5
 _ONLINE, _OFFLINE = _all_terms("online").pop(), _all_terms("offline").pop()
 _OPPOSITES = {_ONLINE: _OFFLINE, _OFFLINE: _ONLINE}
 OPPOSITE_PENALTY = 0.4
+# A light's colour the message states ("the ring is slowly glowing purple"): a cause whose
+# section names another colour and not this one ("its ring light blinks white slowly") is not
+# this case, however much of the rest it shares.
+_COLOURS = frozenset(_all_terms("white blue purple red orange green amber yellow pink"))
+_COLOUR = r"(?:white|blue|purple|red|orange|green|amber|yellow|pink)"
+_LIGHT = r"(?:light|ring|led|lamp|indicator|icon|glow\w*|flash\w*|blink\w*|puls\w*|shin\w*)"
+_LIT = re.compile(  # a light's colour, not a drink's ("two flat whites")
+    rf"(?i)\b{_LIGHT}\W+(?:[\w']+\W+){{0,5}}?({_COLOUR})\b"
+    rf"|\b({_COLOUR})\W+(?:[\w']+\W+){{0,5}}?{_LIGHT}\b"
+)
 # What the customer says they have ("I do have the Kettleby app on my phone"): a section headed
 # "Descale on the machine (without the app)" is for someone who has not.
 _HAVE = re.compile(
@@ -565,11 +576,11 @@ _PHRASES = (
         ),
         partial(_and_named, "payment fails"),
     ),
-    (  # "I have NO idea what my password is": a forgotten one (not changing it while signed in)
+    (  # "I have NO idea what my Kettleby password was": a forgotten one (not changing it while signed in)
         re.compile(
             r"(?i)\b(?:no idea|can't remember|cannot remember|can't recall|don't remember|"
             r"do not remember|don't know|forgotten|forget)\s+(?:what\s+)?(?:my|our|the)\s+"
-            r"(?:password|passcode)\b"
+            r"(?:[\w-]+\s+)?(?:password|passcode)\b"
         ),
         partial(_and_named, "forgot password"),
     ),
@@ -977,6 +988,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     aliases, negated, tried = question.aliases, question.negated, question.tried
     contradicted = _contradicted(question)
     had = frozenset(terms(" ".join(_HAVE.findall(question.latest))))
+    colours = _colours(question)
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
     exhausted = bool(
         _EXHAUSTED.search(question.latest) or (tried and _NEXT.search(question.latest))
@@ -1019,8 +1031,10 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 # a cause under "Water in front of the machine" for "not at the front"
                 ruled_out = negated & (held | article.context_terms(unit))
                 bonus -= NEGATED_PENALTY * len(ruled_out) / len(negated)
-            opposite = any(o in held and t not in held for t, o in contradicted) or bool(
-                had and had & _without(" ".join(article.sections[unit.section].path[-1:]))
+            opposite = (
+                any(o in held and t not in held for t, o in contradicted)
+                or bool(had and had & _without(" ".join(article.sections[unit.section].path[-1:])))
+                or bool(colours and _other_colour(article, unit.section, colours))
             )
             if opposite:  # "the app shows it as offline": not the procedure "when the machine
                 bonus -= OPPOSITE_PENALTY  # is online" nor its intro, however much they name
@@ -1425,7 +1439,14 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         return bool(said) and _already_said(unit.article, unit.unit, said)
 
     negated = question.negated
-    ranked = [s for s in ranked if s is best or not (told(s) or _ruled_out(negated, s))]
+    colours = _colours(question)
+
+    def contradicts(unit: Scored) -> bool:  # "glowing purple": not the cause that "blinks white"
+        return bool(colours) and _other_colour(unit.article, unit.unit.section, colours)
+
+    ranked = [
+        s for s in ranked if s is best or not (told(s) or _ruled_out(negated, s) or contradicts(s))
+    ]
     # Further units must answer a part of what is asked: the story around the question ("I just
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
     asked = question.asked_weights(sources)
@@ -1467,6 +1488,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     followed = _followed(best, composed[id(best)], sources, ranked)
     if followed is not None and normalise(plain(followed.unit.text)) not in quoted:
         take(followed)
+    case = _case_told(question, best, ranked)
+    if case is not None and not told(case):
+        take(case)
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
         if len(picked) == MAX_UNITS:
             break
@@ -1654,6 +1678,45 @@ def _answering(question: Question, ranked: list[Scored]) -> Scored:
         if wanted == "steps" and preferred is None:
             return _procedure_named(question, best, ranked) or best
     return best
+
+
+def _case_told(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
+    """The thread's customer asked how ("How do I cancel?"), the answer said it depends ("the
+    line Billed by shows Apple, Google Play or Kettleby") and the message says which case is
+    theirs while asking something else ("It says Google Play. I'm on a Pixel. … will my recipes
+    still be there?"): the procedure for that case, of the article the reply answers from."""
+    if (
+        best.unit.kind == "steps"
+        or not question.previous
+        or not _HOW.search(question.previous)
+        or _HOW.search(question.latest)
+    ):
+        return None
+    article, answered = best.article, question.answered_terms
+    if any(_steps_given(unit, answered) for unit in article.units):
+        return None  # the answer gave steps: the message follows them up
+    procedures = [s for s in ranked if s.unit.kind == "steps" and s.article is article]
+    said = f" {' '.join(_WORDS.findall(normalise(plain(question.latest))))} "
+    factors = Question(question.latest).weights(_UNIFORM)
+    return next(
+        (
+            s
+            for s in procedures
+            if _contrast(article, s.unit, factors, said)
+            and _procedure_name(article, s.unit) & answered  # a case the answer named
+        ),
+        None,
+    )
+
+
+def _steps_given(unit: Unit, answered: frozenset[str]) -> bool:
+    """The thread's last answer holds most of the words of the procedure's steps, in its own
+    words ("tap your machine and go to Settings > Maintenance > Descale. Take the water filter
+    out …"), not only the words that name which procedure is whose."""
+    if unit.kind != "steps":
+        return False
+    held = {t for t in _text_terms(unit.text) if not t.isdigit()}
+    return bool(held) and len(held & answered) >= STEPS_GIVEN_SHARE * len(held)
 
 
 def _procedure_named(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
@@ -2163,10 +2226,13 @@ def _sibling_causes(
     if not parent or len(parent & asked) < 0.5 * len(parent):
         return []
     words = sum(len(p.split()) for p in parts)
+    colours = _colours(question)
     out: list[str] = []
     for n, section in enumerate(article.sections):
         if n == unit.section or section.path[:-1] != path[:-1] or len(section.path) != len(path):
             continue
+        if colours and _other_colour(article, n, colours):
+            continue  # "glowing purple": not the cause whose light "blinks white"
         size = _section_words(article, n)
         if any(b.kind != "paragraph" for b in section.blocks) or size > SECTION_WHOLE_WORDS:
             return []  # not a list of short causes
@@ -2487,6 +2553,24 @@ def _contradicted(question: Question) -> list[tuple[str, str]]:
     heading or intro holds the opposite and not the term is not the one for this case."""
     said = terms(question.latest)
     return [(t, o) for t, o in _OPPOSITES.items() if t in said]
+
+
+def _colours(question: Question) -> frozenset[str]:
+    """The colours the message says a light shows ("the ring … slowly glowing purple"), not
+    those it denies ("there's no purple light")."""
+    said = terms(" ".join(a or b for a, b in _LIT.findall(question.latest)))
+    return frozenset(said) - question.negated
+
+
+def _other_colour(article: SourceArticle, section: int, colours: frozenset[str]) -> bool:
+    """The section names a colour and none of the ``colours`` the message states."""
+    named = _COLOURS & _section_terms(article, section)
+    return bool(named) and not named & colours
+
+
+def _section_terms(article: SourceArticle, section: int) -> set[str]:
+    """Every word a section's units use."""
+    return set().union(*(_unit_terms(article, u) for u in article.units if u.section == section))
 
 
 def _vocabulary(article: SourceArticle) -> set[str]:

@@ -452,6 +452,40 @@ CASES = [
         ["| UK mainland |"],
         id="sa-462 Orkney is in the Scottish Highlands and Islands row",
     ),
+    pytest.param(
+        "Night shift worker here, it's half 2 in the morning and I want a coffee but the app says "
+        "my Brew is offline. The ring on the machine is slowly glowing purple, on and off. Should "
+        "I unplug it and plug it back in?",
+        (),
+        ["Don't switch the machine off or unplug it while the light is purple."],
+        ["blinks white slowly"],  # that cause's fix is to unplug it: wrong for a purple light
+        id="sa-600 the light's colour names the cause",
+    ),
+    pytest.param(
+        "Locked out. New phone, and I have no idea what my Kettleby password was (I'm fairly sure "
+        "I made an account with my email, not Google). How do I reset it? And will doing that log "
+        "my husband out too? He's signed in on his iPad with the same account.",
+        (),
+        ["Forgot password?", "signs you out of the app on all your other devices"],
+        ["Enter your current password."],  # the customer does not know it
+        id="sa-586 no idea what my Kettleby password was: forgotten",
+    ),
+    pytest.param(
+        "It says Google Play. I'm on a Pixel. I'm only cancelling because I'm going travelling "
+        "for six months - if I sign up again when I'm back, will my recipes still be there?",
+        (
+            ("customer", "I want to cancel my Plus subscription for a while. How do I do that?"),
+            (
+                "agent",
+                "It depends on where you subscribed. Open the Kettleby app and go to Settings > "
+                "Plan: the line Billed by shows Apple, Google Play or Kettleby, and that tells you "
+                "where to cancel. Deleting the app doesn't cancel it.",
+            ),
+        ),
+        ["your recipes and schedules will be just as you left them", "Open the Google Play Store"],
+        ["Sign in at my.kettleby.com."],
+        id="sa-606 the case the answer said it depends on, named: its steps",
+    ),
 ]
 
 
