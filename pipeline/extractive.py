@@ -79,6 +79,8 @@ ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from 
 ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
 ALREADY_SAID_SHARE = 0.7  # a procedure this much of whose words the thread's last answer holds …
 ALREADY_SAID_PENALTY = 0.5  # … is what the customer was told already, not the answer now
+# The channels a help centre writes separate sections for: a message that names one
+_CHANNELS = frozenset(_all_terms("apple google android iphone ipad web website"))
 STEPS_GIVEN_SHARE = 0.5  # an answer holding this share of a procedure's step words gave it
 ROW_KEY_MEANING = 0.0  # a row named by its key needs at least this section cosine to the message
 VERBATIM_KEY_BONUS = 0.15  # … whose key of several words the question writes out
@@ -146,6 +148,8 @@ _HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not 
     r"switch off|reset|change|update|set up|connect|return|send back))\b"
     r"|\?\s*how\s*\??\s*$"  # "can i … every weekday? how"
 )
+# "Do I still need to do something? If so, how?": the answer to whether first, then the steps
+_IF_SO_HOW = re.compile(r"(?i)\bif (?:so|yes),? how\b")
 _HOW_MUCH = re.compile(
     r"(?i)\b(how (much|many|long|often|fast|far|old|big|heavy|tall|quick|soon|pricey)|what size|"
     r"limit|prices?|pricing|costs?|fees?|rate|quota|maximum|capacity|what do you charge|"
@@ -584,6 +588,14 @@ _PHRASES = (
         ),
         partial(_and_named, "forgot password"),
     ),
+    (  # "I pay through the App Store": Apple takes the payment ("bought through Apple")
+        re.compile(r"(?i)\bapp\s?store\b"),
+        partial(_and_named, "apple"),
+    ),
+    (  # "on the Play Store": Google Play
+        re.compile(r"(?i)\bplay\s?store\b"),
+        partial(_and_named, "google play"),
+    ),
     (  # "is it a problem if I just don't bother with one at all?": doing without it
         re.compile(
             r"(?i)\bif (?:i|we) (?:just |simply )?(?:don't|do not|stop|never) (?:bother(?:ing)? "
@@ -811,7 +823,12 @@ class Question:
 def _wants_steps(text: str) -> bool:
     if _HOW_MUCH.search(text) and not _HOW.search(text):
         return False
-    return bool(_HOW.search(text) or _PROBLEM.search(text) or not _asked_pieces(text))
+    return bool(
+        _HOW.search(text)
+        or _IF_SO_HOW.search(text)
+        or _PROBLEM.search(text)
+        or not _asked_pieces(text)
+    )
 
 
 def _pieces(text: str) -> list[str]:
@@ -860,8 +877,8 @@ _UNIFORM = _Uniform()
 @lru_cache(maxsize=4096)
 def _negated(text: str) -> frozenset[str]:
     found: set[str] = set()
-    for match in _NEGATED.finditer(text):
-        found |= terms(next((g for g in match.groups() if g), ""))
+    for match in _NEGATED.finditer(text):  # "(not the app store)": not Apple's either
+        found |= terms(_phrased(next((g for g in match.groups() if g), "")))
     asked = terms(" ".join(_asked_pieces(text)))
     for match in _ABSENT.finditer(text):
         found |= terms(next((g for g in match.groups() if g), "")) - asked
@@ -1491,6 +1508,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     case = _case_told(question, best, ranked)
     if case is not None and not told(case):
         take(case)
+    case = _case_stated(question, best, ranked)
+    if case is not None and not _in_reply(case, picked, quoted):
+        take(case)
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
         if len(picked) == MAX_UNITS:
             break
@@ -1707,6 +1727,30 @@ def _case_told(question: Question, best: Scored, ranked: list[Scored]) -> Scored
         ),
         None,
     )
+
+
+def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
+    """The message says which channel it is about ("I pay monthly for Plus through the App
+    Store") and the answer's article has a section headed for that channel ("Subscriptions
+    bought through Apple or Google") beside the answer's own ("Monthly plans", for any
+    channel): that section's best unit too, since its rule overrides the answer's."""
+    if best.unit.kind == "steps":
+        return None
+    article = best.article
+    channels = _CHANNELS & terms(_phrased(question.latest)) - question.negated
+    if not channels or _CHANNELS & _text_terms(" ".join(article.sections[best.unit.section].path)):
+        return None
+    seen = {best.unit.section}
+    for s in ranked:
+        n = s.unit.section
+        if s.article is not article or n in seen:
+            continue
+        seen.add(n)  # a section's best unit
+        if s.unit.kind != "steps" and channels & _text_terms(
+            " ".join(article.sections[n].path[-1:])
+        ):
+            return s
+    return None
 
 
 def _steps_given(unit: Unit, answered: frozenset[str]) -> bool:

@@ -486,6 +486,41 @@ CASES = [
         ["Sign in at my.kettleby.com."],
         id="sa-606 the case the answer said it depends on, named: its steps",
     ),
+    pytest.param(
+        "Odd, there's nothing wrong with the card. The bank did send me a replacement last month "
+        "- same long number, just a new expiry date. Do I still need to do something? If so, how?",
+        (
+            (
+                "customer",
+                "Just got an email saying my Kettleby Plus payment didn't go through. I pay on the "
+                "website. What happens now?",
+            ),
+            (
+                "agent",
+                "We'll try the payment again 3 times over 7 days, and you keep full access during "
+                "that time. If all the attempts fail, your account moves to the Free plan until "
+                "you add a working card and resubscribe.",
+            ),
+        ),
+        ["you still need to enter the new expiry date", "Click **Replace card**"],
+        [],
+        id="sa-607 if so, how? whether first, then the steps",
+    ),
+    pytest.param(
+        "I pay monthly for Plus through the App Store on my iPhone. I cancelled today but my "
+        "month only renewed 3 days ago. Can you refund the rest of the month I won't be using?",
+        (),
+        ["We don't give refunds for part of a month", "only they can issue a refund"],
+        [],
+        id="sa-594 the App Store is Apple: the section for its subscriptions too",
+    ),
+    pytest.param(
+        "We pay for Business through your website (not the app store). How do we cancel it?",
+        (),
+        ["Sign in at my.kettleby.com."],
+        ["Tap your name at the top"],  # Apple's steps: the message rules the App Store out
+        id="sa-011 not the app store: not Apple's steps",
+    ),
 ]
 
 
