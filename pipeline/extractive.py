@@ -454,6 +454,8 @@ SYNONYMS = {
     "response": ("respond", "reply"),
     "reply": ("respond", "response"),
     "warn": ("notify", "notice", "email", "tell"),
+    # "normal delivery": the standard service
+    **dict.fromkeys(("normal", "regular", "usual", "ordinary"), ("standard",)),
     # "what's the fastest way to see my data?": "the quickest way to get a copy"
     **dict.fromkeys(("fastest", "quickest"), ("quickest", "fastest", "easiest")),
     # a phone named by its maker or model: the platform help centres write their steps for
@@ -2514,11 +2516,22 @@ def _unit_word(after: str) -> str:
 def _named_row(
     clause: str, keys: list[frozenset[str]], negated: frozenset[str], places: dict
 ) -> int | None:
-    """The one row whose key the clause names most of, if any."""
+    """The one row whose key the clause names most of, if any; of keys it names as many words
+    of, the one those words are the larger share of ("your marketing emails … my details":
+    "Marketing preferences", not "Payment card details")."""
     said = terms(_phrased(clause)) - negated
     named = [_key_named(said, key, places) for key in keys]
     top = max(named, default=0)
-    return named.index(top) if top and named.count(top) == 1 else None
+    if not top:
+        return None
+    tied = [n for n, k in enumerate(named) if k == top]
+    if len(tied) == 1:
+        return tied[0]
+    words = [keys[n] & said for n in tied]
+    if any(a & b for i, a in enumerate(words) for b in words[i + 1 :]):
+        return None  # the same words in each ("hard" in "Hard" and "Very hard"): none told apart
+    shares = [top / len(keys[n]) for n in tied]
+    return tied[shares.index(max(shares))] if shares.count(max(shares)) == 1 else None
 
 
 def _near_keys(key: frozenset[str], other: frozenset[str]) -> bool:

@@ -521,6 +521,25 @@ CASES = [
         ["Tap your name at the top"],  # Apple's steps: the message rules the App Store out
         id="sa-011 not the app store: not Apple's steps",
     ),
+    pytest.param(
+        "I'm thinking about closing my Kettleby account. Before I do: how long would you hang on "
+        "to my old order invoices and the error logs from my machine? And I unsubscribed from "
+        "your marketing emails ages ago - do you still keep my details for that?",
+        (),
+        ["7 years after the end of the financial year", "24 months from when they were recorded"]
+        + ["keep only your email address on a do-not-contact list"],
+        ["Payment card details"],  # "my details" names its key less than "marketing" names its
+        id="sa-590 each clause's row: of two keys named alike, the one named most",
+    ),
+    pytest.param(
+        "I'm in Cardiff and I've got about £30 of beans and filters in my basket. What will normal "
+        "delivery cost and how long does it take? And how much would it be to get it the next day "
+        "instead - I'm nearly out.",
+        (),
+        ["| UK mainland | Standard (Royal Mail Tracked 48) |", "| UK mainland | Express (DPD) |"],
+        ["| European Union |"],
+        id="sa-558 normal delivery is the standard service: its rows and the next day's",
+    ),
 ]
 
 
