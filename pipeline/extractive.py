@@ -590,6 +590,10 @@ _PHRASES = (
         ),
         partial(_and_named, "forgot password"),
     ),
+    (  # "got a new router": the router changed ("If you change your router …")
+        re.compile(r"(?i)\b(?:new|different|replacement)\s+(?:broadband\s+)?(?:router|hub)\b"),
+        partial(_and_named, "change"),
+    ),
     (  # "I pay through the App Store": Apple takes the payment ("bought through Apple")
         re.compile(r"(?i)\bapp\s?store\b"),
         partial(_and_named, "apple"),
@@ -1075,6 +1079,8 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 bonus += STEPS_BONUS if question.asks_how else 0.0
                 if _contrast(article, unit, factors, said_words) and not opposite:
                     contrasted.add(id(unit))
+            elif how and question.asks_how and _refers_to_steps(article, unit):
+                bonus += STEPS_BONUS  # "… and then add it again using the steps above"
             elif unit.kind == "row" and (
                 how_much or (_names(keys_named, _row_key(unit), aliases) and _near(article, unit))
             ):
@@ -1549,6 +1555,10 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             )
         ) or _answers_a_part(parts_asked, picked, other, held, aliases):
             take(other)
+    # "… and then add it again using the steps above" quoted: those steps, for the message's phone
+    for other in _steps_referred(question, picked, ranked):
+        if len(picked) < MAX_UNITS and not _in_reply(other, picked, quoted):
+            take(other)
     # A question of several that no unit answers by its words ("will the app run on it?" where
     # the article says "works on iPhone … with iOS 16 or later"): its closest unit by meaning.
     for other in _parts_by_meaning(question, parts_asked, picked, ranked, sources, quoted):
@@ -1987,6 +1997,32 @@ def _case_for(
             score = next((r.score for r in ranked if r.unit is opening), best.score)
             return Scored(score, 0.0, best.article, opening)
     return None
+
+
+def _refers_to_steps(article: SourceArticle, unit: Unit) -> bool:
+    """A paragraph's sentence that sends its case to the article's steps ("Remove it from the app
+    … and then add it again using the steps above")."""
+    if unit.kind != "sentence":
+        return False
+    block = article.sections[unit.section].blocks[unit.block]
+    return bool(_STEPS_REFERRED.search(" ".join(block.items)))
+
+
+def _steps_referred(question: Question, picked: list[Scored], ranked: list[Scored]) -> list[Scored]:
+    """A quoted paragraph that sends the reader to its article's steps ("Remove it from the app
+    … and then add it again using the steps above"): the procedure the message names of the
+    article's several ("I'm on an iPhone 13": "On iPhone"), or its only one."""
+    said = f" {' '.join(_WORDS.findall(normalise(plain(question.latest))))} "
+    factors = question.weights(_UNIFORM)
+    out: list[Scored] = []
+    for p in picked:
+        if not _refers_to_steps(p.article, p.unit):
+            continue
+        procedures = [s for s in ranked if s.article is p.article and s.unit.kind == "steps"]
+        named = [s for s in procedures if _contrast(s.article, s.unit, factors, said)]
+        if len(named) == 1 or (not named and len(procedures) == 1):
+            out.append((named or procedures)[0])
+    return out
 
 
 def _unstructured(article: SourceArticle) -> bool:

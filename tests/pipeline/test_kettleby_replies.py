@@ -540,6 +540,23 @@ CASES = [
         ["| European Union |"],
         id="sa-558 normal delivery is the standard service: its rows and the next day's",
     ),
+    pytest.param(
+        "We've just had a new broadband router fitted (new network name + password) and now the "
+        "Brew just shows offline in the app. How do I get it back on? I'm on an iPhone.",
+        (),
+        ["the machine can't reconnect on its own", "tap **Allow** to give Local Network access"],
+        ["Enter your current password."],  # the Wi-Fi password changed, not the account's
+        id="sa-133 a case sent to the steps above: the case, then the steps for the phone",
+    ),
+    pytest.param(
+        "We've just switched broadband provider and got a new router, and since then the Brew "
+        "won't reconnect at all - the app has it greyed out. I'm on an iPhone 13. What do I need "
+        "to do to get it back online with the new wifi?",
+        (),
+        ["swipe left on the machine on the Home screen", "until the ring light flashes blue"],
+        ["Turn on Location"],  # Android's steps
+        id="sa-582 a new router is a changed one",
+    ),
 ]
 
 
