@@ -263,7 +263,9 @@ _CLAUSE = re.compile(
 )
 _PROBLEM = re.compile(
     r"(?i)\b(can'?t|cannot|won'?t|doesn'?t|isn'?t|not working|stopped|forgot|error|fix|stuck|"
-    r"broken|fails?|failed|help|any ideas|what could (it|this|that) be)\b"
+    r"broken|fails?|failed|help|any ideas|what could (it|this|that) be|"
+    # "my coffee's got weaker and weaker", "it's not as hot as it was"
+    r"(got|getting|gone|going|become|becoming) (\w+er|worse)|not as \w+ as (it|they) (was|were|used))\b"
 )
 _WITHOUT = re.compile(r"(?i)\bwithout\s+(the\s+|a\s+|an\s+|your\s+)?[\w-]+")
 # a sentence that needs the one before it: it opens with a word pointing back ("It is valid for 60

@@ -112,8 +112,36 @@ _IRREGULAR = {
 }
 
 
+# Comparatives and superlatives the stemmer leaves whole: "my coffee's got weaker and weaker" is
+# about "Coffee tastes weak or watery". Only adjectives with no other common meaning as a word
+# ("longer" and "lighter" are not here: "no longer", a lighter roast).
+_COMPARED = {
+    form: base
+    for base, forms in {
+        "weak": "weaker weakest",
+        "strong": "stronger strongest",
+        "hot": "hotter hottest",
+        "cold": "colder coldest",
+        "warm": "warmer warmest",
+        "cool": "cooler coolest",
+        "loud": "louder loudest",
+        "quiet": "quieter quietest",
+        "big": "bigger biggest",
+        "small": "smaller smallest",
+        "large": "larger largest",
+        "fine": "finer finest",
+        "coarse": "coarser coarsest",
+        "thin": "thinner thinnest",
+        "thick": "thicker thickest",
+        "dark": "darker darkest",
+        "cheap": "cheaper cheapest",
+    }.items()
+    for form in forms.split()
+}
+
+
 def _stemmed(word: str) -> str:
-    return _OWN_STEM.get(word) or _stem(_IRREGULAR.get(word, word))
+    return _OWN_STEM.get(word) or _stem(_IRREGULAR.get(word) or _COMPARED.get(word, word))
 
 
 def terms(text: str) -> set[str]:

@@ -557,6 +557,15 @@ CASES = [
         ["Turn on Location"],  # Android's steps
         id="sa-582 a new router is a changed one",
     ),
+    pytest.param(
+        "Over the last few weeks my coffee's got weaker and weaker, and it's not as hot as it was "
+        "either. I always use the biggest cup size. The orange drop thing has been showing for a "
+        "while but I didn't think it mattered?",
+        (),
+        ["If the orange drop icon is showing, descale the machine.", "choose a smaller cup size"],
+        [],
+        id="sa-597 weaker is weak: the other causes of weak coffee too",
+    ),
 ]
 
 
