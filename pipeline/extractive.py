@@ -936,6 +936,7 @@ def _aliases(text: str) -> dict[str, tuple[frozenset[str], ...]]:
     return out
 
 
+@lru_cache(maxsize=4096)  # a draft rewrites the same message ~20 times
 def _phrased(text: str) -> str:
     """The question in the article's words ("go back down to Plus": "downgrade to Plus").
 
@@ -1181,25 +1182,30 @@ def _quotable(article: SourceArticle, unit: Unit) -> bool:
     return unit.kind != "code" and not _dangling(article, unit) and not _signpost(unit)
 
 
-def _pointers(text: str, article: SourceArticle, sources: Sources):
+def _pointers(text: str, article: SourceArticle, titles: dict[str, SourceArticle]):
     """The places in ``text`` (of ``article``) that send the reader to another of the sources by
-    its title ("see *Kettleby Brew warranty*"), with that source."""
-    titles = {normalise(a.title): a for a in sources.articles if a is not article}
+    its title ("see *Kettleby Brew warranty*"), with that source (``titles``: ``_titles``)."""
     for match in _SEE.finditer(text):
         target = titles.get(normalise(plain(match.group(1)).strip(" .*_[]")))
-        if target is not None:
+        if target is not None and target is not article:
             yield match, target
+
+
+def _titles(sources: Sources) -> dict[str, SourceArticle]:
+    """Each source by its title, as a pointer writes it."""
+    return {normalise(a.title): a for a in reversed(sources.articles)}
 
 
 def _pointed_to(sources: Sources) -> set[int]:
     """The sentences that send the reader to another of the sources by its title."""
+    titles = _titles(sources)  # once: a page may hold hundreds of "see …"
     return {
         id(unit)
         for article in sources.articles
         for unit in article.units
         if unit.kind == "sentence"
         and "see" in unit.text.lower()
-        and any(_pointers(unit.text, article, sources))
+        and any(_pointers(unit.text, article, titles))
     }
 
 
@@ -1212,7 +1218,7 @@ def _followed(
     to make a privacy request"), and among equals the unit that answers the question best."""
     score = {id(s.unit): s.score for s in ranked}
     for text in (plain(part) for part in parts):
-        for match, target in _pointers(text, best.article, sources):
+        for match, target in _pointers(text, best.article, _titles(sources)):
             before = re.split(r"[|\n]|(?<=[.!?;])\s+", text[: match.start(1)])
             pointing = next((p for p in reversed(before) if len(p.split()) > 1), "")
             weights = Question(pointing).weights(sources)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import Stemmer
 
@@ -140,10 +141,11 @@ _COMPARED = {
 }
 
 
+@lru_cache(maxsize=1 << 18)  # a knowledge base has a bounded vocabulary; a draft stems ~4k words
 def _stemmed(word: str) -> str:
     return _OWN_STEM.get(word) or _stem(_IRREGULAR.get(word) or _COMPARED.get(word, word))
 
 
 def terms(text: str) -> set[str]:
     """Stemmed, lower-cased words minus stop words."""
-    return {_stemmed(w.lower()) for w in _WORD.findall(text) if w.lower() not in STOP}
+    return {_stemmed(w) for w in set(_WORD.findall(text.lower())) if w not in STOP}
