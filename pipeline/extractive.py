@@ -1186,9 +1186,19 @@ def _pointers(text: str, article: SourceArticle, titles: dict[str, SourceArticle
     """The places in ``text`` (of ``article``) that send the reader to another of the sources by
     its title ("see *Kettleby Brew warranty*"), with that source (``titles``: ``_titles``)."""
     for match in _SEE.finditer(text):
-        target = titles.get(normalise(plain(match.group(1)).strip(" .*_[]")))
+        target = titles.get(_pointed_title(match))
         if target is not None and target is not article:
             yield match, target
+
+
+def _pointed_title(match: re.Match) -> str:
+    return normalise(plain(match.group(1)).strip(" .*_[]"))
+
+
+@lru_cache(maxsize=65536)
+def _titles_named(text: str) -> frozenset[str]:
+    """What each "see …" of a text names, as a title would be written (once per text)."""
+    return frozenset(_pointed_title(m) for m in _SEE.finditer(text))
 
 
 def _titles(sources: Sources) -> dict[str, SourceArticle]:
@@ -1204,8 +1214,7 @@ def _pointed_to(sources: Sources) -> set[int]:
         for article in sources.articles
         for unit in article.units
         if unit.kind == "sentence"
-        and "see" in unit.text.lower()
-        and any(_pointers(unit.text, article, titles))
+        and any(titles.get(t, article) is not article for t in _titles_named(unit.text))
     }
 
 
