@@ -80,7 +80,15 @@ ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
 ALREADY_SAID_SHARE = 0.7  # a procedure this much of whose words the thread's last answer holds …
 ALREADY_SAID_PENALTY = 0.5  # … is what the customer was told already, not the answer now
 # The channels a help centre writes separate sections for: a message that names one
-_CHANNELS = frozenset(_all_terms("apple google android iphone ipad web website"))
+_CHANNELS = {  # each word, as the channel it names ("Android": Google's store)
+    term: channel
+    for channel, words in {
+        "apple": "apple iphone ipad",
+        "google": "google android",
+        "web": "web website",
+    }.items()
+    for term in _all_terms(words)
+}
 STEPS_GIVEN_SHARE = 0.5  # an answer holding this share of a procedure's step words gave it
 ROW_KEY_MEANING = 0.0  # a row named by its key needs at least this section cosine to the message
 VERBATIM_KEY_BONUS = 0.15  # … whose key of several words the question writes out
@@ -1766,8 +1774,8 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
     if best.unit.kind == "steps":
         return None
     article = best.article
-    channels = _CHANNELS & terms(_phrased(question.latest)) - question.negated
-    if not channels or _CHANNELS & _text_terms(" ".join(article.sections[best.unit.section].path)):
+    channels = _channels(terms(_phrased(question.latest)) - question.negated)
+    if not channels or _channels(_text_terms(" ".join(article.sections[best.unit.section].path))):
         return None
     seen = {best.unit.section}
     for s in ranked:
@@ -1775,11 +1783,15 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
         if s.article is not article or n in seen:
             continue
         seen.add(n)  # a section's best unit
-        if s.unit.kind != "steps" and channels & _text_terms(
-            " ".join(article.sections[n].path[-1:])
-        ):
+        heading = _text_terms(" ".join(article.sections[n].path[-1:]))
+        if s.unit.kind != "steps" and channels & _channels(heading):
             return s
     return None
+
+
+def _channels(words: set[str] | frozenset[str]) -> set[str]:
+    """The channels the words name."""
+    return {_CHANNELS[w] for w in words if w in _CHANNELS}
 
 
 def _steps_given(unit: Unit, answered: frozenset[str]) -> bool:

@@ -515,6 +515,15 @@ CASES = [
         id="sa-594 the App Store is Apple: the section for its subscriptions too",
     ),
     pytest.param(
+        "I got charged £39.99 yesterday for another year of Plus. I signed up in the app on my "
+        "Android phone ages ago and totally forgot it renews. I've cancelled it now - can you "
+        "refund me? It's only been a day so surely that's ok",
+        (),
+        ["only they can issue a refund"],
+        [],
+        id="sa-368 Android is Google's channel",
+    ),
+    pytest.param(
         "We pay for Business through your website (not the app store). How do we cancel it?",
         (),
         ["Sign in at my.kettleby.com."],
