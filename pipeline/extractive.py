@@ -1804,14 +1804,20 @@ def _steps_given(unit: Unit, answered: frozenset[str]) -> bool:
     return bool(held) and len(held & answered) >= STEPS_GIVEN_SHARE * len(held)
 
 
+# "How do I cancel so I don't get charged?": what to do is before the purpose
+_PURPOSE = re.compile(r"(?i)\b(?:so (?:that )?(?:i|we|it|they)|in order to|to avoid)\b")
+
+
 def _procedure_named(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
     """ "How do I cancel?" in a message whose words rank a row of the plans table first ("… 80
     recipes … what happens to them once I'm back on Free?"), an article with no procedure: the
     procedure of another source that names what the "how" asks to do and the best unit does not,
     when nearly as good."""
-    named = set().union(*(terms(p) for p in _asked_pieces(question.latest) if _HOW.search(p)))
+    named = set().union(
+        *(terms(_PURPOSE.split(p)[0]) for p in _asked_pieces(question.latest) if _HOW.search(p))
+    )
     named -= _GOING  # "How do I go about that?" names nothing to do
-    if not named or named <= _stated_terms(best.article, best.unit):
+    if not named:
         return None
     procedures = [
         s
