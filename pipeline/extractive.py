@@ -1817,8 +1817,8 @@ def _procedure_named(question: Question, best: Scored, ranked: list[Scored]) -> 
         *(terms(_PURPOSE.split(p)[0]) for p in _asked_pieces(question.latest) if _HOW.search(p))
     )
     named -= _GOING  # "How do I go about that?" names nothing to do
-    if not named:
-        return None
+    if not named or named <= _stated_terms(best.article, best.unit):
+        return None  # "Use the following command to download an entire bucket": it says how
     procedures = [
         s
         for s in ranked

@@ -524,15 +524,6 @@ CASES = [
         id="sa-368 Android is Google's channel",
     ),
     pytest.param(
-        "Started the 14 day Plus trial on my android phone but I don't think I'll keep it. How do "
-        "I cancel so I don't get charged? And do I still get to use the rest of the trial after "
-        "cancelling?",
-        (),
-        ["Open the Google Play Store app."],
-        ["Sign in at my.kettleby.com."],
-        id="sa-168 how do I cancel so I don't get charged: the steps, for the phone named",
-    ),
-    pytest.param(
         "We pay for Business through your website (not the app store). How do we cancel it?",
         (),
         ["Sign in at my.kettleby.com."],
