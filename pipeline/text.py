@@ -78,12 +78,17 @@ _OWN_STEM = {
     "installments": "instalment",
 }
 
+
+def _by_form(forms_of: dict[str, str]) -> dict[str, str]:
+    """{base: "form form"} as {form: base}."""
+    return {form: base for base, forms in forms_of.items() for form in forms.split()}
+
+
 # Irregular past forms the stemmer leaves alone: "bought new from an authorised retailer" answers
 # "does the warranty count if I didn't buy direct?". Only forms with no other common meaning
 # ("left" is also a direction, "saw" a tool, "stuck" a state).
-_IRREGULAR = {
-    form: base
-    for base, forms in {
+_IRREGULAR = _by_form(
+    {
         "buy": "bought",
         "pay": "paid",
         "send": "sent",
@@ -108,17 +113,15 @@ _IRREGULAR = {
         "show": "shown",
         "lose": "lost",
         "find": "found",
-    }.items()
-    for form in forms.split()
-}
+    }
+)
 
 
 # Comparatives and superlatives the stemmer leaves whole: "my coffee's got weaker and weaker" is
 # about "Coffee tastes weak or watery". Only adjectives with no other common meaning as a word
 # ("longer" and "lighter" are not here: "no longer", a lighter roast).
-_COMPARED = {
-    form: base
-    for base, forms in {
+_COMPARED = _by_form(
+    {
         "weak": "weaker weakest",
         "strong": "stronger strongest",
         "hot": "hotter hottest",
@@ -136,9 +139,8 @@ _COMPARED = {
         "thick": "thicker thickest",
         "dark": "darker darkest",
         "cheap": "cheaper cheapest",
-    }.items()
-    for form in forms.split()
-}
+    }
+)
 
 
 @lru_cache(maxsize=1 << 18)  # a knowledge base has a bounded vocabulary; a draft stems ~4k words
