@@ -273,7 +273,8 @@ _PROBLEM = re.compile(
     r"(?i)\b(can'?t|cannot|won'?t|doesn'?t|isn'?t|not working|stopped|forgot|error|fix|stuck|"
     r"broken|fails?|failed|help|any ideas|what could (it|this|that) be|"
     # "my coffee's got weaker and weaker", "it's not as hot as it was"
-    r"(got|getting|gone|going|become|becoming) (\w+er|worse)|not as \w+ as (it|they) (was|were|used))\b"
+    r"(got|getting|gone|going|become|becoming) (\w+er|worse)|"
+    r"not as \w+ as (it|they) (was|were|used))\b"
 )
 _WITHOUT = re.compile(r"(?i)\bwithout\s+(the\s+|a\s+|an\s+|your\s+)?[\w-]+")
 # a sentence that needs the one before it: it opens with a word pointing back ("It is valid for 60
@@ -592,7 +593,7 @@ _PHRASES = (
         ),
         partial(_and_named, "payment fails"),
     ),
-    (  # "I have NO idea what my Kettleby password was": a forgotten one (not changing it while signed in)
+    (  # "I have NO idea what my Kettleby password was": forgotten (not changed while signed in)
         re.compile(
             r"(?i)\b(?:no idea|can't remember|cannot remember|can't recall|don't remember|"
             r"do not remember|don't know|forgotten|forget)\s+(?:what\s+)?(?:my|our|the)\s+"
@@ -1028,7 +1029,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
         _EXHAUSTED.search(question.latest) or (tried and _NEXT.search(question.latest))
     )
     said = normalise(plain(question.latest))
-    said_words = f" {' '.join(_WORDS.findall(said))} "  # a heading's phrase written out
+    said_words = _padded_words(question.latest)  # a heading's phrase written out
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
@@ -1753,7 +1754,7 @@ def _case_told(question: Question, best: Scored, ranked: list[Scored]) -> Scored
     if any(_steps_given(unit, answered) for unit in article.units):
         return None  # the answer gave steps: the message follows them up
     procedures = [s for s in ranked if s.unit.kind == "steps" and s.article is article]
-    said = f" {' '.join(_WORDS.findall(normalise(plain(question.latest))))} "
+    said = _padded_words(question.latest)
     factors = Question(question.latest).weights(_UNIFORM)
     return next(
         (
@@ -1794,6 +1795,12 @@ def _channels(words: set[str] | frozenset[str]) -> set[str]:
     return {_CHANNELS[w] for w in words if w in _CHANNELS}
 
 
+def _padded_words(text: str) -> str:
+    """The text's words, lower-case, space-separated and padded with a space at each end: a
+    phrase is written out in it when f" {phrase} " is in it."""
+    return f" {' '.join(_WORDS.findall(normalise(plain(text))))} "
+
+
 def _steps_given(unit: Unit, answered: frozenset[str]) -> bool:
     """The thread's last answer holds most of the words of the procedure's steps, in its own
     words ("tap your machine and go to Settings > Maintenance > Descale. Take the water filter
@@ -1804,18 +1811,12 @@ def _steps_given(unit: Unit, answered: frozenset[str]) -> bool:
     return bool(held) and len(held & answered) >= STEPS_GIVEN_SHARE * len(held)
 
 
-# "How do I cancel so I don't get charged?": what to do is before the purpose
-_PURPOSE = re.compile(r"(?i)\b(?:so (?:that )?(?:i|we|it|they)|in order to|to avoid)\b")
-
-
 def _procedure_named(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
     """ "How do I cancel?" in a message whose words rank a row of the plans table first ("… 80
     recipes … what happens to them once I'm back on Free?"), an article with no procedure: the
     procedure of another source that names what the "how" asks to do and the best unit does not,
     when nearly as good."""
-    named = set().union(
-        *(terms(_PURPOSE.split(p)[0]) for p in _asked_pieces(question.latest) if _HOW.search(p))
-    )
+    named = set().union(*(terms(p) for p in _asked_pieces(question.latest) if _HOW.search(p)))
     named -= _GOING  # "How do I go about that?" names nothing to do
     if not named or named <= _stated_terms(best.article, best.unit):
         return None  # "Use the following command to download an entire bucket": it says how
@@ -2047,7 +2048,7 @@ def _steps_referred(question: Question, picked: list[Scored], ranked: list[Score
     """A quoted paragraph that sends the reader to its article's steps ("Remove it from the app
     … and then add it again using the steps above"): the procedure the message names of the
     article's several ("I'm on an iPhone 13": "On iPhone"), or its only one."""
-    said = f" {' '.join(_WORDS.findall(normalise(plain(question.latest))))} "
+    said = _padded_words(question.latest)
     factors = question.weights(_UNIFORM)
     out: list[Scored] = []
     for p in picked:
