@@ -266,8 +266,10 @@ _QUOTED = re.compile(
 QUOTED_LABEL_BONUS = 0.25
 # Where one question asks for two things: "how many machines and how many schedules",
 # "(a) my old chats … and (b) my order history".
-_CLAUSE = re.compile(
-    r"\s+(?=and (?:how|what|when|where|which)\b)|\s+(?=\(?\b[a-d]\)\s)", re.IGNORECASE
+_CLAUSE = re.compile(  # "… and how many …", "(a) … (b) …", "… a month, how many …"
+    r"\s+(?=and (?:how|what|when|where|which)\b)|\s+(?=\(?\b[a-d]\)\s)"
+    r"|,\s+(?=(?:how|what|when|where|which) )",
+    re.IGNORECASE,
 )
 _PROBLEM = re.compile(
     r"(?i)\b(can'?t|cannot|won'?t|doesn'?t|isn'?t|not working|stopped|forgot|error|fix|stuck|"

@@ -550,6 +550,15 @@ CASES = [
         id="sa-558 normal delivery is the standard service: its rows and the next day's",
     ),
     pytest.param(
+        "We run a co-working space and are thinking about putting 5 Brews on Business across our "
+        "floors. What would that cost us a month, how many of our staff could be admins, and what "
+        "sort of usage reports do we get - is it just an email summary like on Plus?",
+        (),
+        ["| Price per month |", "| Team members with admin access |", "| Usage reports |"],
+        [],
+        id="sa-559 questions listed with commas: a row for each",
+    ),
+    pytest.param(
         "We've just had a new broadband router fitted (new network name + password) and now the "
         "Brew just shows offline in the app. How do I get it back on? I'm on an iPhone.",
         (),
