@@ -276,7 +276,8 @@ _PROBLEM = re.compile(
     r"broken|fails?|failed|help|any ideas|what could (it|this|that) be|"
     # "my coffee's got weaker and weaker", "it's not as hot as it was"
     r"(got|getting|gone|going|become|becoming) (\w+er|worse)|"
-    r"not as \w+ as (it|they) (was|were|used))\b"
+    r"not as \w+ as (it|they) (was|were|used)|"
+    r"(what|anything) else (can|could|should|do|to) (i |we )?(try|do))\b"  # "What else can I try?"
 )
 _WITHOUT = re.compile(r"(?i)\bwithout\s+(the\s+|a\s+|an\s+|your\s+)?[\w-]+")
 # a sentence that needs the one before it: it opens with a word pointing back ("It is valid for 60
@@ -2247,15 +2248,13 @@ def _other_fixes(article: SourceArticle, unit: Unit, question: Question) -> list
         for n, section in enumerate(article.sections)
         if len(section.path) == 1 and _NUMBERED_CAUSE.match(section.path[0])
     }
-    vocabulary = _vocabulary(article)
     out: list[str] = []
     words = 0
     for n, fix in causes.items():
         if n == unit.section or fix is None:
             continue
         section = article.sections[n]
-        got = _text_terms(" ".join([section.path[0], *(b.markdown for b in section.blocks)]))
-        if question.tried and _done_already(question.tried, got, vocabulary, _UNIFORM):
+        if question.tried and _tried_section(article, n, question):
             continue  # "I've already taken the filter out": not that fix again
         text = [b.markdown for b in section.blocks[fix:]]
         size = sum(len(t.split()) for t in text)
@@ -2264,6 +2263,13 @@ def _other_fixes(article: SourceArticle, unit: Unit, question: Question) -> list
         out += [f"**{section.path[0]}**", *text]
         words += size
     return out
+
+
+def _tried_section(article: SourceArticle, section: int, question: Question) -> bool:
+    """The section (its last heading and text) says to do what the customer has tried."""
+    found = article.sections[section]
+    got = _text_terms(" ".join([*found.path[-1:], *(b.markdown for b in found.blocks)]))
+    return bool(_done_already(question.tried, got, _vocabulary(article), _UNIFORM))
 
 
 def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list[str]:
@@ -2353,6 +2359,8 @@ def _sibling_causes(
             continue
         if colours and _other_colour(article, n, colours):
             continue  # "glowing purple": not the cause whose light "blinks white"
+        if question.tried and _tried_section(article, n, question):
+            continue  # "tried it with the filter out": not that cause again
         size = _section_words(article, n)
         if any(b.kind != "paragraph" for b in section.blocks) or size > SECTION_WHOLE_WORDS:
             return []  # not a list of short causes

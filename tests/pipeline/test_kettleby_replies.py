@@ -584,6 +584,16 @@ CASES = [
         [],
         id="sa-597 weaker is weak: the other causes of weak coffee too",
     ),
+    pytest.param(
+        "E4 again. I've already done the hold-hot-water-for-5-seconds thing and tried making a "
+        "drink with the filter taken out, no change. Pump buzzes, hardly anything comes out. The "
+        "tank had milk in it at one point (kids...) and to be fair I'm well overdue a descale. "
+        "What else can I try?",
+        (),
+        ["Run a full descaling cycle.", "Press the valve a few times with your finger"],
+        ["make a drink without it"],  # tried already
+        id="sa-599 what else can I try? the error page's causes not tried yet",
+    ),
 ]
 
 
