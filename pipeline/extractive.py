@@ -1045,6 +1045,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
         vocabulary = _vocabulary(article) if tried else set()
+        off_colour = _other_colours(article, colours)
         if article is answered_from:
             prior += ANSWERED_ARTICLE_BONUS
         for unit in article.units:
@@ -1072,7 +1073,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             opposite = (
                 any(o in held and t not in held for t, o in contradicted)
                 or bool(had and had & _without(" ".join(article.sections[unit.section].path[-1:])))
-                or bool(colours and _other_colour(article, unit.section, colours))
+                or unit.section in off_colour
             )
             if opposite:  # "the app shows it as offline": not the procedure "when the machine
                 bonus -= OPPOSITE_PENALTY  # is online" nor its intro, however much they name
@@ -1494,9 +1495,10 @@ def answer(question: Question, sources: Sources) -> Answer | None:
 
     negated = question.negated
     colours = _colours(question)
+    off_colour = {id(a): _other_colours(a, colours) for a in sources.articles}
 
     def contradicts(unit: Scored) -> bool:  # "glowing purple": not the cause that "blinks white"
-        return bool(colours) and _other_colour(unit.article, unit.unit.section, colours)
+        return unit.unit.section in off_colour[id(unit.article)]
 
     ranked = [
         s for s in ranked if s is best or not (told(s) or _ruled_out(negated, s) or contradicts(s))
@@ -2352,12 +2354,12 @@ def _sibling_causes(
     if not parent or len(parent & asked) < 0.5 * len(parent):
         return []
     words = sum(len(p.split()) for p in parts)
-    colours = _colours(question)
+    off_colour = _other_colours(article, _colours(question))
     out: list[str] = []
     for n, section in enumerate(article.sections):
         if n == unit.section or section.path[:-1] != path[:-1] or len(section.path) != len(path):
             continue
-        if colours and _other_colour(article, n, colours):
+        if n in off_colour:
             continue  # "glowing purple": not the cause whose light "blinks white"
         if question.tried and _tried_section(article, n, question):
             continue  # "tried it with the filter out": not that cause again
@@ -2701,15 +2703,15 @@ def _colours(question: Question) -> frozenset[str]:
     return frozenset(said) - question.negated
 
 
-def _other_colour(article: SourceArticle, section: int, colours: frozenset[str]) -> bool:
-    """The section names a colour and none of the ``colours`` the message states."""
-    named = _COLOURS & _section_terms(article, section)
-    return bool(named) and not named & colours
-
-
-def _section_terms(article: SourceArticle, section: int) -> set[str]:
-    """Every word a section's units use."""
-    return set().union(*(_unit_terms(article, u) for u in article.units if u.section == section))
+def _other_colours(article: SourceArticle, colours: frozenset[str]) -> frozenset[int]:
+    """The sections that name a colour and none of the ``colours`` the message states (one pass
+    over the article's units; none when the message states no colour)."""
+    if not colours:
+        return frozenset()
+    named: dict[int, set[str]] = {}
+    for unit in article.units:
+        named.setdefault(unit.section, set()).update(_COLOURS & _unit_terms(article, unit))
+    return frozenset(n for n, found in named.items() if found and not found & colours)
 
 
 def _vocabulary(article: SourceArticle) -> set[str]:
