@@ -98,6 +98,7 @@ SEMANTIC_WEIGHT = 1.0  # × the cosine of the unit's section (its best chunk) to
 UNIT_SEMANTIC_WEIGHT = 1.0  # × the cosine of a prose sentence (with its headings) to the question
 UNIT_SEMANTIC_CANDIDATES = 24  # the best units by words that meaning may re-order
 FOLLOW_UP_WORDS = 10
+SHORT_QUESTION_WORDS = 7  # a question this short leans on the message's opening for its meaning
 CONTEXT_SENTENCE_WEIGHT = 0.35
 PROSE_BUDGET_WORDS = 150
 EXCERPT_WORDS = 100  # a plain-prose passage: its best sentences, in its order, up to this many
@@ -247,6 +248,8 @@ _ASKING = re.compile(
     )
     # "My son's moved out so I want to get rid of his 6am one": a request after its reason
     + r"|\b(so|and|but|now)\s+(i|we)\s+(need|want|would like|'d like)\s+to\b"
+    # "My husband also wants to know if he could start a coffee from the browser"
+    + r"|\b(wants?|needs?|would like|'d like) to know\b"
 )
 # Where a message's next question starts: after a sentence, or ", and will …".
 _SUB_QUESTION = re.compile(
@@ -257,6 +260,7 @@ _SUB_QUESTION = re.compile(
 # "I'd like to know three things: what …, how long …, and whether …": a list of questions
 _LISTED = re.compile(r"(?i):\s+(?=(?:what|how|when|where|which|whether|why|who)\b)")
 _LIST_ITEM = re.compile(r"(?i),\s+(?:and\s+)?(?=(?:what|how|when|where|which|whether|why|who)\b)")
+_NAME = re.compile(r"(?<=\w )(?!I\b)[A-Z][a-z]+")  # "my Plus": a name, not a sentence's start
 _POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
 # A phrase a message quotes: in double quotes, or single ones around words that may hold an
 # apostrophe ('Don't Allow')
@@ -780,6 +784,13 @@ class Question:
             else pieces[n]
             for n in asking
         ]
+
+    def opening_and(self, piece: str) -> str:
+        """A question of the message with the message's opening sentence, which says what it is
+        about ("Email says my Plus payment failed. … And what happens to my Plus now?"), when
+        that sentence does not ask."""
+        pieces, asking = _asking(self.latest)
+        return f"{pieces[0]} {piece}" if asking and 0 not in asking else piece
 
     @cached_property
     def answered_terms(self) -> frozenset[str]:
@@ -2836,6 +2847,14 @@ def _parts_by_meaning(
         ]
         if not candidates:
             continue
+        # a short question about a thing it names ("And what happens to my Plus now?") by a
+        # word the article does not use means what the message is about
+        if (
+            len(piece.split()) <= SHORT_QUESTION_WORDS
+            and _NAME.search(piece)
+            and not part.keys() & _vocabulary(article)
+        ):
+            in_context = question.opening_and(in_context)
         probes = [probe_text(s.article.title, s.article.sections, s.unit) for s in candidates]
         cosines = sources.similarity_to(probes, in_context)
         cosine, closest = max(zip(cosines, candidates, strict=True), key=lambda cs: cs[0])

@@ -594,6 +594,26 @@ CASES = [
         ["make a drink without it"],  # tried already
         id="sa-599 what else can I try? the error page's causes not tried yet",
     ),
+    pytest.param(
+        "We're mounting an old iPad on the kitchen wall as a sort of control panel for the Brew. "
+        "It's on iOS 16 - will the app run on it? My husband also wants to know if he could start "
+        "a coffee from the browser on his work laptop. And does the machine update itself at "
+        "random times? Don't want it busy at breakfast.",
+        (),
+        ["iOS 16 or later", "can't control the machine or start a drink from a web browser"],
+        [],
+        id="sa-633 he wants to know if: a question of its own",
+    ),
+    pytest.param(
+        "Email says my Plus payment failed (I pay on your website). The card's in date and "
+        "there's money in the account. I did get a text from my bank yesterday asking me to "
+        "confirm a payment to Kettleby, but I ignored it because I assumed it was a scam. Could "
+        "that be why? And what happens to my Plus now?",
+        (),
+        ["The bank blocked the payment as unusual.", "You keep full access during this time."],
+        [],
+        id="sa-627 what happens to my Plus now? means: now the payment failed",
+    ),
 ]
 
 
