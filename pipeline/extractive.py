@@ -234,6 +234,7 @@ _QUESTION_OPENING = (  # "Am I about to lose Plus, and what do I need to do?"
 )
 _QUESTION_FORMS = (
     r"(?i)\?\s*$|^\s*((and|also|plus|but|so|oh|ps)[,:]?\s+)*({opening})\b"
+    r"(?!\s+(that|this|it|so)\s*[-–—,.!:;])"  # "Did that - water came out …": I did
     r"|\s[-–—]\s+(is|are|will|would|does|do|can|could|should)\b"
 )
 _QUESTION = re.compile(_QUESTION_FORMS.format(opening=_QUESTION_OPENING))
@@ -261,6 +262,10 @@ _SUB_QUESTION = re.compile(
 _LISTED = re.compile(r"(?i):\s+(?=(?:what|how|when|where|which|whether|why|who)\b)")
 _LIST_ITEM = re.compile(r"(?i),\s+(?:and\s+)?(?=(?:what|how|when|where|which|whether|why|who)\b)")
 _NAME = re.compile(r"(?<=\w )(?!I\b)[A-Z][a-z]+")  # "my Plus": a name, not a sentence's start
+# a cause the message suggests, in the sentence before: "I put a new filter in. Could that be it?"
+_COULD_THAT_BE_IT = re.compile(
+    r"(?i)\s*(and |so )?(could|might|would|can) (that|this) be (it|why|the (cause|reason|problem))\b"
+)
 _POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
 # A phrase a message quotes: in double quotes, or single ones around words that may hold an
 # apostrophe ('Don't Allow')
@@ -720,6 +725,7 @@ def terms(text: str) -> set[str]:
     )
 
 
+_INTENSIFIERS = frozenset({"brand", "all", "extra", "super", "ultra"})  # "brand-new" is new
 UN_MIN = 6  # "unopen", "unlimit": long enough that "un" is a prefix ("unit", "under" are not)
 
 
@@ -728,9 +734,14 @@ def _text_terms(markdown: str) -> frozenset[str]:
     """The terms of a piece of an article, computed once per text: the same units are scored
     for every question that retrieves their article (stemming them was most of a draft's time).
     A word negated by "un-" holds the word it negates: "can only be returned unopened" is what
-    a message that "opened it" needs to read."""
+    a message that "opened it" needs to read; a word an intensifier is hyphened to holds that
+    word ("a brand-new filter" is a new one)."""
     found = terms(plain(markdown))
-    return frozenset(found | {t[2:] for t in found if t.startswith("un") and len(t) >= UN_MIN})
+    return frozenset(
+        found
+        | {t[2:] for t in found if t.startswith("un") and len(t) >= UN_MIN}
+        | {t.partition("-")[2] for t in found if t.partition("-")[0] in _INTENSIFIERS}
+    )
 
 
 @dataclass(frozen=True)
@@ -794,8 +805,9 @@ class Question:
 
     @cached_property
     def answered_terms(self) -> frozenset[str]:
-        """The terms of the answer the newest message follows (empty when none)."""
-        return frozenset(terms(self.answered))
+        """The terms of the answer the newest message follows (empty when none), read as an
+        article's text is (an answer repeats the article's words)."""
+        return _text_terms(self.answered)
 
     @property
     def negated(self) -> frozenset[str]:
@@ -976,10 +988,15 @@ def _phrased(text: str) -> str:
 def _asked_and_told(text: str) -> tuple[set[str], set[str]]:
     text = _phrased(text)
     pieces = _pieces(text)
-    asked = _asked_pieces(text)
-    if not asked:
+    asking = {n for n, p in enumerate(pieces) if _ASKING.search(p)}
+    if not asking:
         return terms(text), set()
-    return terms(" ".join(asked)), terms(" ".join(p for p in pieces if p not in asked))
+    # "I put a new filter in yesterday. Could that be it?" asks about the sentence before it
+    asking |= {n - 1 for n in asking if n and _COULD_THAT_BE_IT.match(pieces[n])}
+    return (
+        terms(" ".join(p for n, p in enumerate(pieces) if n in asking)),
+        terms(" ".join(p for n, p in enumerate(pieces) if n not in asking)),
+    )
 
 
 @dataclass(frozen=True)

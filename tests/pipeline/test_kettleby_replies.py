@@ -614,6 +614,28 @@ CASES = [
         [],
         id="sa-627 what happens to my Plus now? means: now the payment failed",
     ),
+    pytest.param(
+        "Did that - water came out of the wand fine and the code went, but as soon as I tried to "
+        "make a coffee E4 was back. Now I think about it, I put a new filter in yesterday, "
+        "straight out of the packet. Could that be it?",
+        (
+            (
+                "customer",
+                "E4 on the display and the pump's humming but nothing comes out. The tank ran dry "
+                "earlier.",
+            ),
+            (
+                "agent",
+                "That's usually air in the water line. Fill the tank to the MAX line and push it "
+                "down until it clicks, place a cup under the steam wand and hold the Hot water "
+                "button for 5 seconds to prime the pump. Let it run until water comes out of the "
+                "wand in a steady stream, then press Brew once to clear the code.",
+            ),
+        ),
+        ["Take the filter out of the tank and make a drink without it", "soak the new one first"],
+        [],
+        id="sa-639 could that be it? asks about the new filter: a brand-new one is new",
+    ),
 ]
 
 
