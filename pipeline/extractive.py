@@ -493,7 +493,15 @@ SYNONYMS = {
 _EU = (
     "Austria|Belgium|Bulgaria|Croatia|Cyprus|Czechia|Czech Republic|Denmark|Estonia|Finland|"
     "France|Germany|Greece|Hungary|Ireland|Italy|Latvia|Lithuania|Luxembourg|Malta|Netherlands|"
-    "Holland|Poland|Portugal|Romania|Slovakia|Slovenia|Spain|Sweden"
+    "Holland|Poland|Portugal|Romania|Slovakia|Slovenia|Spain|Sweden|"
+    # … and its larger cities ("Hi from Dublin!")
+    "Dublin|Cork|Galway|Limerick|Paris|Lyon|Marseille|Toulouse|Nice|Bordeaux|Lille|Berlin|Munich|"
+    "Hamburg|Frankfurt|Cologne|Stuttgart|Düsseldorf|Madrid|Barcelona|Valencia|Seville|Bilbao|"
+    "Rome|Milan|Naples|Turin|Florence|Venice|Bologna|Amsterdam|Rotterdam|Utrecht|The Hague|"
+    "Eindhoven|Brussels|Antwerp|Ghent|Bruges|Vienna|Salzburg|Lisbon|Porto|Athens|Thessaloniki|"
+    "Warsaw|Krakow|Kraków|Gdansk|Prague|Brno|Budapest|Bucharest|Sofia|Zagreb|Ljubljana|"
+    "Bratislava|Copenhagen|Aarhus|Stockholm|Gothenburg|Malmö|Helsinki|Tallinn|Riga|Vilnius|"
+    "Valletta|Nicosia"
 )
 _US_STATES = (
     "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Hawaii|"
@@ -503,12 +511,19 @@ _US_STATES = (
     "South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|"
     "Wisconsin|Wyoming"
 )
+_US_CITIES = (
+    "New York|Los Angeles|Chicago|Houston|Phoenix|Philadelphia|San Antonio|San Diego|Dallas|"
+    "Austin|San Francisco|Seattle|Denver|Boston|Atlanta|Miami|Portland|Las Vegas|Detroit|"
+    "Minneapolis|Nashville|Baltimore|Pittsburgh|Cleveland|Orlando"
+)
+_CANADA = "Toronto|Montreal|Montréal|Vancouver|Calgary|Ottawa|Edmonton|Winnipeg|Quebec|Halifax"
 PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
     (re.compile(rf"\b(?<!Northern )({_EU}|European|Europe)\b"), ("European Union", "EU", "Europe")),
     (
-        re.compile(rf"\b(US|USA|U\.S\.A?|America|American|{_US_STATES})\b"),
+        re.compile(rf"\b(US|USA|U\.S\.A?|America|American|{_US_STATES}|{_US_CITIES})\b"),
         ("United States", "USA", "US"),
     ),
+    (re.compile(rf"\b({_CANADA})\b"), ("Canada",)),
     (
         re.compile(r"\b(England|Scotland|Wales|Britain|Great Britain|United Kingdom)\b"),
         ("UK", "United Kingdom", "Great Britain"),
@@ -1052,6 +1067,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
         else set(Question(question.latest).weights(sources))
     )
     aliases, negated, tried = question.aliases, question.negated, question.tried
+    asked_only = set(question.asked_weights(sources))  # without the story's words
     contradicted = _contradicted(question)
     had = frozenset(terms(" ".join(_HAVE.findall(question.latest))))
     colours = _colours(question)
@@ -1126,7 +1142,12 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             elif how and question.asks_how and _refers_to_steps(article, unit):
                 bonus += STEPS_BONUS  # "… and then add it again using the steps above"
             elif unit.kind == "row" and (
-                how_much or (_names(keys_named, _row_key(unit), aliases) and _near(article, unit))
+                how_much
+                or (
+                    _names(keys_named, _row_key(unit), aliases)
+                    and _near(article, unit)
+                    and not _only_placed(_row_key(unit), asked, asked_only, aliases)
+                )
             ):
                 # a value question, or the row's key named ("E5", "Canada"); the row whose key
                 # the question names most completely ("dataset groups", not "columns in a
@@ -1411,6 +1432,12 @@ def _signposted(article: SourceArticle, unit: Unit) -> bool:
 def _signpost(unit: Unit) -> bool:
     """ "This article explains when a change takes effect": what an article covers, not an answer."""
     return unit.kind == "sentence" and bool(_SIGNPOST.match(plain(unit.text)))
+
+
+def _only_placed(key: set[str], said: set[str], asked: set[str], aliases: dict) -> bool:
+    """The row's key is named only by where the story says the customer is ("I live in Dublin
+    … how does that work for me?" names no row of the shipping rates: the return does)."""
+    return not key & said and not _names(asked, key, aliases)
 
 
 def _names(asked: set[str], key: set[str], aliases: dict) -> bool:

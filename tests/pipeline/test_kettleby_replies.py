@@ -636,6 +636,33 @@ CASES = [
         [],
         id="sa-639 could that be it? asks about the new filter: a brand-new one is new",
     ),
+    pytest.param(
+        "Hi from Dublin! About to order roughly £100 of beans and filters. Since Brexit I've been "
+        "stung with customs fees on parcels from UK shops a couple of times - will that happen "
+        "with yours? What's delivery going to cost, how long will it take, and is there a point "
+        "where it's free?",
+        (),
+        ["| European Union | International (DHL) | 4 to 7 working days | £9.95 | £120 |"],
+        ["| UK mainland |"],
+        id="sa-622 Dublin is in the EU",
+    ),
+    pytest.param(
+        "I'm in Toronto and ordered a Brew from kettleby.com, it came about 3 weeks ago. I've been "
+        "using it daily but it's just too big for our kitchen honestly. Can I still send it back "
+        "even though it's been used? And who pays to ship it back to the UK?",
+        (),
+        ["Customers in the EU, the US and Canada pay for return shipping", "even after you've"],
+        ["| UK mainland |"],  # the shipping rates of where it goes back to
+        id="sa-465 Toronto is in Canada",
+    ),
+    pytest.param(
+        "hi, I live in Dublin and ordered a milk jug + 2 boxes of descaler (unopened) from your "
+        "site, want to send the lot back. how does that work for me since I'm not in the UK?",
+        (),
+        ["book a tracked courier to the address shown on screen"],
+        ["| European Union |"],  # where they live names no shipping rate: the return is asked
+        id="sa-134 a place the story names is not a row asked for",
+    ),
 ]
 
 
