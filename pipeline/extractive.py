@@ -275,8 +275,9 @@ _QUOTED = re.compile(
 QUOTED_LABEL_BONUS = 0.25
 # Where one question asks for two things: "how many machines and how many schedules",
 # "(a) my old chats … and (b) my order history".
-_CLAUSE = re.compile(  # "… and how many …", "(a) … (b) …", "… a month, how many …"
-    r"\s+(?=and (?:how|what|when|where|which)\b)|\s+(?=\(?\b[a-d]\)\s)"
+_CLAUSE = re.compile(  # "… and how many …", "(a) … (b) …", "… a month, how many …",
+    # "how much do the water tank and the bean container hold?"
+    r"\s+(?=and (?:how|what|when|where|which|the|my|your)\b)|\s+(?=\(?\b[a-d]\)\s)"
     r"|,\s+(?=(?:how|what|when|where|which) )",
     re.IGNORECASE,
 )

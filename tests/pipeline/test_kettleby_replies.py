@@ -663,6 +663,16 @@ CASES = [
         ["| European Union |"],  # where they live names no shipping rate: the return is asked
         id="sa-134 a place the story names is not a row asked for",
     ),
+    pytest.param(
+        "Thinking of getting a Brew for my dad (he's 82 and lives on his own). Two worries: will "
+        "he manage to lift it to wipe behind it, and how often will he be refilling it? He gets "
+        "through about four big mugs a day. How heavy is it, and how much do the water tank and "
+        "the bean container hold?",
+        (),
+        ["Weight — Kettleby Brew (KB-200): 8.2 kg.", "Water tank capacity", "250 g"],
+        [],
+        id="sa-620 the water tank and the bean container: a row each",
+    ),
 ]
 
 
