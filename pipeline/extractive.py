@@ -334,6 +334,12 @@ LAST_RESORT_BONUS = 0.3
 _DENIES = re.compile(r"(?i)\bnot\b|n't\b|\bnever\b")
 # not a correction: a warning ("Don't unplug it …") or a condition ("… if you don't have …")
 _WARNING = re.compile(r"(?i)^\W*(don't|do not|never|when|only)\b|\bif\b")
+# what the customer means to do: "Tempted to just run it through the dishwasher"
+_PLAN = re.compile(
+    r"(?i)\b(tempted to|i'?m planning to|i'?ll just|(i'?m|i was|was) (going to|gonna) just"
+    r"|thinking of just)\b"
+)
+PLAN_MIN_SHARED = 2  # words of it a sentence that says not to shares
 MISTAKEN_MIN_SHARED = 3  # words a denying sentence shares with the message it corrects
 MISTAKEN_SHARE = 0.3  # … and that share of its own words
 _PREREQUISITES = re.compile(r"(?i)^\s*(before you\b|what you('ll)? need\b|prerequisites\b)")
@@ -1655,6 +1661,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     limit = _time_limit(question, picked, ranked, quoted)
     if limit is not None:
         take(limit)
+    warning = _against_plan(question, picked, ranked, quoted)
+    if warning is not None:
+        take(warning)
     # A quoted passage that names what to do ("For anything else, make a privacy request.") in
     # an article with a section on how to do it ("How to make a privacy request"): that section.
     for other in _how_to_sections(picked, composed, ranked):
@@ -1952,6 +1961,33 @@ def _mistaken(
         ):
             best, most = s, share
     return [(0, best)] if best is not None else []
+
+
+def _against_plan(
+    question: Question, picked: list[Scored], ranked: list[Scored], quoted: str
+) -> Scored | None:
+    """What the message says the customer means to do ("Tempted to just run it through the
+    dishwasher") and the answer's article says not to ("The frothing tip is not dishwasher
+    safe"): the sentence or item of that article that denies it, sharing a word of the plan and
+    at least ``PLAN_MIN_SHARED`` of the message's ("The tip's off …"), the most of them."""
+    pieces, _ = _asking(question.latest)
+    plan = set().union(*(terms(p) for p in pieces if _PLAN.search(p) and not _ASKING.search(p)))
+    if not plan:
+        return None
+    said = terms(question.latest)
+    best, most = None, (1, PLAN_MIN_SHARED)
+    for s in ranked:
+        if (
+            s.article is not picked[0].article
+            or s.unit.kind not in ("sentence", "bullets")
+            or _in_reply(s, picked, quoted)
+            or not _DENIES.search(plain(s.unit.text))
+        ):
+            continue
+        own = _text_terms(s.unit.text)
+        if (shared := (len(own & plan), len(own & said))) >= most:
+            best, most = s, (shared[0], shared[1] + 1)
+    return best
 
 
 def _with_antecedent(article: SourceArticle, unit: Unit) -> str:

@@ -673,6 +673,15 @@ CASES = [
         [],
         id="sa-620 the water tank and the bean container: a row each",
     ),
+    pytest.param(
+        "Doing the weekly clean of the steam wand for the first time. The tip's off and it's been "
+        "soaking in soapy water for 20 minutes. What do I do now? Tempted to just run it through "
+        "the dishwasher to finish it off tbh.",
+        (),
+        ["Clear the tip's steam hole with the cleaning pin", "is **not** dishwasher safe"],
+        [],
+        id="sa-616 tempted to just: what the article says not to do",
+    ),
 ]
 
 
