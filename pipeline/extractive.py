@@ -334,6 +334,13 @@ LAST_RESORT_BONUS = 0.3
 _DENIES = re.compile(r"(?i)\bnot\b|n't\b|\bnever\b")
 # not a correction: a warning ("Don't unplug it …") or a condition ("… if you don't have …")
 _WARNING = re.compile(r"(?i)^\W*(don't|do not|never|when|only)\b|\bif\b")
+# a code the message says came back, and a list for a code that does
+_CAME_BACK = re.compile(
+    r"(?i)\b((?<!going )(?<!working )(?<!running )again|(came|comes|coming) back|keeps? (coming|showing|flashing)|still (shows|showing)"
+    r"|now (it'?s|it is) showing)\b"
+)
+_RETURNS = re.compile(r"(?i)\b(returns?|comes? back|again|still)\b")
+_LABELLED = re.compile(r"\*\*([^*]{1,30}):\*\*")  # "**E1 or E6:** check that nothing …"
 # what the customer means to do: "Tempted to just run it through the dishwasher"
 _PLAN = re.compile(
     r"(?i)\b(tempted to|i'?m planning to|i'?ll just|(i'?m|i was|was) (going to|gonna) just"
@@ -1661,6 +1668,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     limit = _time_limit(question, picked, ranked, quoted)
     if limit is not None:
         take(limit)
+    for other in _came_back(question, picked, ranked, quoted):
+        if len(picked) < MAX_UNITS:
+            take(other)
     warning = _against_plan(question, picked, ranked, quoted)
     if warning is not None:
         take(warning)
@@ -1961,6 +1971,32 @@ def _mistaken(
         ):
             best, most = s, share
     return [(0, best)] if best is not None else []
+
+
+def _came_back(
+    question: Question, picked: list[Scored], ranked: list[Scored], quoted: str
+) -> list[Scored]:
+    """A code the message says came back ("it flashed E5 at me again") in a reply quoting the
+    codes' rows: the item of the article's list for a code that returns ("If the same code
+    returns straight after you clear it: … **E5:** the drawer sensor counts pucks …") whose
+    label names a code the message names, once (the list is quoted whole)."""
+    rows = [p for p in picked if p.unit.kind == "row"]
+    if not rows or not _CAME_BACK.search(question.latest):
+        return []
+    said = terms(question.latest)
+    for s in ranked:
+        section = s.article.sections[s.unit.section]
+        label = _LABELLED.match(s.unit.text)
+        if (
+            s.article is rows[0].article
+            and s.unit.kind == "bullets"
+            and label
+            and terms(label.group(1)) & said
+            and _RETURNS.search(_lead_in(section.blocks, s.unit.block) or "")
+            and not _in_reply(s, picked, quoted)
+        ):
+            return [s]
+    return []
 
 
 def _against_plan(

@@ -682,6 +682,25 @@ CASES = [
         [],
         id="sa-616 tempted to just: what the article says not to do",
     ),
+    pytest.param(
+        "Giving the Brew a proper clean this morning. I emptied the grounds drawer and popped it "
+        "straight back in, and it flashed E5 at me again. Then I took the brew unit out, rinsed "
+        "it, put it back, and now it's showing E6 with the red ring. What have I done wrong with "
+        "each one?",
+        (),
+        ["wait 10 seconds before refitting it", "check that nothing (a coffee bean"],
+        [],
+        id="sa-619 a code that came back: the list for a code that returns",
+    ),
+    pytest.param(
+        "Bit of a morning at the cafe. One of our Brews is showing E6 and the other one's on E2, "
+        "both with the red ring light. What does each one mean and how do I get them going again "
+        "quickly?",
+        (),
+        ["Brew unit not detected", "Water tank empty"],
+        ["If the same code returns"],  # "going again" is not a code that came back
+        id="sa-365 going again is not a code coming back",
+    ),
 ]
 
 
