@@ -251,6 +251,9 @@ _ASKING = re.compile(
     + r"|\b(so|and|but|now)\s+(i|we)\s+(need|want|would like|'d like)\s+to\b"
     # "My husband also wants to know if he could start a coffee from the browser"
     + r"|\b(wants?|needs?|would like|'d like) to know\b"
+    # "… so I'm not sure it actually went through", "I'm honestly not 100% sure I won't …"
+    # (not "We do have a VAT number but I'm not sure you need it": an offer)
+    + r"|\b(i'?m|i am|we'?re|we are)\s+(\w+\s+)?not\s+(\S+\s+)?sure\b(?!\s+(you|we)\s+need)"
 )
 # Where a message's next question starts: after a sentence, or ", and will …".
 _SUB_QUESTION = re.compile(
@@ -282,7 +285,8 @@ _CLAUSE = re.compile(  # "… and how many …", "(a) … (b) …", "… a month
     re.IGNORECASE,
 )
 _PROBLEM = re.compile(
-    r"(?i)\b(can'?t|cannot|won'?t|doesn'?t|isn'?t|not working|stopped|forgot|error|fix|stuck|"
+    r"(?i)\b(can'?t|cannot|won'?t(?! (need|want|be (needing|using|wanting)))|doesn'?t|isn'?t|"
+    r"not working|stopped|forgot|error|fix|stuck|"
     r"broken|fails?|failed|help|any ideas|what could (it|this|that) be|"
     # "my coffee's got weaker and weaker", "it's not as hot as it was"
     r"(got|getting|gone|going|become|becoming) (\w+er|worse)|"
@@ -583,6 +587,12 @@ _PHRASES = (
             r"((?:(?!back\b)[\w'-]+\s+){0,3}?)back\b(?!\s+to\s+me)"
         ),
         r"return \1",
+    ),
+    (  # "if I regret it after pressing delete, is there any way back?": a change of mind
+        re.compile(
+            r"(?i)\b(regret(s|ted|ting)?|undo (it|that|this|the deletion)|(is there )?any way back)\b"
+        ),
+        partial(_and_named, "change mind"),
     ),
     (  # "what exactly does it wipe?": what a reset erases (not "wipe the wand")
         re.compile(r"(?i)\b(does|will|would|did) (it|a reset|the reset|that|this) wipe\b"),

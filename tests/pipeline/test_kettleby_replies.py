@@ -701,6 +701,25 @@ CASES = [
         ["If the same code returns"],  # "going again" is not a code that came back
         id="sa-365 going again is not a code coming back",
     ),
+    pytest.param(
+        "I'm about to delete my Kettleby account (moving abroad, won't need it any more). Two "
+        "questions before I do. Do you actually get rid of the receipts and invoices for the "
+        "things I've bought from you? And if I regret it after pressing delete, is there any way "
+        "back?",
+        (),
+        ["invoices for things you bought, must be kept by law", "You have **14 days**"],
+        ["Type DELETE in capital letters"],  # "won't need it" is no problem to fix
+        id="sa-564 regretting it is changing your mind",
+    ),
+    pytest.param(
+        "I went through deleting my Kettleby account in the app last night, but I haven't had any "
+        "email about it so I'm not sure it actually went through. Also my son wants to put our "
+        "Brew on his own account now - can he do that?",
+        (),
+        ["You'll get a confirmation email straight away."],
+        [],
+        id="sa-632 not sure it went through asks",
+    ),
 ]
 
 
