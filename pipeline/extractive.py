@@ -481,6 +481,8 @@ _LIT = re.compile(  # a light's colour, not a drink's ("two flat whites")
 )
 # What the customer says they have ("I do have the Kettleby app on my phone"): a section headed
 # "Descale on the machine (without the app)" is for someone who has not.
+# "How do I descale it with the app?": not the section "(without the app)", then or after
+_WITH = re.compile(r"(?i)\bwith\s+(?:the|my|our)\s+([\w-]+)")
 _HAVE = re.compile(
     r"(?i)\b(?:i|we)\s+(?:do\s+|also\s+|still\s+)?(?:have|'ve got|have got)\s+"
     r"(?:got\s+)?(?:the|a|an|my|our)\s+((?:[\w-]+\s+){0,2}[\w-]+)"
@@ -495,6 +497,8 @@ SYNONYMS = {
     "response": ("respond", "reply"),
     "reply": ("respond", "response"),
     "warn": ("notify", "notice", "email", "tell"),
+    # "can I quickly make myself a coffee while it's doing its thing?": "Don't make drinks …"
+    **dict.fromkeys(("coffee", "coffees", "latte", "cappuccino", "espresso"), ("drink",)),
     # "normal delivery": the standard service
     **dict.fromkeys(("normal", "regular", "usual", "ordinary"), ("standard",)),
     # "what's the fastest way to see my data?": "the quickest way to get a copy"
@@ -1095,7 +1099,16 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     aliases, negated, tried = question.aliases, question.negated, question.tried
     asked_only = set(question.asked_weights(sources))  # without the story's words
     contradicted = _contradicted(question)
-    had = frozenset(terms(" ".join(_HAVE.findall(question.latest))))
+    had = frozenset(
+        terms(
+            " ".join(
+                [
+                    *_HAVE.findall(question.latest),
+                    *_WITH.findall(f"{question.previous}\n{question.latest}"),
+                ]
+            )
+        )
+    )
     colours = _colours(question)
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
     exhausted = bool(

@@ -720,6 +720,22 @@ CASES = [
         [],
         id="sa-632 not sure it went through asks",
     ),
+    pytest.param(
+        "It's running now, app says about 25 mins. Can I quickly make myself a coffee while it's "
+        "doing its thing?",
+        (
+            ("customer", "orange drop is on, how do I descale with the app?"),
+            (
+                "agent",
+                "In the app, tap your machine and go to Settings > Maintenance > Descale. Take the "
+                "water filter out, pour one sachet of descaler into the tank and fill it with water "
+                "up to the MAX line, put a container under the spout and tap Start descaling.",
+            ),
+        ),
+        ["locks the drink buttons until the rinse is done"],
+        ["Descale on the machine (without the app)"],  # descaling with the app, said the thread
+        id="sa-222 a coffee is a drink; with the app, not the steps without it",
+    ),
 ]
 
 
