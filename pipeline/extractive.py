@@ -592,6 +592,10 @@ _PHRASES = (
         ),
         r"return \1",
     ),
+    (  # "before it switches itself off": the machine's auto-off
+        re.compile(r"(?i)\b(switch|turn|shut|power)(es|s|ed|ing)? (itself|themselves) off\b"),
+        partial(_and_named, "auto-off"),
+    ),
     (  # "if I regret it after pressing delete, is there any way back?": a change of mind
         re.compile(
             r"(?i)\b(regret(s|ted|ting)?|undo (it|that|this|the deletion)|(is there )?any way back)\b"

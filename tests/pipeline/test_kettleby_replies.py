@@ -736,6 +736,13 @@ CASES = [
         ["Descale on the machine (without the app)"],  # descaling with the app, said the thread
         id="sa-222 a coffee is a drink; with the app, not the steps without it",
     ),
+    pytest.param(
+        "can I make the machine stay on longer before it switches itself off?",
+        (),
+        ["anything from 10 to 120 minutes", "Settings > Machine > Auto-off"],
+        [],
+        id="sa-057 switching itself off is its auto-off",
+    ),
 ]
 
 
