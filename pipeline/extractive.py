@@ -339,9 +339,9 @@ _DENIES = re.compile(r"(?i)\bnot\b|n't\b|\bnever\b")
 # not a correction: a warning ("Don't unplug it …") or a condition ("… if you don't have …")
 _WARNING = re.compile(r"(?i)^\W*(don't|do not|never|when|only)\b|\bif\b")
 # a code the message says came back, and a list for a code that does
-_CAME_BACK = re.compile(
-    r"(?i)\b((?<!going )(?<!working )(?<!running )again|(came|comes|coming) back|keeps? (coming|showing|flashing)|still (shows|showing)"
-    r"|now (it'?s|it is) showing)\b"
+_CAME_BACK = re.compile(  # "flashed E5 at me again", not "get them going again"
+    r"(?i)\b((?<!going )(?<!working )(?<!running )again|(came|comes|coming) back"
+    r"|keeps? (coming|showing|flashing)|still (shows|showing)|now (it'?s|it is) showing)\b"
 )
 _RETURNS = re.compile(r"(?i)\b(returns?|comes? back|again|still)\b")
 _LABELLED = re.compile(r"\*\*([^*]{1,30}):\*\*")  # "**E1 or E6:** check that nothing …"
@@ -481,12 +481,12 @@ _LIT = re.compile(  # a light's colour, not a drink's ("two flat whites")
 )
 # What the customer says they have ("I do have the Kettleby app on my phone"): a section headed
 # "Descale on the machine (without the app)" is for someone who has not.
-# "How do I descale it with the app?": not the section "(without the app)", then or after
-_WITH = re.compile(r"(?i)\bwith\s+(?:the|my|our)\s+([\w-]+)")
 _HAVE = re.compile(
     r"(?i)\b(?:i|we)\s+(?:do\s+|also\s+|still\s+)?(?:have|'ve got|have got)\s+"
     r"(?:got\s+)?(?:the|a|an|my|our)\s+((?:[\w-]+\s+){0,2}[\w-]+)"
 )
+# … or uses ("How do I descale it with the app?"): not the section "(without the app)" either
+_WITH = re.compile(r"(?i)\bwith\s+(?:the|my|our)\s+([\w-]+)")
 # Words a question and an article use for the same thing: a question's term counts as held when
 # a unit holds all the terms of one of its alternatives ("website": "web").
 SYNONYMS = {
@@ -1103,16 +1103,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     aliases, negated, tried = question.aliases, question.negated, question.tried
     asked_only = set(question.asked_weights(sources))  # without the story's words
     contradicted = _contradicted(question)
-    had = frozenset(
-        terms(
-            " ".join(
-                [
-                    *_HAVE.findall(question.latest),
-                    *_WITH.findall(f"{question.previous}\n{question.latest}"),
-                ]
-            )
-        )
-    )
+    had = _had(question)
     colours = _colours(question)
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
     exhausted = bool(
@@ -1478,6 +1469,13 @@ def _signposted(article: SourceArticle, unit: Unit) -> bool:
 def _signpost(unit: Unit) -> bool:
     """ "This article explains when a change takes effect": what an article covers, not an answer."""
     return unit.kind == "sentence" and bool(_SIGNPOST.match(plain(unit.text)))
+
+
+def _had(question: Question) -> frozenset[str]:
+    """What the customer says they have ("I do have the app") or use ("how do I descale it with
+    the app?", also in their turn before)."""
+    used = _WITH.findall(f"{question.previous}\n{question.latest}")
+    return frozenset(terms(" ".join([*_HAVE.findall(question.latest), *used])))
 
 
 def _only_placed(key: set[str], said: set[str], asked: set[str], aliases: dict) -> bool:
@@ -2043,18 +2041,22 @@ def _against_plan(
     if not plan:
         return None
     said = terms(question.latest)
-    best, most = None, (1, PLAN_MIN_SHARED)
-    for s in ranked:
-        if (
-            s.article is not picked[0].article
-            or s.unit.kind not in ("sentence", "bullets")
-            or _in_reply(s, picked, quoted)
-            or not _DENIES.search(plain(s.unit.text))
-        ):
-            continue
+
+    def shared(s: Scored) -> tuple[int, int]:  # words of the plan, of the whole message
         own = _text_terms(s.unit.text)
-        if (shared := (len(own & plan), len(own & said))) >= most:
-            best, most = s, (shared[0], shared[1] + 1)
+        return len(own & plan), len(own & said)
+
+    denying = [
+        s
+        for s in ranked
+        if s.article is picked[0].article
+        and s.unit.kind in ("sentence", "bullets")
+        and _DENIES.search(plain(s.unit.text))
+        and not _in_reply(s, picked, quoted)
+    ]
+    best = max(denying, key=shared, default=None)  # the first of equals
+    if best is None or not shared(best)[0] or shared(best)[1] < PLAN_MIN_SHARED:
+        return None
     return best
 
 
