@@ -592,6 +592,12 @@ _PHRASES = (
         ),
         r"return \1",
     ),
+    (  # "how do I get back into the schedule now I've already saved it?": edit it
+        re.compile(
+            r"(?i)\b(?:get|go|getting|going) back into (?:the|my|a|that) (schedule|recipe|order)s?\b"
+        ),
+        r"edit the \1",
+    ),
     (  # "before it switches itself off": the machine's auto-off
         re.compile(r"(?i)\b(switch|turn|shut|power)(es|s|ed|ing)? (itself|themselves) off\b"),
         partial(_and_named, "auto-off"),

@@ -743,6 +743,23 @@ CASES = [
         [],
         id="sa-057 switching itself off is its auto-off",
     ),
+    pytest.param(
+        "That's working, thanks. Only thing is the first latte is always a bit on the cool side at "
+        "that time of the morning. Is there something I can switch on for that, and how do I get "
+        "back into the schedule now I've already saved it?",
+        (
+            ("customer", "How do I get the Brew to make me a latte at 6.30 every weekday?"),
+            (
+                "agent",
+                "In the Kettleby app, tap your machine and then Schedules, and tap + New schedule. "
+                "Choose the drink and the cup size, set the time to 6:30 and pick Monday to Friday "
+                "to repeat, then tap Save. A small clock icon appears on the machine's display.",
+            ),
+        ),
+        ["Preheat 10 minutes early", "Tap the schedule in the **Schedules** list to change it."],
+        [],
+        id="sa-638 getting back into a saved schedule is editing it",
+    ),
 ]
 
 
