@@ -76,6 +76,9 @@ _OWN_STEM = {
     "instalments": "instalment",
     "installment": "instalment",
     "installments": "instalment",
+    # … and words it stems apart from their family: "what would it notify me about?" asks about
+    # notifications ("notifi" / "notif")
+    **dict.fromkeys(("notify", "notifies", "notified", "notifying"), "notif"),
 }
 
 

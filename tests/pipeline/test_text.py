@@ -19,3 +19,10 @@ def test_words_with_another_meaning_keep_their_form():
     # "no longer works" is not about length, "a lighter roast" not about weight
     assert terms("longer") != terms("long")
     assert terms("lighter") != terms("light")
+
+
+@pytest.mark.parametrize("form", ["notify", "notified", "notifies", "notifying"])
+def test_notify_is_the_word_notifications_are(form):
+    """ "what would it notify me about?" asks about "Notifications tell you when …": Snowball
+    stems them apart ("notifi", "notif")."""
+    assert terms(form) == terms("notifications") == terms("notification")
