@@ -1184,9 +1184,9 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             elif unit.kind == "row" and (
                 how_much
                 or (
-                    _names(keys_named, _row_key(unit), aliases)
+                    _names(keys_named, key := _row_key(unit), aliases)
                     and _near(article, unit)
-                    and not _only_placed(_row_key(unit), asked, asked_only, aliases)
+                    and not _only_placed(key, asked, asked_only, aliases)
                 )
             ):
                 # a value question, or the row's key named ("E5", "Canada"); the row whose key
@@ -2021,14 +2021,14 @@ def _came_back(
         return []
     said = terms(question.latest)
     for s in ranked:
-        section = s.article.sections[s.unit.section]
+        if s.article is not rows[0].article or s.unit.kind != "bullets":
+            continue
         label = _LABELLED.match(s.unit.text)
+        blocks = s.article.sections[s.unit.section].blocks
         if (
-            s.article is rows[0].article
-            and s.unit.kind == "bullets"
-            and label
+            label
             and terms(label.group(1)) & said
-            and _RETURNS.search(_lead_in(section.blocks, s.unit.block) or "")
+            and _RETURNS.search(_lead_in(blocks, s.unit.block) or "")
             and not _in_reply(s, picked, quoted)
         ):
             return [s]
@@ -2061,9 +2061,10 @@ def _against_plan(
         and not _in_reply(s, picked, quoted)
     ]
     best = max(denying, key=shared, default=None)  # the first of equals
-    if best is None or not shared(best)[0] or shared(best)[1] < PLAN_MIN_SHARED:
+    if best is None:
         return None
-    return best
+    of_plan, of_message = shared(best)
+    return best if of_plan and of_message >= PLAN_MIN_SHARED else None
 
 
 def _with_antecedent(article: SourceArticle, unit: Unit) -> str:
