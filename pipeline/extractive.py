@@ -145,6 +145,8 @@ _HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not 
     r"instructions|what (should|do|can) (i|we) (actually |even )?((have|need) to |be )?(do|doing|change|try)|"
     r"(the|a) (proper|right|correct|best) way to|start to finish|what needs doing|"
     r"how does (that|this|it) work|"
+    # "What have I missed?" after the steps the customer followed: those steps
+    r"what (have|did) (i|we) (missed?|skip(ped)?|forg[eo]t(ten)?)\b|what am i missing|"
     # "Please go through it slowly from the beginning"
     r"(go|run|talk|walk) (me |us )?through (it|this|that|everything|the whole thing)\b.{0,30}"
     r"\bfrom the (very )?(beginning|start)|"
@@ -441,7 +443,8 @@ _TRIED = re.compile(
     r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared|"
     r"taken|took|pressed|held|filled|emptied|ran)\b"
     r"|^\s*(?:tried|done|checked)\b"
-    r"|\balready\s+(?:on|at|set\s+(?:to|at|on))\b"  # "the temperature already on Medium"
+    # "the temperature already on Medium", "is still on Medium from when I had the dark beans"
+    r"|\b(?:already|still)\s+(?:on|at|set\s+(?:to|at|on))\b"
 )
 # "What next?" after what the customer has done: the step after those, the article's last resort
 _NEXT = re.compile(
@@ -467,7 +470,8 @@ TRIED_SHARE = 0.5
 # A condition a procedure states for itself that the question states the opposite of ("Use this
 # when the machine is online" for "the app just shows it as offline").
 _ONLINE, _OFFLINE = _all_terms("online").pop(), _all_terms("offline").pop()
-_OPPOSITES = {_ONLINE: _OFFLINE, _OFFLINE: _ONLINE}
+_SOUR, _BITTER = _all_terms("sour").pop(), _all_terms("bitter").pop()
+_OPPOSITES = {_ONLINE: _OFFLINE, _OFFLINE: _ONLINE, _SOUR: _BITTER, _BITTER: _SOUR}
 OPPOSITE_PENALTY = 0.4
 # A light's colour the message states ("the ring is slowly glowing purple"): a cause whose
 # section names another colour and not this one ("its ring light blinks white slowly") is not
@@ -485,8 +489,9 @@ _HAVE = re.compile(
     r"(?i)\b(?:i|we)\s+(?:do\s+|also\s+|still\s+)?(?:have|'ve got|have got)\s+"
     r"(?:got\s+)?(?:the|a|an|my|our)\s+((?:[\w-]+\s+){0,2}[\w-]+)"
 )
-# … or uses ("How do I descale it with the app?"): not the section "(without the app)" either
-_WITH = re.compile(r"(?i)\bwith\s+(?:the|my|our)\s+([\w-]+)")
+# … or uses ("How do I descale it with the app?", "Descaled through the app last night"): not
+# the section "(without the app)" either
+_WITH = re.compile(r"(?i)\b(?:with|through|via)\s+(?:the|my|our)\s+([\w-]+)")
 # Words a question and an article use for the same thing: a question's term counts as held when
 # a unit holds all the terms of one of its alternatives ("website": "web").
 SYNONYMS = {
@@ -658,6 +663,13 @@ _PHRASES = (
         ),
         partial(_and_named, "payment fails"),
     ),
+    (  # "what happens if you can't take the money before then?": the payment fails
+        re.compile(
+            r"(?i)\b(?:can't|cannot|can not|couldn't|could not|don't|didn't|won't|unable to)\s+"
+            r"(?:take|get|collect)\s+(?:the|my|our|your)\s+(?:money|payment)\b"
+        ),
+        "payment fails",
+    ),
     (  # "I have NO idea what my Kettleby password was": forgotten (not changed while signed in)
         re.compile(
             r"(?i)\b(?:no idea|can't remember|cannot remember|can't recall|don't remember|"
@@ -665,6 +677,17 @@ _PHRASES = (
             r"(?:[\w-]+\s+)?(?:password|passcode)\b"
         ),
         partial(_and_named, "forgot password"),
+    ),
+    (  # "will somebody need to be there to sign for it?": a signature on delivery
+        re.compile(r"(?i)\bsign(?:s|ed|ing)? for\b"),
+        partial(_and_named, "signature"),
+    ),
+    (  # "Should I be worried?", "is that something to worry about?": is it normal
+        re.compile(
+            r"(?i)\b(?:should|do|must)\s+(?:i|we)\s+(?:be|get)\s+(?:worried|concerned)\b"
+            r"|\b(?:anything|something)\s+to\s+worry\s+about\b"
+        ),
+        partial(_and_named, "normal"),
     ),
     (  # "got a new router": the router changed ("If you change your router …")
         re.compile(r"(?i)\b(?:new|different|replacement)\s+(?:broadband\s+)?(?:router|hub)\b"),
@@ -743,6 +766,8 @@ _PHRASES = (
         re.compile(
             r"(?i)\b(go|going|move|moving|switch|switching|drop|dropping|step|stepping)\s+"
             r"((us|me|it|them)\s+)?(back\s+)?down\b"
+            # "we're cutting back to Plus", "scaling down to Free"
+            r"|\b(?:cut|cutting|scale|scaling)\s+(?:back|down)\s+(?=to\b)"
         ),
         "downgrade",
     ),

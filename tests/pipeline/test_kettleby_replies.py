@@ -760,6 +760,51 @@ CASES = [
         [],
         id="sa-638 getting back into a saved schedule is editing it",
     ),
+    pytest.param(
+        "I'm ordering three Brews plus some descaler and beans for our office in Galway, about "
+        "£1,150 all in. Will anyone at our end get hit with import charges when it arrives in "
+        "Ireland? Do we pay delivery on the machines? And will somebody need to be there to sign "
+        "for it?",
+        (),
+        [
+            "Orders worth more than £1,000 are sent with a signature required",
+            "Kettleby Brew machines ship free",
+            "delivered duties paid",
+        ],
+        [],
+        id="sa-661 signing for it is a signature on delivery",
+    ),
+    pytest.param(
+        "I've switched from a dark roast to a light Kenyan from a local roaster - the bag says it "
+        "was roasted on Saturday, so four days ago. Every espresso since has been thin and sour. "
+        "The temperature is still on Medium from when I had the dark beans. What should I change?",
+        (),
+        ["Beans roasted less than 7 days ago", "Let them rest a few more days"],
+        ["choose **Medium (92 °C)**"],  # what the customer has already
+        id="sa-647 still on Medium is what they have, not the fix",
+    ),
+    pytest.param(
+        "After Sunday brunch (I made about eight flat whites back to back) there was a little bit "
+        "of water under the Brew, maybe a spoonful, and the steam wand kept dripping onto the "
+        "counter for a bit after each one. The tank's seated properly and the drip tray isn't "
+        "full. Should I be worried?",
+        (),
+        ["up to about a tablespoon is normal", "it isn't a leak"],
+        [],
+        id="sa-656 should I be worried asks whether it is normal",
+    ),
+    pytest.param(
+        "Descaled through the app last night. The descaling part ran fine, then the app asked me "
+        "to rinse and I got distracted and closed it. This morning the orange drop is still "
+        "showing and the coffee buttons don't do anything. What have I missed?",
+        (),
+        [
+            "rinse the tank, refill it with fresh water and tap **Start rinse**",
+            "The app clears the descale reminder automatically",
+        ],
+        ["Descale on the machine (without the app)"],  # through the app, said the customer
+        id="sa-673 what have I missed: the steps followed, through the app",
+    ),
 ]
 
 

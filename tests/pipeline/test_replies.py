@@ -453,6 +453,19 @@ def test_going_back_down_a_plan_is_asked_in_the_articles_word_downgrade():
     from autocrm.pipeline.extractive import _phrased
 
     assert "upgrade Business" in _phrased("so I want to move us up to Business.")
+    # "We're cutting back to Plus" is a downgrade too (sa-674), "cut back on coffee" is not
+    assert "downgrade" in _phrased("We're cutting back to Plus. Where do I change it?")
+    assert "downgrade" not in _phrased("I'm cutting back on coffee")
+
+
+def test_a_payment_that_cannot_be_taken_is_one_that_fails():
+    """ "What happens if you can't take the money before then?" asks what the help centre says
+    under "If a payment fails" (sa-666), not about money ("There wasn't enough money …")."""
+    from autocrm.pipeline.extractive import _phrased, terms
+
+    phrased = terms(_phrased("What happens if you can't take the money before then?"))
+    assert {"payment", "fail"} <= phrased
+    assert "money" not in phrased
 
 
 PRIVACY = """# Privacy requests
