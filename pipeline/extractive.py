@@ -470,8 +470,7 @@ TRIED_SHARE = 0.5
 # A condition a procedure states for itself that the question states the opposite of ("Use this
 # when the machine is online" for "the app just shows it as offline").
 _ONLINE, _OFFLINE = _all_terms("online").pop(), _all_terms("offline").pop()
-_SOUR, _BITTER = _all_terms("sour").pop(), _all_terms("bitter").pop()
-_OPPOSITES = {_ONLINE: _OFFLINE, _OFFLINE: _ONLINE, _SOUR: _BITTER, _BITTER: _SOUR}
+_OPPOSITES = {_ONLINE: _OFFLINE, _OFFLINE: _ONLINE}
 OPPOSITE_PENALTY = 0.4
 # A light's colour the message states ("the ring is slowly glowing purple"): a cause whose
 # section names another colour and not this one ("its ring light blinks white slowly") is not
