@@ -1194,6 +1194,9 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 bonus -= ALREADY_SAID_PENALTY
             if labels and any(label in _apostrophed(unit.text) for label in labels):
                 bonus += QUOTED_LABEL_BONUS  # "I tap 'Don't Allow'": "If you tapped "Don't Allow""
+            if _heading_label_said(article, unit, said_words):
+                bonus += QUOTED_LABEL_BONUS  # "The app just says No machine found.": the
+                # section headed 'During setup: "No machine found"'
             if exhausted and _last_resort(article, unit):
                 bonus += LAST_RESORT_BONUS  # "I've tried everything": "Still seeing E4? …"
             if article.similarity:
@@ -1234,6 +1237,16 @@ def _quoted_labels(text: str) -> tuple[str, ...]:
         label
         for match in _QUOTED.finditer(text)
         if len((label := _apostrophed(match.group(1) or match.group(2))).split()) >= 2
+    )
+
+
+def _heading_label_said(article: SourceArticle, unit: Unit, said_words: str) -> bool:
+    """A label the unit's headings quote (a screen's message, of two words or more) that the
+    message (``said_words``: ``_padded_words``) writes out, quoted or not."""
+    return any(
+        _padded_words(label) in said_words
+        for heading in article.sections[unit.section].path
+        for label in _quoted_labels(heading)
     )
 
 

@@ -805,6 +805,16 @@ CASES = [
         ["Descale on the machine (without the app)"],  # through the app, said the customer
         id="sa-673 what have I missed: the steps followed, through the app",
     ),
+    pytest.param(
+        "Trying to set the Brew up from my iPhone while I'm out in the garden office - the "
+        "machine's in the kitchen, maybe 15 metres away through two walls. The blue light is "
+        "flashing. I also think I said no to a popup about finding devices on my network. The "
+        "app just says No machine found.",
+        (),
+        ["Setup uses Bluetooth", "stand within 2 metres of the machine"],
+        ["tap **+ Add machine**"],  # the setup steps it is following already
+        id='sa-664 the screen\'s message a heading quotes: During setup: "No machine found"',
+    ),
 ]
 
 
