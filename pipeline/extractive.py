@@ -296,6 +296,13 @@ _PROBLEM = re.compile(
     r"(what|anything) else (can|could|should|do|to) (i |we )?(try|do))\b"  # "What else can I try?"
 )
 _WITHOUT = re.compile(r"(?i)\bwithout\s+(the\s+|a\s+|an\s+|your\s+)?[\w-]+")
+# What the customer says the machine won't do ("it won't let me make a coffee", "the coffee
+# buttons don't do anything"): a sentence of the answer's article that says why explains it
+_SYMPTOM = re.compile(
+    r"(?i)\b(?:won'?t|will not|doesn'?t|does not|don'?t|do not|can'?t|cannot)\s+"
+    r"(?:let (?:me|us)|do anything|respond|react)\b|\bnothing happens\b|\b(?:does|do) nothing\b"
+)
+SYMPTOM_MIN_TERMS = 2  # … naming at least this many things, all of which the sentence holds
 # a sentence that needs the one before it: it opens with a word pointing back ("It is valid for 60
 # minutes") or names what it is about by a pronoun early on ("Team members who haven't set it up")
 _REFERS_BACK = re.compile(
@@ -1744,6 +1751,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     for other in _came_back(question, picked, ranked, quoted):
         if len(picked) < MAX_UNITS:
             take(other)
+    for other in _symptom_explained(question, picked, ranked, quoted):
+        if len(picked) < MAX_UNITS:
+            take(other)
     warning = _against_plan(question, picked, ranked, quoted)
     if warning is not None:
         take(warning)
@@ -2070,6 +2080,42 @@ def _came_back(
         ):
             return [s]
     return []
+
+
+def _symptom_explained(
+    question: Question, picked: list[Scored], ranked: list[Scored], quoted: str
+) -> list[Scored]:
+    """What the message says the machine won't do ("it won't let me make a coffee", "the coffee
+    buttons don't do anything") beside an answer that does not say why: the best sentence or
+    item of the answer's article that names all of it, at least ``SYMPTOM_MIN_TERMS`` things
+    ("Don't make drinks during the cycle; the machine locks the drink buttons until the rinse
+    is done")."""
+    aliases = question.aliases
+    told = [
+        terms(_SYMPTOM.sub(" ", clause))
+        for piece in _pieces(question.latest)
+        if not _ASKING.search(piece)
+        for clause in re.split(r"[,;]+|\b(?:and|but|so)\b", piece)
+        if _SYMPTOM.search(clause)
+    ]
+    told = [t for t in told if len(t) >= SYMPTOM_MIN_TERMS]
+    if not told or _symptom_said(told, quoted, aliases):
+        return []
+    for s in ranked:
+        if (
+            s.article is picked[0].article
+            and s.unit.kind in ("sentence", "bullets")
+            and not _in_reply(s, picked, quoted)
+            and _symptom_said(told, s.unit.text, aliases)
+        ):
+            return [s]
+    return []
+
+
+def _symptom_said(told: list[set[str]], text: str, aliases: dict) -> bool:
+    """The text names every thing of one of the symptoms told."""
+    held = _text_terms(plain(text))
+    return any(all(_holds(t, held, aliases) for t in symptom) for symptom in told)
 
 
 def _against_plan(

@@ -801,6 +801,8 @@ CASES = [
         [
             "rinse the tank, refill it with fresh water and tap **Start rinse**",
             "The app clears the descale reminder automatically",
+            # why the coffee buttons don't do anything
+            "the machine locks the drink buttons until the rinse is done",
         ],
         ["Descale on the machine (without the app)"],  # through the app, said the customer
         id="sa-673 what have I missed: the steps followed, through the app",
@@ -814,6 +816,16 @@ CASES = [
         ["Setup uses Bluetooth", "stand within 2 metres of the machine"],
         ["tap **+ Add machine**"],  # the setup steps it is following already
         id='sa-664 the screen\'s message a heading quotes: During setup: "No machine found"',
+    ),
+    pytest.param(
+        "Descaled the Brew with the buttons for the first time. After about 20 minutes the ring "
+        "light went solid orange, so I emptied the container and assumed that was it. But the "
+        "orange drop is still on the display and it won't let me make a coffee. What have I "
+        "missed?",
+        (),
+        ["Press the Brew button again to run the rinse cycle", "locks the drink buttons"],
+        [],
+        id="sa-536 what it won't let me do: why, from the answer's article",
     ),
 ]
 
