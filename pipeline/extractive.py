@@ -272,6 +272,11 @@ _COULD_THAT_BE_IT = re.compile(
     r"(?i)\s*(and |so )?(could|might|would|can) (that|this) be (it|why|the (cause|reason|problem))\b"
 )
 _POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
+# a question that sets itself apart from the report before it: "Separately - what's the red thing"
+_SEPARATELY = re.compile(
+    r"(?i)\W*(?:also,?\s+)?(?:separately|unrelated(?:ly)?|on (?:an|a) ?other (?:note|subject)|"
+    r"on a (?:different|separate) (?:note|subject)|another thing|different question)\b"
+)
 # A phrase a message quotes: in double quotes, or single ones around words that may hold an
 # apostrophe ('Don't Allow')
 _QUOTED = re.compile(
@@ -519,6 +524,8 @@ SYNONYMS = {
         ("pixel", "samsung", "galaxy", "oneplus", "xiaomi", "huawei", "motorola"), ("android",)
     ),
     **dict.fromkeys(("ipad", "ios"), ("iphone",)),
+    # "it sometimes looks a bit wonky": "If the tank sits at an angle"
+    **dict.fromkeys(("wonky", "crooked", "askew", "lopsided", "tilted", "slanted"), ("angle",)),
     # "I uninstalled the app": "Deleting the app from your phone does not cancel …"
     "uninstall": ("delete", "remove"),
 }
@@ -976,14 +983,29 @@ def _pieces(text: str) -> list[str]:
 
 def _asked_pieces(text: str) -> list[str]:
     """The pieces of the message that ask (a question or a request), in order."""
-    return [p for p in _pieces(text) if _ASKING.search(p)]
+    pieces = _pieces(text)
+    return [pieces[n] for n in _asking_at(tuple(pieces))]
 
 
 def _asking(text: str) -> tuple[list[str], list[int]]:
     """The message's pieces, and which of them ask when more than one does (else none)."""
     pieces = _pieces(text)
-    asking = [n for n, p in enumerate(pieces) if _ASKING.search(p)]
+    asking = _asking_at(tuple(pieces))
     return pieces, asking if len(asking) > 1 else []
+
+
+@lru_cache(maxsize=4096)
+def _asking_at(pieces: tuple[str, ...]) -> list[int]:
+    """Which pieces ask: a question or a request, and a report that a question opening
+    "Separately" (or "On another note", "Unrelated", "Another thing") sets apart from itself
+    ("Keep finding a little puddle under the tank … Separately - what's the red thing?"): the
+    report is a matter of its own, to answer too."""
+    asking = [n for n, p in enumerate(pieces) if _ASKING.search(p)]
+    apart = [n for n in asking if n and _SEPARATELY.match(pieces[n])]
+    if not apart:
+        return asking
+    reports = {m for n in apart for m in range(max((a + 1 for a in asking if a < n), default=0), n)}
+    return sorted(set(asking) | reports)
 
 
 def _clauses(text: str) -> list[str]:
@@ -1072,7 +1094,7 @@ def _phrased(text: str) -> str:
 def _asked_and_told(text: str) -> tuple[set[str], set[str]]:
     text = _phrased(text)
     pieces = _pieces(text)
-    asking = {n for n, p in enumerate(pieces) if _ASKING.search(p)}
+    asking = set(_asking_at(tuple(pieces)))
     if not asking:
         return terms(text), set()
     # "I put a new filter in yesterday. Could that be it?" asks about the sentence before it

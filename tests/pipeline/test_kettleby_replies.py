@@ -827,6 +827,20 @@ CASES = [
         [],
         id="sa-536 what it won't let me do: why, from the answer's article",
     ),
+    pytest.param(
+        "Keep finding a little puddle on the worktop under the side where the water tank sits, "
+        "usually after I've refilled it. I tend to just plonk the tank back on and it sometimes "
+        "looks a bit wonky. Separately - what's the red thing that sometimes sticks up through "
+        "the drip tray grille?",
+        (),
+        [
+            "The drip tray has a red float",
+            "If the tank sits at an angle, water can escape around its valve",
+            "push it straight down until it clicks",
+        ],
+        [],
+        id="sa-624 a report set apart by 'Separately' is answered too; wonky is at an angle",
+    ),
 ]
 
 

@@ -458,6 +458,20 @@ def test_going_back_down_a_plan_is_asked_in_the_articles_word_downgrade():
     assert "downgrade" not in _phrased("I'm cutting back on coffee")
 
 
+def test_a_report_set_apart_from_the_question_after_it_is_asked_too():
+    """ "… it sometimes looks a bit wonky. Separately - what's the red thing …?": the report
+    before "Separately" is a matter of its own (sa-624); a report the question follows up is
+    story ("My tank leaks. What should I do?" asks one thing)."""
+    from autocrm.pipeline.extractive import _asked_pieces
+
+    report = "Keep finding a little puddle under the tank."
+    assert _asked_pieces(f"{report} Separately - what's the red thing in the drip tray?") == [
+        report,
+        "Separately - what's the red thing in the drip tray?",
+    ]
+    assert _asked_pieces(f"{report} What should I do?") == ["What should I do?"]
+
+
 def test_a_payment_that_cannot_be_taken_is_one_that_fails():
     """ "What happens if you can't take the money before then?" asks what the help centre says
     under "If a payment fails" (sa-666), not about money ("There wasn't enough money …")."""
