@@ -307,6 +307,11 @@ _SYMPTOM = re.compile(
     r"(?i)\b(?:won'?t|will not|doesn'?t|does not|don'?t|do not|can'?t|cannot)\s+"
     r"(?:let (?:me|us)|do anything|respond|react)\b|\bnothing happens\b|\b(?:does|do) nothing\b"
 )
+# A setting the customer changed: "put the temperature up to High", "set the strength to 1"
+_CHANGED_TO = re.compile(
+    r"(?i)\b(?:put|turned|set|changed|switched|moved)\s+(?:the|my)\s+([\w-]+(?:\s+[\w-]+)?)\s+"
+    r"(?:(?:all the way\s+)?(?:up|down)\s+)?to\s+([\w-]+)"
+)
 SYMPTOM_MIN_TERMS = 2  # … naming at least this many things, all of which the sentence holds
 # a sentence that needs the one before it: it opens with a word pointing back ("It is valid for 60
 # minutes") or names what it is about by a pronoun early on ("Team members who haven't set it up")
@@ -1776,6 +1781,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     for other in _symptom_explained(question, picked, ranked, quoted):
         if len(picked) < MAX_UNITS:
             take(other)
+    change = _own_change(question, picked, ranked, quoted)
+    if change is not None and len(picked) < MAX_UNITS:
+        take(change)
     warning = _against_plan(question, picked, ranked, quoted)
     if warning is not None:
         take(warning)
@@ -2102,6 +2110,34 @@ def _came_back(
         ):
             return [s]
     return []
+
+
+def _own_change(
+    question: Question, picked: list[Scored], ranked: list[Scored], quoted: str
+) -> Scored | None:
+    """A setting the message says the customer changed ("put the temperature up to High")
+    beside a problem the answer does not explain by it: the sentence of the answer's article that
+    names the setting, the value and another of the message's words ("Dark roasts turn bitter at
+    high temperatures"), the most of them: the customer's own change may be the cause."""
+    changes = [
+        (terms(m.group(1)), terms(m.group(2))) for m in _CHANGED_TO.finditer(question.latest)
+    ]
+    changes = [(setting, value) for setting, value in changes if setting and value]
+    if not changes:
+        return None
+    said = terms(question.latest)
+    best, most = None, 0
+    for s in ranked:
+        if s.article is not picked[0].article or s.unit.kind != "sentence":
+            continue
+        held = _text_terms(s.unit.text)
+        for setting, value in changes:
+            others = len((said - setting - value) & held)
+            if setting & held and value <= held and others > most:
+                best, most = s, others
+    if best is None or _in_reply(best, picked, quoted):
+        return None
+    return best
 
 
 def _symptom_explained(

@@ -841,6 +841,16 @@ CASES = [
         [],
         id="sa-624 a report set apart by 'Separately' is answered too; wonky is at an angle",
     ),
+    pytest.param(
+        "My espresso's been bitter for a while. This morning I turned the grind dial one notch "
+        "coarser (while it was grinding, like the booklet says) and at the same time put the "
+        "temperature up to High because I like it hot. Made one cup straight after - still "
+        "horribly bitter. Does changing the grind just not work?",
+        (),
+        ["Change one setting at a time", "Dark roasts turn bitter at high temperatures"],
+        [],
+        id="sa-625 the customer's own change may be the cause",
+    ),
 ]
 
 
