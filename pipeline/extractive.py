@@ -307,6 +307,11 @@ _SYMPTOM = re.compile(
     r"(?i)\b(?:won'?t|will not|doesn'?t|does not|don'?t|do not|can'?t|cannot)\s+"
     r"(?:let (?:me|us)|do anything|respond|react)\b|\bnothing happens\b|\b(?:does|do) nothing\b"
 )
+# What the customer did to a button: "I clicked Return items", "tapped on the Keep my account"
+_PRESSED = (
+    r"(?i:\b(?:click|clicked|clicking|tap|tapped|tapping|press|pressed|pressing|hit|select|"
+    r"selected)(?: on)?(?: the)?)"
+)
 # A setting the customer changed: "put the temperature up to High", "set the strength to 1"
 _CHANGED_TO = re.compile(
     r"(?i)\b(?:put|turned|set|changed|switched|moved)\s+(?:the|my)\s+([\w-]+(?:\s+[\w-]+)?)\s+"
@@ -1175,6 +1180,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     )
     said = normalise(plain(question.latest))
     said_words = _padded_words(question.latest)  # a heading's phrase written out
+    written = f" {' '.join(_WORDS.findall(plain(question.latest)))} "  # … a button's, as written
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
@@ -1228,7 +1234,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 bonus -= ALREADY_SAID_PENALTY
             if labels and any(label in _apostrophed(unit.text) for label in labels):
                 bonus += QUOTED_LABEL_BONUS  # "I tap 'Don't Allow'": "If you tapped "Don't Allow""
-            if _heading_label_said(article, unit, said_words):
+            if _heading_label_said(article, unit, said_words) or _button_said(unit, written):
                 bonus += QUOTED_LABEL_BONUS  # "The app just says No machine found.": the
                 # section headed 'During setup: "No machine found"'
             if exhausted and _last_resort(article, unit):
@@ -1271,6 +1277,19 @@ def _quoted_labels(text: str) -> tuple[str, ...]:
         label
         for match in _QUOTED.finditer(text)
         if len((label := _apostrophed(match.group(1) or match.group(2))).split()) >= 2
+    )
+
+
+def _button_said(unit: Unit, written: str) -> bool:
+    """A button the unit names in bold, of two to five words, that the message says the customer
+    clicked or tapped, capitalised as the unit writes it ("I clicked Return items on my order":
+    "click **Return items**")."""
+    return any(
+        2 <= len(words := _WORDS.findall(a or b)) <= 5
+        and words[0][0].isupper()
+        and not any(w.isdigit() for w in words)
+        and re.search(rf"{_PRESSED} {re.escape(' '.join(words))} ", written)
+        for a, b in _BOLD.findall(unit.text)
     )
 
 

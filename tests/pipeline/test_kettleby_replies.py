@@ -851,6 +851,19 @@ CASES = [
         [],
         id="sa-625 the customer's own change may be the cause",
     ),
+    pytest.param(
+        "I clicked Return items on my order yesterday for a milk jug I don't need (still boxed, "
+        "it arrived last week, I'm in Leeds). I won't get to the post office for a while - how "
+        "long have I got to send it? And how will I know it's reached you, and when will I see "
+        "my money?",
+        (),
+        [
+            "send them within 14 days of starting the return",
+            "We'll email you when the return arrives and again when the refund is issued",
+        ],
+        ["After an hour your order is already being packed"],
+        id="sa-628 the button the customer clicked: the procedure it belongs to",
+    ),
 ]
 
 
