@@ -632,7 +632,9 @@ _PHRASES = (
     ),
     (  # "if I regret it after pressing delete, is there any way back?": a change of mind
         re.compile(
-            r"(?i)\b(regret(s|ted|ting)?|undo (it|that|this|the deletion)|(is there )?any way back)\b"
+            r"(?i)\b(regret(s|ted|ting)?|undo (it|that|this|the deletion)|(is there )?any way back"
+            # "I'm not 100% sure I won't want the account back"
+            r"|want (it|my account|the account|our account) back)\b"
         ),
         partial(_and_named, "change mind"),
     ),

@@ -864,6 +864,16 @@ CASES = [
         ["After an hour your order is already being packed"],
         id="sa-628 the button the customer clicked: the procedure it belongs to",
     ),
+    pytest.param(
+        "I went through deleting my Kettleby account in the app last night, but I haven't had any "
+        "email about it so I'm not sure it actually went through. Also my son wants to put our "
+        "Brew on his own account now - can he do that? And I'm honestly not 100% sure I won't "
+        "want the account back.",
+        (),
+        ["You'll get a confirmation email straight away", "tap **Keep my account**"],
+        [],
+        id="sa-632 not sure I won't want the account back: a change of mind",
+    ),
 ]
 
 
