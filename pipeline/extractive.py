@@ -372,7 +372,7 @@ _LABELLED = re.compile(r"\*\*([^*]{1,30}):\*\*")  # "**E1 or E6:** check that no
 # what the customer means to do: "Tempted to just run it through the dishwasher"
 _PLAN = re.compile(
     r"(?i)\b(tempted to|i'?m planning to|i'?ll just|(i'?m|i was|was) (going to|gonna) just"
-    r"|thinking of just)\b"
+    r"|thinking of just|(i|we)'?ll (want|need) to)\b"  # "I'll want to make them coffees"
 )
 PLAN_MIN_SHARED = 2  # words of it a sentence that says not to shares
 MISTAKEN_MIN_SHARED = 3  # words a denying sentence shares with the message it corrects

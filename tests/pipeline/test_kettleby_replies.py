@@ -874,6 +874,30 @@ CASES = [
         [],
         id="sa-632 not sure I won't want the account back: a change of mind",
     ),
+    pytest.param(
+        "Perfect. The only container I've got that fits under there is a 1-litre jug - will that "
+        "do? And how long will the machine be out of action? We've got people coming round at 11 "
+        "and I'll want to make them coffees.",
+        (
+            ("customer", "The orange drop has come on. How do I descale it with the app?"),
+            (
+                "agent",
+                "Open the Kettleby app and tap your machine on the Home screen, then go to "
+                "Settings > Maintenance > Descale. Take the water filter out of the tank, pour one "
+                "sachet of descaler into the tank and fill it with water up to the MAX line, place "
+                "a container under the coffee spout and tap Start descaling. When the app asks, "
+                "rinse the tank, refill it with fresh water and tap Start rinse, then put the "
+                "water filter back in.",
+            ),
+        ),
+        [
+            "A container that holds at least 1.5 litres",
+            "About 25 minutes",
+            "the machine locks the drink buttons until the rinse is done",
+        ],
+        [],
+        id="sa-636 I'll want to make them coffees: a plan the article says not to",
+    ),
 ]
 
 
