@@ -308,9 +308,9 @@ _SYMPTOM = re.compile(
     r"(?:let (?:me|us)|do anything|respond|react)\b|\bnothing happens\b|\b(?:does|do) nothing\b"
 )
 # What the customer did to a button: "I clicked Return items", "tapped on the Keep my account"
-_PRESSED = (
-    r"(?i:\b(?:click|clicked|clicking|tap|tapped|tapping|press|pressed|pressing|hit|select|"
-    r"selected)(?: on)?(?: the)?)"
+_PRESSED = re.compile(
+    r"(?i)\b(?:click|clicked|clicking|tap|tapped|tapping|press|pressed|pressing|hit|select|"
+    r"selected)(?: on)?(?: the)? "
 )
 # A setting the customer changed: "put the temperature up to High", "set the strength to 1"
 _CHANGED_TO = re.compile(
@@ -1182,7 +1182,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     )
     said = normalise(plain(question.latest))
     said_words = _padded_words(question.latest)  # a heading's phrase written out
-    written = f" {' '.join(_WORDS.findall(plain(question.latest)))} "  # … a button's, as written
+    pressed = _pressed(question.latest)  # … a button's, as clicked
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
@@ -1236,7 +1236,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 bonus -= ALREADY_SAID_PENALTY
             if labels and any(label in _apostrophed(unit.text) for label in labels):
                 bonus += QUOTED_LABEL_BONUS  # "I tap 'Don't Allow'": "If you tapped "Don't Allow""
-            if _heading_label_said(article, unit, said_words) or _button_said(unit, written):
+            if _heading_label_said(article, unit, said_words) or _button_said(unit, pressed):
                 bonus += QUOTED_LABEL_BONUS  # "The app just says No machine found.": the
                 # section headed 'During setup: "No machine found"'
             if exhausted and _last_resort(article, unit):
@@ -1282,16 +1282,31 @@ def _quoted_labels(text: str) -> tuple[str, ...]:
     )
 
 
-def _button_said(unit: Unit, written: str) -> bool:
+def _pressed(text: str) -> tuple[str, ...]:
+    """What follows each "click / tap / press" in a message's words, as written ("I clicked
+    Return items on my order": "Return items on my order")."""
+    written = " ".join(_WORDS.findall(plain(text)))
+    return tuple(f"{written[m.end() :]} " for m in _PRESSED.finditer(written))
+
+
+def _button_said(unit: Unit, pressed: tuple[str, ...]) -> bool:
     """A button the unit names in bold, of two to five words, that the message says the customer
     clicked or tapped, capitalised as the unit writes it ("I clicked Return items on my order":
-    "click **Return items**")."""
-    return any(
-        2 <= len(words := _WORDS.findall(a or b)) <= 5
+    "click **Return items**"). ``pressed``: ``_pressed`` of the message."""
+    return bool(pressed) and any(
+        after.startswith(f"{label} ") for label in _buttons(unit.text) for after in pressed
+    )
+
+
+@lru_cache(maxsize=65536)
+def _buttons(text: str) -> tuple[str, ...]:
+    """The bold labels of two to five words a text names, capitalised and without a number."""
+    return tuple(
+        " ".join(words)
+        for a, b in _BOLD.findall(text)
+        if 2 <= len(words := _WORDS.findall(a or b)) <= 5
         and words[0][0].isupper()
         and not any(w.isdigit() for w in words)
-        and re.search(rf"{_PRESSED} {re.escape(' '.join(words))} ", written)
-        for a, b in _BOLD.findall(unit.text)
     )
 
 
@@ -1299,10 +1314,16 @@ def _heading_label_said(article: SourceArticle, unit: Unit, said_words: str) -> 
     """A label the unit's headings quote (a screen's message, of two words or more) that the
     message (``said_words``: ``_padded_words``) writes out, quoted or not."""
     return any(
-        _padded_words(label) in said_words
+        label in said_words
         for heading in article.sections[unit.section].path
-        for label in _quoted_labels(heading)
+        for label in _heading_labels(heading)
     )
+
+
+@lru_cache(maxsize=16384)
+def _heading_labels(heading: str) -> tuple[str, ...]:
+    """The labels a heading quotes, each as ``_padded_words``."""
+    return tuple(_padded_words(label) for label in _quoted_labels(heading))
 
 
 def _apostrophed(markdown: str) -> str:
