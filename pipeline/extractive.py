@@ -2055,12 +2055,16 @@ def _procedure_named(question: Question, best: Scored, ranked: list[Scored]) -> 
     named -= _GOING  # "How do I go about that?" names nothing to do
     if not named or named <= _stated_terms(best.article, best.unit):
         return None  # "Use the following command to download an entire bucket": it says how
+    aliases = question.aliases  # "on the website": the section "On the web"
     procedures = [
         s
         for s in ranked
         if s.unit.kind == "steps"
         and s.score >= OTHER_PROCEDURE_RATIO * best.score
-        and named <= _unit_terms(s.article, s.unit) | _procedure_name(s.article, s.unit)
+        and all(
+            _holds(t, _unit_terms(s.article, s.unit) | _procedure_name(s.article, s.unit), aliases)
+            for t in named
+        )
     ]
     # of an article's several ("On iPhone", "On Android", "On the web"), the one that holds most
     # of the message ("through the App Store on my iPhone")

@@ -898,6 +898,18 @@ CASES = [
         [],
         id="sa-636 I'll want to make them coffees: a plan the article says not to",
     ),
+    pytest.param(
+        "We started the Business free trial on my.kettleby.com for our design studio last week, "
+        "but honestly it's overkill for two machines. How do I cancel it on the website? And will "
+        "we still get charged when the trial would have ended?",
+        (),
+        [
+            "Click Cancel plan, tell us why you're leaving and click Confirm cancellation",
+            "Cancelling during a free trial ends the trial straight away, and you won't be charged",
+        ],
+        [],
+        id="sa-645 how do I cancel on the website: the procedure 'On the web'",
+    ),
 ]
 
 
