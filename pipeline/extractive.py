@@ -326,6 +326,8 @@ _REFERS_BACK = re.compile(
     # "You keep full access during this time."
     r"|^.*?\b(during|in|at|for|by|after|before|until) (this|that|these|those) "
     r"(time|point|period|stage)\b"
+    # "If all the attempts fail, …": the attempts the sentence before names
+    r"|^\W*if all (the|these|those)\b"
 )
 # "How long / how soon / when …": a unit that states a time answers it.
 _TIME_ASKED = re.compile(
@@ -2263,8 +2265,12 @@ def _with_antecedent(article: SourceArticle, unit: Unit) -> str:
 
 def _antecedent_start(items: tuple[str, ...], n: int) -> int:
     """Where a quote of sentence ``n`` starts: at the sentence before when ``n`` points back ("It
-    is valid for 60 minutes" needs the sentence that says what "it" is)."""
-    return n - 1 if n > 0 and _REFERS_BACK.match(plain(items[n])) else n
+    is valid for 60 minutes" needs the sentence that says what "it" is), and before that one
+    when it points back too ("If all the attempts fail" after "You keep full access during this
+    time")."""
+    while n > 0 and _REFERS_BACK.match(plain(items[n])):
+        n -= 1
+    return n
 
 
 def _prerequisites(picked: list[Scored], ranked: list[Scored]) -> list[tuple[int, Scored]]:

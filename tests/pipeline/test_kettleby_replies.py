@@ -910,6 +910,19 @@ CASES = [
         [],
         id="sa-645 how do I cancel on the website: the procedure 'On the web'",
     ),
+    pytest.param(
+        "Got an email saying my Plus payment failed - my bank cancelled my card after some fraud "
+        "and the replacement could take another 10 days or so. I pay on your website. What "
+        "happens if you can't take the money before then? Will I lose my recipes and schedules?",
+        (),
+        [
+            # "If all the attempts fail" with the sentences it points back to, whole
+            "We'll email you and try the payment again 3 times over 7 days. You keep full access "
+            "during this time. If all the attempts fail",
+        ],
+        [],
+        id="sa-666 a payment you can't take fails; the attempts, with the sentence naming them",
+    ),
 ]
 
 
