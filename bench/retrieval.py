@@ -459,7 +459,7 @@ def hnsw_recall(
     *,
     candidates: int,
     default_ef: int,
-    ef_values: tuple[int, ...] = (100, 200, 400, 800),
+    ef_values: tuple[int, ...] = (100, 200, 400, 800, 1000),
     k: int = 10,
 ) -> dict:
     """Recall@k of the dense candidate query (HNSW, as in retrieval) against the same query with

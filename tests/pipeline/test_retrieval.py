@@ -405,7 +405,7 @@ def test_the_dense_statement_can_use_the_halfvec_hnsw_index(aws_db):
 def test_each_dense_call_sets_its_own_search_breadth(aws_db):
     """The breadth travels with the statement (one pipelined round trip): an explicit setting is
     used, and the corpus-sized default comes back on the next call on the same connection."""
-    from autocrm.pipeline.retrieval import ef_search_for
+    from autocrm.pipeline.retrieval import EF_SEARCH_MAX, ef_search_for
 
     vector = FakeEmbedder().embed([QUERIES[0]])[0]
     wide = RetrievalSettings(mode="dense", visibility="all", ef_search=321)
@@ -419,7 +419,7 @@ def test_each_dense_call_sets_its_own_search_breadth(aws_db):
             ef_search_for(n)
         )
     assert ef_search_for(5_000) == 100 and ef_search_for(50_000) == 500
-    assert ef_search_for(10**7) == 1000
+    assert ef_search_for(10**7) == EF_SEARCH_MAX
 
 
 @pytest.mark.parametrize(
