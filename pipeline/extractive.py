@@ -713,6 +713,8 @@ _PHRASES = (
         re.compile(
             r"(?i)\b(?:should|do|must)\s+(?:i|we)\s+(?:be|get)\s+(?:worried|concerned)\b"
             r"|\b(?:anything|something)\s+to\s+worry\s+about\b"
+            # "drip drip drip. is something broken?"
+            r"|\b(?:is|has)\s+(?:something|anything)\s+(?:broken|gone wrong|wrong with it)\b"
         ),
         partial(_and_named, "normal"),
     ),

@@ -923,6 +923,14 @@ CASES = [
         [],
         id="sa-666 a payment you can't take fails; the attempts, with the sentence naming them",
     ),
+    pytest.param(
+        "Every time I've steamed milk the wand keeps dripping onto the counter for a while "
+        "afterwards. drip drip drip. is something broken? machine is only 2 months old",
+        (),
+        ["a few drops of condensed water can drip from the wand for about a minute", "normal"],
+        [],
+        id="sa-247 is something broken asks whether it is normal",
+    ),
 ]
 
 
