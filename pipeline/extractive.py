@@ -448,6 +448,10 @@ _NEGATED = re.compile(
 # never what the message asks about ("there's no cancel button … How do I cancel?")
 _ABSENT = re.compile(
     r"(?i)\bthere(?:'s| is| was| are| were) no\s+([\w-]+(?:\s+[\w-]+)?)"
+    # "I've had a look at the rubber ring … and it looks perfect": not the cause of a damaged one
+    r"|\b(?:had a look at|looked at|checked|inspected)\s+the\s+((?:[\w-]+\s+)?[\w-]+)\b"
+    r"[^.?!]{0,40}?\b(?:it|they)\s+(?:looks?|seems?|is|are)\s+(?:perfect|fine|ok|okay|intact|"
+    r"spotless)\b"
     r"|\b(?:haven't|hasn't|didn't|have not|has not|did not|never)\s+(?:changed|moved|replaced)\s+"
     r"(?:the\s+|my\s+|our\s+)?([\w-]+(?:\s+(?:or|and)\s+(?:the\s+|my\s+|our\s+)?[\w-]+){0,3})"
 )
@@ -717,6 +721,13 @@ _PHRASES = (
             r"|\b(?:is|has)\s+(?:something|anything)\s+(?:broken|gone wrong|wrong with it)\b"
         ),
         partial(_and_named, "normal"),
+    ),
+    (  # "I do tend to slam it back on in a rush", "just plonk the tank back on": how the tank sits
+        re.compile(
+            r"(?i)\b(?:slam|plonk|shove|bang|drop|chuck|throw)(?:s|med|ked|ed|ped|ing|ming|king)?\s+"
+            r"(?:it|the\s+(?:water\s+)?tank)\s+(?:back\s+)?(?:on|in|down)\b"
+        ),
+        partial(_and_named, "tank seated"),
     ),
     (  # "got a new router": the router changed ("If you change your router …")
         re.compile(r"(?i)\b(?:new|different|replacement)\s+(?:broadband\s+)?(?:router|hub)\b"),

@@ -931,6 +931,18 @@ CASES = [
         [],
         id="sa-247 is something broken asks whether it is normal",
     ),
+    pytest.param(
+        "Little puddle appearing under where the water tank sits on the Brew, started this week. "
+        "I've had a look at the rubber ring on the bottom of the tank and it looks perfect. I do "
+        "tend to slam it back on in a rush in the mornings though... could that be it?",
+        (),
+        [
+            "If the tank sits at an angle, water can escape around its valve",
+            "push it straight down until it clicks",
+        ],
+        ["Check the small rubber ring"],  # the customer has, and it looks perfect
+        id="sa-471 a part checked and fine is not the cause; slamming the tank on is its seating",
+    ),
 ]
 
 
