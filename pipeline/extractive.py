@@ -317,6 +317,7 @@ _CHANGED_TO = re.compile(
     r"(?i)\b(?:put|turned|set|changed|switched|moved)\s+(?:the|my)\s+([\w-]+(?:\s+[\w-]+)?)\s+"
     r"(?:(?:all the way\s+)?(?:up|down)\s+)?to\s+([\w-]+)"
 )
+_SYMPTOM_CLAUSES = re.compile(r"[,;]+|\b(?:and|but|so)\b")  # "… so I … and it won't let me …"
 SYMPTOM_MIN_TERMS = 2  # … naming at least this many things, all of which the sentence holds
 # a sentence that needs the one before it: it opens with a word pointing back ("It is valid for 60
 # minutes") or names what it is about by a pronoun early on ("Team members who haven't set it up")
@@ -2176,10 +2177,10 @@ def _came_back(
 def _own_change(
     question: Question, picked: list[Scored], ranked: list[Scored], quoted: str
 ) -> Scored | None:
-    """A setting the message says the customer changed ("put the temperature up to High")
-    beside a problem the answer does not explain by it: the sentence of the answer's article that
-    names the setting, the value and another of the message's words ("Dark roasts turn bitter at
-    high temperatures"), the most of them: the customer's own change may be the cause."""
+    """A setting the message says the customer changed ("put the temperature up to High"): the
+    sentence of the answer's article that names the setting, the value and the most of the
+    message's other words ("Dark roasts turn bitter at high temperatures"), unless the reply
+    quotes it already: the customer's own change may be the cause."""
     changes = [
         (terms(m.group(1)), terms(m.group(2))) for m in _CHANGED_TO.finditer(question.latest)
     ]
@@ -2214,7 +2215,7 @@ def _symptom_explained(
         terms(_SYMPTOM.sub(" ", clause))
         for piece in _pieces(question.latest)
         if not _ASKING.search(piece)
-        for clause in re.split(r"[,;]+|\b(?:and|but|so)\b", piece)
+        for clause in _SYMPTOM_CLAUSES.split(piece)
         if _SYMPTOM.search(clause)
     ]
     told = [t for t in told if len(t) >= SYMPTOM_MIN_TERMS]
