@@ -260,7 +260,10 @@ _ASKING = re.compile(
 # Where a message's next question starts: after a sentence, or ", and will …".
 _SUB_QUESTION = re.compile(
     r"(?<=[.!?])\s+|\n+"
-    r"|,\s+(?=and (?:how|what|when|where|which|will|is|are|can|do|does)\b)",
+    r"|,\s+(?=and (?:how|what|when|where|which|will|is|are|can|do|does)\b)"
+    # "I gather there's a weekly soak, which I'll do, but what should I do each time?": what
+    # the customer knows, then what they ask
+    r"|,\s+(?=but (?:how|what|when|where|which|should|can|do|does|is|are|will)\b)",
     re.IGNORECASE,
 )
 # "I'd like to know three things: what …, how long …, and whether …": a list of questions
@@ -501,6 +504,11 @@ TRIED_SHARE = 0.5
 _ONLINE, _OFFLINE = _all_terms("online").pop(), _all_terms("offline").pop()
 _OPPOSITES = {_ONLINE: _OFFLINE, _OFFLINE: _ONLINE}
 OPPOSITE_PENALTY = 0.4
+# Which way a message asks to switch something ("How do I switch it on?"): not the section that
+# turns it off ("Turning it off": "tap **Turn off**"), nor the other way round
+_SWITCHED = re.compile(
+    r"(?i)\b(?:switch|turn)(?:s|ed|ing)?\s+(?:(?:it|this|that|them|the\s+[\w-]+)\s+)?(on|off)\b"
+)
 # A light's colour the message states ("the ring is slowly glowing purple"): a cause whose
 # section names another colour and not this one ("its ring light blinks white slowly") is not
 # this case, however much of the rest it shares.
@@ -655,6 +663,10 @@ _PHRASES = (
             r"(?!\s+(?:down|with|over|dry|clean))"
         ),
         partial(_and_named, "reset"),
+    ),
+    (  # "what should I do with the wand each time, straight after frothing?": after every use
+        re.compile(r"(?i)\b(?:each|every) time\b(?=[^.?!]{0,30}\bafter\b)"),
+        "every use",
     ),
     (  # "close my Kettleby account for good": delete it
         re.compile(
@@ -1192,6 +1204,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     contradicted = _contradicted(question)
     had = _had(question)
     colours = _colours(question)
+    switched = _switched(question.asked)
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
     exhausted = bool(
         _EXHAUSTED.search(question.latest) or (tried and _NEXT.search(question.latest))
@@ -1240,6 +1253,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 any(o in held and t not in held for t, o in contradicted)
                 or bool(had and had & _without(" ".join(article.sections[unit.section].path[-1:])))
                 or unit.section in off_colour
+                or _switched_other_way(article, unit, switched)
             )
             if opposite:  # "the app shows it as offline": not the procedure "when the machine
                 bonus -= OPPOSITE_PENALTY  # is online" nor its intro, however much they name
@@ -1264,8 +1278,13 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 bonus += STEPS_BONUS if question.asks_how else 0.0
                 if _contrast(article, unit, factors, said_words) and not opposite:
                     contrasted.add(id(unit))
-            elif how and question.asks_how and _refers_to_steps(article, unit):
-                bonus += STEPS_BONUS  # "… and then add it again using the steps above"
+            elif (
+                how
+                and question.asks_how
+                and (_refers_to_steps(article, unit) or _instruction(unit))
+            ):
+                bonus += STEPS_BONUS  # "… and then add it again using the steps above"; "Go to
+                # **Settings > Account > Security > Two-step verification** and tap **Turn off**."
             elif unit.kind == "row" and (
                 how_much
                 or (
@@ -1613,6 +1632,21 @@ def _had(question: Question) -> frozenset[str]:
     return frozenset(terms(" ".join([*_HAVE.findall(question.latest), *used])))
 
 
+def _switched(text: str) -> frozenset[str]:
+    """The ways ("on", "off") a text says something is switched or turned."""
+    return frozenset(m.lower() for m in _SWITCHED.findall(plain(text)))
+
+
+def _switched_other_way(article: SourceArticle, unit: Unit, asked: frozenset[str]) -> bool:
+    """The question asks to switch one way ("switch it on"), the unit and its heading only the
+    other ("Turning it off")."""
+    if len(asked) != 1:
+        return False
+    heading = " ".join(article.sections[unit.section].path[-1:])
+    told = _switched(f"{heading}\n{unit.text}")
+    return bool(told) and not told & asked
+
+
 def _only_placed(key: set[str], said: set[str], asked: set[str], aliases: dict) -> bool:
     """The row's key is named only by where the story says the customer is ("I live in Dublin
     … how does that work for me?" names no row of the shipping rates: the return does)."""
@@ -1730,9 +1764,13 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     negated = question.negated
     colours = _colours(question)
     off_colour = {id(a): _other_colours(a, colours) for a in sources.articles}
+    switched = _switched(question.asked)
 
-    def contradicts(unit: Scored) -> bool:  # "glowing purple": not the cause that "blinks white"
-        return unit.unit.section in off_colour[id(unit.article)]
+    def contradicts(unit: Scored) -> bool:  # "glowing purple": not the cause that "blinks white";
+        # "How do I switch it on?": not "Turning it off"
+        return unit.unit.section in off_colour[id(unit.article)] or _switched_other_way(
+            unit.article, unit.unit, switched
+        )
 
     ranked = [
         s for s in ranked if s is best or not (told(s) or _ruled_out(negated, s) or contradicts(s))
@@ -2423,6 +2461,13 @@ def _refers_to_steps(article: SourceArticle, unit: Unit) -> bool:
         return False
     block = article.sections[unit.section].blocks[unit.block]
     return bool(_STEPS_REFERRED.search(" ".join(block.items)))
+
+
+def _instruction(unit: Unit) -> bool:
+    """A sentence that is a procedure of its own: an instruction that says where, by a menu path
+    ("Go to **Settings > Account > Security** and tap **Turn off**.")."""
+    text = plain(unit.text)
+    return unit.kind == "sentence" and bool(_INSTRUCTION.match(text) and _MENU_PATH.search(text))
 
 
 def _steps_referred(question: Question, picked: list[Scored], ranked: list[Scored]) -> list[Scored]:

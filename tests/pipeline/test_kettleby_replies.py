@@ -943,6 +943,15 @@ CASES = [
         ["Check the small rubber ring"],  # the customer has, and it looks perfect
         id="sa-471 a part checked and fine is not the cause; slamming the tank on is its seating",
     ),
+    pytest.param(
+        "I've been hunting all over my.kettleby.com for the two-step verification setting and "
+        "can't find it anywhere. I already use Microsoft Authenticator for work stuff. Where do I "
+        "actually turn it on for my Kettleby account?",
+        (),
+        ["scan the QR code shown on screen"],
+        ["Turn off"],  # the customer asks to turn it on
+        id="sa-520 turning it on: not the section that turns it off",
+    ),
 ]
 
 
@@ -963,6 +972,24 @@ OPENINGS = [
         "but I can't even see where you change that on this machine. Help?",
         "Hi, **Cause: the grind is too fine** [1]",
         id="sa-535 a setting the customer already has is not the fix that leads",
+    ),
+    pytest.param(
+        # the weekly deep clean, which the customer says they know of and will do, led (sent)
+        "Just started making flat whites on the Brew and I'm hooked. I gather there's a weekly "
+        "soak for the frothing tip, which I'll do, but what should I be doing with the steam "
+        "wand each time, straight after I've frothed the milk?",
+        "Hi, **After every use** [1]",
+        id="sa-694 what the customer knows, then ', but what …': the question; each time after",
+    ),
+    pytest.param(
+        # a one-sentence instruction with a menu path is the procedure a "how do I" asks for:
+        # the factory reset's steps ("Switch the machine off …") led
+        "I switched on the two-step code thing when I set up my account, but I'm the only one who "
+        "uses it and typing a code from the authenticator every time I get a new phone or log in "
+        "on the website is more hassle than it's worth for a coffee app. I've still got the "
+        "authenticator app. How do I switch it off?",
+        "Hi, **Turning it off** [1]",
+        id="sa-684 an instruction sentence with a menu path answers 'how do I switch it off'",
     ),
 ]
 
