@@ -1291,6 +1291,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                     _names(keys_named, key := _row_key(unit), aliases)
                     and _near(article, unit)
                     and not _only_placed(key, asked, asked_only, aliases)
+                    and (time_asked or not _times_only(article, unit, asked))
                 )
             ):
                 # a value question, or the row's key named ("E5", "Canada"); the row whose key
@@ -1630,6 +1631,20 @@ def _had(question: Question) -> frozenset[str]:
     the app?", also in their turn before)."""
     used = _WITH.findall(f"{question.previous}\n{question.latest}")
     return frozenset(terms(" ".join([*_HAVE.findall(question.latest), *used])))
+
+
+def _times_only(article: SourceArticle, unit: Unit, words: set[str]) -> bool:
+    """Every value column of the row's table is a time ("How long we keep it") and the message
+    (``words``: its terms) names nothing else of them ("do you keep my card details?"): a row that
+    names what the message is about ("Marketing preferences") answers it only when it asks how
+    long."""
+    header = article.sections[unit.section].blocks[unit.block].header
+    values = table_cells(header[0])[1:] if header else []
+    return (
+        bool(values)
+        and all(_TIME_HEADER.search(cell) for cell in values)
+        and not words & terms(_TIME_HEADER.sub(" ", " ".join(values)))
+    )
 
 
 def _switched(text: str) -> frozenset[str]:

@@ -952,6 +952,16 @@ CASES = [
         ["Turn off"],  # the customer asks to turn it on
         id="sa-520 turning it on: not the section that turns it off",
     ),
+    pytest.param(
+        "I don't want to close my account, but I do want Kettleby to stop using my personal "
+        "details for marketing and to cut back what you use my data for generally. Not just an "
+        "unsubscribe link, I mean properly, under GDPR. How do I go about that?",
+        (),
+        ["stop or limit using your data", "privacy@kettleby.com"],
+        # the retention table's row names marketing, but says only how long it is kept
+        ["Until you unsubscribe"],
+        id="sa-298 a row of times answers a how-long question, not one that names its key",
+    ),
 ]
 
 
