@@ -26,7 +26,12 @@ from autocrm.core.settings import RetrievalSettings
 from autocrm.db.connect import EF_SEARCH
 
 SEARCH_SQL_FILE = Path(__file__).parent / "sql" / "hybrid_search.sql"
-SET_EF_SEARCH = "SELECT set_config('hnsw.ef_search', %s, false)"
+# Custom plans only for the prepared search statement (see retrieve), and the HNSW search breadth.
+SET_CUSTOM_PLANS = "SELECT set_config('plan_cache_mode', 'force_custom_plan', false)"
+SET_EF_SEARCH = (
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', false), "
+    "set_config('hnsw.ef_search', %s, false)"
+)
 EF_SEARCH_MAX = 600  # the widest search breadth a corpus gets (see ef_search_for)
 SENTENCE_END = r"[.!?]+(\s+|$)|\n+"  # not the dots inside "db.t2.small" or "v1.2"
 
@@ -167,18 +172,25 @@ def retrieve(
         "category": settings.category,
     }
     dim = 0 if query_vector is None else len(query_vector)
-    # Never a server-side prepared statement: Postgres would switch it to a generic plan after
-    # five calls, and one plan cannot fit every query (how common its terms are, which BM25 branch
-    # runs): at 36k chunks generic plans took 0.2-0.5 s where custom ones take 20 ms. Planning
-    # costs about a millisecond.
+    # A server-side prepared statement, parsed and analysed once per connection (that took 0.7 ms
+    # a call at 100k chunks), but planned at every call for its own values, never with a generic
+    # plan: Postgres would switch to one after five calls, and one plan cannot fit every query (how
+    # common its terms are, which BM25 branch runs): at 36k chunks generic plans took 0.2-0.5 s
+    # where custom ones take 20 ms, and at 100k they added some chunks' term scores in another
+    # order (scores off in the last bits). Planning costs about 1.5 ms.
     statement = search_sql(mode, settings.fusion, settings.fusion_level, dim)
-    # One round trip: this call's HNSW search breadth and the statement, pipelined. Every dense
-    # call sets its own, so whatever a pooled connection was left with never matters.
+    # One round trip: custom plans and this call's HNSW search breadth, then the statement,
+    # pipelined. Every call sets them, so whatever a pooled connection was left with never
+    # matters; they stay set on the connection (plan_cache_mode then applies to its other
+    # prepared statements too: they are planned at every call as well).
     ef = None if mode == "bm25" else settings.ef_search or ef_search_for(_corpus_size(conn))
     with conn.pipeline():
-        if ef is not None:
+        if ef is None:
+            conn.execute(SET_CUSTOM_PLANS, prepare=False)
+        else:
             conn.execute(SET_EF_SEARCH, (str(ef),), prepare=False)
-        cursor = conn.execute(statement, params, prepare=False)
+        # Binary results: the vectors come as float32, not text to parse (the same values).
+        cursor = conn.execute(statement, params, prepare=True, binary=True)
     rows = cursor.fetchall()
     if use_mmr:
         return _mmr(rows, query_vector, lam=settings.mmr_lambda, k=settings.top_k)

@@ -16,17 +16,19 @@
 -- {bm25} and {dense}: the candidate lists the mode uses; {fused}: the fused_<mode> part;
 -- {chunk_fused} and {article_fused}: a fusion (rrf or convex) over a chunk's own columns and
 -- over its article's, or for a single list its own normalised score.
+-- Each list carries its chunks' article_id (the filter probes join kb_chunks anyway), and only the
+-- returned rows are joined to kb_chunks and kb_articles for their text and vector.
 WITH
 {bm25}
 {dense}
 {fused}
 per_article AS (
-    SELECT f.*, c.article_id,
+    SELECT f.*,
            {chunk_fused} AS chunk_fused,
            min(f.dense_rank) OVER w AS best_dense_rank, max(f.dense_score) OVER w AS best_dense,
            min(f.bm25_rank) OVER w AS best_bm25_rank, max(f.bm25_norm) OVER w AS best_bm25_norm
-      FROM fused f JOIN kb_chunks c ON c.id = f.chunk_id
-    WINDOW w AS (PARTITION BY c.article_id)
+      FROM fused f
+    WINDOW w AS (PARTITION BY f.article_id)
 ),
 article_ranked AS (
     -- An article's rank in each list: its best chunk's place among the articles' best chunks.
@@ -46,12 +48,12 @@ ranked AS (
 SELECT r.chunk_id, r.article_id, a.external_id, a.title, a.source_url,
        a.visibility::text AS visibility, c.heading_path, c.context, c.content,
        r.fused AS score, r.dense_score, r.bm25_score, r.dense_rank, r.bm25_rank, c.embedding
-  FROM ranked r
+  FROM (SELECT * FROM ranked WHERE nth <= %(per_article)s
+         ORDER BY fused DESC, chunk_fused DESC, chunk_id
+         LIMIT %(limit)s) r
   JOIN kb_chunks c ON c.id = r.chunk_id
   JOIN kb_articles a ON a.id = r.article_id
- WHERE r.nth <= %(per_article)s
  ORDER BY r.fused DESC, r.chunk_fused DESC, r.chunk_id
- LIMIT %(limit)s
 
 -- name: filters
 -- The articles a caller may be given: published, visible, in the locale and category asked for.
@@ -118,6 +120,8 @@ bm25_rescored AS (
                AND p.term = ANY (ARRAY(SELECT term FROM weighted))) s
 ),
 bm25_all AS MATERIALIZED (
+    -- Materialised although only bm25_walk reads it: inlined there, the planner's other plans
+    -- added some chunks' term scores in another order (scores off in the last bits, on MTRAG).
     SELECT * FROM bm25_exhaustive UNION ALL SELECT * FROM bm25_rescored
 ),
 query_phrases AS MATERIALIZED (
@@ -140,20 +144,23 @@ query_phrases AS MATERIALIZED (
      GROUP BY x.a, x.b, x.gap, wa.idf, wb.idf
 ),
 bm25_walk AS MATERIALIZED (
-    -- Walk the scores best-first and probe each chunk's article for the filters until enough.
-    SELECT b.chunk_id, b.score
+    -- Walk the scores best-first and probe each chunk's article for the filters until enough
+    -- (the probe gives the chunk's article_id too).
+    SELECT b.chunk_id, b.score, ok.article_id
       FROM (SELECT * FROM bm25_all ORDER BY score DESC, chunk_id) b
       CROSS JOIN LATERAL (
-            SELECT 1 FROM kb_chunks c JOIN kb_articles a ON a.id = c.article_id
+            SELECT c.article_id FROM kb_chunks c JOIN kb_articles a ON a.id = c.article_id
              WHERE c.id = b.chunk_id AND {filters}) ok
      ORDER BY b.score DESC, b.chunk_id
      LIMIT %(candidates)s
 ),
 bm25 AS (
     -- The candidates re-ranked with proximity * the idf of each query phrase they hold.
-    SELECT x.chunk_id, x.score, row_number() OVER (ORDER BY x.boosted DESC, x.chunk_id) AS rnk,
+    SELECT x.chunk_id, x.article_id, x.score,
+           row_number() OVER (ORDER BY x.boosted DESC, x.chunk_id) AS rnk,
            x.boosted / max(x.boosted) OVER () AS norm
-      FROM (SELECT w.chunk_id, w.score, w.score + coalesce(%(proximity)s * p.idf, 0) AS boosted
+      FROM (SELECT w.chunk_id, w.article_id, w.score,
+                   w.score + coalesce(%(proximity)s * p.idf, 0) AS boosted
               FROM bm25_walk w
               LEFT JOIN LATERAL (
                     SELECT sum(q.idf) AS idf
@@ -166,8 +173,9 @@ bm25 AS (
 -- their scores and ranks from the full-precision vectors. {dim} is the query vector's dimension:
 -- the ORDER BY must match the index expression exactly, or every query is a full scan.
 dense AS (
-    SELECT d.id AS chunk_id, 1 - d.dist AS score, row_number() OVER (ORDER BY d.dist, d.id) AS rnk
-      FROM (SELECT c.id, c.embedding <=> %(vector)s AS dist
+    SELECT d.id AS chunk_id, d.article_id, 1 - d.dist AS score,
+           row_number() OVER (ORDER BY d.dist, d.id) AS rnk
+      FROM (SELECT c.id, c.article_id, c.embedding <=> %(vector)s AS dist
               FROM kb_chunks c
               JOIN kb_articles a ON a.id = c.article_id
              WHERE {filters} AND c.embedding IS NOT NULL
@@ -178,6 +186,7 @@ dense AS (
 -- name: fused_hybrid
 fused AS (
     SELECT coalesce(d.chunk_id, b.chunk_id) AS chunk_id,
+           coalesce(d.article_id, b.article_id) AS article_id,
            d.score AS dense_score, d.rnk AS dense_rank,
            b.score AS bm25_score, b.rnk AS bm25_rank, b.norm AS bm25_norm
       FROM dense d FULL OUTER JOIN bm25 b ON b.chunk_id = d.chunk_id
@@ -187,6 +196,7 @@ fused AS (
 -- The single-list parts keep the hybrid part's shape (its coalesce included): the same plans.
 fused AS (
     SELECT coalesce(d.chunk_id, NULL::bigint) AS chunk_id,
+           coalesce(d.article_id, NULL::uuid) AS article_id,
            d.score AS dense_score, d.rnk AS dense_rank,
            NULL::float8 AS bm25_score, NULL::bigint AS bm25_rank, NULL::float8 AS bm25_norm
       FROM dense d
@@ -195,6 +205,7 @@ fused AS (
 -- name: fused_bm25
 fused AS (
     SELECT coalesce(NULL::bigint, b.chunk_id) AS chunk_id,
+           coalesce(NULL::uuid, b.article_id) AS article_id,
            NULL::float8 AS dense_score, NULL::bigint AS dense_rank,
            b.score AS bm25_score, b.rnk AS bm25_rank, b.norm AS bm25_norm
       FROM bm25 b

@@ -422,6 +422,36 @@ def test_each_dense_call_sets_its_own_search_breadth(aws_db):
     assert ef_search_for(10**7) == EF_SEARCH_MAX
 
 
+def test_the_prepared_search_is_planned_for_each_calls_values(aws_db):
+    """The statement is prepared once per connection but never run with a generic plan (one plan
+    cannot fit every query; at 100k chunks generic plans also changed BM25 scores in the last
+    bits): after many calls on one connection, Postgres has run it with custom plans only, and
+    every call returns what a fresh connection returns for the same query."""
+    embedder = FakeEmbedder()
+    settings = RetrievalSettings(mode="hybrid", visibility="all")
+    queries = [*QUERIES, *PHRASE_QUERIES] * 2
+    vectors = embedder.embed(queries)
+
+    def rows(chunks):
+        return [(c.chunk_id, round(c.score, 9), c.bm25_score, c.dense_score) for c in chunks]
+
+    with connect(aws_db, autocommit=True) as conn:
+        got = [
+            rows(retrieve(conn, query=q, query_vector=v, settings=settings))
+            for q, v in zip(queries, vectors, strict=True)
+        ]
+        plans = conn.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s",
+            ("%bm25_walk%",),
+        ).fetchall()
+    assert len(plans) == 1  # prepared once on this connection
+    assert plans[0]["generic_plans"] == 0 and plans[0]["custom_plans"] == len(queries)
+    for q, v, mine in zip(queries, vectors, got, strict=True):
+        with connect(aws_db, autocommit=True) as fresh:
+            assert rows(retrieve(fresh, query=q, query_vector=v, settings=settings)) == mine, q
+
+
 @pytest.mark.parametrize(
     "query",
     [
