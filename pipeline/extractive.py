@@ -1487,8 +1487,8 @@ def _followed(
             weights = Question(pointing).weights(sources)
             unit = max(
                 (u for u in target.units if _quotable(target, u)),
-                key=lambda u: (
-                    coverage_of(weights, _text_terms(" ".join(target.sections[u.section].path))),
+                key=lambda u, t=target, w=weights: (
+                    _pointer_names(t, u, w),
                     score.get(id(u), 0.0),
                 ),
                 default=None,
@@ -1496,6 +1496,15 @@ def _followed(
             if unit is not None:
                 return Scored(best.score, 0.0, target, unit)
     return None
+
+
+def _pointer_names(target: SourceArticle, unit: Unit, weights: dict[str, float]) -> float:
+    """How much of a pointer's words (``weights``) the unit's headings hold, when they hold two or
+    more ("make a privacy request": *How to make a privacy request*); one ("For refunds": *How
+    refunds are paid*) says which article, not which section, and counts nothing: the question's
+    own best unit of that article answers."""
+    heading = _text_terms(" ".join(target.sections[unit.section].path))
+    return coverage_of(weights, heading) if len(heading & set(weights)) > 1 else 0.0
 
 
 def _answered_from(question: Question, sources: Sources) -> SourceArticle | None:

@@ -962,6 +962,17 @@ CASES = [
         ["Until you unsubscribe"],
         id="sa-298 a row of times answers a how-long question, not one that names its key",
     ),
+    pytest.param(
+        "My Plus free trial runs out on Thursday at about 10am and I've decided not to keep it. "
+        "I'm flat out at work until Wednesday night - if I cancel then, am I safe from being "
+        "charged? And if I do get charged, am I stuck with it?",
+        (),
+        ["at least 24 hours before the trial ends", "contact us within 7 days"],
+        # "For refunds, see *Subscription refund policy*": the one word "refunds" named *How
+        # refunds are paid*; the question's own best section of that policy answers
+        ["3 to 5 business days"],
+        id="sa-401 a pointer naming one word of a heading: the question's best section of it",
+    ),
 ]
 
 
