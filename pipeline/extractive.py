@@ -1285,14 +1285,17 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             ):
                 bonus += STEPS_BONUS  # "… and then add it again using the steps above"; "Go to
                 # **Settings > Account > Security > Two-step verification** and tap **Turn off**."
-            elif unit.kind == "row" and (
-                how_much
-                or (
-                    _names(keys_named, key := _row_key(unit), aliases)
-                    and _near(article, unit)
-                    and not _only_placed(key, asked, asked_only, aliases)
-                    and (time_asked or not _times_only(article, unit, asked))
+            elif (
+                unit.kind == "row"
+                and (
+                    how_much
+                    or (
+                        _names(keys_named, key := _row_key(unit), aliases)
+                        and _near(article, unit)
+                        and not _only_placed(key, asked, asked_only, aliases)
+                    )
                 )
+                and not _times_only(article, unit, asked)
             ):
                 # a value question, or the row's key named ("E5", "Canada"); the row whose key
                 # the question names most completely ("dataset groups", not "columns in a
@@ -1644,9 +1647,10 @@ def _had(question: Question) -> frozenset[str]:
 
 def _times_only(article: SourceArticle, unit: Unit, words: set[str]) -> bool:
     """Every value column of the row's table is a time ("How long we keep it") and the message
-    (``words``: its terms) names nothing else of them ("do you keep my card details?"): a row that
-    names what the message is about ("Marketing preferences") answers it only when it asks how
-    long."""
+    (``words``: its terms) names nothing else of them ("do you keep my card details?"): the row
+    does not answer it, though it names what the message is about ("Marketing preferences") or
+    the message asks how long ("how long do you have to reply?", "is my data still in your
+    backups, and for how long?")."""
     header = article.sections[unit.section].blocks[unit.block].header
     values = table_cells(header[0])[1:] if header else []
     return (

@@ -973,6 +973,16 @@ CASES = [
         ["3 to 5 business days"],
         id="sa-401 a pointer naming one word of a heading: the question's best section of it",
     ),
+    pytest.param(
+        "I had you delete my account last week. I work in IT so I know how backups work - is my "
+        "data still sitting in yours, and for how long? Also, does the usage info from my machine "
+        "live on in your statistics somewhere?",
+        (),
+        ["within **35 days**", "can't be linked back to you"],
+        # "for how long?" asks how long backups hold it, not how long each kind of data is kept
+        ["| Type of data |"],
+        id="sa-468 a how-long question that does not ask what is kept: not the retention table",
+    ),
 ]
 
 
