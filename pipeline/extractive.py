@@ -1652,14 +1652,22 @@ def _times_only(article: SourceArticle, unit: Unit, words: set[str]) -> bool:
     the message asks how long ("how long do you have to reply?", "is my data still in your
     backups, and for how long?")."""
     header = article.sections[unit.section].blocks[unit.block].header
-    values = table_cells(header[0])[1:] if header else []
-    return (
-        bool(values)
-        and all(_TIME_HEADER.search(cell) for cell in values)
-        and not words & terms(_TIME_HEADER.sub(" ", " ".join(values)))
-    )
+    besides = _times_header(header[0]) if header else None
+    return besides is not None and not words & besides
 
 
+@lru_cache(maxsize=4096)  # once per table, not per row and question (a how-much question checks
+# every row of every source)
+def _times_header(header: str) -> frozenset[str] | None:
+    """For a header whose value columns are all times, the terms they hold besides the time
+    ("keep" of "How long we keep it"); None for any other header."""
+    values = table_cells(header)[1:]
+    if not values or not all(_TIME_HEADER.search(cell) for cell in values):
+        return None
+    return frozenset(terms(_TIME_HEADER.sub(" ", " ".join(values))))
+
+
+@lru_cache(maxsize=65536)  # a unit's text is read for every question that says which way
 def _switched(text: str) -> frozenset[str]:
     """The ways ("on", "off") a text says something is switched or turned."""
     return frozenset(m.lower() for m in _SWITCHED.findall(plain(text)))

@@ -28,10 +28,7 @@ from autocrm.db.connect import EF_SEARCH
 SEARCH_SQL_FILE = Path(__file__).parent / "sql" / "hybrid_search.sql"
 # Custom plans only for the prepared search statement (see retrieve), and the HNSW search breadth.
 SET_CUSTOM_PLANS = "SELECT set_config('plan_cache_mode', 'force_custom_plan', false)"
-SET_EF_SEARCH = (
-    "SELECT set_config('plan_cache_mode', 'force_custom_plan', false), "
-    "set_config('hnsw.ef_search', %s, false)"
-)
+SET_EF_SEARCH = f"{SET_CUSTOM_PLANS}, set_config('hnsw.ef_search', %s, false)"
 EF_SEARCH_MAX = 600  # the widest search breadth a corpus gets (see ef_search_for)
 SENTENCE_END = r"[.!?]+(\s+|$)|\n+"  # not the dots inside "db.t2.small" or "v1.2"
 
