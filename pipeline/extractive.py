@@ -75,6 +75,8 @@ KIND_PREFERENCE = 0.8
 OTHER_PROCEDURE_RATIO = 0.7  # another article's procedure for "How do I …": against the best
 _GOING = frozenset(_all_terms("go going sort"))
 ROW_BONUS = 0.25  # a table row for a "how much" one
+LABEL_MAX_TERMS = 4  # a list item's bold label that names a row's key ("**E1 or E6:**")
+_BOLD_LABEL = re.compile(r"\*\*([^*]{1,60})\*\*")
 ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from (a follow-up)
 ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
 ALREADY_SAID_SHARE = 0.7  # a procedure this much of whose words the thread's last answer holds …
@@ -260,7 +262,7 @@ _ASKING = re.compile(
 # Where a message's next question starts: after a sentence, or ", and will …".
 _SUB_QUESTION = re.compile(
     r"(?<=[.!?])\s+|\n+"
-    r"|,\s+(?=and (?:how|what|when|where|which|will|is|are|can|do|does)\b)"
+    r"|,\s+(?=and (?:how|what|when|where|which|will|is|are|am|can|could|would|should|do|does)\b)"
     # "I gather there's a weekly soak, which I'll do, but what should I do each time?": what
     # the customer knows, then what they ask
     r"|,\s+(?=but (?:how|what|when|where|which|should|can|do|does|is|are|will)\b)",
@@ -272,7 +274,10 @@ _LIST_ITEM = re.compile(r"(?i),\s+(?:and\s+)?(?=(?:what|how|when|where|which|whe
 _NAME = re.compile(r"(?<=\w )(?!I\b)[A-Z][a-z]+")  # "my Plus": a name, not a sentence's start
 # a cause the message suggests, in the sentence before: "I put a new filter in. Could that be it?"
 _COULD_THAT_BE_IT = re.compile(
-    r"(?i)\s*(and |so )?(could|might|would|can) (that|this) be (it|why|the (cause|reason|problem))\b"
+    r"(?i)\s*(and |so )?(could|might|would|can) (any of |either of |one of )?(that|this|those|these|"
+    r"them) be (it|why|the (cause|reason|problem|culprit)|to blame|"
+    # "I always have a VPN running plus an ad blocker. Could any of that be messing with it?"
+    r"(messing|interfering|getting in the way|causing|affecting|blocking))\b"
 )
 _POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
 # a question that sets itself apart from the report before it: "Separately - what's the red thing"
@@ -293,6 +298,11 @@ _CLAUSE = re.compile(  # "… and how many …", "(a) … (b) …", "… a month
     r"\s+(?=and (?:how|what|when|where|which|the|my|your)\b)|\s+(?=\(?\b[a-d]\)\s)"
     r"|,\s+(?=(?:how|what|when|where|which) )",
     re.IGNORECASE,
+)
+# "every cup tastes sour … What am I doing wrong?", "a puddle every morning. What's going on?":
+# a problem's causes are asked, not steps
+_WHATS_WRONG = re.compile(
+    r"(?i)\bwhat (am|are) (i|we) doing wrong|\bwhat(?:'s| is) (going on|wrong|causing)"
 )
 _PROBLEM = re.compile(
     r"(?i)\b(can'?t|cannot|won'?t(?! (need|want|be (needing|using|wanting)))|doesn'?t|isn'?t|"
@@ -456,6 +466,12 @@ _ABSENT = re.compile(
     r"|\b(?:had a look at|looked at|checked|inspected)\s+the\s+((?:[\w-]+\s+)?[\w-]+)\b"
     r"[^.?!]{0,40}?\b(?:it|they)\s+(?:looks?|seems?|is|are)\s+(?:perfect|fine|ok|okay|intact|"
     r"spotless)\b"
+    # "water tank seems fine", "the tank seems to be sitting fine": not the tank's causes
+    r"|\b(?:the\s+|my\s+)?([\w-]+(?:\s+[\w-]+)?)\s+(?:seems|looks)\s+(?:to be\s+(?:\w+\s+)?)?"
+    r"(?:fine|ok|okay|perfect)\b"
+    # "Drip tray's empty, nothing coming from the back": not the leak from the back
+    r"|\bnothing(?:'s| is)?\s+(?:coming|leaking|dripping)\s+(?:out\s+)?(?:from|of)\s+(?:the\s+)?"
+    r"([\w-]+)"
     r"|\b(?:haven't|hasn't|didn't|have not|has not|did not|never)\s+(?:changed|moved|replaced)\s+"
     r"(?:the\s+|my\s+|our\s+)?([\w-]+(?:\s+(?:or|and)\s+(?:the\s+|my\s+|our\s+)?[\w-]+){0,3})"
 )
@@ -553,6 +569,11 @@ SYNONYMS = {
     **dict.fromkeys(("wonky", "crooked", "askew", "lopsided", "tilted", "slanted"), ("angle",)),
     # "I uninstalled the app": "Deleting the app from your phone does not cancel …"
     "uninstall": ("delete", "remove"),
+    # "will I get stung with customs charges at the door?": "delivered duties paid … import duties"
+    "customs": ("duties", "import"),
+    # "how long is the lead?": "Power cable length"; "what's its footprint?": "Dimensions"
+    **dict.fromkeys(("lead", "cord", "flex"), ("cable",)),
+    "footprint": ("dimensions",),
 }
 # A place a customer names and the region a table row may list it under ("Germany": the EU row).
 _EU = (
@@ -1204,6 +1225,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     contradicted = _contradicted(question)
     had = _had(question)
     colours = _colours(question)
+    stated = frozenset(terms(question.latest)) - negated
     switched = _switched(question.asked)
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
     exhausted = bool(
@@ -1224,7 +1246,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
         vocabulary = _vocabulary(article) if tried else set()
-        off_colour = _other_colours(article, colours)
+        off_colour = _other_colours(article, colours) | _other_symptoms(article, stated)
         if article is answered_from:
             prior += ANSWERED_ARTICLE_BONUS
         for unit in article.units:
@@ -1799,7 +1821,10 @@ def answer(question: Question, sources: Sources) -> Answer | None:
 
     negated = question.negated
     colours = _colours(question)
-    off_colour = {id(a): _other_colours(a, colours) for a in sources.articles}
+    stated = frozenset(terms(question.latest)) - negated
+    off_colour = {
+        id(a): _other_colours(a, colours) | _other_symptoms(a, stated) for a in sources.articles
+    }
     switched = _switched(question.asked)
 
     def contradicts(unit: Scored) -> bool:  # "glowing purple": not the cause that "blinks white";
@@ -1808,8 +1833,22 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             unit.article, unit.unit, switched
         )
 
+    # the items a row's key labels ("- **E5:** …", quoted after the row): their list is not
+    # quoted again, whole
+    listed = "\n".join(composed[id(best)]) if best.unit.kind == "row" else ""
+
+    def quoted_items(unit: Scored) -> bool:
+        block = unit.article.sections[unit.unit.section].blocks[unit.unit.block]
+        return (
+            bool(listed)
+            and block.kind == "bullets"
+            and any(f"- {i}" in listed for i in block.items)
+        )
+
     ranked = [
-        s for s in ranked if s is best or not (told(s) or _ruled_out(negated, s) or contradicts(s))
+        s
+        for s in ranked
+        if s is best or not (told(s) or _ruled_out(negated, s) or contradicts(s) or quoted_items(s))
     ]
     # Further units must answer a part of what is asked: the story around the question ("I just
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
@@ -2614,7 +2653,8 @@ def _compose(best: Scored, question: Question) -> list[str]:
         ]
     if unit.kind == "sentence":
         parts = _sentences(article, unit, block, section.blocks)
-        if question.wants_steps and parts[:1] == _heading_line(article, unit):
+        causes_asked = question.wants_steps or _WHATS_WRONG.search(question.latest)
+        if causes_asked and parts[:1] == _heading_line(article, unit):
             parts += _sibling_causes(article, unit, question, parts)
         return parts + _other_fixes(article, unit, question)
     if unit.kind == "row":
@@ -2808,10 +2848,14 @@ def _sibling_causes(
         return []
     parent = _text_terms(path[-2])
     asked = terms(f"{question.previous} {question.latest}")
-    if not parent or len(parent & asked) < 0.5 * len(parent):
+    stated = frozenset(terms(question.latest)) - question.negated
+    if not parent or (
+        len(parent & asked) < 0.5 * len(parent)
+        and not _symptom_named(article, unit.section, stated)  # "thin and sour": the sour one
+    ):
         return []
     words = sum(len(p.split()) for p in parts)
-    off_colour = _other_colours(article, _colours(question))
+    off_colour = _other_colours(article, _colours(question)) | _other_symptoms(article, stated)
     out: list[str] = []
     for n, section in enumerate(article.sections):
         if n == unit.section or section.path[:-1] != path[:-1] or len(section.path) != len(path):
@@ -2977,7 +3021,43 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
             parts.append(f"{plain(cells[0]).strip()} — {'; '.join(values)}.")
     parts = [" ".join(parts)] if parts else []
     table = "\n".join([*block.header, *(block.items[n] for n in rows)])
-    return [*parts, table, *_table_note(article), *_note_under(article, unit)]
+    shown = [block.items[n] for n in rows]
+    return [
+        *parts,
+        table,
+        *_table_note(article),
+        *_note_under(article, unit),
+        *_key_notes(article, unit, shown),
+    ]
+
+
+def _key_notes(article: SourceArticle, unit: Unit, rows: list[str]) -> list[str]:
+    """What another section says of a shown row's key, in a list item labelled with it ("**E7:**
+    make sure the air vents … are at least 10 cm from the wall", under "If the same code returns
+    straight after you clear it:"): those items, under their list's lead-in or heading."""
+    keys = [key for key in (_text_terms(table_cells(row)[0]) for row in rows) if key]
+    out: list[str] = []
+    for n, section in enumerate(article.sections):
+        if n == unit.section:
+            continue
+        for b, block in enumerate(section.blocks):
+            if block.kind != "bullets":
+                continue
+            items = [item for item in block.items if _labelled_with(item, keys)]
+            if items:
+                lead = _lead_in(section.blocks, b)
+                heading = [f"**{section.path[-1]}**"] if section.path else []
+                out += [*([lead] if lead else heading), "\n".join(f"- {i}" for i in items)]
+    return out
+
+
+def _labelled_with(item: str, keys: list[frozenset[str]]) -> bool:
+    """A list item opens with a short bold label that holds one of the keys ("**E1 or E6:**")."""
+    label = _BOLD_LABEL.match(item)
+    if not label:
+        return False
+    words = _text_terms(label.group(1))
+    return len(words) <= LABEL_MAX_TERMS and any(key <= words for key in keys)
 
 
 def _note_under(article: SourceArticle, unit: Unit) -> list[str]:
@@ -3169,6 +3249,60 @@ def _other_colours(article: SourceArticle, colours: frozenset[str]) -> frozenset
     for unit in article.units:
         named.setdefault(unit.section, set()).update(_COLOURS & _unit_terms(article, unit))
     return frozenset(n for n, found in named.items() if found and not found & colours)
+
+
+def _other_symptoms(article: SourceArticle, said: frozenset[str]) -> frozenset[int]:
+    """Of sibling sections that each hold sections of their own ("Coffee tastes bitter or
+    burnt", "Coffee tastes sour", each over its causes), the others when the message names one
+    alone ("every cup tastes sharp and sour": not the bitter causes, however much their words
+    match the story's "dark roast")."""
+    return frozenset().union(*(off for _, off in _named_alone(article, said)))
+
+
+def _symptom_named(article: SourceArticle, section: int, said: frozenset[str]) -> bool:
+    """The section lies under the one of its sibling problems that the message names alone."""
+    return any(section in named for named, _ in _named_alone(article, said))
+
+
+def _named_alone(
+    article: SourceArticle, said: frozenset[str]
+) -> list[tuple[frozenset[int], frozenset[int]]]:
+    """Per set of sibling problems of which the message names one alone, by a word of its
+    heading that no heading outside it holds: its sections, and its siblings' sections."""
+    out = []
+    for siblings in _symptom_groups(tuple(s.path for s in article.sections)):
+        named = [n for n, (words, _) in enumerate(siblings) if words & said]
+        if len(named) == 1:
+            others = (members for n, (_, members) in enumerate(siblings) if n != named[0])
+            out.append((siblings[named[0]][1], frozenset().union(*others)))
+    return out
+
+
+@lru_cache(maxsize=256)
+def _symptom_groups(
+    paths: tuple[tuple[str, ...], ...],
+) -> tuple[tuple[tuple[frozenset[str], frozenset[int]], ...], ...]:
+    """Sets of two or more sibling headings that each have headings below them (an H2 may hold
+    no text of its own, only its H3 sections): per sibling, the words of its heading that no
+    heading outside it holds, and the sections under it."""
+    headings = {path[: k + 1] for path in paths for k in range(len(path))}
+    with_below = {h for h in headings if any(len(p) > len(h) and p[: len(h)] == h for p in paths)}
+    words = {h: _text_terms(h[-1]) for h in headings}
+    groups = []
+    for parent in sorted({h[:-1] for h in with_below}):
+        siblings = sorted(h for h in with_below if h[:-1] == parent)
+        if len(siblings) < 2:
+            continue
+        groups.append(
+            tuple(
+                (
+                    words[h].difference(*(w for other, w in words.items() if other[: len(h)] != h)),
+                    frozenset(n for n, p in enumerate(paths) if p[: len(h)] == h),
+                )
+                for h in siblings
+            )
+        )
+    return tuple(groups)
 
 
 def _vocabulary(article: SourceArticle) -> set[str]:
