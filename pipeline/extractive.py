@@ -240,6 +240,9 @@ _QUESTION_FORMS = (
     r"(?i)\?\s*$|^\s*((and|also|plus|but|so|oh|ps)[,:]?\s+)*({opening})\b"
     r"(?!\s+(that|this|it|so)\s*[-–—,.!:;])"  # "Did that - water came out …": I did
     r"|\s[-–—]\s+(is|are|will|would|does|do|can|could|should)\b"
+    # "If I wasn't happy with how you had handled my data, who would I actually contact …"
+    r"|^\s*if\b[^?]*,\s+(how|what|why|when|where|which|who)\s+(would|should|do|does|can|could|"
+    r"will)\s+(i|we)\b"
 )
 _QUESTION = re.compile(_QUESTION_FORMS.format(opening=_QUESTION_OPENING))
 # … and a sentence that asks as a request does ("I need …", "please …"): what the message asks
@@ -434,6 +437,10 @@ _HOW_TO = re.compile(r"(?i)^\W*how to\s+(\w+\s+\S.{2,78}?)[\s.?!:]*$")
 _INTRODUCES = re.compile(r"(?i):\s*$|\bthe following\b")
 # A sentence that sends its case to the article's procedure.
 _STEPS_REFERRED = re.compile(r"(?i)\b(using|follow(ing)?|repeat(ing)?) the steps (above|below)\b")
+# "If you switch the machine off halfway through, start again from step 3.": the steps just above
+_STEP_NAMED = re.compile(
+    r"(?i)\b(?:start|begin|carry on|continue|go back)(?: again)? (?:from|to) step \d"
+)
 _SEE = re.compile(
     r"(?i)\b(?:see|follow the (?:steps|instructions) in|refer to)\s+"
     r"(\*[^*]+\*|\[[^\]]+\]|[A-Z][^.;(|]{3,80})"
@@ -1224,6 +1231,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     asked_only = set(question.asked_weights(sources))  # without the story's words
     contradicted = _contradicted(question)
     had = _had(question)
+    lacked = _lacked(question)
     colours = _colours(question)
     stated = frozenset(terms(question.latest)) - negated
     switched = _switched(question.asked)
@@ -1274,6 +1282,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             opposite = (
                 any(o in held and t not in held for t, o in contradicted)
                 or bool(had and had & _without(" ".join(article.sections[unit.section].path[-1:])))
+                or _needs_lacked(article, unit, lacked)
                 or unit.section in off_colour
                 or _switched_other_way(article, unit, switched)
             )
@@ -1665,6 +1674,22 @@ def _had(question: Question) -> frozenset[str]:
     the app?", also in their turn before)."""
     used = _WITH.findall(f"{question.previous}\n{question.latest}")
     return frozenset(terms(" ".join([*_HAVE.findall(question.latest), *used])))
+
+
+def _lacked(question: Question) -> frozenset[str]:
+    """What the customer says they are doing without ("How do I descale without the app? My
+    phone's dead.", also in their turn before)."""
+    said = f"{question.previous}\n{question.latest}"
+    return frozenset(terms(" ".join(m.group(0) for m in _WITHOUT.finditer(said)))) - {"without"}
+
+
+def _needs_lacked(article: SourceArticle, unit: Unit, lacked: frozenset[str]) -> bool:
+    """The unit's heading names what the customer is without, and not as "without" ("Descale
+    from the app" for a customer descaling without it)."""
+    if not lacked:
+        return False
+    heading = " ".join(article.sections[unit.section].path[-1:])
+    return bool(lacked & _text_terms(heading)) and not lacked & _without(heading)
 
 
 def _times_only(article: SourceArticle, unit: Unit, words: set[str]) -> bool:
@@ -2500,6 +2525,12 @@ def _first_of(ranked: list[Scored], article: SourceArticle, section: int) -> Sco
     return next((s for s in ranked if s.article is article and s.unit.section == section), None)
 
 
+def _section_terms(article: SourceArticle, section: int) -> frozenset[str]:
+    """The words of a section, its heading and its text."""
+    found = article.sections[section]
+    return _text_terms(" ".join([*found.path[-1:], *(b.markdown for b in found.blocks)]))
+
+
 def _section_words(article: SourceArticle, section: int) -> int:
     return sum(len(b.markdown.split()) for b in article.sections[section].blocks)
 
@@ -2553,6 +2584,13 @@ def _steps_referred(question: Question, picked: list[Scored], ranked: list[Score
     factors = question.weights(_UNIFORM)
     out: list[Scored] = []
     for p in picked:
+        if p.unit.kind == "sentence" and _STEP_NAMED.search(p.unit.text):
+            above = [
+                u for u in p.article.units if u.kind == "steps" and u.section == p.unit.section
+            ]
+            if len(above) == 1:  # the section's own procedure, even if the thread gave it
+                out.append(Scored(p.score, p.coverage, p.article, above[0]))
+            continue
         if not _refers_to_steps(p.article, p.unit):
             continue
         procedures = [s for s in ranked if s.article is p.article and s.unit.kind == "steps"]
@@ -2653,7 +2691,11 @@ def _compose(best: Scored, question: Question) -> list[str]:
         ]
     if unit.kind == "sentence":
         parts = _sentences(article, unit, block, section.blocks)
-        causes_asked = question.wants_steps or _WHATS_WRONG.search(question.latest)
+        causes_asked = (
+            question.wants_steps
+            or _WHATS_WRONG.search(question.latest)
+            or _COULD_THAT_BE_IT.search(question.latest)  # "could any of that be messing with it?"
+        )
         if causes_asked and parts[:1] == _heading_line(article, unit):
             parts += _sibling_causes(article, unit, question, parts)
         return parts + _other_fixes(article, unit, question)
@@ -2848,7 +2890,8 @@ def _sibling_causes(
         return []
     parent = _text_terms(path[-2])
     asked = terms(f"{question.previous} {question.latest}")
-    stated = frozenset(terms(question.latest)) - question.negated
+    negated = question.negated
+    stated = frozenset(terms(question.latest)) - negated
     if not parent or (
         len(parent & asked) < 0.5 * len(parent)
         and not _symptom_named(article, unit.section, stated)  # "thin and sour": the sour one
@@ -2864,6 +2907,8 @@ def _sibling_causes(
             continue  # "glowing purple": not the cause whose light "blinks white"
         if question.tried and _tried_section(article, n, question):
             continue  # "tried it with the filter out": not that cause again
+        if negated and len(negated & _section_terms(article, n)) >= RULED_OUT_SHARE * len(negated):
+            continue  # "the rubber ring … looks perfect": not the cause of a damaged one
         size = _section_words(article, n)
         if any(b.kind != "paragraph" for b in section.blocks) or size > SECTION_WHOLE_WORDS:
             return []  # not a list of short causes

@@ -1025,8 +1025,9 @@ CASES = [
         "always have a VPN running on the phone plus an ad blocker. Could any of that be messing "
         "with it?",
         (),
-        # "Could any of that be messing with it?" asks about the sentence before it
-        ["pause the VPN or ad blocker until setup is complete"],
+        # "Could any of that be messing with it?" asks about the sentence before it, and about
+        # the problem's causes: the other causes too
+        ["pause the VPN or ad blocker until setup is complete", "stand within 2 metres"],
         [],
         id="sa-713 could any of that be it: the sentence before is asked about",
     ),
@@ -1065,6 +1066,47 @@ CASES = [
         ["| E5 | Grounds drawer full |", "the drawer sensor counts pucks"],
         ["**E7:**"],  # the item, once, not its whole list again
         id="sa-026 the row's item once, not its list again",
+    ),
+    pytest.param(
+        "Great, got it going - then my husband switched the machine off at the wall about ten "
+        "minutes in because he thought it was broken. It's back on now but the orange drop is "
+        "still showing. Do I have to start all over again, and from where?",
+        (
+            (
+                "customer",
+                "The orange drop has come on. How do I descale without the app? My phone's dead.",
+            ),
+            (
+                "agent",
+                "Take the water filter out of the tank, pour one sachet of descaler in and fill "
+                "with water up to the MAX line. Press and hold the Steam and Hot water buttons "
+                "together for 5 seconds until the ring light pulses orange, put a container under "
+                "the coffee spout and press the Brew button to start the cycle.",
+            ),
+        ),
+        # "start again from step 3": the steps it names, though the thread gave them; never the
+        # app's steps for a customer descaling without the app
+        ["start again from step 3", "3. Press and hold the Steam and Hot water buttons together"],
+        ["Start descaling"],
+        id="sa-715 start again from step 3: those steps; without the app: not the app's",
+    ),
+    pytest.param(
+        "Before I sign up to anything these days I like to know how I'd complain if it went wrong. "
+        "If I wasn't happy with how Kettleby had handled my personal data, who would I actually "
+        "contact about it, and am I able to go to the ICO?",
+        (),
+        ["dpo@kettleby.com", "Information Commissioner's Office"],
+        [],
+        id="sa-730 if …, who would I contact: a question, and the ICO another",
+    ),
+    pytest.param(
+        "Little puddle appearing under where the water tank sits on the Brew, started this week. "
+        "I've had a look at the rubber ring on the bottom of the tank and it looks perfect. I do "
+        "tend to slam it back on in a rush in the mornings though... could that be it?",
+        (),
+        ["push it straight down until it clicks"],
+        ["order a replacement tank seal"],  # the ring "looks perfect": not that cause
+        id="sa-471 a cause the message rules out is not listed with the others",
     ),
 ]
 
