@@ -663,6 +663,10 @@ _PHRASES = (
         ),
         r"return \1",
     ),
+    (  # "like an idiot I unticked recipes … Can I just run another one straight away?": request
+        re.compile(r"(?i)\b(?:run|do|start)\s+another\s+(export|download)\b|\brun another (one)\b"),
+        r"request another \1\2",
+    ),
     (  # "how do I get back into the schedule now I've already saved it?": edit it
         re.compile(
             r"(?i)\b(?:get|go|getting|going) back into (?:the|my|a|that) (schedule|recipe|order)s?\b"

@@ -1108,6 +1108,24 @@ CASES = [
         ["order a replacement tank seal"],  # the ring "looks perfect": not that cause
         id="sa-471 a cause the message rules out is not listed with the others",
     ),
+    pytest.param(
+        "Done, and the zip's come through - but like an idiot I unticked recipes, which were the "
+        "whole reason I wanted it. Can I just run another one straight away? And what format will "
+        "the recipes be in when I do get them? I want to load them into another coffee app.",
+        (
+            ("customer", "How do I download all my data from Kettleby?"),
+            (
+                "agent",
+                "Sign in at my.kettleby.com, go to Account > Privacy > Download my data, tick the "
+                "data you want to include (or leave everything ticked) and click Request export. "
+                "We'll email you when it's ready, usually within a few minutes, and you download "
+                "the ZIP file from the link in that email.",
+            ),
+        ),
+        ["You can request one export every 24 hours.", "JSON format"],
+        [],
+        id="sa-724 run another one: request another export",
+    ),
 ]
 
 
