@@ -667,6 +667,14 @@ _PHRASES = (
         re.compile(r"(?i)\b(?:run|do|start)\s+another\s+(export|download)\b|\brun another (one)\b"),
         r"request another \1\2",
     ),
+    (  # "Is it still under warranty? If not, what are our options?", "Am I completely out of
+        # luck?": what happens after the warranty ends (not any "runs out": a subscription's)
+        re.compile(
+            r"(?is)\b(?:warranty|covered)\b.*?\b(?:runs? out|out of luck|if not,? what are "
+            r"(?:my|our|the) options)\b|\b(?:runs? out|out of luck)\b.*?\b(?:warranty|covered)\b"
+        ),
+        partial(_and_named, "after the warranty ends"),
+    ),
     (  # "how do I get back into the schedule now I've already saved it?": edit it
         re.compile(
             r"(?i)\b(?:get|go|getting|going) back into (?:the|my|a|that) (schedule|recipe|order)s?\b"

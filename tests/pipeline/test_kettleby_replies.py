@@ -1126,6 +1126,15 @@ CASES = [
         [],
         id="sa-724 run another one: request another export",
     ),
+    pytest.param(
+        "Our cafe's Brew (it's on the Business plan) has just had its grinder die. It's only 10 "
+        "months old but the app says it's done about 31,000 cups - we're busy! Is it still under "
+        "warranty? If not, what are our options?",
+        (),
+        ["1 year or 30,000 cups", "We still repair machines after the warranty ends"],
+        [],
+        id="sa-466 under warranty? if not, what are our options: after the warranty ends",
+    ),
 ]
 
 
