@@ -980,6 +980,11 @@ class Question:
         article's text is (an answer repeats the article's words)."""
         return _text_terms(self.answered)
 
+    @cached_property
+    def stated(self) -> frozenset[str]:
+        """The terms of the newest message, less what it rules out."""
+        return frozenset(terms(self.latest)) - self.negated
+
     @property
     def negated(self) -> frozenset[str]:
         """The terms the newest message rules out: "(not the app store)", and what it says it
@@ -1245,7 +1250,6 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     had = _had(question)
     lacked = _lacked(question)
     colours = _colours(question)
-    stated = frozenset(terms(question.latest)) - negated
     switched = _switched(question.asked)
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
     exhausted = bool(
@@ -1266,7 +1270,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
         vocabulary = _vocabulary(article) if tried else set()
-        off_colour = _other_colours(article, colours) | _other_symptoms(article, stated)
+        off_colour = _other_colours(article, colours) | _other_symptoms(article, question.stated)
         if article is answered_from:
             prior += ANSWERED_ARTICLE_BONUS
         for unit in article.units:
@@ -1691,8 +1695,7 @@ def _had(question: Question) -> frozenset[str]:
 def _lacked(question: Question) -> frozenset[str]:
     """What the customer says they are doing without ("How do I descale without the app? My
     phone's dead.", also in their turn before)."""
-    said = f"{question.previous}\n{question.latest}"
-    return frozenset(terms(" ".join(m.group(0) for m in _WITHOUT.finditer(said)))) - {"without"}
+    return _without(f"{question.previous}\n{question.latest}") - {"without"}
 
 
 def _needs_lacked(article: SourceArticle, unit: Unit, lacked: frozenset[str]) -> bool:
@@ -1858,9 +1861,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
 
     negated = question.negated
     colours = _colours(question)
-    stated = frozenset(terms(question.latest)) - negated
     off_colour = {
-        id(a): _other_colours(a, colours) | _other_symptoms(a, stated) for a in sources.articles
+        id(a): _other_colours(a, colours) | _other_symptoms(a, question.stated)
+        for a in sources.articles
     }
     switched = _switched(question.asked)
 
@@ -2820,8 +2823,7 @@ def _other_fixes(article: SourceArticle, unit: Unit, question: Question) -> list
 
 def _tried_section(article: SourceArticle, section: int, question: Question) -> bool:
     """The section (its last heading and text) says to do what the customer has tried."""
-    found = article.sections[section]
-    got = _text_terms(" ".join([*found.path[-1:], *(b.markdown for b in found.blocks)]))
+    got = _section_terms(article, section)
     return bool(_done_already(question.tried, got, _vocabulary(article), _UNIFORM))
 
 
@@ -2902,8 +2904,7 @@ def _sibling_causes(
         return []
     parent = _text_terms(path[-2])
     asked = terms(f"{question.previous} {question.latest}")
-    negated = question.negated
-    stated = frozenset(terms(question.latest)) - negated
+    stated, negated = question.stated, question.negated
     if not parent or (
         len(parent & asked) < 0.5 * len(parent)
         and not _symptom_named(article, unit.section, stated)  # "thin and sour": the sour one
