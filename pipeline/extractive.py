@@ -282,6 +282,13 @@ _COULD_THAT_BE_IT = re.compile(
     # "I always have a VPN running plus an ad blocker. Could any of that be messing with it?"
     r"(messing|interfering|getting in the way|causing|affecting|blocking))\b"
 )
+# … or asks how to do what the sentence before says: "I'm ready to close the account for good.
+# How do I actually do it in the app?"
+_HOW_TO_DO_IT = re.compile(
+    r"(?i)\s*(and |so |ok,? |right,? )?how (do|can|would|should|will) (i|we) (actually |even |"
+    r"then |now |go about )?(do|doing) (it|that|this)\b"
+)
+_SO_THAT = re.compile(r"(?i),?\s+so\s+(?=(?:i|we)\b)")
 _POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
 # a question that sets itself apart from the report before it: "Separately - what's the red thing"
 _SEPARATELY = re.compile(
@@ -645,6 +652,8 @@ def _refund_asked(match: re.Match) -> str:
 # "how long" asks for a time, it is not about length ("How long we keep it" in a header).
 _PHRASES = (
     (re.compile(r"(?i)\bhow (long|soon)\b"), "when"),
+    (re.compile(r"(?i)\s*\bbefore (?:i|we) forget\b"), ""),  # "cancel now before I forget"
+    (re.compile(r"(?i)\b(i|we)(?:'d| would) rather\b(?!\s+not\b)"), r"\1 want to"),
     (  # "will the schedule still go off?": does it run (not: does it expire)
         re.compile(
             r"(?i)\b(schedules?|alarms?|timers?|reminders?)((?:\s+(?:still|ever|not|never))?)\s+"
@@ -1184,8 +1193,18 @@ def _asked_and_told(text: str) -> tuple[set[str], set[str]]:
         return terms(text), set()
     # "I put a new filter in yesterday. Could that be it?" asks about the sentence before it
     asking |= {n - 1 for n in asking if n and _COULD_THAT_BE_IT.match(pieces[n])}
+    # "…, so I'm ready to close the account for good. How do I actually do it?": what it is
+    # that the customer wants done (not the story before the "so")
+    wanted = [
+        parts[-1]
+        for n in asking
+        if n
+        and n - 1 not in asking
+        and _HOW_TO_DO_IT.match(pieces[n])
+        and len(parts := _SO_THAT.split(pieces[n - 1])) > 1
+    ]
     return (
-        terms(" ".join(p for n, p in enumerate(pieces) if n in asking)),
+        terms(" ".join([*(p for n, p in enumerate(pieces) if n in asking), *wanted])),
         terms(" ".join(p for n, p in enumerate(pieces) if n not in asking)),
     )
 

@@ -1135,6 +1135,24 @@ CASES = [
         [],
         id="sa-466 under warranty? if not, what are our options: after the warranty ends",
     ),
+    pytest.param(
+        "Right, I've cancelled my Plus and saved my recipes off already, so I'm ready to close "
+        "the Kettleby account for good. How do I actually do it in the app? I signed up with my "
+        "Apple ID originally if that changes anything, I've never had a proper Kettleby password.",
+        (),
+        ["Settings > Account > Delete account", "Type DELETE in capital letters"],
+        ["Settings > Account > Password"],  # "password" is the story, "do it" the closing
+        id="sa-742 how do I actually do it: what the sentence before wants done (was sent)",
+    ),
+    pytest.param(
+        "I'm on yearly Plus, paid on my.kettleby.com, renewed in February. Money's a bit tight so "
+        "I'd rather pay monthly from now on. If I switch, when does monthly actually start? And "
+        "roughly how much extra will that cost me over a year?",
+        (),
+        ["This takes effect when your current year ends", "cost about 17% less"],
+        ["A downgrade (for example"],  # "I'd rather" is "I want to", not a word to match
+        id="sa-755 I'd rather pay monthly: how much extra is the yearly saving",
+    ),
 ]
 
 
