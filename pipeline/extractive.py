@@ -469,7 +469,8 @@ _NEGATED = re.compile(
     r"(?i)\(\s*not\s+([^)]{1,40})\)|\bnot\s+(?:through|via|from|in|on|at|with|using|by)\s+"
     r"(?:the\s+|a\s+|an\s+|your\s+|my\s+)?([\w-]+(?:\s+[\w-]+)?)"
     # "rather than me downloading a zip": not the self-service export
-    r"|\b(?:rather than|instead of)\s+(?:me\s+|us\s+)?([\w-]+(?:\s+(?:a\s+|an\s+|the\s+)?[\w-]+)?)"
+    r"|\b(?:rather than|instead of)\s+(?:me\s+|us\s+)?([\w-]+(?:\s+(?:for|on)\b)?"
+    r"(?:\s+(?:a\s+|an\s+|the\s+)?[\w-]+)?)"
 )
 # What a story says is not so, which rules out the cases that need it: "there's no purple light"
 # (not the cause that shows one), "we haven't changed the router" (not the case of a new one);
@@ -585,6 +586,9 @@ SYNONYMS = {
     "uninstall": ("delete", "remove"),
     # "will I get stung with customs charges at the door?": "delivered duties paid … import duties"
     "customs": ("duties", "import"),
+    "postage": ("shipping",),  # "rather than pay for postage": not the shipping rates
+    # "bought us a Brew as a wedding present": "If the order was a gift"
+    **dict.fromkeys(("present", "presents"), ("gift",)),
     # "how long is the lead?": "Power cable length"; "what's its footprint?": "Dimensions"
     **dict.fromkeys(("lead", "cord", "flex"), ("cable",)),
     "footprint": ("dimensions",),
@@ -653,6 +657,29 @@ def _refund_asked(match: re.Match) -> str:
 _PHRASES = (
     (re.compile(r"(?i)\bhow (long|soon)\b"), "when"),
     (re.compile(r"(?i)\s*\bbefore (?:i|we) forget\b"), ""),  # "cancel now before I forget"
+    (  # "Can I just email from my work address instead?": "If you write from a different address"
+        re.compile(
+            r"(?i)\bfrom (?:my|a|an|another|our|his|her|their) (?:work|personal|other|new|second|"
+            r"office|partner's|wife's|husband's|gmail|outlook|hotmail|yahoo)\s+(?:e-?mail\s+)?"
+            r"(?:address|account|e-?mail)\b"
+        ),
+        partial(_and_named, "different address"),
+    ),
+    (  # "can I order online and pop in to pick them up?": "we don't offer collection"
+        re.compile(
+            r"(?i)\b(?:pop|popping|call|calling|drop|dropping|swing|swinging)\s+(?:in|by|round)\b"
+            r"(?:\s+(?:to|and)\s+(?:pick|collect)\w*(?:\s+(?:it|them|\w+))?(?:\s+up)?)?"
+            r"|\b(?:pick|collect)\w*\s+(?:it|them|(?:the|my)\s+\w+)\s+(?:up\s+)?(?:myself|in person|"
+            r"from (?:you|your))\b|\bclick and collect\b"
+        ),
+        partial(_and_named, "collection"),
+    ),
+    (  # "would the money go to them or to us?" after a return: who is refunded
+        re.compile(
+            r"(?i)\b(?:the\s+)?money\s+(?:go|goes|went|come|comes|be (?:sent|paid))\b(?:\s+back)?"
+        ),
+        "refund go",
+    ),
     (re.compile(r"(?i)\b(i|we)(?:'d| would) rather\b(?!\s+not\b)"), r"\1 want to"),
     (  # "will the schedule still go off?": does it run (not: does it expire)
         re.compile(
@@ -1311,8 +1338,10 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if time_asked and unit.kind != "steps" and _DURATION.search(plain(unit.text)):
                 bonus += TIME_BONUS  # "how long …": "we reply within one month"
             if negated:  # "(not the app store)": not the procedure for the app store, nor
-                # a cause under "Water in front of the machine" for "not at the front"
-                ruled_out = negated & (held | article.context_terms(unit))
+                # a cause under "Water in front of the machine" for "not at the front"; "rather
+                # than pay for postage": not the shipping rates (a word's one-word aliases)
+                got = held | article.context_terms(unit)
+                ruled_out = {t for t in negated if _holds(t, got, aliases)}
                 bonus -= NEGATED_PENALTY * len(ruled_out) / len(negated)
             opposite = (
                 any(o in held and t not in held for t, o in contradicted)

@@ -1153,6 +1153,32 @@ CASES = [
         ["A downgrade (for example"],  # "I'd rather" is "I want to", not a word to match
         id="sa-755 I'd rather pay monthly: how much extra is the yearly saving",
     ),
+    pytest.param(
+        "My in-laws bought us a Brew off your website as a wedding present. We've used it a few "
+        "times but honestly we already had a machine and don't need two. Can it still go back "
+        "even though it's been used? And would the money go to them or to us?",
+        (),
+        ["can be returned even after you've used them", "issued as an e-gift card"],
+        ["Business plan"],  # "money" is the refund, not a Business plan's credit "as money"
+        id="sa-752 a wedding present is a gift; where the money goes is the refund",
+    ),
+    pytest.param(
+        "I want to send you a subject access request but my Kettleby account is on an old hotmail "
+        "address I barely check. Can I just email from my work address instead? And how long do "
+        "you have to reply?",
+        (),
+        ["If you write from a different address", "we reply within one month"],
+        [],
+        id="sa-756 from my work address: a different address",
+    ),
+    pytest.param(
+        "I'm literally 10 minutes' drive from your place in Leeds. Rather than pay for postage on "
+        "a few bags of beans, can I just order online and pop in to pick them up?",
+        (),
+        ["we don't offer collection from our warehouse", "All orders are sent by courier"],
+        ["The rates above apply"],  # "rather than pay for postage": not the shipping rates
+        id="sa-762 pop in to pick them up: collection; rather than postage rules out shipping",
+    ),
 ]
 
 
