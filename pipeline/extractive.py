@@ -288,6 +288,10 @@ _HOW_TO_DO_IT = re.compile(
     r"(?i)\s*(and |so |ok,? |right,? )?how (do|can|would|should|will) (i|we) (actually |even |"
     r"then |now |go about )?(do|doing) (it|that|this)\b"
 )
+# "… it'd be nice to start a coffee from my work laptop. Can I do that through the website?"
+_CAN_I_DO_THAT = re.compile(
+    r"(?i)\s*(and |so )?(can|could) (i|we) (just |still |also )?do (that|this)\b"
+)
 _SO_THAT = re.compile(r"(?i),?\s+so\s+(?=(?:i|we)\b)")
 _POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
 # a question that sets itself apart from the report before it: "Separately - what's the red thing"
@@ -586,6 +590,8 @@ SYNONYMS = {
     "uninstall": ("delete", "remove"),
     # "will I get stung with customs charges at the door?": "delivered duties paid … import duties"
     "customs": ("duties", "import"),
+    # "will it realise if I've forgotten to leave a mug out?": "can't check that a cup is there"
+    **dict.fromkeys(("mug", "mugs"), ("cup",)),
     "postage": ("shipping",),  # "rather than pay for postage": not the shipping rates
     # "bought us a Brew as a wedding present": "If the order was a gift"
     **dict.fromkeys(("present", "presents"), ("gift",)),
@@ -673,6 +679,13 @@ _PHRASES = (
             r"from (?:you|your))\b|\bclick and collect\b"
         ),
         partial(_and_named, "collection"),
+    ),
+    (  # "will it realise if I've forgotten to leave a mug out?": what the machine can check
+        re.compile(
+            r"(?i)\b(?:it|the machine|the brew|the app)\s+(?:\w+\s+)?(?:realise|realize|notice|"
+            r"know|detect|sense|tell)\b(?=\s+(?:if|when|that|whether)\b)"
+        ),
+        partial(_and_named, "check"),
     ),
     (  # "would the money go to them or to us?" after a return: who is refunded
         re.compile(
@@ -1219,7 +1232,11 @@ def _asked_and_told(text: str) -> tuple[set[str], set[str]]:
     if not asking:
         return terms(text), set()
     # "I put a new filter in yesterday. Could that be it?" asks about the sentence before it
-    asking |= {n - 1 for n in asking if n and _COULD_THAT_BE_IT.match(pieces[n])}
+    asking |= {
+        n - 1
+        for n in asking
+        if n and (_COULD_THAT_BE_IT.match(pieces[n]) or _CAN_I_DO_THAT.match(pieces[n]))
+    }
     # "…, so I'm ready to close the account for good. How do I actually do it?": what it is
     # that the customer wants done (not the story before the "so")
     wanted = [

@@ -1179,6 +1179,26 @@ CASES = [
         ["The rates above apply"],  # "rather than pay for postage": not the shipping rates
         id="sa-762 pop in to pick them up: collection; rather than postage rules out shipping",
     ),
+    pytest.param(
+        "Lovely, set up for 6:45 weekdays. Two things I'm slightly nervous about - will it realise "
+        "if I've forgotten to leave a mug out? And what happens if the tank's empty when it goes "
+        "off?",
+        (
+            (
+                "customer",
+                "Can I get the Brew to make my coffee automatically before I get up on workdays?",
+            ),
+            (
+                "agent",
+                "Yes, with a schedule. In the app, tap your machine and then Schedules, tap + New "
+                "schedule, choose the drink and cup size, set the time and pick the days to "
+                "repeat, then tap Save. A small clock icon then appears on the machine's display.",
+            ),
+        ),
+        ["The Brew can't check that a cup is there", "Schedule skipped"],
+        [],
+        id="sa-765 will it realise … a mug: what the machine can check for a cup",
+    ),
 ]
 
 
