@@ -509,7 +509,12 @@ _TRIED = re.compile(
     r"(?:tried|done|did|checked|re-?\w+ed|cleaned|descaled|replaced|updated|changed|removed|"
     r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared|"
     r"taken|took|pressed|held|filled|emptied|ran)\b"
+    # "One thing I did notice - …": what was seen, not done
+    r"(?!\s+(?:notice|see|spot|find|hear|read|wonder|think|realise|realize)\b)"
     r"|^\s*(?:tried|done|checked)\b"
+    # "it was descaled a fortnight ago": done, by whoever did it
+    r"|\b(?:it|the machine|the brew)\s+(?:was|has been|got)\s+(?:\w+\s+)?(?:descaled|cleaned|"
+    r"primed|reset|replaced|rinsed|soaked|refilled)\b"
     # "the temperature already on Medium", "is still on Medium from when I had the dark beans"
     r"|\b(?:already|still)\s+(?:on|at|set\s+(?:to|at|on))\b"
 )
@@ -592,6 +597,11 @@ SYNONYMS = {
     "customs": ("duties", "import"),
     # "will it realise if I've forgotten to leave a mug out?": "can't check that a cup is there"
     **dict.fromkeys(("mug", "mugs"), ("cup",)),
+    # "the little pin in the bottom of the tank feels sticky": "The small valve in the base of
+    # the tank can stick if coffee or milk residue gets on it"
+    **dict.fromkeys(("sticky", "stuck"), ("stick",)),
+    "milky": ("milk",),
+    "bottom": ("base", "underside"),
     "postage": ("shipping",),  # "rather than pay for postage": not the shipping rates
     # "bought us a Brew as a wedding present": "If the order was a gift"
     **dict.fromkeys(("present", "presents"), ("gift",)),

@@ -1199,6 +1199,18 @@ CASES = [
         [],
         id="sa-765 will it realise … a mug: what the machine can check for a cup",
     ),
+    pytest.param(
+        "Getting E4 again. I've already primed it with the hot water button, tried it without the "
+        "filter, and it was descaled a fortnight ago, so none of those. One thing I did notice - "
+        "my son washed the tank in the sink with a load of milky cereal bowls, and the little pin "
+        "thing in the bottom of the tank feels a bit sticky and doesn't spring back properly. "
+        "Could that be it?",
+        (),
+        ["can stick if coffee or milk residue gets on it", "Press the valve a few times"],
+        # "I did notice" is not something done; "it was descaled" is: not the limescale cause
+        ["Run a full descaling cycle"],
+        id="sa-758 sticky, milky, the bottom: the dirty valve; what was noticed is not tried",
+    ),
 ]
 
 
