@@ -134,6 +134,7 @@ _BOLD = re.compile(r"\*\*([^*]+)\*\*|__([^_]+)__")
 SECTION_WHOLE_WORDS = 80
 CAUSES_BUDGET_WORDS = 100  # a problem's other causes, after the one that fits best
 FIXES_BUDGET_WORDS = 120  # an error page's other numbered causes: their fixes only
+_MEANING_ASKED = re.compile(r"(?i)\bmean(?:s|ing)?\b")  # "what does E4 mean?"
 _NUMBERED_CAUSE = re.compile(r"(?i)^\W*cause\s+\d+\b")
 _FIX = re.compile(r"(?i)^\W*fix\b")
 
@@ -1914,6 +1915,18 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     if not ranked:
         return None
     best = _answering(question, ranked)
+    # a row that only sends the reader to another of the sources ("E4 | No water flow | Follow
+    # the steps in *Error E4: no water flow*"): that article answers, from its best unit; the
+    # row still counts against the reply's units (what it would have added is not added)
+    max_units = MAX_UNITS
+    if best.unit.kind == "row" and not (  # "What does E4 mean?": the row's "No water flow" does
+        _MEANING_ASKED.search(question.latest)  # (unless the message quotes it already)
+        and not _cells_written_out(best.unit.text, normalise(plain(question.latest)))
+    ):
+        followed = _followed(best, [best.unit.text], sources, ranked)
+        if followed is not None:
+            best = next((s for s in ranked if s.article is followed.article), followed)
+            max_units -= 1
     picked = [best]
     composed = {id(best): _compose(best, question)}
     excerpt = _excerpt(best, ranked, set(question.weights(sources)))
@@ -2013,7 +2026,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     if case is not None and not _in_reply(case, picked, quoted):
         take(case)
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
-        if len(picked) == MAX_UNITS:
+        if len(picked) == max_units:
             break
         new_article = all(other.article is not p.article for p in picked)
         two_procedures = other.unit.kind == "steps" and any(p.unit.kind == "steps" for p in picked)
@@ -2050,7 +2063,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             take(other)
     # "… and then add it again using the steps above" quoted: those steps, for the message's phone
     for other in _steps_referred(question, picked, ranked):
-        if len(picked) < MAX_UNITS and not _in_reply(other, picked, quoted):
+        if len(picked) < max_units and not _in_reply(other, picked, quoted):
             take(other)
     # A question of several that no unit answers by its words ("will the app run on it?" where
     # the article says "works on iPhone … with iOS 16 or later"): its closest unit by meaning.
@@ -2062,13 +2075,13 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     if limit is not None:
         take(limit)
     for other in _came_back(question, picked, ranked, quoted):
-        if len(picked) < MAX_UNITS:
+        if len(picked) < max_units:
             take(other)
     for other in _symptom_explained(question, picked, ranked, quoted):
-        if len(picked) < MAX_UNITS:
+        if len(picked) < max_units:
             take(other)
     change = _own_change(question, picked, ranked, quoted)
-    if change is not None and len(picked) < MAX_UNITS:
+    if change is not None and len(picked) < max_units:
         take(change)
     warning = _against_plan(question, picked, ranked, quoted)
     if warning is not None:

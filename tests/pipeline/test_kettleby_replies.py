@@ -1211,6 +1211,15 @@ CASES = [
         ["Run a full descaling cycle"],
         id="sa-758 sticky, milky, the bottom: the dirty valve; what was noticed is not tried",
     ),
+    pytest.param(
+        "brew is showing E4 and buzzing at me. the little booklet just says 'no water flow' which "
+        "isn't much help - what does it actually mean, has the pump died?? tank is full. had it 2 "
+        "yrs and never seen this before",
+        (),
+        ["flow meter didn't detect water", "Hold the Hot water button for 5 seconds"],
+        ["Follow the steps in"],  # the error table's row only points to the E4 page
+        id="sa-439 a row that only points to another source: that source answers",
+    ),
 ]
 
 
