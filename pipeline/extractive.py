@@ -490,6 +490,8 @@ _ABSENT = re.compile(
     r"|\b(?:the\s+|my\s+)?([\w-]+(?:\s+[\w-]+)?)\s+(?:seems|looks)\s+(?:to be\s+(?:\w+\s+)?)?"
     r"(?:fine|ok|okay|perfect)\b"
     # "Drip tray's empty, nothing coming from the back": not the leak from the back
+    # "Blue light is flashing, I allowed all the permissions, no VPN, but …"
+    r"|(?:^|[,;:]\s*)no\s+([\w-]+)(?=\s*(?:[,;.!]|$|\s+(?:and|but)\b))"
     r"|\bnothing(?:'s| is)?\s+(?:coming|leaking|dripping)\s+(?:out\s+)?(?:from|of)\s+(?:the\s+)?"
     r"([\w-]+)"
     r"|\b(?:haven't|hasn't|didn't|have not|has not|did not|never)\s+(?:changed|moved|replaced)\s+"
@@ -508,7 +510,7 @@ RULED_OUT_SHARE = 0.5  # a unit that holds this share of them is never added to 
 _TRIED = re.compile(
     r"(?i)\b(?:i|we)(?:'ve| have| had)?\s+(?:already\s+|just\s+|also\s+|even\s+)?"
     r"(?:tried|done|did|checked|re-?\w+ed|cleaned|descaled|replaced|updated|changed|removed|"
-    r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared|"
+    r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared|allowed|"
     r"taken|took|pressed|held|filled|emptied|ran)\b"
     # "One thing I did notice - …": what was seen, not done
     r"(?!\s+(?:notice|see|spot|find|hear|read|wonder|think|realise|realize)\b)"
@@ -2992,7 +2994,8 @@ def _sibling_causes(
         return []
     parent = _text_terms(path[-2])
     asked = terms(f"{question.previous} {question.latest}")
-    stated, negated = question.stated, question.negated
+    stated = question.stated
+    negated = _negated(question.latest)  # ruled out (what was tried is judged apart, below)
     if not parent or (
         len(parent & asked) < 0.5 * len(parent)
         and not _symptom_named(article, unit.section, stated)  # "thin and sour": the sour one
@@ -3001,9 +3004,17 @@ def _sibling_causes(
     words = sum(len(p.split()) for p in parts)
     off_colour = _other_colours(article, _colours(question)) | _other_symptoms(article, stated)
     out: list[str] = []
-    for n, section in enumerate(article.sections):
-        if n == unit.section or section.path[:-1] != path[:-1] or len(section.path) != len(path):
-            continue
+    siblings = [
+        n
+        for n, section in enumerate(article.sections)
+        if n != unit.section and section.path[:-1] == path[:-1] and len(section.path) == len(path)
+    ]
+    # a cause the message names by a word no other cause's heading holds ("I also have a VPN on
+    # my phone") before the others, whatever its place
+    plainly = _said_plainly(question.latest)
+    named = {n for n in siblings if _own_heading_words(article, n) & plainly}
+    for n in sorted(siblings, key=lambda n: n not in named):
+        section = article.sections[n]
         if n in off_colour:
             continue  # "glowing purple": not the cause whose light "blinks white"
         if question.tried and _tried_section(article, n, question):
@@ -3018,6 +3029,32 @@ def _sibling_causes(
         out += [f"**{section.path[-1]}**", *(b.markdown for b in section.blocks)]
         words += size
     return out
+
+
+_NEGATOR = re.compile(r"(?i)^(?:no|not|never|without|\w+n't)$")
+
+
+@lru_cache(maxsize=4096)
+def _said_plainly(text: str) -> frozenset[str]:
+    """The message's terms, less those said with a "no" or "not" in the three words before ("no
+    VPN", "so it's not super fresh"): what the customer has, not what they rule out."""
+    words = _WORDS.findall(plain(text))
+    return frozenset(
+        t
+        for n, word in enumerate(words)
+        if not any(_NEGATOR.match(w) for w in words[max(0, n - 3) : n])
+        for t in terms(word)
+    )
+
+
+def _own_heading_words(article: SourceArticle, section: int) -> frozenset[str]:
+    """The words of a section's heading that no other part of its article holds ("VPN" in
+    "Cause: a VPN or ad blocker is running"; not "phone", which other sections use too)."""
+    own = _text_terms(article.sections[section].path[-1])
+    return own.difference(
+        _text_terms(article.title),
+        *(_section_terms(article, n) for n in range(len(article.sections)) if n != section),
+    )
 
 
 def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) -> list[str]:

@@ -1220,6 +1220,25 @@ CASES = [
         ["Follow the steps in"],  # the error table's row only points to the E4 page
         id="sa-439 a row that only points to another source: that source answers",
     ),
+    pytest.param(
+        "Trying to add our new Brew and the app just keeps saying no machine found. The machine "
+        "is out in the utility room and I'm on the sofa in the lounge with my phone, the ring is "
+        "flashing blue like it should. I also have a VPN on my phone for work, no idea if that "
+        "matters.",
+        (),
+        ["stand within 2 metres of the machine", "pause the VPN or ad blocker"],
+        [],
+        id="sa-759 a cause the message names (a VPN) is listed, whatever its place",
+    ),
+    pytest.param(
+        "Trying to set the Brew up from the sofa - the machine's in the kitchen at the other end "
+        "of the house. Blue light is flashing, I allowed all the permissions, no VPN, but the app "
+        "still says No machine found. Any ideas?",
+        (),
+        ["stand within 2 metres of the machine"],
+        ["pause the VPN or ad blocker", "allow Nearby devices"],  # "no VPN", "I allowed"
+        id="sa-277 'no VPN' and 'I allowed all the permissions' rule those causes out",
+    ),
 ]
 
 
