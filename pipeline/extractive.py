@@ -2085,6 +2085,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     change = _own_change(question, picked, ranked, quoted)
     if change is not None and len(picked) < max_units:
         take(change)
+    change = _change_described(question, picked, ranked, quoted)
+    if change is not None:
+        take(change)
     warning = _against_plan(question, picked, ranked, quoted)
     if warning is not None:
         take(warning)
@@ -2443,6 +2446,39 @@ def _own_change(
     if best is None or _in_reply(best, picked, quoted):
         return None
     return best
+
+
+def _change_described(
+    question: Question, picked: list[Scored], ranked: list[Scored], quoted: str
+) -> Scored | None:
+    """A procedure for a change quoted ("How to change your plan") and a section of its article
+    whose text gives the change the message asks for as an example, "from A to B" with A named
+    before B ("I'm on Plus … Business would suit us": *Upgrading*, "for example, from Plus to
+    Business"): that section's first unit too, since it says when the change takes effect and
+    what it costs."""
+    article = next((p.article for p in picked if p.unit.kind == "steps"), None)
+    if article is None:
+        return None
+    order = _first_said(question.latest)
+    for n, section in enumerate(article.sections):
+        text = " ".join(b.markdown for b in section.blocks if b.kind != "steps")
+        if not any(
+            _named_in_order(terms(m.group(1)), terms(m.group(2)), order)
+            for m in _FROM_TO.finditer(plain(text))
+        ):
+            continue
+        first = next((s for s in ranked if s.article is article and s.unit.section == n), None)
+        if first is not None and not _in_reply(first, picked, quoted):
+            return first
+        return None
+    return None
+
+
+def _named_in_order(a: set[str], b: set[str], order: dict[str, int]) -> bool:
+    if len(a) != 1 or len(b) != 1 or a == b:
+        return False
+    first, second = order.get(next(iter(a))), order.get(next(iter(b)))
+    return first is not None and second is not None and first < second
 
 
 def _symptom_explained(

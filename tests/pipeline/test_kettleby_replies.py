@@ -1239,6 +1239,16 @@ CASES = [
         ["pause the VPN or ad blocker", "allow Nearby devices"],  # "no VPN", "I allowed"
         id="sa-277 'no VPN' and 'I allowed all the permissions' rule those causes out",
     ),
+    pytest.param(
+        "I'm on Plus, which I pay for on your website rather than through the app store. We've "
+        "just put a second Brew in the studio where I run my pottery classes and I think "
+        "Business would suit us better now. Where do I change it over, and can I see what it's "
+        "going to cost before I commit to anything?",
+        (),
+        ["Review change", "takes effect immediately"],
+        ["takes effect at the end of your current billing period"],  # not the downgrade
+        id="sa-718 the change asked is the section's example 'from Plus to Business': upgrading",
+    ),
 ]
 
 
