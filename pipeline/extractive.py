@@ -2088,6 +2088,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     change = _change_described(question, picked, ranked, quoted)
     if change is not None:
         take(change)
+    rule = _labelled_rule(question, picked, ranked, quoted, sources)
+    if rule is not None:
+        take(rule)
     warning = _against_plan(question, picked, ranked, quoted)
     if warning is not None:
         take(warning)
@@ -2471,6 +2474,33 @@ def _change_described(
         if first is not None and not _in_reply(first, picked, quoted):
             return first
         return None
+    return None
+
+
+def _labelled_rule(
+    question: Question, picked: list[Scored], ranked: list[Scored], quoted: str, sources: Sources
+) -> Scored | None:
+    """A list of rules in the answer's article, each item opening with what it is about in bold
+    ("**Coffee beans, descaler and water filters** can only be returned unopened"), and a
+    message that names one of those things plainly and asks what the rule is about ("opened the
+    beans … Can I send the rest back?"): the item for the customer's thing, unless quoted."""
+    article = picked[0].article
+    asked = set(question.asked_weights(_UNIFORM))
+    # a thing no title names ("beans"; not "Brew", which the help centre is about)
+    plainly = _said_plainly(question.latest).difference(
+        *(_text_terms(a.title) for a in sources.articles)
+    )
+    for s in ranked:
+        if s.article is not article or s.unit.kind != "bullets" or s.unit.item is None:
+            continue
+        label = _BOLD_LABEL.match(s.unit.text)
+        if (
+            label
+            and not label.group(1).rstrip().endswith((".", ":", "!"))  # a thing, not a step
+            and _text_terms(label.group(1)) & plainly
+            and (_unit_terms(article, s.unit) - _text_terms(label.group(1))) & asked
+        ):
+            return None if _in_reply(s, picked, quoted) else s
     return None
 
 

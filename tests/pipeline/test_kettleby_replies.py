@@ -1249,6 +1249,14 @@ CASES = [
         ["takes effect at the end of your current billing period"],  # not the downgrade
         id="sa-718 the change asked is the section's example 'from Plus to Business': upgrading",
     ),
+    pytest.param(
+        "Bought a bag of the dark roast beans from you last week, opened it and honestly I hate "
+        "them. Can I send the rest back for a refund?",
+        (),
+        ["can only be returned unopened"],
+        ["Gift cards"],  # the rule for the customer's thing, not the whole list
+        id="sa-113 a rule list's item labelled with what the customer has (beans)",
+    ),
 ]
 
 
