@@ -411,10 +411,12 @@ MISTAKEN_SHARE = 0.3  # … and that share of its own words
 _PREREQUISITES = re.compile(r"(?i)^\s*(before you\b|what you('ll)? need\b|prerequisites\b)")
 # What to do once a procedure is done ("After the reset", "After you cancel", "Next steps")
 _AFTERWARDS = re.compile(r"(?i)^\s*(after (the|you|your|that|this)\b|next steps?\b|what next\b)")
+# A yes/no question: "It's only 14 months old - will you still sort it under warranty?", "so it's
+# covered, right?", "… still under its guarantee so can I get the tip swapped?"
 _YES_NO = re.compile(
-    r"(?i)(?:^|[-–—,;:]\s)\s*(is|are|was|were|will|would|does|do|did|can|could|should|am)\b"
+    r"(?i)(?:^|[-–—,;:]\s|\bso\s)\s*(is|are|was|were|will|would|does|do|did|can|could|should|am)\b"
     r"|,\s*(?:right|correct|yes|yeah|no|isn't it|is that right)\s*\?"
-)  # "It's only 14 months old - will you still sort it under warranty?", "so it's covered, right?"
+)
 INTRO_PENALTY = 0.15  # an article's opening sentence, when a later unit holds more of the question
 _SIGNPOST = re.compile(
     r"(?i)^\s*(this (article|guide|page|section|topic|document) (explains|describes|covers|"
@@ -699,6 +701,14 @@ _PHRASES = (
             r"know|detect|sense|tell)\b(?=\s+(?:if|when|that|whether)\b)"
         ),
         partial(_and_named, "check"),
+    ),
+    (  # "can I get the tip swapped under warranty?": is it covered
+        re.compile(
+            r"(?i)\b(?:can|could|will|would)\s+(?:i|we|you)\s+(?:get|have|claim)\b[^.?!]{0,40}?"
+            r"\bunder (?:the |its |my |our )?"
+            r"(?:warranty|guarantee)\b"
+        ),
+        partial(_and_named, "covered"),
     ),
     (  # "would the money go to them or to us?" after a return: who is refunded
         re.compile(

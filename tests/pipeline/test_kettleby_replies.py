@@ -1257,6 +1257,15 @@ CASES = [
         ["Gift cards"],  # the rule for the customer's thing, not the whole list
         id="sa-113 a rule list's item labelled with what the customer has (beans)",
     ),
+    pytest.param(
+        "Had my Brew about 8 months. The little frothing tip on the steam wand has gone a bit "
+        "perished and the milk doesn't foam like it did. The machine's still under its 2 year "
+        "guarantee so can I get the tip swapped under warranty?",
+        (),
+        ["frothing tip: 6 months", "Normal wear of parts such as seals and the frothing tip"],
+        [],
+        id="sa-753 '… so can I get it swapped under warranty?' asks if it is covered: both sides",
+    ),
 ]
 
 
