@@ -491,9 +491,9 @@ _ABSENT = re.compile(
     # "water tank seems fine", "the tank seems to be sitting fine": not the tank's causes
     r"|\b(?:the\s+|my\s+)?([\w-]+(?:\s+[\w-]+)?)\s+(?:seems|looks)\s+(?:to be\s+(?:\w+\s+)?)?"
     r"(?:fine|ok|okay|perfect)\b"
-    # "Drip tray's empty, nothing coming from the back": not the leak from the back
     # "Blue light is flashing, I allowed all the permissions, no VPN, but …"
     r"|(?:^|[,;:]\s*)no\s+([\w-]+)(?=\s*(?:[,;.!]|$|\s+(?:and|but)\b))"
+    # "Drip tray's empty, nothing coming from the back": not the leak from the back
     r"|\bnothing(?:'s| is)?\s+(?:coming|leaking|dripping)\s+(?:out\s+)?(?:from|of)\s+(?:the\s+)?"
     r"([\w-]+)"
     r"|\b(?:haven't|hasn't|didn't|have not|has not|did not|never)\s+(?:changed|moved|replaced)\s+"
@@ -1556,7 +1556,12 @@ def _direction(article: SourceArticle, unit: Unit, order: dict[str, int]) -> int
     match = _FROM_TO.search(path[-1]) if path else None
     if match is None:
         return 0
-    a, b = terms(match.group(1)), terms(match.group(2))
+    return _said_order(terms(match.group(1)), terms(match.group(2)), order)
+
+
+def _said_order(a: set[str], b: set[str], order: dict[str, int]) -> int:
+    """+1 when the message (``order``: ``_first_said``) names the one term of ``a`` before the
+    one of ``b``, −1 when after, 0 when it does not name both."""
     if len(a) != 1 or len(b) != 1 or a == b:
         return 0
     first, second = order.get(next(iter(a))), order.get(next(iter(b)))
@@ -2476,7 +2481,7 @@ def _change_described(
     for n, section in enumerate(article.sections):
         text = " ".join(b.markdown for b in section.blocks if b.kind != "steps")
         if not any(
-            _named_in_order(terms(m.group(1)), terms(m.group(2)), order)
+            _said_order(terms(m.group(1)), terms(m.group(2)), order) > 0
             for m in _FROM_TO.finditer(plain(text))
         ):
             continue
@@ -2512,13 +2517,6 @@ def _labelled_rule(
         ):
             return None if _in_reply(s, picked, quoted) else s
     return None
-
-
-def _named_in_order(a: set[str], b: set[str], order: dict[str, int]) -> bool:
-    if len(a) != 1 or len(b) != 1 or a == b:
-        return False
-    first, second = order.get(next(iter(a))), order.get(next(iter(b)))
-    return first is not None and second is not None and first < second
 
 
 def _symptom_explained(
@@ -3085,8 +3083,8 @@ def _sibling_causes(
         for n, section in enumerate(article.sections)
         if n != unit.section and section.path[:-1] == path[:-1] and len(section.path) == len(path)
     ]
-    # a cause the message names by a word no other cause's heading holds ("I also have a VPN on
-    # my phone") before the others, whatever its place
+    # a cause the message names by a word no other part of the article holds ("I also have a
+    # VPN on my phone") before the others, whatever its place
     plainly = _said_plainly(question.latest)
     named = {n for n in siblings if _own_heading_words(article, n) & plainly}
     for n in sorted(siblings, key=lambda n: n not in named):
