@@ -710,6 +710,13 @@ _PHRASES = (
         ),
         partial(_and_named, "covered"),
     ),
+    (  # "is there anywhere else I can see where my parcel's got to?": tracking it
+        re.compile(
+            r"(?i)\bwhere (?:my|the|our) (?:parcel|order|package|delivery)(?:'s|s| is| has)?"
+            r"(?:\s+(?:got to|at|now))?\b"
+        ),
+        partial(_and_named, "track order"),
+    ),
     (  # "would the money go to them or to us?" after a return: who is refunded
         re.compile(
             r"(?i)\b(?:the\s+)?money\s+(?:go|goes|went|come|comes|be (?:sent|paid))\b(?:\s+back)?"

@@ -1266,6 +1266,14 @@ CASES = [
         [],
         id="sa-753 '… so can I get it swapped under warranty?' asks if it is covered: both sides",
     ),
+    pytest.param(
+        "Accidentally deleted the dispatch email with the tracking link in it 🙈 is there "
+        "anywhere else I can see where my parcel's got to?",
+        (),
+        ["under **Orders** on kettleby.com"],
+        ["We can't change the address"],
+        id="sa-379 where my parcel's got to: tracking the order",
+    ),
 ]
 
 
