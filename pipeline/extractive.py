@@ -2516,12 +2516,10 @@ def _labelled_rule(
         if s.article is not article or s.unit.kind != "bullets" or s.unit.item is None:
             continue
         label = _BOLD_LABEL.match(s.unit.text)
-        if (
-            label
-            and not label.group(1).rstrip().endswith((".", ":", "!"))  # a thing, not a step
-            and _text_terms(label.group(1)) & plainly
-            and (_unit_terms(article, s.unit) - _text_terms(label.group(1))) & asked
-        ):
+        if not label or label.group(1).rstrip().endswith((".", ":", "!")):
+            continue  # no label, or a step ("**Cancel any paid subscription first.**")
+        named = _text_terms(label.group(1))
+        if named & plainly and (_unit_terms(article, s.unit) - named) & asked:
             return None if _in_reply(s, picked, quoted) else s
     return None
 
