@@ -114,6 +114,7 @@ PART_MEANING = 0.5  # a unit's cosine to a question of several that no unit answ
 QUESTION_ALONE_MEANING = 0.25  # … to one of several questions, for its own best unit to join
 MAX_UNITS = 3
 RUNNER_UP_RATIO = 0.8  # a question's next unit, when the reply quotes its best already
+RUNNER_UP_PLACE_RATIO = 0.7  # … or one that says where, for a "where is it?"
 RUNNER_UP_CANDIDATES = 4  # … among this many
 MAX_CANDIDATES = 12
 MAX_ROWS = 3
@@ -259,6 +260,8 @@ _ASKING = re.compile(
     + r"|\b(so|and|but|now)\s+(i|we)\s+(need|want|would like|'d like)\s+to\b"
     # "My husband also wants to know if he could start a coffee from the browser"
     + r"|\b(wants?|needs?|would like|'d like) to know\b"
+    # "… the serial number where on earth is it, there's nothing on the back"
+    + r"|\b(where|what|how|why|which) (on earth|exactly|the heck)\s+(is|are|do|does|can|would)\b"
     # "… so I'm not sure it actually went through", "I'm honestly not 100% sure I won't …"
     # (not "We do have a VAT number but I'm not sure you need it": an offer)
     + r"|\b(i'?m|i am|we'?re|we are)\s+(\w+\s+)?not\s+(\S+\s+)?sure\b(?!\s+(you|we)\s+need)"
@@ -459,6 +462,13 @@ _SEE = re.compile(
     r"(?i)\b(?:see|follow the (?:steps|instructions) in|refer to)\s+"
     r"(\*[^*]+\*|\[[^\]]+\]|[A-Z][^.;(|]{3,80})"
 )
+# "where on earth is it?", "where do I find it?": a place asked; a sentence that says one
+_WHERE_ASKED = re.compile(r"(?i)\bwhere\b")
+_PLACE_SAID = re.compile(
+    r"(?i)\b(printed|located|found|shown|written|stamped|engraved|listed|is|are)\s+"
+    r"(on|under|underneath|in|inside|behind|beneath|at|next to|below|above)\b"
+)
+_SEE_ASIDE = re.compile(r"(?i)\(\s*(?:see|refer to)\b[^)]*\)")
 _FOLLOW_UP_OPENING = re.compile(
     r"(?i)^\s*((ok(ay)?|thanks|thank you|cheers|great|cool|right|oh)[,.!]*\s+)?"
     r"(and|also|what about|how about|what if|same (for|with|on)|one more (thing|question))\b"
@@ -573,6 +583,9 @@ _HAVE = re.compile(
 # … or uses ("How do I descale it with the app?", "Descaled through the app last night"): not
 # the section "(without the app)" either
 _WITH = re.compile(r"(?i)\b(?:with|through|via)\s+(?:the|my|our)\s+([\w-]+)")
+# "If you skip the soak in step 1, …": the condition, up to its comma
+_IF_YOU = re.compile(r"(?i)^\s*if you ([^,.;:]+),")
+_STEP_WORDS = frozenset({"step"})  # as terms() writes "step" and "steps"
 # Words a question and an article use for the same thing: a question's term counts as held when
 # a unit holds all the terms of one of its alternatives ("website": "web").
 SYNONYMS = {
@@ -588,7 +601,9 @@ SYNONYMS = {
     # "normal delivery": the standard service
     **dict.fromkeys(("normal", "regular", "usual", "ordinary"), ("standard",)),
     # "what's the fastest way to see my data?": "the quickest way to get a copy"
-    **dict.fromkeys(("fastest", "quickest"), ("quickest", "fastest", "easiest")),
+    **dict.fromkeys(("fastest", "quickest"), ("quickest", "fastest", "easiest", "express")),
+    # "is the fast one free?": express shipping
+    **dict.fromkeys(("fast", "quick", "quicker", "faster", "speedy"), ("express",)),
     # a phone named by its maker or model: the platform help centres write their steps for
     **dict.fromkeys(
         ("pixel", "samsung", "galaxy", "oneplus", "xiaomi", "huawei", "motorola"), ("android",)
@@ -607,7 +622,15 @@ SYNONYMS = {
     **dict.fromkeys(("sticky", "stuck"), ("stick",)),
     "milky": ("milk",),
     "bottom": ("base", "underside"),
-    "postage": ("shipping",),  # "rather than pay for postage": not the shipping rates
+    # "Have I been sent a dud?": "The filter floats up in the tank. Is it broken?"
+    **dict.fromkeys(("dud", "duff"), ("broken", "faulty")),
+    **dict.fromkeys(("bobbing", "bobs", "bob"), ("floats",)),
+    "postage": ("shipping",),
+    # "I got my Brew from Argos": "if you bought from another retailer"
+    **dict.fromkeys(
+        ("argos", "currys", "amazon", "ebay", "lakeland", "costco", "selfridges", "harrods"),
+        ("retailer",),
+    ),  # "rather than pay for postage": not the shipping rates
     # "bought us a Brew as a wedding present": "If the order was a gift"
     **dict.fromkeys(("present", "presents"), ("gift",)),
     # "how long is the lead?": "Power cable length"; "what's its footprint?": "Dimensions"
@@ -1366,6 +1389,18 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
         off_colour = _other_colours(article, colours) | _other_symptoms(article, question.stated)
         if article is answered_from:
             prior += ANSWERED_ARTICLE_BONUS
+        # "How long do you keep the recipes I've saved?": the row the message names of a table
+        # of times holds the time asked ("Until you delete them"), however much more the other
+        # rows' look like one
+        named_rows = {
+            id(u)
+            for u in article.units
+            if u.kind == "row"
+            and _timed_table(article, u)
+            and _names(keys_named, _row_key(u), aliases)
+        }
+        if len(named_rows) > 1:  # "the usage info from my machine": "Machine diagnostics" or
+            named_rows = set()  # "… and machine settings"?
         for unit in article.units:
             # not quotable alone, or a sentence pointing to another source ("see *Kettleby Brew
             # warranty*"): that one answers
@@ -1382,7 +1417,11 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if cov <= 0:
                 continue
             bonus = prior + (IN_CHUNK_BONUS if article.in_chunk(unit) else 0.0)
-            if time_asked and unit.kind != "steps" and _DURATION.search(plain(unit.text)):
+            if (
+                time_asked
+                and unit.kind != "steps"
+                and (_DURATION.search(plain(unit.text)) or id(unit) in named_rows)
+            ):
                 bonus += TIME_BONUS  # "how long …": "we reply within one month"
             if negated:  # "(not the app store)": not the procedure for the app store, nor
                 # a cause under "Water in front of the machine" for "not at the front"; "rather
@@ -1619,7 +1658,16 @@ def _pointed_to(sources: Sources) -> set[int]:
         for unit in article.units
         if unit.kind == "sentence"
         and any(titles.get(t, article) is not article for t in _titles_named(unit.text))
+        and not _says_more(unit.text)
     }
+
+
+def _says_more(text: str) -> bool:
+    """A sentence whose pointer is an aside in brackets: it states something of its own around
+    it ("Brew history is kept for as long as your plan allows (see *Kettleby app plans*) and
+    older entries are deleted automatically"), unlike "For refunds, see *Subscription refund
+    policy*."."""
+    return bool(_SEE_ASIDE.search(text))
 
 
 def _followed(
@@ -1816,6 +1864,12 @@ def _times_only(article: SourceArticle, unit: Unit, words: set[str]) -> bool:
     header = article.sections[unit.section].blocks[unit.block].header
     besides = _times_header(header[0]) if header else None
     return besides is not None and not words & besides
+
+
+def _timed_table(article: SourceArticle, unit: Unit) -> bool:
+    """The row's table gives a time in every value column ("How long we keep it")."""
+    header = article.sections[unit.section].blocks[unit.block].header
+    return bool(header) and _times_header(header[0]) is not None
 
 
 @lru_cache(maxsize=4096)  # once per table, not per row and question (a how-much question checks
@@ -2047,6 +2101,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     if case is not None and not told(case):
         take(case)
     case = _case_stated(question, best, ranked)
+    if case is not None and not _in_reply(case, picked, quoted):
+        take(case)
+    case = _condition_met(question, best, ranked)
     if case is not None and not _in_reply(case, picked, quoted):
         take(case)
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
@@ -2308,6 +2365,26 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
         seen.add(n)  # a section's best unit
         heading = _text_terms(" ".join(article.sections[n].path[-1:]))
         if s.unit.kind != "steps" and channels & _channels(heading):
+            return s
+    return None
+
+
+def _condition_met(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
+    """A sentence of the answer's article whose "If you …" the message says it did, in words of
+    its own ("was in a rush so skipped the soaking bit": "If you skip the soak in step 1, air
+    trapped in the cartridge can stop water from flowing for the first few cups"): what follows
+    from it is what the customer sees. Its condition's words (not a step's number) are all said,
+    two at least."""
+    said = _text_terms(question.latest)
+    aliases = question.aliases
+    for s in ranked:
+        if s.article is not best.article or s.unit.kind != "sentence" or s is best:
+            continue
+        match = _IF_YOU.match(plain(s.unit.text))
+        if match is None:
+            continue
+        condition = {t for t in _text_terms(match.group(1)) if not t.isdigit()} - _STEP_WORDS
+        if len(condition) >= 2 and all(_holds(t, said, aliases) for t in condition):
             return s
     return None
 
@@ -3618,6 +3695,8 @@ def _covered(
     context: set[str] = set()
     for article, unit in used:
         got |= _unit_terms(article, unit)
+        if unit.kind == "sentence":  # "Pause all … without deleting them" answers no "delete"
+            got -= _without(unit.text)
         context |= article.context_terms(unit)
     return coverage_of(weights, got, context, aliases)
 
@@ -3784,15 +3863,21 @@ def _runner_up(
     payments again): the next unit of a cited article, nearly as good, that holds a word of the
     question the reply does not ("working")."""
     # a word written with or without its hyphen is one word ("wifi", "Wi-Fi")
-    wanted = _unhyphened(terms(_phrased(piece))) - _unhyphened(terms(quoted))
+    asked = _unhyphened(terms(_phrased(piece)))
+    wanted = asked - _unhyphened(terms(quoted))
+    where = bool(_WHERE_ASKED.search(piece))
     for other in ranked[1:RUNNER_UP_CANDIDATES]:
-        if other.score < RUNNER_UP_RATIO * top.score:
+        if other.score < RUNNER_UP_PLACE_RATIO * top.score:
             break
+        held = _unhyphened(_unit_terms(other.article, other.unit))
+        # "the serial number where on earth is it": "The serial number is printed on the
+        # sticker under the drip tray", where the reply only names it
+        place = where and asked & held and bool(_PLACE_SAID.search(plain(other.unit.text)))
         if (
             other.unit.kind != "steps"
             and any(other.article is p.article for p in chosen)
             and not _in_reply(other, chosen, quoted)
-            and wanted & _unhyphened(_unit_terms(other.article, other.unit))
+            and (place or (wanted & held and other.score >= RUNNER_UP_RATIO * top.score))
         ):
             return other
     return None

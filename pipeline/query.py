@@ -74,6 +74,11 @@ QUANTITIES = (
         re.compile(r"(?i)\b(watts?|wattage|kw|kilowatts?)\b|\bhow much (power|electricity)\b"),
         "power",
     ),
+    # "is it going to go bang on Portuguese electrics?": the mains voltage
+    (
+        re.compile(r"(?i)\b(electrics|voltage|volts?|(plug|travel|power) adapters?)\b"),
+        "mains voltage",
+    ),
 )
 
 

@@ -148,6 +148,8 @@ _COMPARED = _by_form(
 
 @lru_cache(maxsize=1 << 18)  # a knowledge base has a bounded vocabulary; a draft stems ~4k words
 def _stemmed(word: str) -> str:
+    if word.endswith("-wise") and len(word) > 7:  # "what would I get support-wise?": support
+        word = word[:-5]
     return _OWN_STEM.get(word) or _stem(_IRREGULAR.get(word) or _COMPARED.get(word, word))
 
 

@@ -1274,6 +1274,67 @@ CASES = [
         ["We can't change the address"],
         id="sa-379 where my parcel's got to: tracking the order",
     ),
+    pytest.param(
+        "I'm on the free version of the app at the moment. If something goes wrong, is there "
+        "actually anyone I can contact? And if I paid for Plus what would I get support-wise - "
+        "and do you get any sort of stats on how much coffee you're drinking?",
+        (),
+        ["Email support within 48 hours", "Monthly email summary"],  # "support-wise": support
+        [],
+        id="sa-779 support-wise",
+    ),
+    pytest.param(
+        "Need a bag of beans for a dinner party on Friday - it's Wednesday morning and I'm in "
+        "Nottingham. What's the quickest delivery option you've got? And if I bulk the order up "
+        "a bit, is the fast one free?",
+        (),
+        ["Next working day", "No free express shipping"],  # the quickest: express
+        [],
+        id="sa-780 the fast one",
+    ),
+    pytest.param(
+        "Red light and E9 on the screen. I've turned it off and on again, still there. What "
+        "does that one mean? And if I need to give someone the serial number where on earth is "
+        "it, there's nothing on the back",
+        (),
+        ["Internal sensor fault", "printed on the sticker under the drip tray"],  # where it is
+        [],
+        id="sa-781 where the serial number is",
+    ),
+    pytest.param(
+        "Bit of a privacy-nerd question. How long do you keep the recipes I've saved in the app "
+        "on your servers? And is my whole brew history kept forever or does it get trimmed at "
+        "some point?",
+        (),
+        [
+            "Until you delete them or delete your account",  # the row named, not one with years
+            "older entries are deleted automatically",  # a sentence with a pointer aside
+        ],
+        ["24 months from when they were recorded"],
+        id="sa-783 the recipes row",
+    ),
+    pytest.param(
+        "Two things. I got my Brew from Argos last month and it's not really for me - can I just "
+        "send it back to you instead, seeing as you make it? Also I bought a £50 Kettleby "
+        "gift card on your site for my brother but it turns out he's already got one. Can that "
+        "go back?",
+        (),
+        ["if you bought from another retailer, please return the item to them", "Gift cards"],
+        [],
+        id="sa-786 bought from Argos",
+    ),
+    pytest.param(
+        "Just put a fresh AquaPure in (was in a rush so skipped the soaking bit) and now hardly "
+        "any water comes through for the first couple of cups. Also the filter keeps bobbing up "
+        "off the bottom of the tank. Have I been sent a dud?",
+        (),
+        [
+            "It wasn't pushed down far enough",  # "a dud": "Is it broken?"
+            "air trapped in the cartridge can stop water from flowing",  # "skipped the soaking"
+        ],
+        ["Recycling used filters"],
+        id="sa-791 skipped the soak",
+    ),
 ]
 
 
