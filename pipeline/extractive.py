@@ -584,7 +584,7 @@ _HAVE = re.compile(
 # the section "(without the app)" either
 _WITH = re.compile(r"(?i)\b(?:with|through|via)\s+(?:the|my|our)\s+([\w-]+)")
 # "If you skip the soak in step 1, …": the condition, up to its comma
-_IF_YOU = re.compile(r"(?i)^\s*if you ([^,.;:]+),")
+_IF = re.compile(r"(?i)^\s*if (?:you )?([^,.;:]+),")
 _STEP_WORDS = frozenset({"step"})  # as terms() writes "step" and "steps"
 # Words a question and an article use for the same thing: a question's term counts as held when
 # a unit holds all the terms of one of its alternatives ("website": "web").
@@ -626,6 +626,8 @@ SYNONYMS = {
     **dict.fromkeys(("dud", "duff"), ("broken", "faulty")),
     **dict.fromkeys(("bobbing", "bobs", "bob"), ("floats",)),
     "postage": ("shipping",),
+    # "is there a version for my Apple Watch?": "an app for smartwatches"
+    **dict.fromkeys(("watch", "wearable", "fitbit", "garmin"), ("smartwatches",)),
     # "I got my Brew from Argos": "if you bought from another retailer"
     **dict.fromkeys(
         ("argos", "currys", "amazon", "ebay", "lakeland", "costco", "selfridges", "harrods"),
@@ -2370,21 +2372,29 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
 
 
 def _condition_met(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
-    """A sentence of the answer's article whose "If you …" the message says it did, in words of
-    its own ("was in a rush so skipped the soaking bit": "If you skip the soak in step 1, air
-    trapped in the cartridge can stop water from flowing for the first few cups"): what follows
-    from it is what the customer sees. Its condition's words (not a step's number) are all said,
-    two at least."""
-    said = _text_terms(question.latest)
-    aliases = question.aliases
+    """A sentence or list item of the answer's article whose "If …" the message says happened,
+    in words of its own ("was in a rush so skipped the soaking bit": "If you skip the soak in
+    step 1, air trapped in the cartridge can stop water from flowing for the first few cups";
+    "did the full … soak-it clean at the weekend and now the steam wand just spits and
+    sputters": "If the steam only sputters after a deep clean, the wand may be blocked by
+    limescale"): what follows from it is what the customer sees. Its condition's words (not a
+    step's number), two at least, are all said in one sentence, none ruled out."""
+    pieces = [terms(_phrased(p)) for p in _pieces(question.latest)]
     for s in ranked:
-        if s.article is not best.article or s.unit.kind != "sentence" or s is best:
+        if s.article is not best.article or s.unit.kind not in ("sentence", "bullets") or s is best:
             continue
-        match = _IF_YOU.match(plain(s.unit.text))
+        match = _IF.match(plain(s.unit.text))
         if match is None:
             continue
         condition = {t for t in _text_terms(match.group(1)) if not t.isdigit()} - _STEP_WORDS
-        if len(condition) >= 2 and all(_holds(t, said, aliases) for t in condition):
+        if (
+            len(condition) >= 2
+            and not condition & question.negated  # "with my email, not Google"
+            # in the message's own words (not their aliases), in one of its sentences ("If
+            # you're still signed in and just want a new password" is not "New phone. … He's
+            # signed in on his iPad")
+            and any(condition <= said for said in pieces)
+        ):
             return s
     return None
 

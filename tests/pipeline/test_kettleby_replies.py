@@ -1335,6 +1335,17 @@ CASES = [
         ["Recycling used filters"],
         id="sa-791 skipped the soak",
     ),
+    pytest.param(
+        "Two quick ones: does the app have a dark mode? I check it first thing in the morning "
+        "and it's blinding. And is there a version for my Apple Watch?",
+        (),
+        [
+            "follows your phone's light or dark setting",
+            "We don't currently have an app for smartwatches",
+        ],
+        ["Is there a web version?"],
+        id="sa-793 a watch",
+    ),
 ]
 
 
