@@ -74,6 +74,7 @@ DIRECTION_BONUS = 0.3  # a "from A to B" heading whose A and B the question name
 KIND_PREFERENCE = 0.8
 OTHER_PROCEDURE_RATIO = 0.7  # another article's procedure for "How do I …": against the best
 _GOING = frozenset(_all_terms("go going sort"))
+INSTRUCTION_MIN_COVERAGE = 0.03  # of the question, for a one-sentence procedure's bonus
 ROW_BONUS = 0.25  # a table row for a "how much" one
 LABEL_MAX_TERMS = 4  # a list item's bold label that names a row's key ("**E1 or E6:**")
 _BOLD_LABEL = re.compile(r"\*\*([^*]{1,60})\*\*")
@@ -1465,6 +1466,9 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 how
                 and question.asks_how
                 and (_refers_to_steps(article, unit) or _instruction(unit))
+                # not one that holds next to nothing asked ("Tap **Schedules > Pause all** …
+                # without deleting them" for "how do I get rid of one?")
+                and cov >= INSTRUCTION_MIN_COVERAGE
             ):
                 bonus += STEPS_BONUS  # "… and then add it again using the steps above"; "Go to
                 # **Settings > Account > Security > Two-step verification** and tap **Turn off**."

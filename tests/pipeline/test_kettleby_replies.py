@@ -1346,6 +1346,23 @@ CASES = [
         ["Is there a web version?"],
         id="sa-793 a watch",
     ),
+    pytest.param(
+        "Done that, ta. My first coffee comes out a bit lukewarm though, is there anything in the "
+        "schedule settings for that? And how do I get rid of one I set up by mistake for Sundays?",
+        (
+            ("customer", "Can the Brew make my coffee before my alarm goes off?"),
+            (
+                "agent",
+                "Yes, with a schedule. In the app, tap your machine and then Schedules, tap + New "
+                "schedule, choose the drink and cup size, set the time and the days it should "
+                "repeat, then tap Save.",
+            ),
+        ),
+        ["Preheat 10 minutes early", "swipe left on the schedule and tap **Delete**"],
+        # a one-sentence procedure that holds next to nothing asked ("… without deleting them")
+        ["Pause all"],
+        id="sa-796 get rid of one",
+    ),
 ]
 
 
