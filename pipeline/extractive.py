@@ -75,6 +75,7 @@ KIND_PREFERENCE = 0.8
 OTHER_PROCEDURE_RATIO = 0.7  # another article's procedure for "How do I …": against the best
 _GOING = frozenset(_all_terms("go going sort"))
 INSTRUCTION_MIN_COVERAGE = 0.03  # of the question, for a one-sentence procedure's bonus
+LAST_RESORT_TRIED = 2  # fixes a message says it tried, for the reply to end on the last resort
 ROW_BONUS = 0.25  # a table row for a "how much" one
 LABEL_MAX_TERMS = 4  # a list item's bold label that names a row's key ("**E1 or E6:**")
 _BOLD_LABEL = re.compile(r"\*\*([^*]{1,60})\*\*")
@@ -389,6 +390,7 @@ _EXHAUSTED = re.compile(
     r"|\bnothing (works|worked|helped|fixed it)\b"
     r"|\bnone of (it|that|this|them|the \w+) (works|worked|helped|fixed it|made any difference)\b"
     r"|\b(tried|done|been through|gone through|went through) every (single )?(step|fix|suggestion)\b"
+    r"|\b(going|gone|been|went) through (literally )?everything\b"
 )
 _LAST_RESORT = re.compile(
     r"(?i)^\W*(still\b|if (none|nothing|it still|the problem (still|continues))\b|none of)"
@@ -1581,6 +1583,28 @@ def _already_said(article: SourceArticle, unit: Unit, said: frozenset[str]) -> b
     return bool(held) and len(held & said) / len(held) >= ALREADY_SAID_SHARE
 
 
+def _last_resort_left(
+    question: Question, picked: list[Scored], ranked: list[Scored], quoted: str
+) -> Scored | None:
+    """A message that has tried several of the fixes ("I did the hold-the-hot-water-button
+    thing … I descaled two weeks ago and I even tried a drink with the filter out - still E4")
+    or says it tried them all: after the fixes left, what to do when none works ("Still seeing
+    E4? … stop using the machine and contact support"), of the answer's article."""
+    if len(question.tried) < LAST_RESORT_TRIED and not _EXHAUSTED.search(question.latest):
+        return None
+    article = picked[0].article
+    return next(
+        (
+            s
+            for s in ranked
+            if s.article is article
+            and _last_resort(article, s.unit)
+            and not _in_reply(s, picked, quoted)
+        ),
+        None,
+    )
+
+
 def _last_resort(article: SourceArticle, unit: Unit) -> bool:
     """The unit is what to do when nothing else worked: under "Still seeing E4?" or "If none of
     these work", or a sentence that opens so."""
@@ -2158,6 +2182,11 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         take(other)
     for other in _answers_to_each_question(question, picked, sources, quoted):
         take(other)
+    last = _last_resort_left(question, picked, ranked, quoted)
+    if last is not None:
+        take(last)
+        if _EXHAUSTED.search(question.latest):  # "after going through everything on your E4
+            picked.insert(0, picked.pop())  # page": what is left opens the reply
     limit = _time_limit(question, picked, ranked, quoted)
     if limit is not None:
         take(limit)

@@ -1363,6 +1363,27 @@ CASES = [
         ["Pause all"],
         id="sa-796 get rid of one",
     ),
+    pytest.param(
+        "Still getting E4 after going through everything on your E4 page - primed it with the "
+        "hot water button, tried it with the filter out, ran a descale, and pressed the valve "
+        "under the tap. The pump just buzzes. My partner's quite handy and reckons he can take "
+        "the back off and have a look at the pump himself. Is that OK, or what's the next step?",
+        (),
+        ["stop using the machine and contact support", "Don't open the casing yourself"],
+        [],
+        id="sa-565 everything tried",
+    ),
+    pytest.param(
+        "E4 again. Tank is full and clicked in, I did the hold-the-hot-water-button thing and "
+        "water came out of the steam wand fine, but the very next drink it was back to E4. I "
+        "descaled two weeks ago and I even tried a drink with the filter out - still E4. The "
+        "only other thing I can think of is my daughter washed the tank in the sink with the "
+        "milk jug and it had a milky film on the bottom. What's left to try?",
+        (),
+        ["The small valve in the base of the tank can stick", "stop using the machine"],
+        [],
+        id="sa-695 several fixes tried",
+    ),
 ]
 
 
@@ -1449,3 +1470,18 @@ def test_a_reply_read_end_to_end(kettleby_url, real_embedder, latest, thread, pr
         assert wanted in text, text
     for unwanted in absent:
         assert unwanted not in text, text
+
+
+def test_after_everything_was_tried_the_last_resort_comes_before_the_fixes(
+    kettleby_url, real_embedder
+):
+    """sa-565 (dev, read in session 41): "after going through everything on your E4 page" the
+    reply quoted the fixes the customer had done and never what is left to do."""
+    latest = (
+        "Still getting E4 after going through everything on your E4 page - primed it with the "
+        "hot water button, tried it with the filter out, ran a descale, and pressed the valve "
+        "under the tap. The pump just buzzes. Is that OK, or what's the next step?"
+    )
+    text = reply(kettleby_url, real_embedder, latest)
+    last = text.index("stop using the machine and contact support")
+    assert "Hold the Hot water button" not in text[:last], text
