@@ -465,6 +465,11 @@ _SEE = re.compile(
     r"(?i)\b(?:see|follow the (?:steps|instructions) in|refer to)\s+"
     r"(\*[^*]+\*|\[[^\]]+\]|[A-Z][^.;(|]{3,80})"
 )
+# "The grind dial is on top of the bean hopper": where a part (of two or three words) is
+_PART_PLACED = re.compile(
+    r"^The ((?:[a-z]+ ){1,2}[a-z]+) (?:is|are|sits) (?:on|in|under|inside|behind|at|next to|"
+    r"beside|below|above|underneath)\b"
+)
 # "where on earth is it?", "where do I find it?": a place asked; a sentence that says one
 _WHERE_ASKED = re.compile(r"(?i)\bwhere\b")
 _PLACE_SAID = re.compile(
@@ -1583,6 +1588,25 @@ def _already_said(article: SourceArticle, unit: Unit, said: frozenset[str]) -> b
     return bool(held) and len(held & said) / len(held) >= ALREADY_SAID_SHARE
 
 
+def _part_described(picked: list[Scored], ranked: list[Scored], quoted: str) -> Scored | None:
+    """A fix that names a part of the machine ("turn the grind dial one step finer") in an
+    article that says where that part is ("The grind dial is on top of the bean hopper and goes
+    from 1 (finest) to 10 (coarsest). Only turn the dial while the grinder is running …"): that
+    paragraph too, so the customer finds the part and handles it right."""
+    said = f" {' '.join(normalise(plain(p.unit.text)) for p in picked)} "
+    for s in ranked:
+        if (
+            s.unit.kind != "sentence"
+            or all(s.article is not p.article for p in picked)
+            or _in_reply(s, picked, quoted)
+        ):
+            continue
+        described = _PART_PLACED.match(plain(s.unit.text))
+        if described and f" {described.group(1).lower()} " in said:
+            return s
+    return None
+
+
 def _last_resort_left(
     question: Question, picked: list[Scored], ranked: list[Scored], quoted: str
 ) -> Scored | None:
@@ -2187,6 +2211,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         take(last)
         if _EXHAUSTED.search(question.latest):  # "after going through everything on your E4
             picked.insert(0, picked.pop())  # page": what is left opens the reply
+    part = _part_described(picked, ranked, quoted)
+    if part is not None:
+        take(part)
     limit = _time_limit(question, picked, ranked, quoted)
     if limit is not None:
         take(limit)

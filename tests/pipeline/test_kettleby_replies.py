@@ -1384,6 +1384,19 @@ CASES = [
         [],
         id="sa-695 several fixes tried",
     ),
+    pytest.param(
+        "Had the Brew a week. Every espresso is harsh and bitter, almost burnt, even with a "
+        "medium roast and the temperature already on Medium. A friend reckons it's the grind, "
+        "but I can't even see where you change that on this machine. Help?",
+        (),
+        [
+            "turn the grind dial one step coarser",
+            "The grind dial is on top of the bean hopper",  # where the part the fix turns is
+            "Only turn the dial while the grinder is running",
+        ],
+        [],
+        id="sa-535 where the grind dial is",
+    ),
 ]
 
 
