@@ -352,6 +352,11 @@ _CHANGED_TO = re.compile(
 )
 _SYMPTOM_CLAUSES = re.compile(r"[,;]+|\b(?:and|but|so)\b")  # "… so I … and it won't let me …"
 SYMPTOM_MIN_TERMS = 2  # … naming at least this many things, all of which the sentence holds
+_DENIED = re.compile(
+    r"(?i)\b(?:not|no|never|nowhere|isn'?t|aren'?t|wasn'?t|doesn'?t|don'?t|didn'?t)\b"
+)
+CAUSE_MIN_TERMS = 3  # words of a heading a told thing names, for that section to join a reply
+_HEADING_LABELS = frozenset(_all_terms("cause fix problem issue"))  # "Cause: …": not what it names
 # a sentence that needs the one before it: it opens with a word pointing back ("It is valid for 60
 # minutes") or names what it is about by a pronoun early on ("Team members who haven't set it up")
 _REFERS_BACK = re.compile(
@@ -634,6 +639,8 @@ SYNONYMS = {
     **dict.fromkeys(("dud", "duff"), ("broken", "faulty")),
     **dict.fromkeys(("bobbing", "bobs", "bob"), ("floats",)),
     "postage": ("shipping",),
+    # "a little bit of water under the machine, maybe a spoonful": "up to about a tablespoon"
+    **dict.fromkeys(("spoonful", "teaspoon", "spoon"), ("tablespoon",)),
     # "is there a version for my Apple Watch?": "an app for smartwatches"
     **dict.fromkeys(("watch", "wearable", "fitbit", "garmin"), ("smartwatches",)),
     # "I got my Brew from Argos": "if you bought from another retailer"
@@ -815,6 +822,10 @@ _PHRASES = (
             r"(?!\s+(?:down|with|over|dry|clean))"
         ),
         partial(_and_named, "reset"),
+    ),
+    (  # "I made about eight flat whites back to back": in a row (not the machine's back)
+        re.compile(r"(?i)\bback[- ]to[- ]back\b"),
+        "in a row",
     ),
     (  # "what should I do with the wand each time, straight after frothing?": after every use
         re.compile(r"(?i)\b(?:each|every) time\b(?=[^.?!]{0,30}\bafter\b)"),
@@ -2105,6 +2116,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             and any(f"- {i}" in listed for i in block.items)
         )
 
+    every = ranked  # … with the units of the sections the message's other symptom rules out
     ranked = [
         s
         for s in ranked
@@ -2223,6 +2235,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     for other in _symptom_explained(question, picked, ranked, quoted):
         if len(picked) < max_units:
             take(other)
+    cause = _cause_told(question, picked, every, quoted)
+    if cause is not None:
+        take(cause)
     change = _own_change(question, picked, ranked, quoted)
     if change is not None and len(picked) < max_units:
         take(change)
@@ -2699,6 +2714,41 @@ def _symptom_explained(
         ):
             return [s]
     return []
+
+
+def _cause_told(
+    question: Question, picked: list[Scored], ranked: list[Scored], quoted: str
+) -> Scored | None:
+    """A second thing the message tells of ("… maybe a spoonful, and the steam wand kept
+    dripping onto the counter for a bit after each one") that a section heading of the answer's
+    article names as a cause, every word of it ("Cause: the steam wand is dripping"): that
+    section's best unit, when the reply does not quote the section yet, though the message's
+    first symptom ("water under the Brew") rules out the sections under another ("Water in
+    front"). Not a thing it denies ("the drip tray isn't full")."""
+    article = picked[0].article
+    aliases = question.aliases
+    told = [
+        terms(_phrased(clause))
+        for piece in _pieces(question.latest)
+        if not _ASKING.search(piece)
+        for clause in _SYMPTOM_CLAUSES.split(piece)
+        if not _DENIED.search(clause)  # "the drip tray isn't full": not that cause
+    ]
+    quoting = {p.unit.section for p in picked if p.article is article}
+    for n, section in enumerate(article.sections):
+        if n in quoting or not section.path:
+            continue
+        heading = _text_terms(section.path[-1])
+        named = heading - _HEADING_LABELS
+        if (
+            heading & _HEADING_LABELS
+            and len(named) >= CAUSE_MIN_TERMS
+            and any(all(_holds(t, clause, aliases) for t in named) for clause in told)
+        ):
+            unit = _first_of(ranked, article, n)
+            if unit is not None and not _in_reply(unit, picked, quoted):
+                return unit
+    return None
 
 
 def _symptom_said(told: list[set[str]], text: str, aliases: dict) -> bool:

@@ -1397,6 +1397,19 @@ CASES = [
         [],
         id="sa-535 where the grind dial is",
     ),
+    pytest.param(
+        "After Sunday brunch (I made about eight flat whites back to back) there was a little "
+        "bit of water under the Brew, maybe a spoonful, and the steam wand kept dripping onto "
+        "the counter for a bit after each one. The tank's seated properly and the drip tray "
+        "isn't full. Should I be worried?",
+        (),
+        [
+            "up to about a tablespoon is normal",
+            "leave a cup under the wand after frothing",  # the second thing told, by its cause
+        ],
+        ["The drip tray has a red float"],  # "the drip tray isn't full"
+        id="sa-656 two things told",
+    ),
 ]
 
 
