@@ -497,7 +497,8 @@ _COMPARING = re.compile(
 # What a question says it is not about: "(not the app store)", "not through the app".
 _NEGATED = re.compile(
     r"(?i)\(\s*not\s+([^)]{1,40})\)|\bnot\s+(?:through|via|from|in|on|at|with|using|by)\s+"
-    r"(?:the\s+|a\s+|an\s+|your\s+|my\s+)?([\w-]+(?:\s+[\w-]+)?)"
+    r"(?:the\s+|a\s+|an\s+|your\s+|my\s+)?"
+    r"([\w-]+(?:\s+or\s+[\w-]+|\s+[\w-]+)?)"  # "not through Apple or Google": neither
     # "rather than me downloading a zip": not the self-service export
     r"|\b(?:rather than|instead of)\s+(?:me\s+|us\s+)?([\w-]+(?:\s+(?:for|on)\b)?"
     r"(?:\s+(?:a\s+|an\s+|the\s+)?[\w-]+)?)"
@@ -599,6 +600,15 @@ _WITH = re.compile(r"(?i)\b(?:with|through|via)\s+(?:the|my|our)\s+([\w-]+)")
 # "If you skip the soak in step 1, …": the condition, up to its comma
 _IF = re.compile(r"(?i)^\s*if (?:you )?([^,.;:]+),")
 _STEP_WORDS = frozenset({"step"})  # as terms() writes "step" and "steps"
+# A phone named by its maker or model: the platform help centres write their steps for
+_PLATFORMS = {
+    **dict.fromkeys(
+        ("pixel", "samsung", "galaxy", "oneplus", "xiaomi", "huawei", "motorola"), ("android",)
+    ),
+    **dict.fromkeys(("ipad", "ios"), ("iphone",)),
+}
+# What a brand before it names: the app or a product, not who bills ("billed by Kettleby")
+_PRODUCT_WORDS = frozenset({"app", "plus", "business", "account", "subscription", "plan"})
 # Words a question and an article use for the same thing: a question's term counts as held when
 # a unit holds all the terms of one of its alternatives ("website": "web").
 SYNONYMS = {
@@ -617,11 +627,7 @@ SYNONYMS = {
     **dict.fromkeys(("fastest", "quickest"), ("quickest", "fastest", "easiest", "express")),
     # "is the fast one free?": express shipping
     **dict.fromkeys(("fast", "quick", "quicker", "faster", "speedy"), ("express",)),
-    # a phone named by its maker or model: the platform help centres write their steps for
-    **dict.fromkeys(
-        ("pixel", "samsung", "galaxy", "oneplus", "xiaomi", "huawei", "motorola"), ("android",)
-    ),
-    **dict.fromkeys(("ipad", "ios"), ("iphone",)),
+    **_PLATFORMS,
     # "it sometimes looks a bit wonky": "If the tank sits at an angle"
     **dict.fromkeys(("wonky", "crooked", "askew", "lopsided", "tilted", "slanted"), ("angle",)),
     # "I uninstalled the app": "Deleting the app from your phone does not cancel …"
@@ -1372,7 +1378,9 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     weights = question.weights(sources)
     how, how_much = question.wants_steps, question.wants_value
     asked = set(weights)
-    factors = question.weights(_UNIFORM)  # asked 1, told and previous turn less; no idf
+    # asked 1, told and previous turn less; no idf; not what the message rules out ("I pay for
+    # Plus on your website, not through Apple or Google": not "On Android (… Google Play)")
+    factors = {t: w for t, w in question.weights(_UNIFORM).items() if t not in question.negated}
     # A row's key named by the thread's previous turn counts for a follow-up that leans on it
     # ("and on Pro?"), not for a message that asks something of its own ("can you just send it
     # straight to the new app?" after "how do I get a copy of my recipes, history etc")
@@ -2042,11 +2050,33 @@ def _contrast(
     written = [s for s in names if any(f" {p} " in said for p in own(s))]
     if len(written) == 1:
         return float(written == [unit.section])
+    factors = _as_platform(factors, said)
     own = names[unit.section] - set().union(*(n for s, n in names.items() if s != unit.section))
     others = [n - names[unit.section] for s, n in names.items() if s != unit.section]
     mine = sum(factors.get(t, 0.0) for t in own)
     rival = max((sum(factors.get(t, 0.0) for t in other) for other in others), default=0.0)
     return 1.0 if mine > rival else 0.0
+
+
+def _as_platform(factors: dict[str, float], said: str) -> dict[str, float]:
+    """How much the message names each procedure's words, with a phone's maker as its platform
+    ("on my Samsung": "On Android") and without the brand of the app or plan the message is about
+    ("every menu in the Kettleby app" is not "billed by Kettleby"). ``said``: the message's words,
+    padded as ``_contrast`` takes them."""
+    out = {t: w for t, w in factors.items() if not _only_before_app(t, said)}
+    for word, (platform,) in _PLATFORMS.items():
+        if f" {word} " in said:
+            for term in terms(platform):
+                out[term] = max(out.get(term, 0.0), *(factors.get(t, 0.0) for t in terms(word)))
+    return out
+
+
+def _only_before_app(term: str, said: str) -> bool:
+    """Every word of the message with this term names the app or a product ("the Kettleby app",
+    "Kettleby Business"): it comes just before such a word."""
+    words = said.split()
+    at = [n for n, w in enumerate(words) if term in terms(w)]
+    return bool(at) and all(n + 1 < len(words) and words[n + 1] in _PRODUCT_WORDS for n in at)
 
 
 def answer(question: Question, sources: Sources) -> Answer | None:

@@ -1410,6 +1410,15 @@ CASES = [
         ["The drip tray has a red float"],  # "the drip tray isn't full"
         id="sa-656 two things told",
     ),
+    pytest.param(
+        "Hi, I signed up for Plus inside the app on my Samsung a few months back and to be "
+        "honest I never use the extra bits. I've been through every menu in the Kettleby app and "
+        "there's no cancel button anywhere?? How do I stop paying for it",
+        (),
+        ["Open the Google Play Store app", "Select the Kettleby subscription"],  # Samsung
+        ["Sign in at my.kettleby.com"],  # "the Kettleby app" is not "billed by Kettleby"
+        id="sa-773 on a Samsung",
+    ),
 ]
 
 
