@@ -470,16 +470,14 @@ _SEE = re.compile(
     r"(?i)\b(?:see|follow the (?:steps|instructions) in|refer to)\s+"
     r"(\*[^*]+\*|\[[^\]]+\]|[A-Z][^.;(|]{3,80})"
 )
+# Where something is: "on", "under", "next to" …
+_PLACED = r"(?:on|in|under|underneath|inside|behind|beneath|at|next to|beside|below|above)\b"
 # "The grind dial is on top of the bean hopper": where a part (of two or three words) is
-_PART_PLACED = re.compile(
-    r"^The ((?:[a-z]+ ){1,2}[a-z]+) (?:is|are|sits) (?:on|in|under|inside|behind|at|next to|"
-    r"beside|below|above|underneath)\b"
-)
+_PART_PLACED = re.compile(rf"^The ((?:[a-z]+ ){{1,2}}[a-z]+) (?:is|are|sits) {_PLACED}")
 # "where on earth is it?", "where do I find it?": a place asked; a sentence that says one
 _WHERE_ASKED = re.compile(r"(?i)\bwhere\b")
 _PLACE_SAID = re.compile(
-    r"(?i)\b(printed|located|found|shown|written|stamped|engraved|listed|is|are)\s+"
-    r"(on|under|underneath|in|inside|behind|beneath|at|next to|below|above)\b"
+    rf"(?i)\b(?:printed|located|found|shown|written|stamped|engraved|listed|is|are)\s+{_PLACED}"
 )
 _SEE_ASIDE = re.compile(r"(?i)\(\s*(?:see|refer to)\b[^)]*\)")
 _FOLLOW_UP_OPENING = re.compile(
