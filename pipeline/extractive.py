@@ -827,6 +827,10 @@ _PHRASES = (
         ),
         partial(_and_named, "reset"),
     ),
+    (  # "Put a fresh AquaPure in … straight out of the packet": not soaked first
+        re.compile(r"(?i)\bstraight (?:out of|from) the (?:packet|pack|box|wrapper|wrapping)\b"),
+        partial(_and_named, "skip the soak"),
+    ),
     (  # "I made about eight flat whites back to back": in a row (not the machine's back)
         re.compile(r"(?i)\bback[- ]to[- ]back\b"),
         "in a row",

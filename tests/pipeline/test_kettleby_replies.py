@@ -1419,6 +1419,16 @@ CASES = [
         ["Sign in at my.kettleby.com"],  # "the Kettleby app" is not "billed by Kettleby"
         id="sa-773 on a Samsung",
     ),
+    pytest.param(
+        "Put a fresh AquaPure in this morning, straight out of the packet because I was running "
+        "late, and now the Brew's barely giving me any water for the first few drinks. Also, "
+        "when I look in the tank, the filter's sort of bobbing up rather than sitting down in "
+        "its socket. Have I got a dud?",
+        (),
+        ["air trapped in the cartridge can stop water from flowing"],  # not soaked first
+        [],
+        id="sa-736 straight out of the packet",
+    ),
 ]
 
 
