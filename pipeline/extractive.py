@@ -495,8 +495,7 @@ _COMPARING = re.compile(
 # What a question says it is not about: "(not the app store)", "not through the app".
 _NEGATED = re.compile(
     r"(?i)\(\s*not\s+([^)]{1,40})\)|\bnot\s+(?:through|via|from|in|on|at|with|using|by)\s+"
-    r"(?:the\s+|a\s+|an\s+|your\s+|my\s+)?"
-    r"([\w-]+(?:\s+or\s+[\w-]+|\s+[\w-]+)?)"  # "not through Apple or Google": neither
+    r"(?:the\s+|a\s+|an\s+|your\s+|my\s+)?([\w-]+(?:\s+[\w-]+)?)"
     # "rather than me downloading a zip": not the self-service export
     r"|\b(?:rather than|instead of)\s+(?:me\s+|us\s+)?([\w-]+(?:\s+(?:for|on)\b)?"
     r"(?:\s+(?:a\s+|an\s+|the\s+)?[\w-]+)?)"
@@ -606,7 +605,7 @@ _PLATFORMS = {
     **dict.fromkeys(("ipad", "ios"), ("iphone",)),
 }
 # What a brand before it names: the app or a product, not who bills ("billed by Kettleby")
-_PRODUCT_WORDS = frozenset({"app", "plus", "business", "account", "subscription", "plan"})
+_PRODUCT_WORDS = frozenset({"app", "plus", "business", "subscription", "plan"})
 # Words a question and an article use for the same thing: a question's term counts as held when
 # a unit holds all the terms of one of its alternatives ("website": "web").
 SYNONYMS = {
