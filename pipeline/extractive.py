@@ -641,7 +641,7 @@ SYNONYMS = {
     # "Have I been sent a dud?": "The filter floats up in the tank. Is it broken?"
     **dict.fromkeys(("dud", "duff"), ("broken", "faulty")),
     **dict.fromkeys(("bobbing", "bobs", "bob"), ("floats",)),
-    "postage": ("shipping",),
+    "postage": ("shipping",),  # "rather than pay for postage": not the shipping rates
     # "a little bit of water under the machine, maybe a spoonful": "up to about a tablespoon"
     **dict.fromkeys(("spoonful", "teaspoon", "spoon"), ("tablespoon",)),
     # "is there a version for my Apple Watch?": "an app for smartwatches"
@@ -650,7 +650,7 @@ SYNONYMS = {
     **dict.fromkeys(
         ("argos", "currys", "amazon", "ebay", "lakeland", "costco", "selfridges", "harrods"),
         ("retailer",),
-    ),  # "rather than pay for postage": not the shipping rates
+    ),
     # "bought us a Brew as a wedding present": "If the order was a gift"
     **dict.fromkeys(("present", "presents"), ("gift",)),
     # "how long is the lead?": "Power cable length"; "what's its footprint?": "Dimensions"
@@ -1379,8 +1379,8 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     weights = question.weights(sources)
     how, how_much = question.wants_steps, question.wants_value
     asked = set(weights)
-    # asked 1, told and previous turn less; no idf; not what the message rules out ("I pay for
-    # Plus on your website, not through Apple or Google": not "On Android (… Google Play)")
+    # asked 1, told and previous turn less; no idf; not what the message rules out ("I cancelled
+    # it (not the app store)": the App Store's procedure is not named by "store")
     factors = {t: w for t, w in question.weights(_UNIFORM).items() if t not in question.negated}
     # A row's key named by the thread's previous turn counts for a follow-up that leans on it
     # ("and on Pro?"), not for a message that asks something of its own ("can you just send it
