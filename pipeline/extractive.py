@@ -2480,11 +2480,9 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
 def _condition_met(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
     """A sentence or list item of the answer's article whose "If …" the message says happened,
     in words of its own ("was in a rush so skipped the soaking bit": "If you skip the soak in
-    step 1, air trapped in the cartridge can stop water from flowing for the first few cups";
-    "did the full … soak-it clean at the weekend and now the steam wand just spits and
-    sputters": "If the steam only sputters after a deep clean, the wand may be blocked by
-    limescale"): what follows from it is what the customer sees. Its condition's words (not a
-    step's number), two at least, are all said in one sentence, none ruled out."""
+    step 1, air trapped in the cartridge can stop water from flowing for the first few cups"):
+    what follows from it is what the customer sees. Its condition's words (not a step's
+    number), two at least, are all said in one sentence, none ruled out."""
     pieces = [terms(_phrased(p)) for p in _pieces(question.latest)]
     for s in ranked:
         if s.article is not best.article or s.unit.kind not in ("sentence", "bullets") or s is best:
