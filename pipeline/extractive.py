@@ -596,6 +596,7 @@ _HAVE = re.compile(
 _WITH = re.compile(r"(?i)\b(?:with|through|via)\s+(?:the|my|our)\s+([\w-]+)")
 # "If you skip the soak in step 1, …": the condition, up to its comma
 _IF = re.compile(r"(?i)^\s*if (?:you )?([^,.;:]+),")
+_OR = re.compile(r"(?i)\s+or\s+")
 _STEP_WORDS = frozenset({"step"})  # as terms() writes "step" and "steps"
 # A phone named by its maker or model: the platform help centres write their steps for
 _PLATFORMS = {
@@ -2490,16 +2491,21 @@ def _condition_met(question: Question, best: Scored, ranked: list[Scored]) -> Sc
         match = _IF.match(plain(s.unit.text))
         if match is None:
             continue
-        condition = {t for t in _text_terms(match.group(1)) if not t.isdigit()} - _STEP_WORDS
-        if (
-            len(condition) >= 2
-            and not condition & question.negated  # "with my email, not Google"
-            # in the message's own words (not their aliases), in one of its sentences ("If
-            # you're still signed in and just want a new password" is not "New phone. … He's
-            # signed in on his iPad")
-            and any(condition <= said for said in pieces)
-        ):
-            return s
+        # "If you change your router or your Wi-Fi password": the whole, or the first of its
+        # alternatives, which holds its verb ("If you created your account with Sign in with
+        # Apple or Sign in with Google" is not "signed up with my email, not Google")
+        whole = match.group(1)
+        for alternative in dict.fromkeys([whole, _OR.split(whole)[0]]):
+            condition = {t for t in _text_terms(alternative) if not t.isdigit()} - _STEP_WORDS
+            if (
+                len(condition) >= 2
+                and not condition & question.negated  # "with my email, not Google"
+                # in the message's own words (not their aliases), in one of its sentences ("If
+                # you're still signed in and just want a new password" is not "New phone. …
+                # He's signed in on his iPad")
+                and any(condition <= said for said in pieces)
+            ):
+                return s
     return None
 
 

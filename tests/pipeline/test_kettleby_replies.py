@@ -1429,6 +1429,25 @@ CASES = [
         [],
         id="sa-736 straight out of the packet",
     ),
+    pytest.param(
+        "Sorted, thanks! One thing though - our broadband provider is sending a new router next "
+        "week with a different network name and password. Will the Brew find it by itself, or "
+        "is there something I'll need to do?",
+        (
+            ("customer", "Just got the Brew. How do I connect it to Wi-Fi? I'm on an iPhone."),
+            (
+                "agent",
+                "Hold the Power button for 3 seconds until the ring light flashes blue, open the "
+                "Kettleby app and tap + Add machine, tap Allow when iOS asks for Local Network "
+                "access, choose your 2.4 GHz network and enter its password, wait for the ring "
+                "light to turn solid white, then name your machine and tap Done.",
+            ),
+        ),
+        # "If you change your router or your Wi-Fi password": its first alternative met
+        ["the machine can't reconnect on its own", "add it again using the steps above"],
+        [],
+        id="sa-698 a new router",
+    ),
 ]
 
 
