@@ -2065,7 +2065,8 @@ def _as_platform(factors: dict[str, float], said: str) -> dict[str, float]:
     ("on my Samsung": "On Android") and without the brand of the app or plan the message is about
     ("every menu in the Kettleby app" is not "billed by Kettleby"). ``said``: the message's words,
     padded as ``_contrast`` takes them."""
-    out = {t: w for t, w in factors.items() if not _only_before_app(t, said)}
+    branded = _before_products(said)
+    out = {t: w for t, w in factors.items() if t not in branded}
     for word, (platform,) in _PLATFORMS.items():
         if f" {word} " in said:
             for term in terms(platform):
@@ -2073,12 +2074,16 @@ def _as_platform(factors: dict[str, float], said: str) -> dict[str, float]:
     return out
 
 
-def _only_before_app(term: str, said: str) -> bool:
-    """Every word of the message with this term names the app or a product ("the Kettleby app",
+@lru_cache(maxsize=1024)  # once per message, not per procedure compared
+def _before_products(said: str) -> frozenset[str]:
+    """The terms whose every word in the message names the app or a product ("the Kettleby app",
     "Kettleby Business"): it comes just before such a word."""
     words = said.split()
-    at = [n for n, w in enumerate(words) if term in terms(w)]
-    return bool(at) and all(n + 1 < len(words) and words[n + 1] in _PRODUCT_WORDS for n in at)
+    before, elsewhere = set(), set()
+    for n, word in enumerate(words):
+        named = n + 1 < len(words) and words[n + 1] in _PRODUCT_WORDS
+        (before if named else elsewhere).update(terms(word))
+    return frozenset(before - elsewhere)
 
 
 def answer(question: Question, sources: Sources) -> Answer | None:
