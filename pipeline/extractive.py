@@ -1936,15 +1936,19 @@ def _times_only(article: SourceArticle, unit: Unit, words: set[str]) -> bool:
     does not answer it, though it names what the message is about ("Marketing preferences") or
     the message asks how long ("how long do you have to reply?", "is my data still in your
     backups, and for how long?")."""
-    header = article.sections[unit.section].blocks[unit.block].header
-    besides = _times_header(header[0]) if header else None
+    besides = _table_times(article, unit)
     return besides is not None and not words & besides
 
 
 def _timed_table(article: SourceArticle, unit: Unit) -> bool:
     """The row's table gives a time in every value column ("How long we keep it")."""
+    return _table_times(article, unit) is not None
+
+
+def _table_times(article: SourceArticle, unit: Unit) -> frozenset[str] | None:
+    """``_times_header`` of the row's table."""
     header = article.sections[unit.section].blocks[unit.block].header
-    return bool(header) and _times_header(header[0]) is not None
+    return _times_header(header[0]) if header else None
 
 
 @lru_cache(maxsize=4096)  # once per table, not per row and question (a how-much question checks
