@@ -73,7 +73,7 @@ CONTRAST_BONUS = 0.3  # … the one whose heading the question names, among the 
 DIRECTION_BONUS = 0.3  # a "from A to B" heading whose A and B the question names in that order
 KIND_PREFERENCE = 0.8
 OTHER_PROCEDURE_RATIO = 0.7  # another article's procedure for "How do I …": against the best
-_GOING = frozenset(_all_terms("go going sort"))
+_GOING = frozenset(_all_terms("go going sort change try fix"))  # name nothing to do
 INSTRUCTION_MIN_COVERAGE = 0.03  # of the question, for a one-sentence procedure's bonus
 LAST_RESORT_TRIED = 2  # fixes a message says it tried, for the reply to end on the last resort
 ROW_BONUS = 0.25  # a table row for a "how much" one
@@ -108,6 +108,7 @@ PROSE_BUDGET_WORDS = 150
 EXCERPT_WORDS = 100  # a plain-prose passage: its best sentences, in its order, up to this many
 CONTINUE_PARAGRAPHS = True
 SECOND_ARTICLE_RATIO = 0.85  # a second article's unit score against the best one's
+SECOND_ARTICLE_COVERAGE = 0.5  # … and its share of the message against the best one's
 SECOND_PART_GAIN = 0.15  # share of the question's weight a further unit must add
 MAIN_WORD_SHARE = 0.8  # … and from another article, a word nearly as heavy as the heaviest
 PART_GAIN = 0.5  # … or of one of its questions, which the reply answers less than
@@ -140,6 +141,9 @@ FIXES_BUDGET_WORDS = 120  # an error page's other numbered causes: their fixes o
 _MEANING_ASKED = re.compile(r"(?i)\bmean(?:s|ing)?\b")  # "what does E4 mean?"
 _NUMBERED_CAUSE = re.compile(r"(?i)^\W*cause\s+\d+\b")
 _FIX = re.compile(r"(?i)^\W*fix\b")
+_WHAT_TO_DO = re.compile(
+    r"(?i)\bwhat (?:should|do|can) (?:i|we) (?:(?:have|need) to )?(?:do|change|try)\b"
+)
 
 _HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not for steps
     r"(?i)\b(how (do|can|should|would|could) (i|we|you)(?! (have )?(know|known|tell)\b)|how to|steps?|"
@@ -241,7 +245,9 @@ _QUESTION_OPENING = (  # "Am I about to lose Plus, and what do I need to do?"
     r"will|would|should|shall|may|might"
 )
 _QUESTION_FORMS = (
-    r"(?i)\?\s*$|^\s*((and|also|plus|but|so|oh|ps)[,:]?\s+)*({opening})\b"
+    # "And just out of interest, what happens if I lose my phone …" (no question mark)
+    r"(?i)\?\s*$|^\s*((and|also|plus|but|so|oh|ps|(just\s+)?out of (interest|curiosity)|by the way|"
+    r"btw|incidentally)[,:]?\s+)*({opening})\b"
     r"(?!\s+(that|this|it|so)\s*[-–—,.!:;])"  # "Did that - water came out …": I did
     r"|\s[-–—]\s+(is|are|will|would|does|do|can|could|should)\b"
     # "If I wasn't happy with how you had handled my data, who would I actually contact …"
@@ -512,6 +518,9 @@ _ABSENT = re.compile(
     # "water tank seems fine", "the tank seems to be sitting fine": not the tank's causes
     r"|\b(?:the\s+|my\s+)?([\w-]+(?:\s+[\w-]+)?)\s+(?:seems|looks)\s+(?:to be\s+(?:\w+\s+)?)?"
     r"(?:fine|ok|okay|perfect)\b"
+    # "not at the front, the drip tray's fine": not the full drip tray (not "Card's fine", a
+    # word with no article: the card named in the answer)
+    r"|\b(?:the|my)\s+([\w-]+(?:\s+[\w-]+)?)(?:'s|\s+is)\s+(?:fine|ok|okay|perfect)\b"
     # "Blue light is flashing, I allowed all the permissions, no VPN, but …"
     r"|(?:^|[,;:]\s*)no\s+([\w-]+)(?=\s*(?:[,;.!]|$|\s+(?:and|but)\b))"
     # "Drip tray's empty, nothing coming from the back": not the leak from the back
@@ -563,6 +572,12 @@ _ELSE = re.compile(
 # return it")
 _STILL = re.compile(r"(?i)\b(?:still|already)\b")
 _TRYING = frozenset(_all_terms("tried try done did checked"))
+# "Only started after I took the tank out to give it a wash": what set the problem off, a clue to
+# its cause, not a fix already tried
+_SET_OFF = re.compile(
+    r"(?i)\b(?:start(?:s|ed)?|began|begun|happen(?:s|ed)?|ever)\s+(?:just\s+|right\s+)?"
+    r"(?:after|since|when)\s+(?:i|we)\b"
+)
 TRIED_PENALTY = 0.3  # a unit that holds this share of what one such clause says it has done
 TRIED_SHARE = 0.5
 # A condition a procedure states for itself that the question states the opposite of ("Use this
@@ -580,7 +595,7 @@ _SWITCHED = re.compile(
 # this case, however much of the rest it shares.
 _COLOURS = frozenset(_all_terms("white blue purple red orange green amber yellow pink"))
 _COLOUR = r"(?:white|blue|purple|red|orange|green|amber|yellow|pink)"
-_LIGHT = r"(?:light|ring|led|lamp|indicator|icon|glow\w*|flash\w*|blink\w*|puls\w*|shin\w*)"
+_LIGHT = r"(?:light|ring|led|lamp|indicator|icon|glow\w*|flash\w*|blink\w*|puls\w*|shin\w*|fad\w*)"
 _LIT = re.compile(  # a light's colour, not a drink's ("two flat whites")
     rf"(?i)\b{_LIGHT}\W+(?:[\w']+\W+){{0,5}}?({_COLOUR})\b"
     rf"|\b({_COLOUR})\W+(?:[\w']+\W+){{0,5}}?{_LIGHT}\b"
@@ -657,6 +672,10 @@ SYNONYMS = {
     # "how long is the lead?": "Power cable length"; "what's its footprint?": "Dimensions"
     **dict.fromkeys(("lead", "cord", "flex"), ("cable",)),
     "footprint": ("dimensions",),
+    # "Virgin are swapping our router for a new one": "If you change your router"
+    **dict.fromkeys(("swap", "swapping", "swapped", "swaps"), ("change", "replace")),
+    # "can I just twist the dial whenever?": "Only turn the dial while the grinder is running"
+    **dict.fromkeys(("twist", "twiddle", "rotate"), ("turn",)),
 }
 # A place a customer names and the region a table row may list it under ("Germany": the EU row).
 _EU = (
@@ -1260,7 +1279,11 @@ def _tried(text: str) -> tuple[frozenset[str], ...]:
     if not (_ELSE.search(text) or any(_STILL.search(p) for p in told)):
         return ()
     clauses = [c for p in told for c in re.split(r"[,;]+|\b(?:and|but|then)\b", p)]
-    found = (frozenset(terms(c) - _TRYING) for c in clauses if _TRIED.search(c))
+    found = (
+        frozenset(terms(c) - _TRYING)
+        for c in clauses
+        if _TRIED.search(c) and not _SET_OFF.search(c)
+    )
     return tuple(c for c in found if c)
 
 
@@ -1398,6 +1421,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     lacked = _lacked(question)
     colours = _colours(question)
     switched = _switched(question.asked)
+    fix_asked = bool(_WHAT_TO_DO.search(question.asked))
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
     exhausted = bool(
         _EXHAUSTED.search(question.latest) or (tried and _NEXT.search(question.latest))
@@ -1414,6 +1438,8 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     says_without = _WITHOUT.search(question.latest)
     order = _first_said(question.latest)
     pointed = _pointed_to(sources)
+    asked_pieces = [terms(p) for p in _asked_pieces(question.latest)]  # in its own words
+    headings_asked = {id(a): _headings_asked(a, asked_pieces) for a in sources.articles}
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
         vocabulary = _vocabulary(article) if tried else set()
@@ -1481,6 +1507,9 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if _heading_label_said(article, unit, said_words) or _button_said(unit, pressed):
                 bonus += QUOTED_LABEL_BONUS  # "The app just says No machine found.": the
                 # section headed 'During setup: "No machine found"'
+            if unit.section in headings_asked[id(article)]:
+                bonus += QUOTED_LABEL_BONUS  # "what happens if I lose my phone and I've lost
+                # the backup codes as well": the section "Lost your phone and your backup codes?"
             if exhausted and _last_resort(article, unit):
                 bonus += LAST_RESORT_BONUS  # "I've tried everything": "Still seeing E4? …"
             if article.similarity:
@@ -1493,7 +1522,13 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             elif (
                 how
                 and question.asks_how
-                and (_refers_to_steps(article, unit) or _instruction(unit))
+                and (
+                    _refers_to_steps(article, unit)
+                    or _instruction(unit)
+                    # "What should I change?" about a problem: a cause's "**Fix:** turn the grind
+                    # dial one step coarser." (not for "how do I get it on the wifi?")
+                    or (fix_asked and unit.kind == "sentence" and bool(_FIX.match(unit.text)))
+                )
                 # not one that holds next to nothing asked ("Tap **Schedules > Pause all** …
                 # without deleting them" for "how do I get rid of one?")
                 and cov >= INSTRUCTION_MIN_COVERAGE
@@ -1524,6 +1559,24 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     if sources.similarity is not None and scored:
         scored = _by_meaning(scored, sources)
     return scored
+
+
+def _headings_asked(article: SourceArticle, pieces: list[set[str]]) -> frozenset[int]:
+    """The sections headed by a question ("Lost your phone and your backup codes?") that one of
+    the message's questions asks in words of its own, naming all its words (two at least)."""
+    found = set()
+    for n, section in enumerate(article.sections):
+        heading = section.path[-1] if section.path else ""
+        if heading.rstrip().endswith("?"):
+            named = _question_heading_terms(heading)
+            if len(named) >= 2 and any(named <= piece for piece in pieces):
+                found.add(n)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=4096)
+def _question_heading_terms(heading: str) -> frozenset[str]:
+    return frozenset(terms(heading))
 
 
 def _quoted_labels(text: str) -> tuple[str, ...]:
@@ -2228,6 +2281,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
                 and (
                     len({p.article.index for p in picked}) == 2
                     or other.score < SECOND_ARTICLE_RATIO * best.score
+                    # a procedure a "how"'s bonus lifts that holds half as much of the message
+                    # ("Factory reset" for "what should I change?" about bitter coffee)
+                    or other.coverage < SECOND_ARTICLE_COVERAGE * best.coverage
                 )
             )
         ):
@@ -2608,8 +2664,20 @@ def _mistaken(
     aliases = question.aliases  # "I uninstalled the app": "Deleting the app … does not …"
     said |= {t for term in said for other in aliases.get(term, ()) for t in other}
     best, most = None, 0.0
+    # a procedure's intro ("Use this when the app can't reach the machine"): quoted with it
+    intros = {
+        (p.unit.section, b)
+        for p in picked
+        if p.unit.kind == "steps" and p.article is article
+        for b in range(p.unit.block)
+    }
     for s in ranked:
-        if s.article is not article or s.unit.kind != "sentence" or _overlaps(s, picked):
+        if (
+            s.article is not article
+            or s.unit.kind != "sentence"
+            or _overlaps(s, picked)
+            or (s.unit.section, s.unit.block) in intros
+        ):
             continue
         text = plain(s.unit.text)
         own = _text_terms(text)

@@ -1448,6 +1448,62 @@ CASES = [
         [],
         id="sa-698 a new router",
     ),
+    pytest.param(
+        # "slowly fading purple" is the light's colour: the update that pulses purple, not the
+        # Wi-Fi cause whose light "blinks white slowly" (sent, incomplete, until session 42)
+        "App says my Brew's offline this morning. The light on the front is slowly fading "
+        "purple on and off. Should I unplug it and plug it back in? Been like this about 5 mins",
+        (),
+        ["the ring light pulses purple", "Don't switch the machine off or unplug it while"],
+        ["blinks white slowly"],
+        id="sa-821 a light fading purple",
+    ),
+    pytest.param(
+        # "the drip tray's fine": not the full drip tray; "only started after I took the tank
+        # out": what set it off, not a fix tried (the tank's causes had been ruled out)
+        "Keep finding a little puddle right under where the water tank sits - not at the front, "
+        "the drip tray's fine. Only started after I took the tank out to give it a wash. Any "
+        "ideas?",
+        (),
+        ["If the tank sits at an angle", "order a replacement tank seal"],
+        ["The drip tray has a red float"],
+        id="sa-824 what set it off, and the part that is fine",
+    ),
+    pytest.param(
+        # "What should I change?" about bitter coffee asks for a cause's fix: the filter's and
+        # the factory reset's procedures (each "how"-bonused, holding little of it) had led
+        "Switched to a really dark Italian roast and now every espresso tastes burnt and harsh. "
+        "Grind is on 3 I think. What should I change? And can I just twist the dial whenever or "
+        "does the machine need to be doing something at the time",
+        (),
+        [
+            "turn the grind dial one step coarser",
+            "Dark roasts turn bitter at high temperatures",
+            "Only turn the dial while the grinder is running",
+        ],
+        ["Soak the new AquaPure filter", "Switch the machine off with the Power button"],
+        id="sa-822 what should I change: the fixes",
+    ),
+    pytest.param(
+        # "And just out of interest, what happens if …" asks, with no question mark; its words
+        # name all of the heading "Lost your phone and your backup codes?"
+        "Done, ta. Am I going to have to type a code in every single time I open the app to "
+        "make a coffee? And just out of interest, what happens if I lose my phone and I've "
+        "somehow lost the backup codes as well",
+        (
+            ("customer", "How do I turn on two-step verification for my Kettleby account?"),
+            (
+                "agent",
+                "In the Kettleby app, go to Settings > Account > Security, tap Two-step "
+                "verification and enter your password. Scan the QR code with your authenticator "
+                "app, enter the 6-digit code it shows and tap Verify, then save your 10 backup "
+                "codes somewhere safe and tap Done.",
+            ),
+        ),
+        ["we need to verify your identity before we can switch off two-step verification"],
+        [],
+        id="sa-829 a question heading asked in other words",
+    ),
 ]
 
 
@@ -1486,6 +1542,16 @@ OPENINGS = [
         "authenticator app. How do I switch it off?",
         "Hi, **Turning it off** [1]",
         id="sa-684 an instruction sentence with a menu path answers 'how do I switch it off'",
+    ),
+    pytest.param(
+        # the procedure's own intro ("Use this when the app can't reach the machine, for example
+        # after you changed your router.") had been set before its heading, as a correction
+        "We had fibre put in last week and the engineer swapped our router for a new one. Now "
+        "the app just says the Brew is offline and won't let me into any of its settings. A mate "
+        "said to factory reset it, but obviously I can't do that through the app. How do I do it "
+        "on the machine itself?",
+        "Hi, **Reset on the machine** [2] Use this when the app can't reach the machine",
+        id="sa-738 a procedure's intro stays under its heading",
     ),
 ]
 
