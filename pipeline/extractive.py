@@ -73,7 +73,7 @@ CONTRAST_BONUS = 0.3  # … the one whose heading the question names, among the 
 DIRECTION_BONUS = 0.3  # a "from A to B" heading whose A and B the question names in that order
 KIND_PREFERENCE = 0.8
 OTHER_PROCEDURE_RATIO = 0.7  # another article's procedure for "How do I …": against the best
-_GOING = frozenset(_all_terms("go going sort change try fix"))  # name nothing to do
+_GOING = frozenset(_all_terms("go going sort change try fix step steps actual exact"))
 INSTRUCTION_MIN_COVERAGE = 0.03  # of the question, for a one-sentence procedure's bonus
 LAST_RESORT_TRIED = 2  # fixes a message says it tried, for the reply to end on the last resort
 ROW_BONUS = 0.25  # a table row for a "how much" one
@@ -2459,7 +2459,7 @@ def _time_limit(
 def _answering(question: Question, ranked: list[Scored]) -> Scored:
     """The unit a reply is built around: the best one, but for "How do I …" a procedure and for
     "how much …" a table row, unless something else is far better."""
-    best = ranked[0]
+    best = _procedure_introduced(ranked[0], ranked) or ranked[0]
     wanted = "steps" if question.asks_how else "row" if question.wants_value else None
     if wanted and best.unit.kind != wanted:
         # … from the same article; a value asked ("how many admins") and a best unit that
@@ -2489,6 +2489,28 @@ def _answering(question: Question, ranked: list[Scored]) -> Scored:
         if wanted == "steps" and preferred is None:
             return _procedure_named(question, best, ranked) or best
     return best
+
+
+def _procedure_introduced(best: Scored, ranked: list[Scored]) -> Scored | None:
+    """The procedure whose intro the best unit is ("Use this when the machine is online and
+    shows as connected in the app." for "It's still online … What do I tap?"): the procedure,
+    which quotes its intro under its heading, answers."""
+    if best.unit.kind != "sentence":
+        return None
+    blocks = best.article.sections[best.unit.section].blocks
+    text = normalise(plain(best.unit.text))
+    return next(
+        (
+            s
+            for s in ranked
+            if s.unit.kind == "steps"
+            and s.article is best.article
+            and s.unit.section == best.unit.section
+            and s.unit.block > best.unit.block
+            and text in normalise(plain(" ".join(intro(blocks, s.unit.block))))
+        ),
+        None,
+    )
 
 
 def _case_told(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
@@ -2543,6 +2565,9 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
     return None
 
 
+_MACHINE = frozenset(_all_terms("machine brew"))  # the help centre's machine, by either name
+
+
 def _condition_met(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
     """A sentence or list item of the answer's article whose "If …" the message says happened,
     in words of its own ("was in a rush so skipped the soaking bit": "If you skip the soak in
@@ -2550,6 +2575,8 @@ def _condition_met(question: Question, best: Scored, ranked: list[Scored]) -> Sc
     what follows from it is what the customer sees. Its condition's words (not a step's
     number), two at least, are all said in one sentence, none ruled out."""
     pieces = [terms(_phrased(p)) for p in _pieces(question.latest)]
+    # "Selling my Brew": the machine, by its name
+    pieces = [said | _MACHINE if said & _MACHINE else said for said in pieces]
     for s in ranked:
         if s.article is not best.article or s.unit.kind not in ("sentence", "bullets") or s is best:
             continue
@@ -2600,10 +2627,15 @@ def _procedure_named(question: Question, best: Scored, ranked: list[Scored]) -> 
     recipes … what happens to them once I'm back on Free?"), an article with no procedure: the
     procedure of another source that names what the "how" asks to do and the best unit does not,
     when nearly as good."""
-    named = set().union(*(terms(p) for p in _asked_pieces(question.latest) if _HOW.search(p)))
+    how = [p for p in _asked_pieces(question.latest) if _HOW.search(p)]
+    # the questions among them, when some are ("I'd like to close my account for good - we're
+    # moving abroad … Then what are the actual steps to delete it?"): a request tells a story
+    how = [p for p in how if _QUESTION.search(p)] or how
+    named = set().union(*(terms(p) for p in how))
     named -= _GOING  # "How do I go about that?" names nothing to do
-    if not named or named <= _stated_terms(best.article, best.unit):
+    if not named or (best.unit.kind != "row" and named <= _stated_terms(best.article, best.unit)):
         return None  # "Use the following command to download an entire bucket": it says how
+        # (a table's row never does: "Until you delete them" for "the steps to delete it?")
     aliases = question.aliases  # "on the website": the section "On the web"
     procedures = [
         s

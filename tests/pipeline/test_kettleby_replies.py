@@ -1504,6 +1504,30 @@ CASES = [
         [],
         id="sa-829 a question heading asked in other words",
     ),
+    pytest.param(
+        # "If you are selling the machine, …" is met by "Selling my Brew": the machine by name
+        "Selling my Brew on Facebook Marketplace now we've got a bean-to-cup at work lol. It's "
+        "still connected and shows up in the app fine. How do I wipe it back to factory "
+        "settings before the buyer collects it at the weekend? Don't want them getting any of my "
+        "stuff",
+        (),
+        ["tap **Reset machine**", "a machine can only belong to one Kettleby account at a time"],
+        [],
+        id="sa-805 selling the Brew is selling the machine",
+    ),
+    pytest.param(
+        # "what are the actual steps to delete it?" names "delete"; a row that says "Until you
+        # delete them" is no procedure, and the request before it ("I'd like to close my
+        # account for good - we're moving abroad …") is its story, not what the steps must hold
+        "I'd like to close my Kettleby account for good - we're moving abroad and the machine's "
+        "going to my sister. I'd like to hang on to my saved recipes though, is there a way to "
+        "keep a copy first? Then what are the actual steps to delete it? (I don't pay for "
+        "anything, just the free app)",
+        (),
+        ["Type DELETE in capital letters", "**Download your data**"],
+        ["| Recipes, schedules and machine settings |"],
+        id="sa-806 the steps to delete, not a row that says delete",
+    ),
 ]
 
 
@@ -1552,6 +1576,16 @@ OPENINGS = [
         "on the machine itself?",
         "Hi, **Reset on the machine** [2] Use this when the app can't reach the machine",
         id="sa-738 a procedure's intro stays under its heading",
+    ),
+    pytest.param(
+        # the best unit is the procedure's intro ("Use this when the machine is online …"): the
+        # procedure answers, its intro under its heading (the intro had opened the reply alone,
+        # the selling note between it and the steps)
+        "I'm selling my Brew on Marketplace this weekend and want to wipe it before the buyer "
+        "collects. It's still online and shows as connected in the app, so I'd rather do it "
+        "from my phone than faff with the buttons. What do I tap?",
+        "Hi, **Reset from the app** [1] Use this when the machine is online",
+        id="sa-741 a procedure's intro brings the procedure",
     ),
 ]
 
