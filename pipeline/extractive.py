@@ -2565,7 +2565,10 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
     return None
 
 
-_MACHINE = frozenset(_all_terms("machine brew"))  # the help centre's machine, by either name
+# "If you are selling the machine" is met by "Selling my Brew": a thing the customer owns, named
+# by its (capitalised) product name, is the article's machine or device
+_DEVICE = frozenset(_all_terms("machine device appliance"))
+_OWNED_NAME = re.compile(r"\b(?:my|our)\s+[A-Z][\w-]+")
 
 
 def _condition_met(question: Question, best: Scored, ranked: list[Scored]) -> Scored | None:
@@ -2574,9 +2577,10 @@ def _condition_met(question: Question, best: Scored, ranked: list[Scored]) -> Sc
     step 1, air trapped in the cartridge can stop water from flowing for the first few cups"):
     what follows from it is what the customer sees. Its condition's words (not a step's
     number), two at least, are all said in one sentence, none ruled out."""
-    pieces = [terms(_phrased(p)) for p in _pieces(question.latest)]
-    # "Selling my Brew": the machine, by its name
-    pieces = [said | _MACHINE if said & _MACHINE else said for said in pieces]
+    pieces = [
+        terms(_phrased(p)) | (_DEVICE if _OWNED_NAME.search(p) else frozenset())
+        for p in _pieces(question.latest)
+    ]
     for s in ranked:
         if s.article is not best.article or s.unit.kind not in ("sentence", "bullets") or s is best:
             continue

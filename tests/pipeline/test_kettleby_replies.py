@@ -1516,6 +1516,15 @@ CASES = [
         id="sa-805 selling the Brew is selling the machine",
     ),
     pytest.param(
+        # "refurbished … Brews" owns no machine: the selling note (met by "my Brew") is not added
+        "Do you sell refurbished or ex-display Brews at all? I'd happily take one with a scuff "
+        "or two if it's cheaper",
+        (),
+        [],
+        ["If you are selling the machine"],
+        id="sa-323 Brews for sale are not the customer's machine",
+    ),
+    pytest.param(
         # "what are the actual steps to delete it?" names "delete"; a row that says "Until you
         # delete them" is no procedure, and the request before it ("I'd like to close my
         # account for good - we're moving abroad …") is its story, not what the steps must hold
