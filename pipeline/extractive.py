@@ -141,9 +141,11 @@ FIXES_BUDGET_WORDS = 120  # an error page's other numbered causes: their fixes o
 _MEANING_ASKED = re.compile(r"(?i)\bmean(?:s|ing)?\b")  # "what does E4 mean?"
 _NUMBERED_CAUSE = re.compile(r"(?i)^\W*cause\s+\d+\b")
 _FIX = re.compile(r"(?i)^\W*fix\b")
-_WHAT_TO_DO = re.compile(
-    r"(?i)\bwhat (?:should|do|can) (?:i|we) (?:(?:have|need) to )?(?:do|change|try)\b"
+# "what should I change?", "what do I actually have to do?": asks for steps, or a cause's fix
+_WHAT_TO_DO_FORM = (
+    r"what (should|do|can) (i|we) (actually |even )?((have|need) to |be )?(do|doing|change|try)"
 )
+_WHAT_TO_DO = re.compile(rf"(?i)\b{_WHAT_TO_DO_FORM}\b")
 
 _HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not for steps
     r"(?i)\b(how (do|can|should|would|could) (i|we|you)(?! (have )?(know|known|tell)\b)|how to|steps?|"
@@ -152,7 +154,7 @@ _HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not 
     # "what is he actually supposed to do with it once he's done frothing?"
     r"what (am|are|is|'s) (i|we|he|she|they|you) (actually |even )?(supposed|meant) to do|"
     r"how can (it|that|this) be done|"
-    r"instructions|what (should|do|can) (i|we) (actually |even )?((have|need) to |be )?(do|doing|change|try)|"
+    r"instructions|" + _WHAT_TO_DO_FORM + "|"
     r"(the|a) (proper|right|correct|best) way to|start to finish|what needs doing|"
     r"how does (that|this|it) work|"
     # "What have I missed?" after the steps the customer followed: those steps
@@ -1568,15 +1570,10 @@ def _headings_asked(article: SourceArticle, pieces: list[set[str]]) -> frozenset
     for n, section in enumerate(article.sections):
         heading = section.path[-1] if section.path else ""
         if heading.rstrip().endswith("?"):
-            named = _question_heading_terms(heading)
+            named = _text_terms(heading)
             if len(named) >= 2 and any(named <= piece for piece in pieces):
                 found.add(n)
     return frozenset(found)
-
-
-@lru_cache(maxsize=4096)
-def _question_heading_terms(heading: str) -> frozenset[str]:
-    return frozenset(terms(heading))
 
 
 def _quoted_labels(text: str) -> tuple[str, ...]:
