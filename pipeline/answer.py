@@ -156,7 +156,7 @@ def prepare_answer(
     started = time.perf_counter()
     # ... and the sentences of it that ask ("How do I descale it using the app?" without the
     # story around it): which section of an article answers is decided against them.
-    texts = [query, latest] + ([question.asked] if question.asked != latest else [])
+    texts = [query, latest] + ([question.meant] if question.meant != latest else [])
     unique = list(dict.fromkeys(texts))  # a first message is often its own query: embedded once
     if reuse_embeddings:
         found, cached = embed_cached(conn, embedder=embedder, texts=unique)

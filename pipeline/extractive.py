@@ -309,6 +309,13 @@ _CAN_I_DO_THAT = re.compile(
 _SO_THAT = re.compile(r"(?i),?\s+so\s+(?=(?:i|we)\b)")
 _POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
 # a question that sets itself apart from the report before it: "Separately - what's the red thing"
+# A short question about what the piece before it says ("Is that the problem?", "Could this be
+# why?", "Would that cause it?")
+_POINTS_BACK = re.compile(
+    r"(?i)^\W*(?:(?:and|so)\s+)?(?:is|was|could|would|might|can|does)\s+(?:that|this)\b"
+    r"\W*(?:\w+\W*){0,4}$"
+)
+_EXCEPT = re.compile(r"(?i)\s*\b(?:apart from|except(?: for)?|other than|besides)\b[^.,;:?!]*")
 _SEPARATELY = re.compile(
     r"(?i)\W*(?:also,?\s+)?(?:separately|unrelated(?:ly)?|on (?:an|a) ?other (?:note|subject)|"
     r"on a (?:different|separate) (?:note|subject)|another thing|different question)\b"
@@ -419,6 +426,8 @@ _CAME_BACK = re.compile(  # "flashed E5 at me again", not "get them going again"
 )
 _RETURNS = re.compile(r"(?i)\b(returns?|comes? back|again|still)\b")
 _LABELLED = re.compile(r"\*\*([^*]{1,30}):\*\*")  # "**E1 or E6:** check that nothing …"
+_CODE = re.compile(r"[a-z]{1,3}-?\d{1,4}")  # a code as a term: "e4", "kb-200"
+OTHER_CODE_PENALTY = 0.3
 # what the customer means to do: "Tempted to just run it through the dishwasher"
 _PLAN = re.compile(
     r"(?i)\b(tempted to|i'?m planning to|i'?ll just|(i'?m|i was|was) (going to|gonna) just"
@@ -1163,6 +1172,22 @@ class Question:
         return " ".join(asked) if asked else self.latest
 
     @property
+    def meant(self) -> str:
+        """What the newest message asks, as its meaning is compared: the asking sentences, and
+        the one before a short question about it ("… it's on 9 now. Is that the problem?")."""
+        pieces = _pieces(self.latest)
+        asking = set(_asking_at(tuple(pieces)))
+        if not asking:
+            return self.latest
+        before = {n - 1 for n in asking if n and _POINTS_BACK.match(pieces[n])} - asking
+        # "nobody has ever cleaned anything apart from emptying the drip tray... is that it?":
+        # the cleaning, not the drip tray
+        return " ".join(
+            _EXCEPT.sub("", pieces[n]) if n in before else pieces[n]
+            for n in sorted(asking | before)
+        )
+
+    @property
     def follow_up(self) -> bool:
         """A short message after an earlier turn ("and on Pro?", "can I do it on the machine?"),
         or one that opens as a follow-up does ("what about on Android? my husband has a Samsung
@@ -1431,6 +1456,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     said = normalise(plain(question.latest))
     said_words = _padded_words(question.latest)  # a heading's phrase written out
     pressed = _pressed(question.latest)  # … a button's, as clicked
+    codes_said = _codes(f"{question.previous} {question.latest}")
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
@@ -1498,6 +1524,9 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if opposite:  # "the app shows it as offline": not the procedure "when the machine
                 bonus -= OPPOSITE_PENALTY  # is online" nor its intro, however much they name
                 # the app; "I do have the app": not the section "(without the app)"
+            if _other_code(unit, codes_said):
+                bonus -= OTHER_CODE_PENALTY  # sour coffee: not "**E1 or E6:** check that nothing
+                # (a coffee bean …) is stuck", however much it names beans
             if tried:  # "tried it with the filter out": not the cause whose fix that is
                 got = held | article.context_terms(unit)
                 done = _done_already(tried, got, vocabulary, sources)
@@ -1561,6 +1590,18 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     if sources.similarity is not None and scored:
         scored = _by_meaning(scored, sources)
     return scored
+
+
+def _codes(text: str) -> frozenset[str]:
+    """The codes a text names ("E4", "KB-200"), as terms."""
+    return frozenset(t for t in terms(text) if _CODE.fullmatch(t))
+
+
+def _other_code(unit: Unit, said: frozenset[str]) -> bool:
+    """An item labelled with codes ("**E1 or E6:** …") none of which the message names."""
+    label = _LABELLED.match(unit.text)
+    codes = _codes(label.group(1)) if label else frozenset()
+    return bool(codes) and not codes & said
 
 
 def _headings_asked(article: SourceArticle, pieces: list[set[str]]) -> frozenset[int]:

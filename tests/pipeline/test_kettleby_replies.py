@@ -1537,6 +1537,43 @@ CASES = [
         ["| Recipes, schedules and machine settings |"],
         id="sa-806 the steps to delete, not a row that says delete",
     ),
+    pytest.param(
+        # "Is that the problem?" asks about the sentence before it (the dial on 9): its meaning
+        # finds the grind; the list for codes that return ("**E1 or E6:** check that nothing (a
+        # coffee bean …) is stuck") names beans but no code the message names, and had led
+        "My espressos have started pouring really fast and they taste sour and thin. Just "
+        "noticed my little one has been playing with the dial on top of the bean thing and it's "
+        "on 9 now. Is that the problem? Can I just turn it back now while it's sitting there?",
+        (),
+        [
+            "Only turn the dial while the grinder is running",
+            "Water rushes through coarse grounds before the flavour has developed",
+            "turn the grind dial one step finer",
+        ],
+        ["**E1 or E6:**"],
+        id="sa-853 what 'that' is, by meaning; no list for codes not named",
+    ),
+    pytest.param(
+        # "The display has started flickering … Is that covered, and …": the flicker is asked
+        # about; what happens once the cover runs out is the section after it
+        "We run a small café and our Brew is on the Kettleby Business plan. It's 10 months old "
+        "and has done roughly 21,000 cups. The display has started flickering and half the icons "
+        "don't light up any more. Is that covered, and what's the cover on a machine like ours "
+        "- someone told me 2 years? And what happens once it runs out?",
+        (),
+        ["1 year or 30,000 cups", "We still repair machines after the warranty ends"],
+        [],
+        id="sa-699 what 'that' is, by meaning: outside the warranty too",
+    ),
+    pytest.param(
+        # the list for codes that return lists E1, E5, E6, E7: none of them is E9
+        "E9 on the screen, ring light red. I've turned it off and on twice and it's still there. "
+        "what now? and where would I even find the serial number if you need it",
+        (),
+        ["sticker under the drip tray"],
+        ["**E1 or E6:**"],
+        id="sa-237 no list item for codes the message does not name",
+    ),
 ]
 
 
