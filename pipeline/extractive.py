@@ -77,6 +77,7 @@ _GOING = frozenset(_all_terms("go going sort change try fix step steps actual ex
 INSTRUCTION_MIN_COVERAGE = 0.03  # of the question, for a one-sentence procedure's bonus
 LAST_RESORT_TRIED = 2  # fixes a message says it tried, for the reply to end on the last resort
 ROW_BONUS = 0.25  # a table row for a "how much" one
+COMMONPLACE_WEIGHT = 0.5  # a term's idf weight below which most articles hold it
 LABEL_MAX_TERMS = 4  # a list item's bold label that names a row's key ("**E1 or E6:**")
 _BOLD_LABEL = re.compile(r"\*\*([^*]{1,60})\*\*")
 ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from (a follow-up)
@@ -1574,6 +1575,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                         _names(keys_named, key := _row_key(unit), aliases)
                         and _near(article, unit)
                         and not _only_placed(key, asked, asked_only, aliases)
+                        and not _named_by_commonplace(key, keys_named, weights)
                     )
                 )
                 and not _times_only(article, unit, asked)
@@ -2078,6 +2080,17 @@ def _only_placed(key: set[str], said: set[str], asked: set[str], aliases: dict) 
 def _names(asked: set[str], key: set[str], aliases: dict) -> bool:
     """The question names the row's key, or a place the key's region holds ("Germany": "EU")."""
     return bool(key & asked) or any(a and a <= key for t in asked for a in aliases.get(t, ()))
+
+
+def _named_by_commonplace(key: set[str], named: set[str], weights: dict[str, float]) -> bool:
+    """Part of the row's key is named, only by a word most articles hold (the product's name:
+    "one Brew in the kitchen" does not name the row "Brew schedules")."""
+    shared = key & named
+    return (
+        bool(shared)
+        and shared != key
+        and all(weights.get(t, 0.0) < COMMONPLACE_WEIGHT for t in shared)
+    )
 
 
 def _key_named(asked: set[str], key: set[str], aliases: dict) -> int:
