@@ -309,14 +309,14 @@ _CAN_I_DO_THAT = re.compile(
 )
 _SO_THAT = re.compile(r"(?i),?\s+so\s+(?=(?:i|we)\b)")
 _POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
-# a question that sets itself apart from the report before it: "Separately - what's the red thing"
-# A short question about what the piece before it says ("Is that the problem?", "Could this be
-# why?", "Would that cause it?")
+# A short question that is all about what the piece before it says ("Is that the problem?",
+# "Could this be why?", "Would that cause it?"), not any question with an "it" in it
 _POINTS_BACK = re.compile(
     r"(?i)^\W*(?:(?:and|so)\s+)?(?:is|was|could|would|might|can|does)\s+(?:that|this)\b"
     r"\W*(?:\w+\W*){0,4}$"
 )
 _EXCEPT = re.compile(r"(?i)\s*\b(?:apart from|except(?: for)?|other than|besides)\b[^.,;:?!]*")
+# a question that sets itself apart from the report before it: "Separately - what's the red thing"
 _SEPARATELY = re.compile(
     r"(?i)\W*(?:also,?\s+)?(?:separately|unrelated(?:ly)?|on (?:an|a) ?other (?:note|subject)|"
     r"on a (?:different|separate) (?:note|subject)|another thing|different question)\b"
@@ -4137,6 +4137,14 @@ def _answers_to_each_question(
         if not ranked:
             continue
         top = _answering(sub, ranked)
+        if top.unit.kind == "steps" and not sub.wants_steps:  # "can I just run it without any
+            # filter at all?" asks no steps: "The Brew works fine without a filter.", which
+            # holds more of it than the steps (and is not their intro)
+            prose = next((s for s in ranked if s.unit.kind != "steps"), top)
+            if prose.coverage > top.coverage and (
+                prose.article is not top.article or prose.unit.section != top.unit.section
+            ):
+                top = prose
         if top.score > 0 and _in_reply(top, chosen, quoted):
             top = _runner_up(ranked, top, chosen, quoted, pieces[n]) or top
         if (

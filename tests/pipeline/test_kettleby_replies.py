@@ -1585,6 +1585,16 @@ CASES = [
         ["| Brew schedules |"],
         id="sa-857 the product's name names no row",
     ),
+    pytest.param(
+        # the second question asks no steps: the section that says so ("works fine without a
+        # filter"), which holds more of it than the filter's steps, answers it
+        "Those AquaPure filters aren't cheap. Can I pop one of my Brita jug cartridges in the "
+        "tank instead? Or failing that, can I just run the machine without any filter at all?",
+        (),
+        ["Filters from other brands don't fit", "The Brew works fine without a filter."],
+        [],
+        id="sa-859 a yes-no question of several answered by prose, not steps",
+    ),
 ]
 
 
