@@ -554,7 +554,7 @@ RULED_OUT_SHARE = 0.5  # a unit that holds this share of them is never added to 
 _TRIED = re.compile(
     r"(?i)\b(?:i|we)(?:'ve| have| had)?\s+(?:already\s+|just\s+|also\s+|even\s+)?"
     r"(?:tried|done|did|checked|re-?\w+ed|cleaned|descaled|replaced|updated|changed|removed|"
-    r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared|allowed|"
+    r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared|allowed|pulled|"
     r"taken|took|pressed|held|filled|emptied|ran)\b"
     # "One thing I did notice - …": what was seen, not done
     r"(?!\s+(?:notice|see|spot|find|hear|read|wonder|think|realise|realize)\b)"
@@ -582,7 +582,13 @@ _ELSE = re.compile(
 )
 # "Still E4.", "even with the temperature already on Medium": told, not asked ("can I still
 # return it")
-_STILL = re.compile(r"(?i)\b(?:still|already)\b")
+# what was done, and did not help: "I've pulled the plug for 30 seconds twice now and it's made
+# no difference"
+_STILL = re.compile(
+    r"(?i)\b(?:still|already|(?:made|makes|making) (?:no|zero) difference"
+    r"|(?:did ?n[o']t|does ?n[o']t|has ?n[o']t) (?:help|work|fix (?:it|anything)|change anything)"
+    r"|no (?:luck|joy))\b"
+)
 _TRYING = frozenset(_all_terms("tried try done did checked"))
 # "Only started after I took the tank out to give it a wash": what set the problem off, a clue to
 # its cause, not a fix already tried
@@ -1727,10 +1733,16 @@ def _last_resort_left(
     """A message that has tried several of the fixes ("I did the hold-the-hot-water-button
     thing … I descaled two weeks ago and I even tried a drink with the filter out - still E4")
     or says it tried them all: after the fixes left, what to do when none works ("Still seeing
-    E4? … stop using the machine and contact support"), of the answer's article."""
-    if len(question.tried) < LAST_RESORT_TRIED and not _EXHAUSTED.search(question.latest):
-        return None
+    E4? … stop using the machine and contact support"), of the answer's article; and one that
+    has tried the fix of the cause its symptom names ("blinking white, slowly. I've pulled the
+    plug for 30 seconds twice now and it's made no difference": "Still offline? …")."""
     article = picked[0].article
+    if (
+        len(question.tried) < LAST_RESORT_TRIED
+        and not _EXHAUSTED.search(question.latest)
+        and not (question.tried and _tried_section(article, picked[0].unit.section, question))
+    ):
+        return None
     return next(
         (
             s

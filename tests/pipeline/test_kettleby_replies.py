@@ -1595,6 +1595,28 @@ CASES = [
         [],
         id="sa-859 a yes-no question of several answered by prose, not steps",
     ),
+    pytest.param(
+        # the symptom names the cause ("blinks white slowly"), whose fix the customer did
+        # ("pulled the plug for 30 seconds … made no difference"): what to do when still offline
+        "The app's had my Brew as Offline since Tuesday. The light on the front is blinking "
+        "white, slowly. I've pulled the plug for 30 seconds twice now and it's made no "
+        "difference. Haven't changed the router or the wifi password, and everything else in the "
+        "house is online fine.",
+        (),
+        ["its ring light blinks white slowly", "Restart your router", "a factory reset and fresh"],
+        [],
+        id="sa-855 the named cause's fix tried: the last resort follows",
+    ),
+    pytest.param(
+        # "did the … priming thing, didn't help": the priming steps are not given again
+        "Getting E4 all week and only a dribble comes out. Tank's full and I did the "
+        "hold-the-hot-water-button priming thing, didn't help. Confession: the filter in there "
+        "is probably 5 or 6 months old, I keep forgetting to change it...",
+        (),
+        ["Take the filter out of the tank"],
+        ["Hold the Hot water button for 5 seconds to prime the pump."],
+        id="sa-374 'didn't help' says it was tried",
+    ),
 ]
 
 
