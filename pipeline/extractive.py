@@ -427,6 +427,7 @@ _CAME_BACK = re.compile(  # "flashed E5 at me again", not "get them going again"
 )
 _RETURNS = re.compile(r"(?i)\b(returns?|comes? back|again|still)\b")
 _LABELLED = re.compile(r"\*\*([^*]{1,30}):\*\*")  # "**E1 or E6:** check that nothing …"
+_PARENTHESIS = re.compile(r"\s*\([^)]*\)")  # "Machine diagnostics (error logs …)"
 _CODE = re.compile(r"[a-z]{1,3}-?\d{1,4}")  # a code as a term: "e4", "kb-200"
 OTHER_CODE_PENALTY = 0.3
 # what the customer means to do: "Tempted to just run it through the dishwasher"
@@ -4157,8 +4158,10 @@ def _answers_to_each_question(
                 prose.article is not top.article or prose.unit.section != top.unit.section
             ):
                 top = prose
+        named_elsewhere = None
         if top.score > 0 and _in_reply(top, chosen, quoted):
-            top = _runner_up(ranked, top, chosen, quoted, pieces[n]) or top
+            named_elsewhere = _row_named_elsewhere(top, ranked, chosen, quoted)
+            top = _runner_up(ranked, top, chosen, quoted, pieces[n]) or named_elsewhere or top
         if (
             top.score <= 0  # what the message rules out
             or all(top.article is not p.article for p in chosen)
@@ -4175,7 +4178,7 @@ def _answers_to_each_question(
         probes = [probe_text(s.article.title, s.article.sections, s.unit) for s in (top, picked[0])]
         own, first = sources.similarity_to(probes, meant)
         if (
-            (own >= QUESTION_ALONE_MEANING and own > first)
+            (own >= QUESTION_ALONE_MEANING and (own > first or top is named_elsewhere))
             or _heading_names(top, pieces[n])
             # "What's the free limit?" with "300 recipes saved": the row whose key the message
             # names, for a question of a value (a table row means little to the model)
@@ -4220,6 +4223,31 @@ def _runner_up(
         ):
             return other
     return None
+
+
+def _row_named_elsewhere(
+    row: Scored, ranked: list[Scored], chosen: list[Scored], quoted: str
+) -> Scored | None:
+    """Another question about a row the reply quotes ("How long do you keep that stuff? And do
+    you use it for anything else?"): the prose of another section that names the row's thing
+    ("We combine machine diagnostics into anonymous statistics"), two words at least, its
+    parenthesis aside."""
+    cells = table_cells(row.unit.text) if row.unit.kind == "row" else []
+    name = _text_terms(_PARENTHESIS.sub("", cells[0])) if cells else set()
+    if len(name) < 2:
+        return None
+    return next(
+        (
+            s
+            for s in ranked
+            if s.article is row.article
+            and s.unit.kind == "sentence"
+            and s.unit.section != row.unit.section
+            and name <= _unit_terms(s.article, s.unit)
+            and not _in_reply(s, chosen, quoted)
+        ),
+        None,
+    )
 
 
 def _unhyphened(words: set[str] | frozenset[str]) -> set[str]:

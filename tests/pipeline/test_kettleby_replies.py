@@ -1617,6 +1617,18 @@ CASES = [
         ["Hold the Hot water button for 5 seconds to prime the pump."],
         id="sa-374 'didn't help' says it was tried",
     ),
+    pytest.param(
+        # the row quoted ("Machine diagnostics (error logs and cup counter) | 24 months"); what
+        # else happens to that data is the section that names it ("We combine machine
+        # diagnostics into anonymous statistics … may be kept indefinitely")
+        "Bit of a privacy question. I gather the Brew sends error logs and a cup count back to "
+        "you. How long do you keep that stuff? And do you use it for anything else once you've "
+        "got it?",
+        (),
+        ["24 months from when they were recorded", "These statistics can't be linked back to you"],
+        [],
+        id="sa-846 a quoted row's thing, named by another section",
+    ),
 ]
 
 
