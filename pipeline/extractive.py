@@ -350,6 +350,11 @@ _PROBLEM = re.compile(
     r"(what|anything) else (can|could|should|do|to) (i |we )?(try|do))\b"  # "What else can I try?"
 )
 _WITHOUT = re.compile(r"(?i)\bwithout\s+(the\s+|a\s+|an\s+|your\s+)?[\w-]+")
+# "I don't have the app (long story)", "we haven't got a smartphone"
+_DONT_HAVE = re.compile(
+    r"(?i)\b(?:i|we)\s+(?:don't|do not|haven't|have not)\s+(?:have|got)\s+"
+    r"(?:the\s+|a\s+|an\s+|any\s+)?([\w-]+)"
+)
 # What the customer says the machine won't do ("it won't let me make a coffee", "the coffee
 # buttons don't do anything"): a sentence of the answer's article that says why explains it
 _SYMPTOM = re.compile(
@@ -1454,6 +1459,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     contradicted = _contradicted(question)
     had = _had(question)
     lacked = _lacked(question)
+    not_had = _not_had(question)
     colours = _colours(question)
     switched = _switched(question.asked)
     fix_asked = bool(_WHAT_TO_DO.search(question.asked))
@@ -1525,7 +1531,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             opposite = (
                 any(o in held and t not in held for t, o in contradicted)
                 or bool(had and had & _without(" ".join(article.sections[unit.section].path[-1:])))
-                or _needs_lacked(article, unit, lacked)
+                or _needs_lacked(article, unit, lacked, not_had)
                 or unit.section in off_colour
                 or _switched_other_way(article, unit, switched)
             )
@@ -2024,15 +2030,25 @@ def _had(question: Question) -> frozenset[str]:
 def _lacked(question: Question) -> frozenset[str]:
     """What the customer says they are doing without ("How do I descale without the app? My
     phone's dead.", also in their turn before)."""
-    return _without(f"{question.previous}\n{question.latest}") - {"without"}
+    return _without(f"{question.previous}\n{question.latest}") - {"without"} | _not_had(question)
 
 
-def _needs_lacked(article: SourceArticle, unit: Unit, lacked: frozenset[str]) -> bool:
+def _not_had(question: Question) -> frozenset[str]:
+    """What the customer says they don't have ("I don't have the app (long story)")."""
+    return frozenset(terms(" ".join(m.group(1) for m in _DONT_HAVE.finditer(question.latest))))
+
+
+def _needs_lacked(
+    article: SourceArticle, unit: Unit, lacked: frozenset[str], not_had: frozenset[str]
+) -> bool:
     """The unit's heading names what the customer is without, and not as "without" ("Descale
-    from the app" for a customer descaling without it)."""
+    from the app" for a customer descaling without it); a procedure that uses what they say
+    they don't have."""
     if not lacked:
         return False
     heading = " ".join(article.sections[unit.section].path[-1:])
+    if unit.kind == "steps" and not_had & _unit_terms(article, unit):  # "I don't have the app":
+        return True  # not the steps "… 4. In the app, open **Settings …**"
     return bool(lacked & _text_terms(heading)) and not lacked & _without(heading)
 
 

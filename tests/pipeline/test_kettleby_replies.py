@@ -1629,6 +1629,16 @@ CASES = [
         [],
         id="sa-846 a quoted row's thing, named by another section",
     ),
+    pytest.param(
+        # "I don't have the app": not the procedure whose step is "In the app, open …"; the
+        # sentence on the machine's buttons answers
+        "Tested our water with the strip, 3 red squares. I don't have the app on my phone though "
+        "- can I tell the machine some other way?",
+        (),
+        ["hold the Hot water button for 10 seconds, then press it once per red square"],
+        ["1. Fill a glass with cold tap water."],
+        id="sa-105 no procedure that needs what the customer doesn't have",
+    ),
 ]
 
 
