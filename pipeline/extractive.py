@@ -4177,7 +4177,7 @@ def _answers_to_each_question(
         named_elsewhere = None
         if top.score > 0 and _in_reply(top, chosen, quoted):
             named_elsewhere = _row_named_elsewhere(top, ranked, chosen, quoted)
-            top = _runner_up(ranked, top, chosen, quoted, pieces[n]) or named_elsewhere or top
+            top = _runner_up(ranked, top, chosen, quoted, meant) or named_elsewhere or top
         if (
             top.score <= 0  # what the message rules out
             or all(top.article is not p.article for p in chosen)

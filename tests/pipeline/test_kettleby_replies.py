@@ -1639,6 +1639,26 @@ CASES = [
         ["1. Fill a glass with cold tap water."],
         id="sa-105 no procedure that needs what the customer doesn't have",
     ),
+    pytest.param(
+        # "Is that possible?" is asked of the sentence before it ("send all of it straight over
+        # to another coffee app"): its words pick the next unit when the best is quoted already
+        "Got the ZIP, thanks. What kind of files are in there - can I open my brew history in "
+        "Excel? And ideally I'd like you to just send all of it straight over to another coffee "
+        "app I'm trying out. Is that possible?",
+        (
+            ("customer", "How can I download a copy of all the data you have on me?"),
+            (
+                "agent",
+                "Sign in at my.kettleby.com, go to Account > Privacy > Download my data, tick the "
+                "data you want (or leave everything ticked) and click Request export. We'll email "
+                "you when it's ready, usually within a few minutes; click the link in the email "
+                "and download the ZIP file.",
+            ),
+        ),
+        ["open in Excel", "send your data directly to another company"],
+        [],
+        id="sa-863 'is that possible?' asks of the sentence before it",
+    ),
 ]
 
 
