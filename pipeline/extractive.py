@@ -677,6 +677,9 @@ SYNONYMS = {
     # the tank can stick if coffee or milk residue gets on it"
     **dict.fromkeys(("sticky", "stuck"), ("stick",)),
     "milky": ("milk",),
+    # "moved across to the Amex … will the Visa stay saved?": the card
+    **dict.fromkeys(("visa", "mastercard", "maestro"), ("card",)),
+    "amex": ("american express", "card"),
     "bottom": ("base", "underside"),
     # "Have I been sent a dud?": "The filter floats up in the tank. Is it broken?"
     **dict.fromkeys(("dud", "duff"), ("broken", "faulty")),

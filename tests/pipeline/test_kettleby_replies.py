@@ -1659,6 +1659,16 @@ CASES = [
         [],
         id="sa-863 'is that possible?' asks of the sentence before it",
     ),
+    pytest.param(
+        # a Visa and an Amex are cards: the card's procedure, not the cancellation's
+        "Our Business plan gets paid on my.kettleby.com with my own Visa, which was only ever "
+        "meant to be temporary. Finance have finally given me a company Amex. How do I get the "
+        "subscription moved across to the Amex - and will the Visa stay saved on there?",
+        (),
+        ["Billing > Payment method", "Your old card is removed automatically"],
+        ["Cancel plan"],
+        id="sa-841 card brands name the card",
+    ),
 ]
 
 
