@@ -432,6 +432,12 @@ _CAME_BACK = re.compile(  # "flashed E5 at me again", not "get them going again"
 )
 _RETURNS = re.compile(r"(?i)\b(returns?|comes? back|again|still)\b")
 _LABELLED = re.compile(r"\*\*([^*]{1,30}):\*\*")  # "**E1 or E6:** check that nothing …"
+# a note for a state: "Cancelling during a free trial …", "If you're on a Business plan, …"
+_STATE_CASE = re.compile(
+    r"(?i)^\W*(?:\w+ing\s+(?:during|while\s+on|while\s+in)"
+    r"|if\s+you(?:'re|\s+are)\s+(?:still\s+)?(?:on|in))\s+(?:a|an|the|your)\s+"
+    r"([\w-]+(?:\s+[\w-]+)?)"
+)
 _PARENTHESIS = re.compile(r"\s*\([^)]*\)")  # "Machine diagnostics (error logs …)"
 _CODE = re.compile(r"[a-z]{1,3}-?\d{1,4}")  # a code as a term: "e4", "kb-200"
 OTHER_CODE_PENALTY = 0.3
@@ -1537,6 +1543,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 or _needs_lacked(article, unit, lacked, not_had)
                 or unit.section in off_colour
                 or _switched_other_way(article, unit, switched)
+                or (unit.kind == "sentence" and _case_not_said(unit.text, question))
             )
             if opposite:  # "the app shows it as offline": not the procedure "when the machine
                 bonus -= OPPOSITE_PENALTY  # is online" nor its intro, however much they name
@@ -2314,6 +2321,8 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     def take(unit: Scored) -> None:
         """One more unit in the reply: composed, and what the reply now quotes and holds."""
         nonlocal quoted, covered, listed
+        if unit.unit.kind == "sentence" and _case_not_said(unit.unit.text, question):
+            return  # "Cancelling during a free trial …" for a plan that renews
         picked.append(unit)
         composed[id(unit)] = _compose(unit, question)
         quoted += " " + normalise(plain(" ".join(composed[id(unit)])))
@@ -3333,10 +3342,27 @@ def _compose(best: Scored, question: Question) -> list[str]:
         and note is not None
         and note.kind == "paragraph"
         and len(note.markdown.split()) <= FOLLOWING_NOTE_WORDS
+        and not _case_not_said(note.markdown, question)
     ):
         parts.append(note.markdown)  # "The reset link is valid for 60 minutes…", "The
         # warranty applies to machines bought new …" under the list of warranty periods
     return parts + _other_fixes(article, unit, question)
+
+
+def _case_not_said(text: str, question: Question) -> bool:
+    """A note for a state the customer never says they are in ("Cancelling during a free trial
+    ends the trial straight away" for a Plus plan that takes payments)."""
+    case = _STATE_CASE.match(plain(text))
+    return case is not None and not _text_terms(case.group(1)) & _thread_terms(question)
+
+
+def _thread_terms(question: Question) -> frozenset[str]:
+    return _all_said(f"{question.previous} {question.latest}")
+
+
+@lru_cache(maxsize=1024)
+def _all_said(text: str) -> frozenset[str]:
+    return frozenset(terms(_phrased(text)))
 
 
 def _items_quoted(best: Scored, question: Question) -> list[int]:

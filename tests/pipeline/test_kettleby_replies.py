@@ -1669,6 +1669,38 @@ CASES = [
         ["Cancel plan"],
         id="sa-841 card brands name the card",
     ),
+    pytest.param(
+        # a plan that renews is no free trial: "Cancelling during a free trial ends the trial
+        # straight away" (which names "straight away") is for someone else
+        "Thinking of ditching Plus, money's a bit tight this month. It renews on the 20th and I "
+        "pay through the website. If I cancel today do I lose it all straight away? I've got "
+        "something like 80 recipes saved and I really don't want them binned.",
+        (),
+        ["You keep all Plus or Business features until the end of the period"],
+        ["Cancelling during a free trial"],
+        id="sa-816 no note for a state the customer is not in",
+    ),
+    pytest.param(
+        # the list's note is for a trial; this customer has paid for Plus a while
+        "My son signed us up to Plus on the website a while back, on the family laptop, and "
+        "honestly we never use any of it. I want to stop it before it takes another payment. "
+        "Where's the cancel option and what do I click? And do we lose the extras the second I "
+        "cancel?",
+        (),
+        ["Click Cancel plan", "until the end of the period you've already paid for"],
+        ["Cancelling during a free trial"],
+        id="sa-840 a list's note for a trial, not quoted for a paid plan",
+    ),
+    pytest.param(
+        # … and for a customer on the trial, the note is theirs
+        "We started the Business free trial on my.kettleby.com for our design studio last week, "
+        "but honestly it's overkill for two machines. How do I cancel it on the website? And "
+        "will we still get charged when the trial would have ended?",
+        (),
+        ["Click Cancel plan", "Cancelling during a free trial ends the trial straight away"],
+        [],
+        id="sa-645 the trial's note for a customer on the trial",
+    ),
 ]
 
 
