@@ -167,6 +167,8 @@ _HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not 
     r"where (do|can|would) (i|we) (actually |even )?(go to )?"
     r"(change|update|edit|find|turn|set|cancel|send)|"
     r"where is the [\w -]{1,40} (option|setting|button)|"
+    # "ive been through every menu in the app … where is it hiding"
+    r"where('s| is| are) (it|that|this|they|the [\w -]{1,30}) (hiding|hidden)|"
     # "I want to stop Plus": a request to do something is asked as "how do I"
     r"(i|we)( (want|need|would like)|'d like) to (cancel|stop|end|close|delete|remove|turn off|"
     r"switch off|reset|change|update|set up|connect|return|send back))\b"

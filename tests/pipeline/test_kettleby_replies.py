@@ -1701,6 +1701,15 @@ CASES = [
         [],
         id="sa-645 the trial's note for a customer on the trial",
     ),
+    pytest.param(
+        # "where is it hiding" after every menu of the app: how to find it, the steps
+        "hiya, trying to get a copy of everything you hold on me (brew history and that) but ive "
+        "been through every menu in the app and theres no option for it?? where is it hiding",
+        (),
+        ["Account > Privacy > Download my data", "download the ZIP file"],
+        [],
+        id="sa-807 'where is it hiding' asks for the steps",
+    ),
 ]
 
 
