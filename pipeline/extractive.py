@@ -712,6 +712,12 @@ SYNONYMS = {
     # "can I just twist the dial whenever?": "Only turn the dial while the grinder is running"
     **dict.fromkeys(("twist", "twiddle", "rotate"), ("turn",)),
 }
+# … as terms: a term's one-word synonyms
+_SYNONYM_TERMS = {
+    term: {alias for o in others if len(o.split()) == 1 for alias in _all_terms(o)}
+    for word, others in SYNONYMS.items()
+    for term in _all_terms(word)
+}
 # A place a customer names and the region a table row may list it under ("Germany": the EU row).
 _EU = (
     "Austria|Belgium|Bulgaria|Croatia|Cyprus|Czechia|Czech Republic|Denmark|Estonia|Finland|"
@@ -2672,7 +2678,7 @@ def _condition_met(question: Question, best: Scored, ranked: list[Scored]) -> Sc
     what follows from it is what the customer sees. Its condition's words (not a step's
     number), two at least, are all said in one sentence, none ruled out."""
     pieces = [
-        terms(_phrased(p)) | (_DEVICE if _OWNED_NAME.search(p) else frozenset())
+        _with_synonyms(terms(_phrased(p))) | (_DEVICE if _OWNED_NAME.search(p) else frozenset())
         for p in _pieces(question.latest)
     ]
     for s in ranked:
@@ -2697,6 +2703,11 @@ def _condition_met(question: Question, best: Scored, ranked: list[Scored]) -> Sc
             ):
                 return s
     return None
+
+
+def _with_synonyms(words: set[str]) -> set[str]:
+    """The words and their one-word synonyms ("swapping our router": "change")."""
+    return words | {alias for w in words for alias in _SYNONYM_TERMS.get(w, ())}
 
 
 def _channels(words: set[str] | frozenset[str]) -> set[str]:
@@ -3217,6 +3228,8 @@ def _steps_referred(question: Question, picked: list[Scored], ranked: list[Score
         if not _refers_to_steps(p.article, p.unit):
             continue
         procedures = [s for s in ranked if s.article is p.article and s.unit.kind == "steps"]
+        if any(_already_said(p.article, u, question.answered_terms) for u in p.article.units):
+            continue  # the thread's answer gave the customer's steps ("I've got a Samsung")
         named = [s for s in procedures if _contrast(s.article, s.unit, factors, said)]
         if len(named) == 1 or (not named and len(procedures) == 1):
             out.append((named or procedures)[0])

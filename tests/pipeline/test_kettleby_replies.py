@@ -1710,6 +1710,27 @@ CASES = [
         [],
         id="sa-807 'where is it hiding' asks for the steps",
     ),
+    pytest.param(
+        # "swapping our router" meets "If you change your router"; the steps it refers to are
+        # the ones the agent just gave (Samsung), not the iPhone's
+        "Brilliant, that worked. One thing though - Virgin are swapping our router for a new one "
+        "next week. Will the Brew just hop onto the new one by itself or am I doing all that "
+        "again?",
+        (
+            ("customer", "How do I get the Brew on our wifi? I've got a Samsung."),
+            (
+                "agent",
+                "Hold the Power button for 3 seconds until the ring light flashes blue, turn on "
+                "Location, open the Kettleby app and tap + Add machine, allow the Nearby devices "
+                "permission, choose your 2.4 GHz network and enter its password, tap Stay "
+                "connected if warned, then wait for the ring light to turn solid white, name "
+                "your machine and tap Done.",
+            ),
+        ),
+        ["the machine can't reconnect on its own", "add it again using the steps above"],
+        ["**On iPhone**"],
+        id="sa-830 a condition met in a synonym; the steps the thread gave",
+    ),
 ]
 
 
