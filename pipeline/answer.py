@@ -155,7 +155,8 @@ def prepare_answer(
     # passage, a strong answerability signal for follow-ups.
     started = time.perf_counter()
     # ... and the sentences of it that ask ("How do I descale it using the app?" without the
-    # story around it): which section of an article answers is decided against them.
+    # story around it, but with the sentence a short "Is that the problem?" is about): which
+    # section of an article answers is decided against them.
     texts = [query, latest] + ([question.meant] if question.meant != latest else [])
     unique = list(dict.fromkeys(texts))  # a first message is often its own query: embedded once
     if reuse_embeddings:

@@ -595,9 +595,8 @@ _ELSE = re.compile(
     r"|" + _NEXT.pattern
 )
 # "Still E4.", "even with the temperature already on Medium": told, not asked ("can I still
-# return it")
-# what was done, and did not help: "I've pulled the plug for 30 seconds twice now and it's made
-# no difference"
+# return it"); and what was done without helping ("I've pulled the plug for 30 seconds twice now
+# and it's made no difference")
 _STILL = re.compile(
     r"(?i)\b(?:still|already|(?:made|makes|making) (?:no|zero) difference"
     r"|(?:did ?n[o']t|does ?n[o']t|has ?n[o']t) (?:help|work|fix (?:it|anything)|change anything)"
@@ -3372,10 +3371,11 @@ def _case_not_said(text: str, question: Question) -> bool:
 
 
 def _thread_terms(question: Question) -> frozenset[str]:
+    """The terms of the customer's last two turns, their phrases in the articles' words."""
     return _all_said(f"{question.previous} {question.latest}")
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)  # asked once per unit scored
 def _all_said(text: str) -> frozenset[str]:
     return frozenset(terms(_phrased(text)))
 
