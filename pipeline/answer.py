@@ -157,7 +157,8 @@ def prepare_answer(
     # ... and the sentences of it that ask ("How do I descale it using the app?" without the
     # story around it, but with the sentence a short "Is that the problem?" is about): which
     # section of an article answers is decided against them.
-    texts = [query, latest] + ([question.meant] if question.meant != latest else [])
+    meant = question.meant
+    texts = [query, latest] + ([meant] if meant != latest else [])
     unique = list(dict.fromkeys(texts))  # a first message is often its own query: embedded once
     if reuse_embeddings:
         found, cached = embed_cached(conn, embedder=embedder, texts=unique)
