@@ -117,6 +117,7 @@ PART_ANSWERED = 0.5  # … this share of
 PART_MEANING = 0.5  # a unit's cosine to a question of several that no unit answers by its words
 QUESTION_ALONE_MEANING = 0.25  # … to one of several questions, for its own best unit to join
 MAX_UNITS = 3
+FIRST_WORDS_RATIO = 0.7
 RUNNER_UP_RATIO = 0.8  # a question's next unit, when the reply quotes its best already
 RUNNER_UP_PLACE_RATIO = 0.7  # … or one that says where, for a "where is it?"
 RUNNER_UP_CANDIDATES = 4  # … among this many
@@ -552,7 +553,9 @@ _ABSENT = re.compile(
     # "Drip tray's empty, nothing coming from the back": not the leak from the back
     r"|\bnothing(?:'s| is)?\s+(?:coming|leaking|dripping)\s+(?:out\s+)?(?:from|of)\s+(?:the\s+)?"
     r"([\w-]+)"
-    r"|\b(?:haven't|hasn't|didn't|have not|has not|did not|never)\s+(?:changed|moved|replaced)\s+"
+    # "nobody's touched the grind": not the cause of a changed grind
+    r"|\b(?:haven't|hasn't|didn't|have not|has not|did not|never|(?:nobody|no one)(?:'s|\s+has))"
+    r"\s+(?:changed|moved|replaced|touched)\s+"
     r"(?:the\s+|my\s+|our\s+)?([\w-]+(?:\s+(?:or|and)\s+(?:the\s+|my\s+|our\s+)?[\w-]+){0,3})"
 )
 # "I don't want to close my account, but …": not what closing it takes (read in the article's
@@ -4219,6 +4222,7 @@ def _answers_to_each_question(
             ):
                 top = prose
         named_elsewhere = None
+        best = top
         if top.score > 0 and _in_reply(top, chosen, quoted):
             named_elsewhere = _row_named_elsewhere(top, ranked, chosen, quoted)
             top = _runner_up(ranked, top, chosen, quoted, meant) or named_elsewhere or top
@@ -4237,8 +4241,16 @@ def _answers_to_each_question(
             continue
         probes = [probe_text(s.article.title, s.article.sections, s.unit) for s in (top, picked[0])]
         own, first = sources.similarity_to(probes, meant)
+        first_words = next((s.score for s in ranked if s.unit is picked[0].unit), 0.0)
         if (
-            (own >= QUESTION_ALONE_MEANING and (own > first or top is named_elsewhere))
+            (
+                own >= QUESTION_ALONE_MEANING
+                and (
+                    own > first
+                    or top is named_elsewhere
+                    or (top is best and first_words < FIRST_WORDS_RATIO * top.score)
+                )
+            )
             or _heading_names(top, pieces[n])
             # "What's the free limit?" with "300 recipes saved": the row whose key the message
             # names, for a question of a value (a table row means little to the model)

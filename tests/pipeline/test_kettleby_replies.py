@@ -1731,6 +1731,32 @@ CASES = [
         ["**On iPhone**"],
         id="sa-830 a condition met in a synonym; the steps the thread gave",
     ),
+    pytest.param(
+        # the third question's best unit by its own words (*Complaints*) is not the reply's
+        # first, which those words rank far lower: it joins, though the message's meaning is
+        # closer to the first
+        "Hallo, I live in Utrecht and use both the Kettleby app and your shop. Since you're a "
+        "British company and the UK isn't in the EU any more, who is actually legally "
+        "responsible for my personal data, and am I still protected by the EU GDPR? And if I "
+        "ever had a problem with how my data was handled, could I go straight to the Dutch data "
+        "protection authority instead of the UK one?",
+        (),
+        ["please tell us first so we can try to put it right", "the data protection authority"],
+        [],
+        id="sa-881 a question the first unit's words do not answer",
+    ),
+    pytest.param(
+        # "Nobody's touched the grind": not the overview that names the grind first, nor the
+        # grind's cause; the cleaning the message asks about, and how often
+        "Our office Brew does about 30 coffees a day and over the last couple of months "
+        "everything's slowly gone bitter, almost rancid. Nobody's touched the grind and it's "
+        "the same medium roast we've always had. Someone reckons it just needs a proper clean - "
+        "is that likely, and what exactly should we be doing, and how often?",
+        (),
+        ["take out the brew unit and rinse it", "Do this once a week"],
+        ["turn the grind dial one step coarser"],
+        id="sa-886 a part nobody touched is not the cause",
+    ),
 ]
 
 
