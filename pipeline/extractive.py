@@ -59,6 +59,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache, partial
+from math import fsum
 
 from autocrm.pipeline.articles import SourceArticle, Sources, normalise
 from autocrm.pipeline.query import AMOUNT, QUANTITIES, REFUND
@@ -1355,8 +1356,8 @@ def _done_already(
     count = 0
     for clause in tried:
         known = {t: sources.weight(t) for t in clause & vocabulary}
-        total = sum(known.values())
-        if total and sum(w for t, w in known.items() if t in got) >= TRIED_SHARE * total:
+        total = fsum(known.values())
+        if total and fsum(w for t, w in known.items() if t in got) >= TRIED_SHARE * total:
             count += 1
     return count
 
@@ -1441,16 +1442,19 @@ def coverage_of(
     context: set[str] = frozenset(),
     aliases: dict[str, tuple[frozenset[str], ...]] | None = None,
 ) -> float:
-    total = sum(weights.values())
+    # fsum: the weights come in the order of a set's terms, which changes with the process's
+    # hash seed; a plain sum's last bits change with it, and two units tied on coverage would
+    # swap places from one run to the next
+    total = fsum(weights.values())
     if not total:
         return 0.0
-    held = 0.0
+    held = []
     for t, w in weights.items():  # one pass: a draft scores every unit of every source
         if _holds(t, got, aliases):
-            held += w
+            held.append(w)
         elif context and _holds(t, context, aliases):
-            held += HEADING_CREDIT * w
-    return held / total
+            held.append(HEADING_CREDIT * w)
+    return fsum(held) / total
 
 
 def _holds(term: str, got: set[str], aliases: dict | None) -> bool:
@@ -2212,8 +2216,8 @@ def _contrast(
     factors = _as_platform(factors, said)
     own = names[unit.section] - set().union(*(n for s, n in names.items() if s != unit.section))
     others = [n - names[unit.section] for s, n in names.items() if s != unit.section]
-    mine = sum(factors.get(t, 0.0) for t in own)
-    rival = max((sum(factors.get(t, 0.0) for t in other) for other in others), default=0.0)
+    mine = fsum(factors.get(t, 0.0) for t in own)
+    rival = max((fsum(factors.get(t, 0.0) for t in other) for other in others), default=0.0)
     return 1.0 if mine > rival else 0.0
 
 
@@ -2507,8 +2511,8 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         "answer_kind_row": float(best.unit.kind == "row"),
         "questions_asked": float(len(question.asked_pieces()) or 1),
         "unseen_terms": round(
-            sum(w for t, w in used_words.items() if t not in sources.idf)
-            / (sum(used_words.values()) or 1),
+            fsum(w for t, w in used_words.items() if t not in sources.idf)
+            / (fsum(used_words.values()) or 1),
             4,
         ),
     }
