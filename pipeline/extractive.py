@@ -714,6 +714,8 @@ SYNONYMS = {
     **dict.fromkeys(("swap", "swapping", "swapped", "swaps"), ("change", "replace")),
     # "can I just twist the dial whenever?": "Only turn the dial while the grinder is running"
     **dict.fromkeys(("twist", "twiddle", "rotate"), ("turn",)),
+    # "I set it up in the app the day it arrived": "within 60 days of delivery"
+    **dict.fromkeys(("arrived", "arrive", "arrives", "arrival"), ("delivery",)),
 }
 # … as terms: a term's one-word synonyms
 _SYNONYM_TERMS = {
@@ -4281,7 +4283,7 @@ def _runner_up(
     payments again): the next unit of a cited article, nearly as good, that holds a word of the
     question the reply does not ("working")."""
     # a word written with or without its hyphen is one word ("wifi", "Wi-Fi")
-    asked = _unhyphened(terms(_phrased(piece)))
+    asked = _unhyphened(_with_synonyms(terms(_phrased(piece))))
     wanted = asked - _unhyphened(terms(quoted))
     where = bool(_WHERE_ASKED.search(piece))
     for other in ranked[1:RUNNER_UP_CANDIDATES]:

@@ -1757,6 +1757,19 @@ CASES = [
         ["turn the grind dial one step coarser"],
         id="sa-886 a part nobody touched is not the cause",
     ),
+    pytest.param(
+        # "set it up in the app the day it arrived": "within 60 days of delivery", the extended
+        # warranty, beside the claim's steps the message's words rank first
+        "The display on our Brew has gone completely blank - it still hums when you switch it "
+        "on but there's nothing on the screen. It was delivered two years and four months ago, "
+        "so my husband says the warranty's gone and it's a bin job. I did set it up in the app "
+        "the day it arrived though, if that makes any difference? And would we have to take it "
+        "somewhere or post it ourselves?",
+        (),
+        ["your warranty is extended to 3 years", "Warranty claim"],
+        [],
+        id="sa-882 'the day it arrived' names the delivery",
+    ),
 ]
 
 
