@@ -4219,6 +4219,23 @@ def _answers_to_each_question(
         if not ranked:
             continue
         top = _answering(sub, ranked)
+        # "what does the American version run on?" after "Only where the mains voltage matches
+        # your model": the row of the key the reply names, when the question's own best unit is
+        # of an article the reply does not cite
+        pointed = None
+        if all(top.article is not p.article for p in chosen):
+            pointed = next(
+                (
+                    s
+                    for s in ranked[:RUNNER_UP_CANDIDATES]
+                    if s.unit.kind == "row"
+                    and any(s.article is p.article for p in chosen)
+                    and not _in_reply(s, chosen, quoted)
+                    and _key_written_out(s.unit.text, quoted)
+                ),
+                None,
+            )
+            top = pointed or top
         if top.unit.kind == "steps" and not sub.wants_steps:  # "can I just run it without any
             # filter at all?" asks no steps: "The Brew works fine without a filter.", which
             # holds more of it than the steps (and is not their intro)
@@ -4258,6 +4275,8 @@ def _answers_to_each_question(
                 )
             )
             or _heading_names(top, pieces[n])
+            # a row means little to the model; the reply naming its key is the evidence
+            or top is pointed
             # "What's the free limit?" with "300 recipes saved": the row whose key the message
             # names, for a question of a value (a table row means little to the model)
             or (

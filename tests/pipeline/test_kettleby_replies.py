@@ -1770,6 +1770,22 @@ CASES = [
         [],
         id="sa-882 'the day it arrived' names the delivery",
     ),
+    pytest.param(
+        # "what does the American version run on?": its own best unit is a shipping row; the
+        # reply says "Only where the mains voltage matches your model", so the row of that key
+        # (sent without it: incomplete)
+        "My sister's over from Seattle for a few weeks and has completely fallen for our Brew. "
+        "She wants to buy one from you and take it home in her suitcase. Would a UK one work in "
+        "the States if she gets one of those travel converters? If not, what does the American "
+        "version run on compared with ours?",
+        (),
+        [
+            "even with a travel converter",
+            "| Mains voltage | 220 to 240 V (UK and EU models), 120 V",
+        ],
+        ["United States and Canada"],
+        id="sa-875 the row whose key the reply names",
+    ),
 ]
 
 
