@@ -1741,6 +1741,44 @@ def _already_said(article: SourceArticle, unit: Unit, said: frozenset[str]) -> b
     return bool(held) and len(held & said) / len(held) >= ALREADY_SAID_SHARE
 
 
+def _row_the_reply_names(
+    question: Question, picked: list[Scored], ranked: list[Scored], quoted: str
+) -> Scored | None:
+    """A table row whose key of two words or more the reply writes out ("Only where the mains
+    voltage matches your model"), of an article it cites, with a value that names a word of the
+    message ("our UK machine … in Portugal"): what the sentence leaves the customer to look up
+    ("| Mains voltage | 220 to 240 V (UK and EU models), 120 V (US model) |"). It may join a
+    table the reply quotes."""
+    said = {t for t in terms(question.latest) if not t.isdigit()}
+    aliases = question.aliases
+
+    def valued(row: Unit) -> bool:
+        values = _text_terms(" ".join(table_cells(row.text)[1:]))
+        return any(_holds(t, values, aliases) for t in said)
+
+    def in_reply(row: Unit) -> bool:
+        return normalise(plain(row.text)) in quoted
+
+    # a key the reply's own rows write out ("UK mainland", twice in the shipping table) is not
+    # named by its prose
+    keys_quoted = {_row_key(s.unit) for s in ranked if s.unit.kind == "row" and in_reply(s.unit)}
+
+    return next(
+        (
+            s
+            for s in ranked[:MAX_CANDIDATES]
+            if s.unit.kind == "row"
+            and s.score > 0
+            and any(s.article is p.article for p in picked)
+            and not in_reply(s.unit)  # (another row of a quoted table may join)
+            and _row_key(s.unit) not in keys_quoted
+            and _key_written_out(s.unit.text, quoted)
+            and valued(s.unit)
+        ),
+        None,
+    )
+
+
 def _part_described(picked: list[Scored], ranked: list[Scored], quoted: str) -> Scored | None:
     """A fix that names a part of the machine ("turn the grind dial one step finer") in an
     article that says where that part is ("The grind dial is on top of the bean hopper and goes
@@ -2431,6 +2469,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     part = _part_described(picked, ranked, quoted)
     if part is not None:
         take(part)
+    row = _row_the_reply_names(question, picked, ranked, quoted)
+    if row is not None and len(picked) < max_units:
+        take(row)
     limit = _time_limit(question, picked, ranked, quoted)
     if limit is not None:
         take(limit)
@@ -4219,23 +4260,6 @@ def _answers_to_each_question(
         if not ranked:
             continue
         top = _answering(sub, ranked)
-        # "what does the American version run on?" after "Only where the mains voltage matches
-        # your model": the row of the key the reply names, when the question's own best unit is
-        # of an article the reply does not cite
-        pointed = None
-        if all(top.article is not p.article for p in chosen):
-            pointed = next(
-                (
-                    s
-                    for s in ranked[:RUNNER_UP_CANDIDATES]
-                    if s.unit.kind == "row"
-                    and any(s.article is p.article for p in chosen)
-                    and not _in_reply(s, chosen, quoted)
-                    and _key_written_out(s.unit.text, quoted)
-                ),
-                None,
-            )
-            top = pointed or top
         if top.unit.kind == "steps" and not sub.wants_steps:  # "can I just run it without any
             # filter at all?" asks no steps: "The Brew works fine without a filter.", which
             # holds more of it than the steps (and is not their intro)
@@ -4275,8 +4299,6 @@ def _answers_to_each_question(
                 )
             )
             or _heading_names(top, pieces[n])
-            # a row means little to the model; the reply naming its key is the evidence
-            or top is pointed
             # "What's the free limit?" with "300 recipes saved": the row whose key the message
             # names, for a question of a value (a table row means little to the model)
             or (

@@ -1771,9 +1771,9 @@ CASES = [
         id="sa-882 'the day it arrived' names the delivery",
     ),
     pytest.param(
-        # "what does the American version run on?": its own best unit is a shipping row; the
-        # reply says "Only where the mains voltage matches your model", so the row of that key
-        # (sent without it: incomplete)
+        # "what does the American version run on?": the reply says "Only where the mains
+        # voltage matches your model", so the row of that key, whose value names the UK (sent
+        # without it: incomplete)
         "My sister's over from Seattle for a few weeks and has completely fallen for our Brew. "
         "She wants to buy one from you and take it home in her suitcase. Would a UK one work in "
         "the States if she gets one of those travel converters? If not, what does the American "
@@ -1785,6 +1785,27 @@ CASES = [
         ],
         ["United States and Canada"],
         id="sa-875 the row whose key the reply names",
+    ),
+    pytest.param(
+        # the weight's row and "Only where the mains voltage matches your model": the mains
+        # voltage's row too, beside the weight's in one table
+        "We're moving from Bristol to Lisbon in September and want to take the Brew with us. "
+        "Will our UK machine actually work in Portugal? Also how heavy is it - I'm working out "
+        "what goes in the car and what goes with the removal firm.",
+        (),
+        ["| Weight | 8.2 kg |", "| Mains voltage | 220 to 240 V (UK and EU models)"],
+        [],
+        id="sa-658 the row whose key the reply names, of a table the reply quotes",
+    ),
+    pytest.param(
+        # "UK mainland" is the key of two rows: the one the reply quotes does not name the other
+        "Got £32 of beans and filters in my basket, going to Leeds, normal post. What's the "
+        "delivery charge, and how much would I need to spend to get it free? Also roughly how "
+        "long does standard take?",
+        (),
+        ["| UK mainland | Standard (Royal Mail Tracked 48) |"],
+        ["Express (DPD)"],
+        id="sa-364 a key the reply's own row writes out names no other row",
     ),
 ]
 
