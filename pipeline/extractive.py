@@ -1779,6 +1779,29 @@ def _row_the_reply_names(
     )
 
 
+def _prose_naming_the_row(
+    best: Scored, picked: list[Scored], ranked: list[Scored], quoted: str
+) -> Scored | None:
+    """The other way round: a reply that opens with a row ("| Mains voltage | 220 to 240 V (UK and
+    EU models), 120 V (US model) |") and a sentence of the row's article, among the candidates,
+    that writes out its key of two words or more ("Only where the mains voltage matches your
+    model"): what the value means for the customer ("A UK machine works in the EU …")."""
+    if best.unit.kind != "row":
+        return None
+    return next(
+        (
+            s
+            for s in ranked[:MAX_CANDIDATES]
+            if s.unit.kind == "sentence"
+            and s.score > 0
+            and s.article is best.article
+            and not _in_reply(s, picked, quoted)
+            and _key_written_out(best.unit.text, normalise(plain(s.unit.text)))
+        ),
+        None,
+    )
+
+
 def _part_described(picked: list[Scored], ranked: list[Scored], quoted: str) -> Scored | None:
     """A fix that names a part of the machine ("turn the grind dial one step finer") in an
     article that says where that part is ("The grind dial is on top of the bean hopper and goes
@@ -2472,6 +2495,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     row = _row_the_reply_names(question, picked, ranked, quoted)
     if row is not None and len(picked) < max_units:
         take(row)
+    prose = _prose_naming_the_row(best, picked, ranked, quoted)
+    if prose is not None and len(picked) < max_units:
+        take(prose)
     limit = _time_limit(question, picked, ranked, quoted)
     if limit is not None:
         take(limit)

@@ -1807,6 +1807,16 @@ CASES = [
         ["Express (DPD)"],
         id="sa-364 a key the reply's own row writes out names no other row",
     ),
+    pytest.param(
+        # the mains voltage's row, and the sentence that names it: "A UK machine works in the EU
+        # with a plug adapter"
+        "We're moving from Bristol to Lisbon next year for my husband's job. Can we bring our "
+        "Brew with us, or is it going to go bang on Portuguese electrics?",
+        (),
+        ["| Mains voltage |", "A UK machine works in the EU with a plug adapter"],
+        [],
+        id="sa-782 the sentence that names the reply's row",
+    ),
 ]
 
 
