@@ -117,8 +117,10 @@ PART_GAIN = 0.5  # … or of one of its questions, which the reply answers less 
 PART_ANSWERED = 0.5  # … this share of
 PART_MEANING = 0.5  # a unit's cosine to a question of several that no unit answers by its words
 QUESTION_ALONE_MEANING = 0.25  # … to one of several questions, for its own best unit to join
-MAX_UNITS = 3
+# … even when not closer than the reply's first unit, if that question's words score the first
+# under this share of its own best unit
 FIRST_WORDS_RATIO = 0.7
+MAX_UNITS = 3
 RUNNER_UP_RATIO = 0.8  # a question's next unit, when the reply quotes its best already
 RUNNER_UP_PLACE_RATIO = 0.7  # … or one that says where, for a "where is it?"
 RUNNER_UP_CANDIDATES = 4  # … among this many
@@ -4259,8 +4261,9 @@ def _answers_to_each_question(
     the wifi has dropped out at 8?"): each question, with the story around it but not the other
     questions, is scored as a message of its own. Its best unit joins the reply when it is of an
     article the reply cites, not in the reply yet, and closer in meaning to that question than
-    the reply's first unit is (it answers another part), with a cosine of at least
-    ``QUESTION_ALONE_MEANING``.
+    the reply's first unit is (it answers another part), or that question's own words rank the
+    first far below it (``FIRST_WORDS_RATIO``: *Complaints* for "could I go straight to the Dutch
+    data protection authority?"), with a cosine of at least ``QUESTION_ALONE_MEANING``.
 
     The words of the whole message choose one answer; the words of one question alone find the
     section that answers it ("Schedules are stored on the machine itself"), which the whole
@@ -4295,7 +4298,7 @@ def _answers_to_each_question(
             ):
                 top = prose
         named_elsewhere = None
-        best = top
+        own_best = top
         if top.score > 0 and _in_reply(top, chosen, quoted):
             named_elsewhere = _row_named_elsewhere(top, ranked, chosen, quoted)
             top = _runner_up(ranked, top, chosen, quoted, meant) or named_elsewhere or top
@@ -4321,7 +4324,7 @@ def _answers_to_each_question(
                 and (
                     own > first
                     or top is named_elsewhere
-                    or (top is best and first_words < FIRST_WORDS_RATIO * top.score)
+                    or (top is own_best and first_words < FIRST_WORDS_RATIO * top.score)
                 )
             )
             or _heading_names(top, pieces[n])
