@@ -1761,24 +1761,22 @@ def _row_the_reply_names(
     def in_reply(row: Unit) -> bool:
         return normalise(plain(row.text)) in quoted
 
+    named = [
+        s
+        for s in ranked[:MAX_CANDIDATES]
+        if s.unit.kind == "row"
+        and s.score > 0
+        and any(s.article is p.article for p in picked)
+        and not in_reply(s.unit)  # (another row of a quoted table may join)
+        and _key_written_out(s.unit.text, quoted)
+        and valued(s.unit)
+    ]
+    if not named:
+        return None
     # a key the reply's own rows write out ("UK mainland", twice in the shipping table) is not
     # named by its prose
     keys_quoted = {_row_key(s.unit) for s in ranked if s.unit.kind == "row" and in_reply(s.unit)}
-
-    return next(
-        (
-            s
-            for s in ranked[:MAX_CANDIDATES]
-            if s.unit.kind == "row"
-            and s.score > 0
-            and any(s.article is p.article for p in picked)
-            and not in_reply(s.unit)  # (another row of a quoted table may join)
-            and _row_key(s.unit) not in keys_quoted
-            and _key_written_out(s.unit.text, quoted)
-            and valued(s.unit)
-        ),
-        None,
-    )
+    return next((s for s in named if _row_key(s.unit) not in keys_quoted), None)
 
 
 def _prose_naming_the_row(
