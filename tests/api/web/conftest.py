@@ -91,11 +91,16 @@ class Web:
 
     def wait_for(self, css: str, *, timeout: float = 30, text: str | None = None):
         """The element matching ``css`` once it is visible (and contains ``text``, if given)."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
 
-        wait = WebDriverWait(self.driver, timeout)
+        # a wait that starts while the page is still being replaced (right after the sign-in
+        # click) may look at a node of the old document: Chromium answers "Node with given id
+        # does not belong to the document", a plain WebDriverException; polling again sees the
+        # new page (a clean-clone CI run failed on it once). A real miss still ends in a timeout.
+        wait = WebDriverWait(self.driver, timeout, ignored_exceptions=(WebDriverException,))
         if text is not None:
             wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
         return wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, css)))
