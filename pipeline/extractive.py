@@ -147,8 +147,9 @@ _MEANING_ASKED = re.compile(r"(?i)\bmean(?:s|ing)?\b")  # "what does E4 mean?"
 _NUMBERED_CAUSE = re.compile(r"(?i)^\W*cause\s+\d+\b")
 _FIX = re.compile(r"(?i)^\W*fix\b")
 # "what should I change?", "what do I actually have to do?": asks for steps, or a cause's fix
-_WHAT_TO_DO_FORM = (
-    r"what (should|do|can) (i|we) (actually |even )?((have|need) to |be )?(do|doing|change|try)"
+_WHAT_TO_DO_FORM = (  # "what exactly should people be doing with it each time?"
+    r"what (exactly )?(should|do|can) (i|we|people|everyone|they|he|she|staff) "
+    r"(actually |even |exactly )?((have|need) to |be )?(do|doing|change|try)"
 )
 _WHAT_TO_DO = re.compile(rf"(?i)\b{_WHAT_TO_DO_FORM}\b")
 
@@ -240,6 +241,7 @@ QUESTION_FILLER = frozenset(
                 "almost",
                 "course",  # "of course", "a couple of"
                 "couple",
+                "sure",  # "I'm not sure …"
                 "ve",  # "I've", "we'll", "you're": what is left of a contraction
                 "ll",
                 "re",
@@ -637,6 +639,14 @@ _LIT = re.compile(  # a light's colour, not a drink's ("two flat whites")
     rf"(?i)\b{_LIGHT}\W+(?:[\w']+\W+){{0,5}}?({_COLOUR})\b"
     rf"|\b({_COLOUR})\W+(?:[\w']+\W+){{0,5}}?{_LIGHT}\b"
 )
+# A message whose writer is signed out ("now the app wants me to sign in again", "locked out"):
+# not the procedure "Change your password while signed in", however much it names signing in
+_SIGNED_OUT = re.compile(
+    r"(?i)\b(?:(?:wants|asks|asking|makes|made|keeps\s+asking)\s+(?:me|us)\s+to\s+(?:sign|log)\s*in"
+    r"|(?:can't|cannot|can\s+not|couldn't|unable\s+to)\s+(?:sign|log)\s*in"
+    r"|(?:signed|logged|locked)\s+(?:me\s+|us\s+)?out|get\s+back\s+in(?:to)?)\b"
+)
+_WHILE_SIGNED_IN = re.compile(r"(?i)\b(?:while|still)\s+(?:you're\s+)?(?:signed|logged)\s+in\b")
 # What the customer says they have ("I do have the Kettleby app on my phone"): a section headed
 # "Descale on the machine (without the app)" is for someone who has not.
 _HAVE = re.compile(
@@ -1489,6 +1499,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     not_had = _not_had(question)
     colours = _colours(question)
     switched = _switched(question.asked)
+    signed_out = bool(_SIGNED_OUT.search(question.latest))
     fix_asked = bool(_WHAT_TO_DO.search(question.asked))
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
     exhausted = bool(
@@ -1549,7 +1560,12 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 and (_DURATION.search(plain(unit.text)) or id(unit) in named_rows)
             ):
                 bonus += TIME_BONUS  # "how long …": "we reply within one month"
-            if negated:  # "(not the app store)": not the procedure for the app store, nor
+            # a row whose key is a code the message names ("Today it's E5 - … I emptied it
+            # anyway"): what the code means, whatever the message says was done about it
+            code_row = unit.kind == "row" and bool(_codes(" ".join(_row_key(unit))) & codes_said)
+            if (
+                negated and not code_row
+            ):  # "(not the app store)": not the procedure for the app store, nor
                 # a cause under "Water in front of the machine" for "not at the front"; "rather
                 # than pay for postage": not the shipping rates (a word's one-word aliases)
                 got = held | article.context_terms(unit)
@@ -1562,6 +1578,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 or unit.section in off_colour
                 or _switched_other_way(article, unit, switched)
                 or (unit.kind == "sentence" and _case_not_said(unit.text, question))
+                or (signed_out and _for_the_signed_in(article, unit))
             )
             if opposite:  # "the app shows it as offline": not the procedure "when the machine
                 bonus -= OPPOSITE_PENALTY  # is online" nor its intro, however much they name
@@ -1569,7 +1586,9 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if _other_code(unit, codes_said):
                 bonus -= OTHER_CODE_PENALTY  # sour coffee: not "**E1 or E6:** check that nothing
                 # (a coffee bean …) is stuck", however much it names beans
-            if tried:  # "tried it with the filter out": not the cause whose fix that is
+            if (
+                tried and not code_row
+            ):  # "tried it with the filter out": not the cause whose fix that is
                 got = held | article.context_terms(unit)
                 done = _done_already(tried, got, vocabulary, sources)
                 bonus -= TRIED_PENALTY * done
@@ -2175,6 +2194,14 @@ def _times_header(header: str) -> frozenset[str] | None:
 def _switched(text: str) -> frozenset[str]:
     """The ways ("on", "off") a text says something is switched or turned."""
     return frozenset(m.lower() for m in _SWITCHED.findall(plain(text)))
+
+
+def _for_the_signed_in(article: SourceArticle, unit: Unit) -> bool:
+    """A unit for someone still signed in: under a heading that says so ("Change your password
+    while signed in"), or a sentence that does ("If you're still signed in …")."""
+    heading = " ".join(article.sections[unit.section].path[-1:])
+    text = unit.text if unit.kind == "sentence" else ""
+    return bool(_WHILE_SIGNED_IN.search(f"{heading}\n{text}"))
 
 
 def _switched_other_way(article: SourceArticle, unit: Unit, asked: frozenset[str]) -> bool:

@@ -1817,6 +1817,49 @@ CASES = [
         [],
         id="sa-782 the sentence that names the reply's row",
     ),
+    pytest.param(
+        "Restored my phone from a backup last night and now the Kettleby app wants me to sign in "
+        "again. My password manager doesn't have it, so I must have typed it in by hand years ago "
+        "and it's long gone. I definitely made the account with my Yahoo address, not with "
+        "Google or Apple. What's the process to get back in?",
+        (),
+        ["Forgot password?", "choose a new password with at least 10 characters"],
+        ["Enter your current password"],  # "while signed in": not for someone signed out
+        id="sa-904 signed out",
+    ),
+    pytest.param(
+        "Our office cleaner has (very politely) complained that the steam arm on our Brew is "
+        "crusted with old milk every morning and she's not going to chisel it off any more. Fair "
+        "enough! Before I send a grumpy all-staff email, what exactly should people be doing "
+        "with it each time they've frothed milk? I want to get it right and keep it short.",
+        (),
+        ["Wipe the wand with a damp cloth straight after frothing", "open the steam for 2"],
+        ["Cold milk straight from the fridge"],  # "what should people be doing": the steps
+        id="sa-905 what should people be doing",
+    ),
+    pytest.param(
+        "Two different codes on our Brew this week. On Monday it said E3 even though the hopper "
+        "was more than half full (it's a very oily dark roast, if that matters). Today it's E5 - "
+        "the drawer wasn't even full, but I emptied it anyway, shoved it straight back in, and "
+        "the code is still showing. What are these telling me and how do I clear them?",
+        (),
+        [
+            "Bean hopper empty or beans stuck",  # "emptied it anyway" rules out no code's row
+            "wait 10 seconds before refitting it",
+            "press the Brew button once to clear the code",
+        ],
+        [],
+        id="sa-910 two codes named",
+    ),
+    pytest.param(
+        "My old flatmate used the Kettleby app on his phone logged in as me (long story - it was "
+        "my account, we shared the machine). He's moved out now and I want to change my password "
+        "and make sure he's kicked off. I'm signed in on my phone and I know my current password.",
+        (),
+        ["Sign out of all other devices"],
+        ["I didn't get the reset email"],  # "make sure" is not "Make sure you typed the email"
+        id="sa-700 not sure",
+    ),
 ]
 
 
