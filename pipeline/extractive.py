@@ -64,7 +64,7 @@ from math import fsum
 from autocrm.pipeline.articles import SourceArticle, Sources, normalise
 from autocrm.pipeline.query import AMOUNT, QUANTITIES, REFUND
 from autocrm.pipeline.text import terms as _all_terms
-from autocrm.pipeline.units import Block, Unit, intro, plain, probe_text, table_cells
+from autocrm.pipeline.units import Block, Unit, intro, plain, probe_text, sentences, table_cells
 
 # Weights of the unit score; chosen on the dev parts of the eval sets (see README, Replies).
 RANK_PRIOR = (0.3, 0.15, 0.1, 0.075, 0.06)
@@ -2591,6 +2591,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         elif not n or scored.article is not picked[n - 1].article:
             parts.append(f"From **{scored.article.title}** [{scored.article.index}]:")
         parts += more  # a further part of the same article: cited once, above
+    parts = _without_repeats(parts)
     cited = list(dict.fromkeys(p.article.index for p in picked))
     used_words = question.weights(sources, ruled_out=False)  # the KB knows them, or does not
     evidence = {
@@ -3383,6 +3384,72 @@ def _excerpt_parts(excerpt: list[Scored]) -> list[str]:
             parts.append(s.unit.text)
         last = where
     return parts
+
+
+REPEAT_MIN_WORDS = 5  # a sentence this long said twice in a reply is said once
+_CITATION_END = re.compile(r"\s*\[\d+\]$")
+_FROM_LINE = re.compile(r"^(?:Also, f|F)rom \*\*.*\*\* \[\d+\]:$")
+
+
+def _without_repeats(parts: list[str]) -> list[str]:
+    """Each sentence of prose once: a unit quoted alone ("E4 means the machine's flow meter didn't
+    detect water …") is not said again by the section quoted after it, nor a procedure's closing
+    note by a paragraph the reply quotes later. The later copy goes; what is left of its paragraph
+    stays, unless only a few words are ("Please have exact change."); tables, lists and steps are
+    left whole. A heading or a "From **…**:" line left with nothing under it goes too."""
+    seen: set[str] = set()
+    out: list[str | None] = []  # None: a part said already, whole
+    for part in parts:
+        lines = []
+        for line in part.split("\n"):
+            if not _citable(line) or _FROM_LINE.match(line):
+                lines.append(line)
+                continue
+            marker = _CITATION_END.search(line)
+            body = line[: marker.start()] if marker else line
+            said = sentences(body)
+            kept = []
+            for sentence in said:
+                key = _normalised(sentence)
+                if len(key.split()) >= REPEAT_MIN_WORDS and key in seen:
+                    continue
+                seen.add(key)
+                kept.append(sentence)
+            if len(kept) == len(said):
+                lines.append(line)  # as it was written
+            elif any(len(k.split()) >= REPEAT_MIN_WORDS for k in kept):
+                lines.append(" ".join(kept) + (marker.group(0) if marker else ""))
+        out.append("\n".join(lines) if lines else None)
+    result = []
+    for n, part in enumerate(out):
+        if part is None:
+            continue
+        after = next((p for p in out[n + 1 :] if p is not None), None)
+        # a heading whose part has gone, with nothing of its own after it
+        if (
+            n + 1 < len(out)
+            and out[n + 1] is None
+            and _heads(part)
+            and (after is None or _heads(after))
+        ):
+            continue
+        result.append(part)
+    return result
+
+
+def _heads(part: str) -> bool:
+    """A part that only says what follows it: a "From **…**:" line, a bold heading ("**Free
+    trials** [3]") or a short line that does not end a sentence ("How do I pay for my ride?")."""
+    line = _CITATION_END.sub("", part.strip())
+    return "\n" not in line and bool(
+        _FROM_LINE.match(part.strip())
+        or re.fullmatch(r"\*\*[^*]+\*\*", line)
+        or (
+            _citable(line)
+            and len(line.split()) <= TITLE_WORDS
+            and not line.endswith((".", "!", ":", "|"))
+        )
+    )
 
 
 def _citable(part: str) -> bool:

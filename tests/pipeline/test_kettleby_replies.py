@@ -1978,3 +1978,16 @@ def test_after_everything_was_tried_the_last_resort_comes_before_the_fixes(
     text = reply(kettleby_url, real_embedder, latest)
     last = text.index("stop using the machine and contact support")
     assert "Hold the Hot water button" not in text[:last], text
+
+
+def test_a_sentence_quoted_alone_is_not_said_again_by_its_section(kettleby_url, real_embedder):
+    """sa-918 (dev, read in session 45): the E4 article's "E4 means …" opened the reply and came
+    again inside the *Symptom* section quoted after it."""
+    latest = (
+        "My toddler managed to tip some of his milk into the Brew's water tank while I wasn't "
+        "looking (!). I've washed the tank out properly and refilled it, but now it shows E4, "
+        "the ring is red and the pump just buzzes without much water coming through. Have I "
+        "wrecked it?"
+    )
+    text = reply(kettleby_url, real_embedder, latest)
+    assert text.count("E4 means the machine's flow meter didn't detect water") == 1, text

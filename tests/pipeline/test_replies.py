@@ -319,6 +319,44 @@ def test_harmless_markdown_escapes_are_dropped_from_a_reply_meaningful_ones_kept
     assert _unescape("1\\. stays text") == "1\\. stays text"  # not turned into a list item
 
 
+def test_a_reply_says_each_sentence_of_prose_once():
+    """sa-918 (dev, read in session 45): "E4 means the machine's flow meter didn't detect water
+    moving through the pump." opened the reply and came again in the section quoted after it."""
+    from autocrm.pipeline.extractive import _without_repeats
+
+    parts = [
+        "E4 means the flow meter didn't detect water moving through the pump. [1]",
+        "**Symptom** [1]",
+        "The display shows **E4**.",
+        "E4 means the flow meter didn't detect water moving through the pump. Work through the "
+        "causes below.",
+        "Also, from **Error codes** [2]:",
+        "| Code | Means |\n|---|---|\n| E4 | No water flow |",
+        "| Code | Means |\n|---|---|\n| E5 | Drawer full |",  # tables stay whole
+        "Also, from **Error E4** [3]:",
+        "Work through the causes below. [3]",  # all said already: the line above it goes too
+    ]
+    assert _without_repeats(parts) == [
+        "E4 means the flow meter didn't detect water moving through the pump. [1]",
+        "**Symptom** [1]",
+        "The display shows **E4**.",
+        "Work through the causes below.",
+        "Also, from **Error codes** [2]:",
+        "| Code | Means |\n|---|---|\n| E4 | No water flow |",
+        "| Code | Means |\n|---|---|\n| E5 | Drawer full |",
+    ]
+    # a paragraph said again but for a few words goes, and so does the heading over it
+    paid = "Payments are made at the time of booking with a card. Please have exact change."
+    assert _without_repeats([f"{paid} [1]", "How do I pay for my ride? [1]", paid]) == [
+        f"{paid} [1]"
+    ]
+    # … a list item is never a heading
+    assert _without_repeats([f"{paid} [1]", "- Cash to the driver", paid]) == [
+        f"{paid} [1]",
+        "- Cash to the driver",
+    ]
+
+
 def test_a_lead_in_is_quotable_only_with_the_list_it_introduces():
     from autocrm.pipeline.articles import SourceArticle
     from autocrm.pipeline.extractive import _dangling
