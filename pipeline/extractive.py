@@ -667,6 +667,7 @@ _PLATFORMS = {
     ),
     **dict.fromkeys(("ipad", "ios"), ("iphone",)),
 }
+_PHONES = frozenset(_all_terms("iphone pixel samsung galaxy oneplus xiaomi huawei motorola"))
 # What a brand before it names: the app or a product, not who bills ("billed by Kettleby")
 _PRODUCT_WORDS = frozenset({"app", "plus", "business", "subscription", "plan"})
 # Words a question and an article use for the same thing: a question's term counts as held when
@@ -2907,6 +2908,8 @@ def _mistaken(
     said = _asked_and_told(question.latest)[1]  # the story, where a belief is told
     aliases = question.aliases  # "I uninstalled the app": "Deleting the app … does not …"
     said |= {t for term in said for other in aliases.get(term, ()) for t in other}
+    if said & _PHONES:  # "deleted the Kettleby app off my Pixel": "… from your phone"
+        said |= _all_terms("phone")
     best, most = None, 0.0
     # a procedure's intro ("Use this when the app can't reach the machine"): quoted with it
     intros = {
@@ -2927,7 +2930,8 @@ def _mistaken(
         own = _text_terms(text)
         shared = len(own & said)
         if (
-            _DENIES.search(text)
+            _opening_term(text) in said  # what it says is not so: "Deleting the app …"
+            and _DENIES.search(text)
             and not _WARNING.search(text)
             and shared >= MISTAKEN_MIN_SHARED
             and (share := shared / len(own)) >= MISTAKEN_SHARE
@@ -2935,6 +2939,15 @@ def _mistaken(
         ):
             best, most = s, share
     return [(0, best)] if best is not None else []
+
+
+def _opening_term(text: str) -> str | None:
+    """The first word of a text that is a term ("Deleting the app …": "delet")."""
+    for word in _WORDS.findall(text):
+        found = terms(word)
+        if found:
+            return next(iter(found))
+    return None
 
 
 def _came_back(

@@ -1860,6 +1860,25 @@ CASES = [
         ["I didn't get the reset email"],  # "make sure" is not "Make sure you typed the email"
         id="sa-700 not sure",
     ),
+    pytest.param(
+        "Bit annoyed with myself. I took out Plus on my Pixel back in the spring, then stopped "
+        "bothering with the schedules, so last month I deleted the Kettleby app to get rid of it. "
+        "I've just spotted another £3.99 going to Google for Kettleby on my statement. Why am I "
+        "still paying, and how do I stop it for good? I'd rather not reinstall your app just to "
+        "do that.",
+        (),
+        ["Deleting the app from your phone does **not** cancel", "Open the Google Play Store"],
+        [],
+        id="sa-902 the belief corrected",
+    ),
+    pytest.param(
+        "How do I cancel Plus?? I signed up through the app on my iPhone and there's no cancel "
+        "button anywhere in the Kettleby app",
+        (),
+        ["Tap Kettleby Plus"],
+        ["Deleting the app"],  # nobody said they deleted it
+        id="sa-010 no belief to correct",
+    ),
 ]
 
 
