@@ -2463,6 +2463,11 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     case = _condition_met(question, best, ranked)
     if case is not None and not _in_reply(case, picked, quoted):
         take(case)
+    # "… start again from step 3." opening the reply: those steps next, not another procedure
+    if best.unit.kind == "sentence" and _STEP_NAMED.search(best.unit.text):
+        own = _own_steps(best)
+        if own is not None and not _in_reply(own, picked, quoted):
+            take(own)
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
         if len(picked) == max_units:
             break
@@ -3326,6 +3331,14 @@ def _instruction(unit: Unit) -> bool:
     return unit.kind == "sentence" and bool(_INSTRUCTION.match(text) and _MENU_PATH.search(text))
 
 
+def _own_steps(sentence: Scored) -> Scored | None:
+    """The procedure of the sentence's own section, when it has one only ("If you switch the
+    machine off halfway through, start again from step 3." under *Descale on the machine*)."""
+    article = sentence.article
+    above = [u for u in article.units if u.kind == "steps" and u.section == sentence.unit.section]
+    return Scored(sentence.score, sentence.coverage, article, above[0]) if len(above) == 1 else None
+
+
 def _steps_referred(question: Question, picked: list[Scored], ranked: list[Scored]) -> list[Scored]:
     """A quoted paragraph that sends the reader to its article's steps ("Remove it from the app
     … and then add it again using the steps above"): the procedure the message names of the
@@ -3335,11 +3348,9 @@ def _steps_referred(question: Question, picked: list[Scored], ranked: list[Score
     out: list[Scored] = []
     for p in picked:
         if p.unit.kind == "sentence" and _STEP_NAMED.search(p.unit.text):
-            above = [
-                u for u in p.article.units if u.kind == "steps" and u.section == p.unit.section
-            ]
-            if len(above) == 1:  # the section's own procedure, even if the thread gave it
-                out.append(Scored(p.score, p.coverage, p.article, above[0]))
+            own = _own_steps(p)
+            if own is not None:  # the section's own procedure, even if the thread gave it
+                out.append(own)
             continue
         if not _refers_to_steps(p.article, p.unit):
             continue

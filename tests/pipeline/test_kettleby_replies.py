@@ -1879,6 +1879,33 @@ CASES = [
         ["Deleting the app"],  # nobody said they deleted it
         id="sa-010 no belief to correct",
     ),
+    pytest.param(
+        "Right, slight disaster. About ten minutes into the first part, my husband saw it "
+        "gurgling away, assumed it had finished and switched it off at the wall. It's back on "
+        "now, the tank still has the descaler water in it and the orange drop is still showing. "
+        "Do I have to go right back to the beginning? What do I press now?",
+        (
+            ("customer", "We don't use the app. How do I descale the Brew with just the buttons?"),
+            (
+                "agent",
+                "Take the water filter out of the tank and set it aside, pour one sachet of "
+                "descaler into the tank and fill it with water up to the MAX line. Press and hold "
+                "the Steam and Hot water buttons together for 5 seconds, until the ring light "
+                "pulses orange, put a container that holds at least 1.5 litres under the coffee "
+                "spout and press the Brew button to start the cycle. After about 20 minutes the "
+                "ring light turns solid orange: empty the container, rinse the tank and fill it "
+                "with fresh water, then press the Brew button again to run the rinse cycle. Put "
+                "the water filter back in once the ring light turns white.",
+            ),
+        ),
+        [
+            "start again from step 3",
+            "Press and hold the Steam and Hot water buttons together",  # the steps it names
+            "The descale reminder only clears once the rinse cycle has finished",
+        ],
+        ["tap **Start descaling**"],  # not the app's procedure
+        id="sa-924 start again from step 3",
+    ),
 ]
 
 
