@@ -2447,6 +2447,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         and sum(u.kind == "steps" for u in best.article.units) == 1
         and normalise(plain(procedures[0].unit.text)) not in quoted
         and not negated & _unit_terms(best.article, procedures[0].unit)
+        # "To leave a Business organisation without deleting your own account, ask an admin …":
+        # not the steps to delete it
+        and not _without(best.unit.text) & _procedure_name(best.article, procedures[0].unit)
     ):
         take(procedures[0])
     # The answer sends the reader to another of the sources ("… make a privacy request. See *Your

@@ -1906,6 +1906,15 @@ CASES = [
         ["tap **Start descaling**"],  # not the app's procedure
         id="sa-924 start again from step 3",
     ),
+    pytest.param(
+        "I'm leaving my job next week. My manager added me to the company's Kettleby Business "
+        "team, but it's the same account I use for my own Brew at home. How do I come off the "
+        "company one without losing my own recipes and stuff?",
+        (),
+        ["ask an admin to remove you from the team"],
+        ["Delete my account"],  # what the answer says not to do
+        id="sa-209 without deleting",
+    ),
 ]
 
 
