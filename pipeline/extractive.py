@@ -577,7 +577,7 @@ _TRIED = re.compile(
     r"(?i)\b(?:i|we)(?:'ve| have| had)?\s+(?:already\s+|just\s+|also\s+|even\s+)?"
     r"(?:tried|done|did|checked|re-?\w+ed|cleaned|descaled|replaced|updated|changed|removed|"
     r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared|allowed|pulled|"
-    r"taken|took|pressed|held|filled|emptied|ran)\b"
+    r"taken|took|pressed|held|filled|emptied|ran|cancell?ed)\b"
     # "One thing I did notice - …": what was seen, not done
     r"(?!\s+(?:notice|see|spot|find|hear|read|wonder|think|realise|realize)\b)"
     r"|^\s*(?:tried|done|checked)\b"
@@ -2565,7 +2565,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             take(other)
     # Sections a reply needs beside its answer: the other side of "What's (not) covered", and
     # what to do before a procedure; each list of insertions is made on the list before it.
-    for more in (partial(_both_sides, question, asked), _prerequisites):
+    for more in (partial(_both_sides, question, asked), partial(_prerequisites, asked, aliases)):
         for n, unit in more(picked, ranked):
             picked.insert(n, unit)
             composed[id(unit)] = _compose(unit, question)
@@ -3183,11 +3183,15 @@ def _antecedent_start(items: tuple[str, ...], n: int) -> int:
     return n
 
 
-def _prerequisites(picked: list[Scored], ranked: list[Scored]) -> list[tuple[int, Scored]]:
+def _prerequisites(
+    asked: dict[str, float], aliases: dict, picked: list[Scored], ranked: list[Scored]
+) -> list[tuple[int, Scored]]:
     """A procedure whose article says what to check first ("Before you delete: cancel any paid
     subscription first …", "What you need"): that section before the steps, whole when short,
-    else its item that holds most of the question. The last insertion comes first, so each index
-    holds when they are made in order."""
+    else its item that holds most of what the message asks (``asked``: "will whoever buys the
+    machine … be able to set it up on their own account?": "Machines are released"), the best
+    ranked when none holds more. The last insertion comes first, so each index holds when they
+    are made in order."""
     out = []
     for n, p in enumerate(picked):
         if p.unit.kind != "steps":
@@ -3207,9 +3211,24 @@ def _prerequisites(picked: list[Scored], ranked: list[Scored]) -> list[tuple[int
         if _section_words(article, section) <= BULLETS_WHOLE_WORDS:
             first = next(u for u in article.units if u.section == section)
             out.append((n, Scored(p.score, 0.0, article, first)))
-        elif (best := _first_of(ranked, article, section)) is not None:
+        elif (best := _most_asked(ranked, p, section, asked, aliases)) is not None:
             out.append((n, best))
     return out[::-1]
+
+
+def _most_asked(
+    ranked: list[Scored], steps: Scored, section: int, asked: dict, aliases: dict
+) -> Scored | None:
+    """Of a section's units, the one that adds most of ``asked`` to the procedure ``steps``
+    ("delete it in the app" is the procedure's; "the machine" the item's); the best ranked on a
+    tie."""
+    article = steps.article
+    units = [s for s in ranked if s.article is article and s.unit.section == section]
+    return max(
+        units,
+        key=lambda s: _covered(asked, [(article, steps.unit), (article, s.unit)], aliases),
+        default=None,
+    )
 
 
 def _afterwards(picked: list[Scored]) -> list[tuple[int, Scored]]:

@@ -1915,6 +1915,17 @@ CASES = [
         ["Delete my account"],  # what the answer says not to do
         id="sa-209 without deleting",
     ),
+    pytest.param(
+        "I've already cancelled my Plus in the App Store and it runs out tomorrow, so that bit's "
+        "done. Now I'd like my Kettleby account deleted altogether - the Brew's going to the "
+        "charity shop on the high street. How do I actually delete it in the app, and will "
+        "whoever buys the machine from the charity shop be able to set it up on their own "
+        "account?",
+        (),
+        ["Any machine on your account is removed, so someone else can add it", "Type DELETE"],
+        ["Cancel any paid subscription first"],  # done already, says the message
+        id="sa-874 the prerequisite asked about",
+    ),
 ]
 
 
