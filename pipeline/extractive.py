@@ -142,6 +142,8 @@ TITLE_WORDS = 12  # a line this short with no closing punctuation is a heading i
 _BOLD = re.compile(r"\*\*([^*]+)\*\*|__([^_]+)__")
 SECTION_WHOLE_WORDS = 80
 CAUSES_BUDGET_WORDS = 100  # a problem's other causes, after the one that fits best
+CAUSES_LIST_WORDS = 250  # … or their causes, each with its fix, under the page's symptom
+_SYMPTOM_HEADING = re.compile(r"(?i)^\W*symptoms?\b")
 FIXES_BUDGET_WORDS = 120  # an error page's other numbered causes: their fixes only
 _MEANING_ASKED = re.compile(r"(?i)\bmean(?:s|ing)?\b")  # "what does E4 mean?"
 _NUMBERED_CAUSE = re.compile(r"(?i)^\W*cause\s+\d+\b")
@@ -3648,7 +3650,16 @@ def _other_fixes(article: SourceArticle, unit: Unit, question: Question) -> list
     page says to work through its causes in order, and a story rarely tells them apart ("the
     tank's full and it hums": each cause's words hold "tank", their meaning is as close)."""
     path = article.sections[unit.section].path
-    if len(path) != 1 or not _NUMBERED_CAUSE.match(path[0]) or not question.wants_steps:
+    # the page's "Symptom" section quoted (what the customer sees, and "work through the causes
+    # below in order"): each cause follows, what it is and its fix, however the message asks
+    # ("… now it shows E4 … Have I wrecked it?": milk residue on the tank valve is one)
+    symptom = (
+        len(path) == 1
+        and bool(_SYMPTOM_HEADING.match(path[0]))
+        and not _EXHAUSTED.search(question.latest)  # "done literally everything on your page"
+        and not question.wants_steps  # "how do I fix it?": the fixes, after the best cause's
+    )
+    if len(path) != 1 or not (symptom or (_NUMBERED_CAUSE.match(path[0]) and question.wants_steps)):
         return []
     title = _text_terms(article.title) - _text_terms("error problem issue")
     if not title & terms(f"{question.previous} {question.latest}"):
@@ -3666,9 +3677,9 @@ def _other_fixes(article: SourceArticle, unit: Unit, question: Question) -> list
         section = article.sections[n]
         if question.tried and _tried_section(article, n, question):
             continue  # "I've already taken the filter out": not that fix again
-        text = [b.markdown for b in section.blocks[fix:]]
+        text = [b.markdown for b in section.blocks[0 if symptom else fix :]]
         size = sum(len(t.split()) for t in text)
-        if words + size > FIXES_BUDGET_WORDS:
+        if words + size > (CAUSES_LIST_WORDS if symptom else FIXES_BUDGET_WORDS):
             break
         out += [f"**{section.path[0]}**", *text]
         words += size

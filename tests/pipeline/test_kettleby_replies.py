@@ -1926,6 +1926,28 @@ CASES = [
         ["Cancel any paid subscription first"],  # done already, says the message
         id="sa-874 the prerequisite asked about",
     ),
+    pytest.param(
+        "My toddler managed to tip some of his milk into the Brew's water tank while I wasn't "
+        "looking (!). I've washed the tank out properly and refilled it, but now it shows E4, "
+        "the ring is red and the pump just buzzes without much water coming through. Have I "
+        "wrecked it?",
+        (),
+        [
+            "The small valve in the base of the tank can stick if coffee or milk residue",
+            "Press the valve a few times",
+        ],
+        [],
+        id="sa-918 the symptom's causes",
+    ),
+    pytest.param(
+        "E4 again. I've done literally everything on your E4 page - primed it with the hot water "
+        "button, took the filter out, descaled, cleaned the little valve in the tank. Still E4. "
+        "I'm handy with a screwdriver, should I open it up and have a look at the pump?",
+        (),
+        ["Don't open the casing yourself"],
+        ["Take the filter out of the tank"],  # done, every one of them
+        id="sa-280 no causes after everything was tried",
+    ),
 ]
 
 
