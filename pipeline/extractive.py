@@ -348,6 +348,8 @@ _CLAUSE = re.compile(  # "… and how many …", "(a) … (b) …", "… a month
 # a problem's causes are asked, not steps
 _WHATS_WRONG = re.compile(
     r"(?i)\bwhat (am|are) (i|we) doing wrong|\bwhat(?:'s| is) (going on|wrong|causing)"
+    # "Is it the beans or the machine?": which cause
+    r"|\b(?:is|was) it (?:the|my|our) [\w-]+(?: [\w-]+)? or (?:the|my|our) [\w-]+"
 )
 _PROBLEM = re.compile(
     r"(?i)\b(can'?t|cannot|won'?t(?! (need|want|be (needing|using|wanting)))|doesn'?t|isn'?t|"

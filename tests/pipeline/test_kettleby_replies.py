@@ -1948,6 +1948,16 @@ CASES = [
         ["Take the filter out of the tank"],  # done, every one of them
         id="sa-280 no causes after everything was tried",
     ),
+    pytest.param(
+        "Treated myself to a bag of light Ethiopian from the little roaster round the corner - "
+        "roasted on Tuesday, picked up Wednesday, so super fresh. Every cup since has been sharp "
+        "and sour, like lemon juice, and quite thin. My usual supermarket dark roast tastes fine "
+        "on exactly the same settings. Is it the beans or the machine?",
+        (),
+        ["Beans roasted less than 7 days ago", "Light roasts need hotter water", "High (96 °C)"],
+        ["Dark roasts turn bitter"],  # sour, not bitter: not those causes
+        id="sa-917 which cause",
+    ),
 ]
 
 
