@@ -3858,6 +3858,9 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     places = _aliases(question.latest)
     # The rows whose key the question names most of ("to the US": "United States and Canada").
     named_keys = [_key_named(latest, key, places) for key in keys]
+    # a column's name names no row of its own in a clause ("the free version is plenty": the
+    # Free column, not the "Free trial" row)
+    columns = _text_terms(block.header[0]) - _text_terms(header_cells[0])
     most = max(named_keys, default=0)
     if not most and question.follow_up and question.answered:
         # "ok is there an amount where it's free?" after our answer about Northern Ireland: the
@@ -3911,7 +3914,9 @@ def _rows(article: SourceArticle, unit: Unit, block: Block, question: Question) 
     # Two things asked in one question ("how many machines and how many schedules", "(a) my old
     # chats … (b) my order history"): the row each clause names most, when they name different
     # rows, each stated, in the order asked.
-    named_rows = (_named_row(c, keys, question.negated, places) for c in _clauses(question.latest))
+    named_rows = (
+        _named_row(c, keys, question.negated | columns, places) for c in _clauses(question.latest)
+    )
     clause_rows = list(dict.fromkeys(n for n in named_rows if n is not None))
     if len(clause_rows) > 1 and (unit.item or 0) in clause_rows + keyed:
         keyed = sorted({*keyed, *clause_rows})

@@ -1958,6 +1958,15 @@ CASES = [
         ["Dark roasts turn bitter"],  # sour, not bitter: not those causes
         id="sa-917 which cause",
     ),
+    pytest.param(
+        "Money's tight so I'm going to drop Plus and go back to the free plan. Problem is I've got "
+        "something like 300 recipes saved. What's the free limit, and will I lose the ones over "
+        "it?",
+        (),
+        ["| Recipes saved | 20 | 500 | Unlimited |"],
+        ["| Free trial |"],  # "the free plan" names the Free column, not the trial's row
+        id="sa-275 a column named",
+    ),
 ]
 
 
