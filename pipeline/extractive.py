@@ -1567,11 +1567,10 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             # a row whose key is a code the message names ("Today it's E5 - … I emptied it
             # anyway"): what the code means, whatever the message says was done about it
             code_row = unit.kind == "row" and bool(_codes(" ".join(_row_key(unit))) & codes_said)
-            if (
-                negated and not code_row
-            ):  # "(not the app store)": not the procedure for the app store, nor
-                # a cause under "Water in front of the machine" for "not at the front"; "rather
-                # than pay for postage": not the shipping rates (a word's one-word aliases)
+            if negated and not code_row:
+                # "(not the app store)": not the procedure for the app store, nor a cause under
+                # "Water in front of the machine" for "not at the front"; "rather than pay for
+                # postage": not the shipping rates (a word's one-word aliases)
                 got = held | article.context_terms(unit)
                 ruled_out = {t for t in negated if _holds(t, got, aliases)}
                 bonus -= NEGATED_PENALTY * len(ruled_out) / len(negated)
@@ -1590,9 +1589,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if _other_code(unit, codes_said):
                 bonus -= OTHER_CODE_PENALTY  # sour coffee: not "**E1 or E6:** check that nothing
                 # (a coffee bean …) is stuck", however much it names beans
-            if (
-                tried and not code_row
-            ):  # "tried it with the filter out": not the cause whose fix that is
+            if tried and not code_row:  # "tried it with the filter out": not that fix's cause
                 got = held | article.context_terms(unit)
                 done = _done_already(tried, got, vocabulary, sources)
                 bonus -= TRIED_PENALTY * done
@@ -3655,7 +3652,7 @@ def _other_fixes(article: SourceArticle, unit: Unit, question: Question) -> list
     fewer, than the fixes alone)."""
     path = article.sections[unit.section].path
     # the page's "Symptom" section quoted (what the customer sees, and "work through the causes
-    # below in order"): each cause follows, what it is and its fix, however the message asks
+    # below in order") for a message asking what is wrong: each cause follows, with its fix
     # ("… now it shows E4 … Have I wrecked it?": milk residue on the tank valve is one)
     symptom = (
         len(path) == 1
