@@ -803,6 +803,16 @@ def _refund_asked(match: re.Match) -> str:
 _PHRASES = (
     (re.compile(r"(?i)\bhow (long|soon)\b"), "when"),
     (re.compile(r"(?i)\s*\bbefore (?:i|we) forget\b"), ""),  # "cancel now before I forget"
+    (  # "wants to unscrew the back panel to look for the leak": "Never try to open the casing"
+        re.compile(
+            r"(?i)\b(?:unscrew\w*|tak\w+ (?:off|apart)|remov\w+|pr[iy]\w*|open\w*) (?:off )?"
+            r"(?:the |its |a )?(?:back |side |rear |bottom |outer |plastic )?"
+            r"(?:panel|cover|casing|case|housing)s?\b"
+        ),
+        partial(_and_named, "open the casing"),
+    ),
+    # "what should I be doing after each latte?": "After every use"
+    (re.compile(r"(?i)\b(after|following) each\b"), r"\1 every"),
     (  # "Can I just email from my work address instead?": "If you write from a different address"
         re.compile(
             r"(?i)\bfrom (?:my|a|an|another|our|his|her|their) (?:work|personal|other|new|second|"
@@ -3789,9 +3799,26 @@ def _sibling_causes(
     # VPN on my phone") before the others, whatever its place
     plainly = _said_plainly(question.latest)
     named = {n for n in siblings if _own_heading_words(article, n) & plainly}
+    # … or by two words only its cause's description holds ("the machine's in the kitchen …
+    # through two walls": "… a short range through kitchen walls"): told, so quoted whatever
+    # the budget. A cause headed
+    # by what the machine isn't ("… isn't in pairing mode") describes the state it lacks: named
+    # by a message that says the state ended ("it was flashing blue but it's stopped now"), not
+    # by one that says it holds ("Blue light is flashing")
+    described = {n: len(_description_words(article, n) & plainly) >= 2 for n in siblings}
+    lacking = {n for n in siblings if _NOT_STATE.search(article.sections[n].path[-1])}
+    ended = {
+        n
+        for n in lacking
+        for sentence in _pieces(question.latest)
+        if _ENDED.search(sentence) and _description_words(article, n) & _said_plainly(sentence)
+    }
+    named |= {n for n in siblings if described[n] and (n not in lacking or n in ended)}
+    # … and one whose state the message says holds ("The blue light is flashing") is ruled out
+    holding = {n for n in lacking - ended if described[n]}
     for n in sorted(siblings, key=lambda n: n not in named):
         section = article.sections[n]
-        if n in off_colour:
+        if n in off_colour or n in holding:
             continue  # "glowing purple": not the cause whose light "blinks white"
         if question.tried and _tried_section(article, n, question):
             continue  # "tried it with the filter out": not that cause again
@@ -3800,7 +3827,7 @@ def _sibling_causes(
         size = _section_words(article, n)
         if any(b.kind != "paragraph" for b in section.blocks) or size > SECTION_WHOLE_WORDS:
             return []  # not a list of short causes
-        if words + size > CAUSES_BUDGET_WORDS:
+        if words + size > CAUSES_BUDGET_WORDS and n not in named:
             break
         out += [f"**{section.path[-1]}**", *(b.markdown for b in section.blocks)]
         words += size
@@ -3820,6 +3847,29 @@ def _said_plainly(text: str) -> frozenset[str]:
         for n, word in enumerate(words)
         if not any(_NEGATOR.match(w) for w in words[max(0, n - 3) : n])
         for t in terms(word)
+    )
+
+
+_NOT_STATE = re.compile(r"(?i)\b(?:isn't|is not|aren't|are not|not)\b")
+_ENDED = re.compile(
+    r"(?i)\b(?:stopped|no longer|not \w+ any ?more|went (?:off|out)|gone (?:off|out)|"
+    r"turned (?:itself )?off)\b"
+)
+
+
+def _description_words(article: SourceArticle, section: int) -> frozenset[str]:
+    """The words of a cause's description (not its **Fix:** lines) that no other part of its
+    article holds."""
+    found = article.sections[section]
+    told = [
+        line
+        for b in found.blocks
+        for line in b.markdown.splitlines()
+        if not line.lstrip("*_ ").startswith("Fix")
+    ]
+    return _text_terms(" ".join(told)).difference(
+        _text_terms(article.title),
+        *(_section_terms(article, n) for n in range(len(article.sections)) if n != section),
     )
 
 

@@ -1967,6 +1967,62 @@ CASES = [
         ["| Free trial |"],  # "the free plan" names the Free column, not the trial's row
         id="sa-275 a column named",
     ),
+    pytest.param(
+        "I've started making oat lattes for my partner every morning before work, and by the "
+        "evening the steam wand has a crusty ring of dried oat milk on it that I end up picking "
+        "off with a fingernail. I'm going to do the weekly soak on Sundays, but what should I be "
+        "doing after each latte so it doesn't build up? And can the steel jug just go in the "
+        "dishwasher with the breakfast things?",
+        (),
+        [  # "after each latte": the procedure *After every use*, not only the weekly soak
+            "Wipe the wand with a damp cloth straight after frothing",
+            "Wipe the wand again and swing it back to its resting position",
+            "The stainless steel milk jug that comes with the Brew can go in the dishwasher.",
+        ],
+        [],
+        id="sa-934 after each one: after every use",
+    ),
+    pytest.param(
+        "Our office Brew is in constant use (lattes and cappuccinos mostly) and by about "
+        "lunchtime there's water dribbling out along the front onto the worktop. There's a "
+        "little red plastic thing poking up through the grille at the front - is that some kind "
+        "of warning? One of my colleagues wants to unscrew the back panel to look for the leak - "
+        "should he?",
+        (),
+        [
+            "The drip tray has a red float that pops up through the grille",
+            "Never try to open the casing",  # "unscrew the back panel"
+        ],
+        [],
+        id="sa-950 unscrewing a panel is opening the casing",
+    ),
+    pytest.param(
+        "Setting up the Brew on my iPhone and getting nowhere. When I opened the app it threw a "
+        "load of pop-ups at me and I'm fairly sure I tapped Don't Allow on one of them. I also "
+        "have a VPN running all the time for streaming. Now the app just says No machine found, "
+        "and the light on the machine was flashing blue when I started but it's stopped now - "
+        "I've been at this a good ten minutes. What do I need to do?",
+        (),
+        [  # three causes the message describes, the light that stopped flashing among them
+            "Local Network",
+            "Pairing mode switches off after 5 minutes.",
+            "hold the Power button for 3 seconds again and retry straight away",
+            "pause the VPN or ad blocker",
+        ],
+        [],
+        id="sa-951 a cause described by its own words, whatever the budget",
+    ),
+    pytest.param(
+        "Trying to set the Brew up from my iPhone while I'm out in the garden office - the "
+        "machine's in the kitchen, maybe 15 metres away through two walls. The blue light is "
+        "flashing. I also think I said no to a popup about finding devices on my network. The "
+        "app just says No machine found.",
+        (),
+        ["stand within 2 metres of the machine", "Privacy & Security > Local Network"],
+        # the light is flashing: the machine is in pairing mode
+        ["Pairing mode switches off"],
+        id="sa-664 a state the message says holds rules its cause out",
+    ),
 ]
 
 
