@@ -1567,7 +1567,10 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 held = held | name
             if cov <= 0:
                 continue
-            bonus = prior + (IN_CHUNK_BONUS if article.in_chunk(unit) else 0.0)
+            # a section whose heading a question names is found as surely as one a retrieved
+            # chunk holds ("… in backups somewhere?": *Backups*, in no chunk)
+            found = article.in_chunk(unit) or unit.section in headings_asked[id(article)]
+            bonus = prior + (IN_CHUNK_BONUS if found else 0.0)
             if (
                 time_asked
                 and unit.kind != "steps"
@@ -1681,13 +1684,35 @@ def _headings_asked(article: SourceArticle, pieces: list[set[str]]) -> frozenset
     """The sections headed by a question ("Lost your phone and your backup codes?") that one of
     the message's questions asks in words of its own, naming all its words (two at least)."""
     found = set()
+    title = _text_terms(article.title)
     for n, section in enumerate(article.sections):
         heading = section.path[-1] if section.path else ""
+        named = _text_terms(heading)
         if heading.rstrip().endswith("?"):
-            named = _text_terms(heading)
             if len(named) >= 2 and any(named <= piece for piece in pieces):
                 found.add(n)
+        # … or a heading of one word the title does not hold, which one question names ("or do
+        # they hang around in backups somewhere?": "Backups")
+        elif (
+            len(heading.split()) == 1
+            and named
+            and not named <= title
+            and any(
+                named <= piece and not _longer_heading(article, named, piece) for piece in pieces
+            )
+        ):
+            found.add(n)
     return frozenset(found)
+
+
+def _longer_heading(article: SourceArticle, named: frozenset[str], piece: set[str]) -> bool:
+    """Another heading holds the words and more, all of them in the question ("What is the
+    maximum number of dataset groups?" names *Dataset groups*, not *Datasets*)."""
+    return any(
+        named < (words := _text_terms(section.path[-1])) and words <= piece
+        for section in article.sections
+        if section.path
+    )
 
 
 def _quoted_labels(text: str) -> tuple[str, ...]:

@@ -2023,6 +2023,34 @@ CASES = [
         ["Pairing mode switches off"],
         id="sa-664 a state the message says holds rules its cause out",
     ),
+    pytest.param(
+        "Having a bit of a digital tidy-up. I've just unsubscribed from your marketing emails, "
+        "and I'm about to delete most of the recipes I've saved in the app over the years. Do "
+        "you keep my email address now I've unsubscribed? And once I delete the recipes, are "
+        "they actually gone at your end, or do they hang around in backups somewhere?",
+        (),
+        [  # "in backups somewhere?" names the section *Backups*, which no retrieved chunk holds
+            "we keep only your email address on a do-not-contact list",
+            "Until you delete them or delete your account",
+            "Deleted data can remain in our encrypted backups for a short time.",
+        ],
+        [],
+        id="sa-943 a one-word heading a question names",
+    ),
+    pytest.param(
+        "Last week I ordered two bags of the Colombian beans, a box of descaler and a spare milk "
+        "jug from your website. Since then I've been given a huge hamper of coffee bits as a "
+        "leaving present, so I'd like to send the whole lot back - none of it has been opened. "
+        "I'm in Leeds. Do I have to pay to post it back, do I get the £3.95 delivery back as "
+        "well, and how long does the refund take once it reaches you?",
+        (),
+        [
+            "the original shipping cost if you return the whole order",
+            "Return shipping is **free for UK customers**",
+        ],
+        ["| UK mainland |"],  # "the £3.95 delivery" was paid: not the shipping rates asked
+        id="sa-944 refunds: the section the question names",
+    ),
 ]
 
 
