@@ -120,6 +120,11 @@ QUESTION_ALONE_MEANING = 0.25  # … to one of several questions, for its own be
 # … even when not closer than the reply's first unit, if that question's words score the first
 # under this share of its own best unit
 FIRST_WORDS_RATIO = 0.7
+# … and a unit holding this many times the words of that question's best one, nearly as good
+# (its score ``KIND_PREFERENCE`` of the best's at least), answers it instead: the best holds
+# almost none of them, only the bonus of a retrieved table ("does it come with a milk jug?":
+# not "| Pump pressure | 15 bar |")
+QUESTION_WORDS_RATIO = 4.0
 MAX_UNITS = 3
 RUNNER_UP_RATIO = 0.8  # a question's next unit, when the reply quotes its best already
 RUNNER_UP_PLACE_RATIO = 0.7  # … or one that says where, for a "where is it?"
@@ -4519,6 +4524,12 @@ def _answers_to_each_question(
         if not ranked:
             continue
         top = _answering(sub, ranked)
+        wordier = max(ranked, key=lambda s: s.coverage)
+        if (
+            wordier.coverage > QUESTION_WORDS_RATIO * top.coverage
+            and wordier.score >= KIND_PREFERENCE * top.score
+        ):
+            top = wordier
         if top.unit.kind == "steps" and not sub.wants_steps:  # "can I just run it without any
             # filter at all?" asks no steps: "The Brew works fine without a filter.", which
             # holds more of it than the steps (and is not their intro)

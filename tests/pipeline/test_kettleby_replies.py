@@ -2051,6 +2051,24 @@ CASES = [
         ["| UK mainland |"],  # "the £3.95 delivery" was paid: not the shipping rates asked
         id="sa-944 refunds: the section the question names",
     ),
+    pytest.param(
+        "We run a small B&B and I'm thinking of putting a Brew on the sideboard in the guest "
+        "lounge so guests can help themselves. The shelf I had in mind is only 40 cm deep - how "
+        "big is the machine? Guests will be making coffees all through breakfast, so how many "
+        "can it do before someone has to empty the grounds drawer? I'd like it to stay on for "
+        "the whole breakfast (7 till 9) without going to sleep - does it switch itself off, and "
+        "can I change that? Oh, and does it come with a milk jug?",
+        (),
+        [
+            "24 x 43 x 36 cm",
+            "12 used coffee pucks",
+            # "does it switch itself off?": the section that says so, not a row of the retrieved
+            # table that holds none of its words
+            "switches itself off after 30 minutes without use",
+        ],
+        [],
+        id="sa-942 a question's words over a retrieved table's bonus",
+    ),
 ]
 
 
