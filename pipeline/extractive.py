@@ -816,6 +816,14 @@ _PHRASES = (
         ),
         partial(_and_named, "open the casing"),
     ),
+    (  # "can we try it first without being charged?": a free trial (not "anything else to try
+        # before I give up", "another app I'm trying out")
+        re.compile(
+            r"(?i)\b(?:can|could|may)\s+(?:i|we|you)\s+try\s+(?:it|this|that|them|plus|"
+            r"business)\s+(?:out\s+)?(?:first|before)\b"
+        ),
+        partial(_and_named, "free trial"),
+    ),
     # "what should I be doing after each latte?": "After every use"
     (re.compile(r"(?i)\b(after|following) each\b"), r"\1 every"),
     (  # "Can I just email from my work address instead?": "If you write from a different address"

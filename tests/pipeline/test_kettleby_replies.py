@@ -2069,6 +2069,16 @@ CASES = [
         [],
         id="sa-942 a question's words over a retrieved table's bonus",
     ),
+    pytest.param(
+        "We run a small guest house in Whitby with five rooms and we're putting a Brew in every "
+        "room. I assumed Plus would do, but my husband says it's the wrong plan for a set-up like "
+        "ours. Which of us is right? What would the right plan cost us each month, and can we "
+        "try it out before we start paying?",
+        (),
+        ["| Free trial | Not applicable | 14 days | 30 days |", "won't be charged until the trial"],
+        ["| Brew history |"],  # "can we try it out before …": the trial, not rows nobody asked
+        id="sa-876 trying it out first is a free trial",
+    ),
 ]
 
 
