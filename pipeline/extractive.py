@@ -96,6 +96,7 @@ _CHANNELS = {  # each word, as the channel it names ("Android": Google's store)
     for term in _all_terms(words)
 }
 STEPS_GIVEN_SHARE = 0.5  # an answer holding this share of a procedure's step words gave it
+STEP_ASKED_SHARE = 0.1  # a step of it holding this share of what a follow-up asks is asked about
 ROW_KEY_MEANING = 0.0  # a row named by its key needs at least this section cosine to the message
 VERBATIM_KEY_BONUS = 0.15  # … whose key of several words the question writes out
 HEADING_CREDIT = 0.5
@@ -2627,6 +2628,18 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     for n, unit in _mistaken(question, picked, ranked):
         picked.insert(n, unit)
         composed[id(unit)] = [_with_antecedent(unit.article, unit.unit)]
+    # … and the steps of the procedure the thread gave that a follow-up asks about ("Why on
+    # earth does it need my location?"): those steps alone, in the article's numbering
+    followed_up = _steps_followed_up(
+        question, picked, every, (Question(question.latest).weights(sources), asked), aliases
+    )
+    if followed_up is not None:
+        unit, lines = followed_up
+        # … who is in the middle of it: not another of its article's procedures (the other
+        # phone's steps)
+        picked = [p for p in picked if p.unit.kind != "steps" or p.article is not unit.article]
+        picked.insert(0, unit)
+        composed[id(unit)] = lines
     _one_quote_per_list(picked, composed, question)
     parts: list[str] = []
     used = [(p.article, p.unit) for p in picked]
@@ -2879,6 +2892,58 @@ def _padded_words(text: str) -> str:
     """The text's words, lower-case, space-separated and padded with a space at each end: a
     phrase is written out in it when f" {phrase} " is in it."""
     return f" {' '.join(_WORDS.findall(normalise(plain(text))))} "
+
+
+_STEP_NUMBER = re.compile(r"^\s*(\d+)[.)]")
+
+
+def _steps_followed_up(
+    question: Question,
+    picked: list[Scored],
+    ranked: list[Scored],
+    weights: tuple[dict[str, float], dict[str, float]],
+    aliases: dict[str, tuple[frozenset[str], ...]],
+) -> tuple[Scored, list[str]] | None:
+    """A follow-up asking about steps of the procedure the thread's last answer gave ("I've
+    just got to the network bit, typed in the password, and now my phone's popped up a message
+    saying the network has no internet access"): the steps that hold ``STEP_ASKED_SHARE`` of
+    what it says (its story tells which step: ``weights``, those of its own words, then of what
+    it asks), each as "Step N: …" under the procedure's heading (the customer has the
+    procedure; quoting it whole again answers nothing), first in the reply. Only when a step
+    holds more of the message, and more of its questions, than the reply's first unit does: a
+    step that holds less is one the customer did ("I've put the backup codes in my password
+    manager - can I just keep using one of those?": not "Step 5: Save your 10 backup codes …")."""
+    said, asked = weights
+    answered = question.answered_terms
+    if not question.previous or not answered:
+        return None
+    given = [s for s in ranked if _steps_given(s.unit, answered)]
+    if not given:
+        return None
+    procedure = max(given, key=lambda s: len(_text_terms(s.unit.text) & answered))
+    if any(p.unit is procedure.unit for p in picked):
+        return None
+    block = procedure.article.sections[procedure.unit.section].blocks[procedure.unit.block]
+    held = [set(_text_terms(item)) for item in block.items]
+    shares = [coverage_of(said, words, aliases=aliases) for words in held]
+    steps = [n for n, share in enumerate(shares) if share >= STEP_ASKED_SHARE]
+    first = picked[0]
+    first_held = _unit_terms(first.article, first.unit) | first.article.context_terms(first.unit)
+    if (
+        not steps
+        or max(shares) <= coverage_of(said, first_held, aliases=aliases)
+        or max(coverage_of(asked, words, aliases=aliases) for words in held)
+        <= coverage_of(asked, first_held, aliases=aliases)
+    ):
+        return None
+    number = _STEP_NUMBER.match(block.markdown)
+    start = int(number.group(1)) if number else 1
+    heading = procedure.article.sections[procedure.unit.section].path[-1:]
+    lines = [
+        *(f"**{h}**" for h in heading),
+        *(f"Step {start + n}: {block.items[n]}" for n in steps),
+    ]
+    return procedure, lines
 
 
 def _steps_given(unit: Unit, answered: frozenset[str]) -> bool:

@@ -2079,6 +2079,71 @@ CASES = [
         ["| Brew history |"],  # "can we try it out before …": the trial, not rows nobody asked
         id="sa-876 trying it out first is a free trial",
     ),
+    pytest.param(
+        "Two things. Why on earth does it need my location? I keep that switched off on "
+        "principle - I don't want an app knowing where I live. And I've just got to the network "
+        "bit, typed in the password, and now my phone's popped up a message saying the network "
+        "has no internet access. Have I done something wrong?",
+        (
+            ("customer", "How do I connect the Brew to wifi? I've got a Samsung."),
+            (
+                "agent",
+                "Press and hold the Power button for 3 seconds until the ring light flashes blue. "
+                "Turn on Location in your phone's quick settings, open the Kettleby app and tap + "
+                "Add machine, and tap Allow when the app asks for the Nearby devices permission. "
+                "Choose your 2.4 GHz network from the list and enter its password. Then wait for "
+                "the ring light to turn solid white, name your machine and tap Done.",
+            ),
+        ),
+        [  # the two steps of the procedure the thread gave that the follow-up is about
+            "**On Android** [1] Step 2: Turn on Location in your phone's quick settings. Android "
+            "needs Location to scan for Bluetooth devices",
+            "Step 6: If your phone warns that the network has no internet access, tap **Stay "
+            "connected**.",
+        ],
+        ["Step 5:"],  # "typed in the password": done
+        id="sa-957 a follow-up about steps the thread gave: those steps",
+    ),
+    pytest.param(
+        "Picked the network and typed the password in, but the ring light still hasn't gone "
+        "white and it's been about a minute. How long is it meant to take? Also I typed the "
+        "password all in lower case, does that matter?",
+        (
+            ("customer", "just got my Brew, how do I get it onto the wifi? I've got an iphone 15"),
+            (
+                "agent",
+                "Hold the Power button for 3 seconds until the ring light flashes blue, open the "
+                "Kettleby app and tap + Add machine, tap Allow when iOS asks for Local Network "
+                "access, then choose your 2.4 GHz network and enter its password. Wait for the "
+                "ring light to turn solid white, then name the machine and tap Done.",
+            ),
+        ),
+        ["Step 5: Wait for the ring light to turn solid white. This can take up to 90 seconds."],
+        ["**On Android**"],  # in the middle of the iPhone's steps: not the other phone's
+        id="sa-351 the step the customer is at, not the other platform's steps",
+    ),
+    pytest.param(
+        "Done, it's on. Am I going to have to type a code in every morning before I can start "
+        "my coffee from the app? And I've put the backup codes in my password manager - can I "
+        "just keep using one of those if my phone's not to hand?",
+        (
+            (
+                "customer",
+                "How do I turn on two-step verification? Someone tried to log into my account "
+                "last week and it's spooked me.",
+            ),
+            (
+                "agent",
+                "In the Kettleby app go to Settings > Account > Security, tap Two-step "
+                "verification and enter your password. Scan the QR code with your authenticator "
+                "app, enter the 6-digit code it shows and tap Verify, then save your 10 backup "
+                "codes somewhere safe and tap Done.",
+            ),
+        ),
+        ["Backup codes let you sign in"],
+        ["Step 5:"],  # a step the customer says they did is not what they ask about
+        id="sa-348 a step done is not quoted",
+    ),
 ]
 
 
