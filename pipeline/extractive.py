@@ -2396,6 +2396,12 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     if not ranked:
         return None
     best = _answering(question, ranked)
+    # "Which buttons do I press?" in a message whose story names a schedule's words ("changed
+    # all the cup sizes"): the procedure that holds four times more of the message, not the
+    # first article's (their scores tie on the bonuses of rank and of a procedure asked for)
+    if best.unit.kind == "steps":
+        wordier = _wordier(best, [s for s in ranked if s.unit.kind == "steps"])
+        best = wordier if wordier.article is not best.article else best
     # a row that only sends the reader to another of the sources ("E4 | No water flow | Follow
     # the steps in *Error E4: no water flow*"): that article answers, from its best unit; the
     # row still counts against the reply's units (what it would have added is not added)
@@ -4597,12 +4603,7 @@ def _answers_to_each_question(
         if not ranked:
             continue
         top = _answering(sub, ranked)
-        wordier = max(ranked, key=lambda s: s.coverage)
-        if (
-            wordier.coverage > QUESTION_WORDS_RATIO * top.coverage
-            and wordier.score >= KIND_PREFERENCE * top.score
-        ):
-            top = wordier
+        top = _wordier(top, ranked)
         if top.unit.kind == "steps" and not sub.wants_steps:  # "can I just run it without any
             # filter at all?" asks no steps: "The Brew works fine without a filter.", which
             # holds more of it than the steps (and is not their intro)
@@ -4652,6 +4653,19 @@ def _answers_to_each_question(
         ):
             more.append(top)
     return more
+
+
+def _wordier(best: Scored, ranked: list[Scored]) -> Scored:
+    """The unit holding ``QUESTION_WORDS_RATIO`` times the question's words of the best one,
+    nearly as good, instead of it: the best holds almost none of them, only bonuses (of a
+    retrieved table, of the first article's procedure)."""
+    wordier = max(ranked, key=lambda s: s.coverage)
+    if (
+        wordier.coverage > QUESTION_WORDS_RATIO * best.coverage
+        and wordier.score >= KIND_PREFERENCE * best.score
+    ):
+        return wordier
+    return best
 
 
 def _in_reply(unit: Scored, chosen: list[Scored], quoted: str) -> bool:

@@ -2144,6 +2144,24 @@ CASES = [
         ["Step 5:"],  # a step the customer says they did is not what they ask about
         id="sa-348 a step done is not quoted",
     ),
+    pytest.param(
+        "We keep a Brew in our static caravan on the coast. The site switched its wifi off at "
+        "the end of the season, so the app just shows the machine as Offline, and over the "
+        "summer the grandkids changed all the cup sizes and renamed it 'Bean Machine 3000'. I'm "
+        "up there this weekend and I'd like to wipe it back to how it came out of the box. Can I "
+        "do that on the machine itself? Which buttons do I press, and is there anything I need "
+        "to do in the app afterwards?",
+        (),
+        [
+            "**Reset on the machine**",
+            "Press and hold the Brew and Steam buttons together.",
+            "swipe left on the old machine on the Home screen and tap **Remove**",
+        ],
+        # the first article's procedure, tied on bonuses, holding a quarter of the message's
+        # words: "Choose the drink and the cup size."
+        ["**Create a schedule**"],
+        id="sa-933 the procedure holding the message's words, not the first article's",
+    ),
 ]
 
 
