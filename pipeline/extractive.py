@@ -4586,16 +4586,25 @@ def _answers_to_each_question(
     if sources.similarity_to is None or not asking:
         return []
     more: list[Scored] = []
+    asks: list[tuple[str, str, int]] = []
     for n in asking:
-        chosen = [*picked, *more]
-        if len(chosen) >= MAX_UNITS:
-            break
         alone = " ".join(p for k, p in enumerate(pieces) if k == n or k not in asking)
-        sub = Question(alone, question.previous, question.answered)
         # "Where is it??" means what the sentence before it says
         meant = (
             f"{pieces[n - 1]} {pieces[n]}" if n and _POINTING_BACK.search(pieces[n]) else pieces[n]
         )
+        # … and "What happens if I do either?" each of the two things it says: "I'm tempted
+        # either to leave each one in for twice as long …, or to stop using them altogether"
+        either = _EITHER_ASKED.search(pieces[n]) and n and _ALTERNATIVES.search(pieces[n - 1])
+        if either:
+            asks += [(f"{side} {pieces[n]}", side, n) for side in either.groups()]
+        else:
+            asks.append((alone, meant, n))
+    for alone, meant, n in asks:
+        chosen = [*picked, *more]
+        if len(chosen) >= MAX_UNITS:
+            break
+        sub = Question(alone, question.previous, question.answered)
         # which sentence answers it, by meaning: close to this question, not to the message
         ranked = score_units(
             sub, replace(sources, similarity=partial(sources.similarity_to, to=meant))
@@ -4666,6 +4675,12 @@ def _wordier(best: Scored, ranked: list[Scored]) -> Scored:
     ):
         return wordier
     return best
+
+
+# "What happens if I do either?", "… to both of those?": a question about each of the
+# alternatives the sentence before it names ("either to …, or to …")
+_EITHER_ASKED = re.compile(r"(?i)\b(?:either|both|each)(?:\s+of\s+(?:them|those|these))?\W*$")
+_ALTERNATIVES = re.compile(r"(?i)\beither\s+(.+?),?\s+or\s+(.+?)[.!]?$")
 
 
 def _in_reply(unit: Scored, chosen: list[Scored], quoted: str) -> bool:

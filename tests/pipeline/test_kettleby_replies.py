@@ -2162,6 +2162,30 @@ CASES = [
         ["**Create a schedule**"],
         id="sa-933 the procedure holding the message's words, not the first article's",
     ),
+    pytest.param(
+        "Thanks. Honestly, at the price of these things I'm tempted either to leave each one in "
+        "for twice as long as the app says, or to stop using them altogether. What actually "
+        "happens if I do either? And if I ditch them, do I need to tell the machine somehow so "
+        "it stops nagging me?",
+        (
+            ("customer", "How do I change the water filter on the Brew?"),
+            (
+                "agent",
+                "Soak the new AquaPure filter in cold water for 5 minutes, lift the water tank "
+                "off the machine and empty it, twist the old filter anticlockwise and pull it "
+                "out, then push the new one into the socket and twist it clockwise until it "
+                "clicks. Turn the date dial on top of the filter to the current month, refill the "
+                "tank and run two cups of hot water to flush it, and finally tap Settings > "
+                "Maintenance > Filter replaced in the app.",
+            ),
+        ),
+        [  # "if I do either?": each of the two things, the filter left in longer among them
+            "The Brew works fine without a filter.",
+            "once the resin is used up the filter stops reducing limescale",
+        ],
+        [],
+        id="sa-959 what happens if I do either: each side answered",
+    ),
 ]
 
 
