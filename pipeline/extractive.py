@@ -416,6 +416,16 @@ _DURATION = re.compile(
     r"(?i)\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|thirty|a|an|"
     r"a few|several)\s+(\w+\s+){0,2}(minutes?|hours?|days?|weeks?|months?|years?)\b"
 )
+# "You can request one export every 24 hours": how often, not how long
+_FREQUENCY = re.compile(r"(?i)\b(?:every|per|each|once a|twice a)\s+$")
+
+
+def _states_a_time(text: str) -> bool:
+    """The text states how long something takes or lasts (not only how often it may happen:
+    "You can request one export every 24 hours" does not say how long an export takes)."""
+    return any(not _FREQUENCY.search(text[: m.start()]) for m in _DURATION.finditer(text))
+
+
 # "about 18 months after it was delivered … is that covered?": whether a time limit has passed.
 _ELAPSED = re.compile(_DURATION.pattern + r"\s+(ago|old|after|since|later)\b", re.IGNORECASE)
 _WITHIN = re.compile(
@@ -1588,7 +1598,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             if (
                 time_asked
                 and unit.kind != "steps"
-                and (_DURATION.search(plain(unit.text)) or id(unit) in named_rows)
+                and (_states_a_time(plain(unit.text)) or id(unit) in named_rows)
             ):
                 bonus += TIME_BONUS  # "how long …": "we reply within one month"
             # a row whose key is a code the message names ("Today it's E5 - … I emptied it

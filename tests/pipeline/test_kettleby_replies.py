@@ -2186,6 +2186,17 @@ CASES = [
         [],
         id="sa-959 what happens if I do either: each side answered",
     ),
+    pytest.param(
+        "I'm doing a university project on how much data companies collect, using my own "
+        "accounts as the case study. I'd like to send Kettleby a subject access request now and "
+        "then another one every month until June to see what changes. Will you charge me for "
+        "these? And how long do you have to reply to each one?",
+        (),
+        ["we reply within one month of receiving your request", "requests are free"],
+        # how often an export may be asked for says nothing of how long a reply takes
+        ["You can request one export every 24 hours."],
+        id="sa-947 how long: a time it takes, not how often",
+    ),
 ]
 
 
