@@ -96,7 +96,7 @@ _CHANNELS = {  # each word, as the channel it names ("Android": Google's store)
     for term in _all_terms(words)
 }
 STEPS_GIVEN_SHARE = 0.5  # an answer holding this share of a procedure's step words gave it
-STEP_ASKED_SHARE = 0.1  # a step of it holding this share of what a follow-up asks is asked about
+STEP_ASKED_SHARE = 0.1  # a step of it holding this share of a follow-up's words is its subject
 ROW_KEY_MEANING = 0.0  # a row named by its key needs at least this section cosine to the message
 VERBATIM_KEY_BONUS = 0.15  # … whose key of several words the question writes out
 HEADING_CREDIT = 0.5
@@ -3920,17 +3920,18 @@ def _sibling_causes(
     named = {n for n in siblings if _own_heading_words(article, n) & plainly}
     # … or by two words only its cause's description holds ("the machine's in the kitchen …
     # through two walls": "… a short range through kitchen walls"): told, so quoted whatever
-    # the budget. A cause headed
-    # by what the machine isn't ("… isn't in pairing mode") describes the state it lacks: named
-    # by a message that says the state ended ("it was flashing blue but it's stopped now"), not
-    # by one that says it holds ("Blue light is flashing")
-    described = {n: len(_description_words(article, n) & plainly) >= 2 for n in siblings}
+    # the budget. A cause headed by what the machine isn't ("… isn't in pairing mode")
+    # describes the state it lacks: named by a message that says the state ended ("it was
+    # flashing blue but it's stopped now"), not by one that says it holds ("Blue light is
+    # flashing")
+    own = {n: _description_words(article, n) for n in siblings}
+    described = {n: len(own[n] & plainly) >= 2 for n in siblings}
     lacking = {n for n in siblings if _NOT_STATE.search(article.sections[n].path[-1])}
     ended = {
         n
         for n in lacking
         for sentence in _pieces(question.latest)
-        if _ENDED.search(sentence) and _description_words(article, n) & _said_plainly(sentence)
+        if _ENDED.search(sentence) and own[n] & _said_plainly(sentence)
     }
     named |= {n for n in siblings if described[n] and (n not in lacking or n in ended)}
     # … and one whose state the message says holds ("The blue light is flashing") is ruled out
