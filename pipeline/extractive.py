@@ -2646,9 +2646,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         composed[id(unit)] = [_with_antecedent(unit.article, unit.unit)]
     # … and the steps of the procedure the thread gave that a follow-up asks about ("Why on
     # earth does it need my location?"): those steps alone, in the article's numbering
-    followed_up = _steps_followed_up(
-        question, picked, every, (Question(question.latest).weights(sources), asked), aliases
-    )
+    followed_up = _steps_followed_up(question, picked, every, sources, asked, aliases)
     if followed_up is not None:
         unit, lines = followed_up
         # … who is in the middle of it: not another of its article's procedures (the other
@@ -2917,19 +2915,19 @@ def _steps_followed_up(
     question: Question,
     picked: list[Scored],
     ranked: list[Scored],
-    weights: tuple[dict[str, float], dict[str, float]],
+    sources: Sources,
+    asked: dict[str, float],
     aliases: dict[str, tuple[frozenset[str], ...]],
 ) -> tuple[Scored, list[str]] | None:
     """A follow-up asking about steps of the procedure the thread's last answer gave ("I've
     just got to the network bit, typed in the password, and now my phone's popped up a message
     saying the network has no internet access"): the steps that hold ``STEP_ASKED_SHARE`` of
-    what it says (its story tells which step: ``weights``, those of its own words, then of what
-    it asks), each as "Step N: …" under the procedure's heading (the customer has the
+    what it says (its story tells which step: the weights of its own words, then ``asked``,
+    those of what it asks), each as "Step N: …" under the procedure's heading (the customer has the
     procedure; quoting it whole again answers nothing), first in the reply. Only when a step
     holds more of the message, and more of its questions, than the reply's first unit does: a
     step that holds less is one the customer did ("I've put the backup codes in my password
     manager - can I just keep using one of those?": not "Step 5: Save your 10 backup codes …")."""
-    said, asked = weights
     answered = question.answered_terms
     if not question.previous or not answered:
         return None
@@ -2940,6 +2938,7 @@ def _steps_followed_up(
     if any(p.unit is procedure.unit for p in picked):
         return None
     block = procedure.article.sections[procedure.unit.section].blocks[procedure.unit.block]
+    said = Question(question.latest).weights(sources)  # only for a thread that gave steps
     held = [set(_text_terms(item)) for item in block.items]
     shares = [coverage_of(said, words, aliases=aliases) for words in held]
     steps = [n for n, share in enumerate(shares) if share >= STEP_ASKED_SHARE]
