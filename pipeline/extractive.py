@@ -3986,17 +3986,19 @@ def _description_words(article: SourceArticle, section: int) -> frozenset[str]:
         for line in b.markdown.splitlines()
         if not line.lstrip("*_ ").startswith("Fix")
     ]
-    return _text_terms(" ".join(told)).difference(
-        _text_terms(article.title),
-        *(_section_terms(article, n) for n in range(len(article.sections)) if n != section),
-    )
+    return _only_in(article, section, _text_terms(" ".join(told)))
 
 
 def _own_heading_words(article: SourceArticle, section: int) -> frozenset[str]:
     """The words of a section's heading that no other part of its article holds ("VPN" in
     "Cause: a VPN or ad blocker is running"; not "phone", which other sections use too)."""
-    own = _text_terms(article.sections[section].path[-1])
-    return own.difference(
+    return _only_in(article, section, _text_terms(article.sections[section].path[-1]))
+
+
+def _only_in(article: SourceArticle, section: int, words: frozenset[str]) -> frozenset[str]:
+    """Those of a section's words that neither the article's title nor its other sections
+    hold."""
+    return words.difference(
         _text_terms(article.title),
         *(_section_terms(article, n) for n in range(len(article.sections)) if n != section),
     )
