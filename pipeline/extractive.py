@@ -458,6 +458,8 @@ _CAME_BACK = re.compile(  # "flashed E5 at me again", not "get them going again"
     r"|keeps? (coming|showing|flashing)|still (shows|showing)|now (it'?s|it is) showing)\b"
 )
 _RETURNS = re.compile(r"(?i)\b(returns?|comes? back|again|still)\b")
+_CONDITION = re.compile(r"(use|do|try|follow) (this|these steps|this method) (when|if)\b", re.I)
+_DENIAL = re.compile(r"n't\b|n’t\b|\b(not|no|never|without)\b", re.I)
 _LABELLED = re.compile(r"\*\*([^*]{1,30}):\*\*")  # "**E1 or E6:** check that nothing …"
 # a note for a state: "Cancelling during a free trial …", "If you're on a Business plan, …"
 _STATE_CASE = re.compile(
@@ -1545,6 +1547,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     )
     said = normalise(plain(question.latest))
     said_words = _padded_words(question.latest)  # a heading's phrase written out
+    asked_words = _padded_words(question.asked)
     pressed = _pressed(question.latest)  # … a button's, as clicked
     codes_said = _codes(f"{question.previous} {question.latest}")
     scored = []
@@ -1647,7 +1650,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
             bonus += DIRECTION_BONUS * _direction(article, unit, order)
             if how and unit.kind == "steps":
                 bonus += STEPS_BONUS if question.asks_how else 0.0
-                if _contrast(article, unit, factors, said_words) and not opposite:
+                if _contrast(article, unit, factors, said_words, asked_words) and not opposite:
                     contrasted.add(id(unit))
             elif (
                 how
@@ -2344,15 +2347,26 @@ def _key_share(asked: set[str], key: set[str], aliases: dict) -> float:
 
 
 def _contrast(
-    article: SourceArticle, unit: Unit, factors: dict[str, float], said: str = ""
+    article: SourceArticle,
+    unit: Unit,
+    factors: dict[str, float],
+    said: str = "",
+    asked: str = "",
 ) -> float:
     """1 when the question names what sets this procedure's heading apart from the article's other
     procedures ("in the app" vs "on the machine"), 0 otherwise; the question's own words count,
     not how rare they are in the knowledge base ("app" and "machine" are everywhere). A phrase of
     one heading's that the message writes out ("it says billed by Kettleby") names it, however
     often the message names another's words ("not listed in the iPad settings"). ``said``: the
-    message's words, lower-case, space-separated and padded with a space at each end."""
-    names = {u.section: _procedure_name(article, u) for u in article.units if u.kind == "steps"}
+    message's words, lower-case, space-separated and padded with a space at each end; ``asked``:
+    its questions' words, padded alike, where a phrase written names the procedure before one the
+    story writes ("I wipe the wand after every use … how do I do a proper deep clean of it?":
+    *Weekly deep clean*, not *After every use*)."""
+    names = {
+        u.section: _procedure_name(article, u) | _condition(article, u)
+        for u in article.units
+        if u.kind == "steps"
+    }
     if len(names) < 2:
         return 0.0
     runs = {n: _heading_runs(article, n) for n in range(len(article.sections))}
@@ -2360,7 +2374,14 @@ def _contrast(
     def own(section: int) -> set[str]:  # the runs no other heading of the article has
         return runs[section] - set().union(*(r for n, r in runs.items() if n != section))
 
-    written = [s for s in names if any(f" {p} " in said for p in own(s))]
+    written = [s for s in names if any(f" {p} " in asked for p in own(s))]
+    if len(written) != 1:
+        written = [s for s in names if any(f" {p} " in said for p in own(s))]
+        asked_terms = terms(asked)
+        if len(written) == 1 and any(
+            names[s] - names[written[0]] & asked_terms for s in names if s != written[0]
+        ):
+            written = []  # the story writes one, the question names another's words
     if len(written) == 1:
         return float(written == [unit.section])
     factors = _as_platform(factors, said)
@@ -2369,6 +2390,22 @@ def _contrast(
     mine = fsum(factors.get(t, 0.0) for t in own)
     rival = max((fsum(factors.get(t, 0.0) for t in other) for other in others), default=0.0)
     return 1.0 if mine > rival else 0.0
+
+
+def _condition(article: SourceArticle, unit: Unit) -> set[str]:
+    """Terms of the case a procedure's intro says it is for ("Use this when the machine is online
+    and shows as connected in the app"): a message that tells its case ("It's still online and
+    showing as connected in my app") names that procedure, not the one "when the app can't reach
+    the machine". A case told by what is not so ("Use this if your machine isn't connected to
+    the app") is not named by its words ("it's connected to the app")."""
+    blocks = article.sections[unit.section].blocks
+    return set().union(
+        *(
+            _text_terms(t)
+            for t in intro(blocks, unit.block)
+            if _CONDITION.match(plain(t)) and not _DENIAL.search(t)
+        )
+    )
 
 
 def _as_platform(factors: dict[str, float], said: str) -> dict[str, float]:

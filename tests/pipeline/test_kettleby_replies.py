@@ -2197,6 +2197,29 @@ CASES = [
         ["You can request one export every 24 hours."],
         id="sa-947 how long: a time it takes, not how often",
     ),
+    pytest.param(
+        "Selling my Brew on marketplace this weekend as we've been given a bean-to-cup with the "
+        "new kitchen. It's still online and showing as connected in my app. What's the proper "
+        "way to wipe it so the buyer can set it up as theirs? I've got about 40 recipes saved "
+        "that I'd like to keep for the new machine - will wiping the Brew delete them?",
+        (),
+        ["Settings > Machine > Factory reset", "does **not** erase the recipes"],
+        # the case the message tells is the one the app's procedure is for ("Use this when the
+        # machine is online and shows as connected in the app")
+        ["Press and hold the Brew and Steam buttons together."],
+        id="sa-966 the procedure for the case the message tells",
+    ),
+    pytest.param(
+        "the milk on my flat whites has gone all thin and big-bubbly over the last fortnight "
+        "instead of the nice silky stuff. I wipe the wand after every use so I reckon the little "
+        "hole in the tip is gunked up. how do I do a proper deep clean of it? never taken the "
+        "tip off before",
+        (),
+        ["Unscrew the frothing tip by turning it anticlockwise."],
+        # the story writes out one procedure's heading, the question names the other's
+        ["Wipe the wand with a damp cloth straight after frothing"],
+        id="sa-967 the procedure the question names, not the one the story writes",
+    ),
 ]
 
 
