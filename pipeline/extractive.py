@@ -57,6 +57,7 @@ make a privacy request") brings its article's "How to make a privacy request".
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache, partial
 from math import fsum
@@ -177,7 +178,11 @@ _HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not 
     r"\bfrom the (very )?(beginning|start)|"
     r"what'?s the (process|procedure|drill)|what is the (process|procedure)|"
     r"where (do|can|would) (i|we) (actually |even )?(go to )?"
-    r"(change|update|edit|find|turn|set|cancel|send)|"
+    r"(change|update|edit|find|turn|set|cancel|send|download|export|request)|"
+    # "And where on the site do I actually do it?" (not "Where do I do that?": what to tap may
+    # be a sentence)
+    r"where (on|in) (the|your|my) ([\w.-]+ ){0,2}(do|can|would) (i|we) (actually |even )?"
+    r"(go to )?(change|update|edit|find|turn|set|cancel|send|download|export|request|do)\b|"
     r"where is the [\w -]{1,40} (option|setting|button)|"
     # "ive been through every menu in the app … where is it hiding"
     r"where('s| is| are) (it|that|this|they|the [\w -]{1,30}) (hiding|hidden)|"
@@ -4649,19 +4654,22 @@ def _answers_to_each_question(
             asks += [(f"{side} {pieces[n]}", side, n) for side in either.groups()]
         else:
             asks.append((alone, meant, n))
+    scored_asks = []
     for alone, meant, n in asks:
-        chosen = [*picked, *more]
-        if len(chosen) >= MAX_UNITS:
-            break
         sub = Question(alone, question.previous, question.answered)
         # which sentence answers it, by meaning: close to this question, not to the message
         ranked = score_units(
             sub, replace(sources, similarity=partial(sources.similarity_to, to=meant))
         )
-        if not ranked:
-            continue
-        top = _answering(sub, ranked)
-        top = _wordier(top, ranked)
+        if ranked:
+            top = _wordier(_answering(sub, ranked), ranked)
+            scored_asks.append((sub, meant, n, ranked, top))
+    # an article the reply does not cite yet answers when it answers two of the questions
+    answering = Counter(id(top.article) for *_, top in scored_asks)
+    for sub, meant, n, ranked, top in scored_asks:
+        chosen = [*picked, *more]
+        if len(chosen) >= MAX_UNITS:
+            break
         if top.unit.kind == "steps" and not sub.wants_steps:  # "can I just run it without any
             # filter at all?" asks no steps: "The Brew works fine without a filter.", which
             # holds more of it than the steps (and is not their intro)
@@ -4677,7 +4685,10 @@ def _answers_to_each_question(
             top = _runner_up(ranked, top, chosen, quoted, meant) or named_elsewhere or top
         if (
             top.score <= 0  # what the message rules out
-            or all(top.article is not p.article for p in chosen)
+            or (
+                all(top.article is not p.article for p in chosen)
+                and not (answering[id(top.article)] >= 2 and _one_article(chosen))
+            )
             or _in_reply(top, chosen, quoted)  # the unit, its paragraph, list or table, or its text
             # a second procedure only for a question that asks how ("I want to change my
             # password" is answered by the reply's procedure, not by "Forgot your password")
@@ -4711,6 +4722,10 @@ def _answers_to_each_question(
         ):
             more.append(top)
     return more
+
+
+def _one_article(chosen: list[Scored]) -> bool:
+    return len({id(p.article) for p in chosen}) == 1
 
 
 def _wordier(best: Scored, ranked: list[Scored]) -> Scored:

@@ -2220,6 +2220,29 @@ CASES = [
         ["Wipe the wand with a damp cloth straight after frothing"],
         id="sa-967 the procedure the question names, not the one the story writes",
     ),
+    pytest.param(
+        "Money's a bit tight this year so I want to come off yearly Plus and just pay month by "
+        "month instead. I pay on my.kettleby.com and it renewed in September. If I switch now, "
+        "when does the monthly start - do I get some of the year back? And where on the site do "
+        "I actually do it?",
+        (),
+        # "where on the site do I do it?" asks for the steps
+        ["This takes effect when your current year ends.", "Go to **Billing > Subscription**"],
+        [],
+        id="sa-978 where on the site: the steps",
+    ),
+    pytest.param(
+        "I'm closing down a few online accounts and want to know what you'd still hold on me. "
+        "Over the years I've had loads of back-and-forth with your support team about my machine "
+        "- how long do those chats stick around? And what about the orders I've placed in your "
+        "shop? Separate thing: the brew history in my app only goes back about a month, where's "
+        "the rest gone? (free plan)",
+        (),
+        # two questions answered by an article the first answer is not from
+        ["3 years after the conversation is closed", "7 years after the end of the financial"],
+        [],
+        id="sa-974 an article that answers two of the questions",
+    ),
 ]
 
 
