@@ -308,7 +308,12 @@ _SUB_QUESTION = re.compile(
 )
 # "I'd like to know three things: what …, how long …, and whether …": a list of questions
 _LISTED = re.compile(r"(?i):\s+(?=(?:what|how|when|where|which|whether|why|who)\b)")
-_LIST_ITEM = re.compile(r"(?i),\s+(?:and\s+)?(?=(?:what|how|when|where|which|whether|why|who)\b)")
+# … "how long does delivery to Canada take, will someone have to sign for it, and are we …"
+_LIST_ITEM = re.compile(
+    r"(?i),\s+(?:and\s+)?(?=(?:what|how|when|where|which|whether|why|who|"
+    r"(?:will|would|can|could|should|is|are|do|does|did) (?:i|we|you|it|they|someone|anyone)"
+    r")\b)"
+)
 _NAME = re.compile(r"(?<=\w )(?!I\b)[A-Z][a-z]+")  # "my Plus": a name, not a sentence's start
 # a cause the message suggests, in the sentence before: "I put a new filter in. Could that be it?"
 _COULD_THAT_BE_IT = re.compile(

@@ -2243,6 +2243,18 @@ CASES = [
         [],
         id="sa-974 an article that answers two of the questions",
     ),
+    pytest.param(
+        "We're kitting out our new office in Toronto and I want to order 6 Brews plus beans, "
+        "filters and descaler from your site - all in it'll come to about £2,100. A few "
+        "questions before I press the button: how long does delivery to Canada take, will "
+        "someone have to sign for it, and are we going to get stung for import duty when it "
+        "turns up?",
+        (),
+        # a list of questions, the second opening "will someone …"
+        ["5 to 8 working days", "Orders worth more than £1,000 are sent with a signature"],
+        [],
+        id="sa-975 a listed question opening with 'will'",
+    ),
 ]
 
 
