@@ -619,6 +619,12 @@ _TRIED = re.compile(
     r"|\b(?:already|still)\s+(?:on|at|set\s+(?:to|at|on))\b"
 )
 # "What next?" after what the customer has done: the step after those, the article's last resort
+# "What if it still won't go?", "and if that doesn't fix it?": what to do when no fix works
+_IF_STILL = re.compile(
+    r"(?i)\b(?:what|and) if (?:it|that|this|they|none of (?:it|that|them|those|these)|nothing)"
+    r"(?: still)? (?:won'?t|doesn'?t|don'?t|does ?n[o']t|do not|will not|isn'?t|fails?|works?)"
+    r"(?! \w+ (?:until|before|after))"
+)
 _NEXT = re.compile(
     r"\bwhat (?:next|now)\b|\bnow what\b|\bwhat(?:'s| is) (?:the )?next step\b", re.I
 )
@@ -1921,11 +1927,13 @@ def _last_resort_left(
     or says it tried them all: after the fixes left, what to do when none works ("Still seeing
     E4? … stop using the machine and contact support"), of the answer's article; and one that
     has tried the fix of the cause its symptom names ("blinking white, slowly. I've pulled the
-    plug for 30 seconds twice now and it's made no difference": "Still offline? …")."""
+    plug for 30 seconds twice now and it's made no difference": "Still offline? …"); and one
+    that asks what then ("What if it still won't go?")."""
     article = picked[0].article
     if (
         len(question.tried) < LAST_RESORT_TRIED
         and not _EXHAUSTED.search(question.latest)
+        and not _IF_STILL.search(question.asked)
         and not (question.tried and _tried_section(article, picked[0].unit.section, question))
     ):
         return None

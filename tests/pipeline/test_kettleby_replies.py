@@ -2255,6 +2255,16 @@ CASES = [
         [],
         id="sa-975 a listed question opening with 'will'",
     ),
+    pytest.param(
+        "I was in the middle of descaling - first time in absolutely ages, the orange drop has "
+        "been on for months if I'm honest - and about halfway through it stopped with E4 and the "
+        "pump's just buzzing. Should I abandon it and start over? What if it still won't go?",
+        (),
+        # "what if it still won't go?" asks what to do when no fix works
+        ["let the machine rest for 15 minutes", "stop using the machine and contact support"],
+        [],
+        id="sa-982 what if it still won't go: the last resort",
+    ),
 ]
 
 
