@@ -288,7 +288,7 @@ _ASKING = re.compile(
         + r"|(i'?m )?curious"
     )
     # "My son's moved out so I want to get rid of his 6am one": a request after its reason
-    + r"|\b(so|and|but|now)\s+(i|we)\s+(need|want|would like|'d like)\s+to\b"
+    + r"|\b(so|and|but|now)\s+(i|we)(\s+(need|want|would like)|'d like)\s+to\b"
     # "My husband also wants to know if he could start a coffee from the browser"
     + r"|\b(wants?|needs?|would like|'d like) to know\b"
     # "… the serial number where on earth is it, there's nothing on the back"
@@ -4708,7 +4708,7 @@ def _answers_to_each_question(
             or (
                 top.unit.kind == "steps"
                 and any(p.unit.kind == "steps" for p in chosen)
-                and not sub.asks_how
+                and (not sub.asks_how or _rival_procedure(question, top, chosen))
             )
         ):
             continue
@@ -4735,6 +4735,21 @@ def _answers_to_each_question(
         ):
             more.append(top)
     return more
+
+
+def _rival_procedure(question: Question, top: Scored, chosen: list[Scored]) -> bool:
+    """Another of the article's procedures than the one the whole message names ("I pay for Plus
+    through the App Store on my iPhone … How do I cancel?": not *On Android*, which "How do I
+    cancel?" alone may rank first)."""
+    factors = {t: w for t, w in question.weights(_UNIFORM).items() if t not in question.negated}
+    said = _padded_words(question.latest)
+    return any(
+        p.unit.kind == "steps"
+        and p.article is top.article
+        and _contrast(p.article, p.unit, factors, said)
+        and not _contrast(top.article, top.unit, factors, said)
+        for p in chosen
+    )
 
 
 def _one_article(chosen: list[Scored]) -> bool:

@@ -2265,6 +2265,26 @@ CASES = [
         [],
         id="sa-982 what if it still won't go: the last resort",
     ),
+    pytest.param(
+        "I signed up with my Google account when I got the Brew and never made a separate "
+        "password. I'm only on the free plan, and I'm giving the machine to my sister, so I'd "
+        "like to get rid of my Kettleby account completely. What are the steps?",
+        (),
+        # "so I'd like to …" asks (written "I'd", with no space before "'d")
+        ["Settings > Account > Delete account"],
+        ["Settings > Account > Password"],
+        id="sa-689 so I'd like to: a request",
+    ),
+    pytest.param(
+        "I pay for Plus through the App Store on my iPhone and I'd like to stop it, the free "
+        "version is plenty for me these days. How do I cancel? I've saved about 80 recipes over "
+        "the last couple of years - what happens to them once I'm back on Free?",
+        (),
+        ["Open the Settings app on your iPhone or iPad"],
+        # "How do I cancel?" alone does not bring in the article's other procedure
+        ["Open the Google Play Store app."],
+        id="sa-553 no rival procedure for a question read alone",
+    ),
 ]
 
 
