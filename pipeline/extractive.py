@@ -87,12 +87,17 @@ ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
 ALREADY_SAID_SHARE = 0.7  # a procedure this much of whose words the thread's last answer holds …
 ALREADY_SAID_PENALTY = 0.5  # … is what the customer was told already, not the answer now
 # The channels a help centre writes separate sections for: a message that names one
+# "… on your website, not through Apple", "not the app store": a channel ruled out
+_NOT_CHANNEL = re.compile(
+    r"(?i)\b(?:not|never)\s+(?:(?:through|via|on|in|with|from|by)\s+)?(?:(?:the|my|an?)\s+)?"
+    r"[\w.]+(?:\s+(?:store|id|play))?"
+)
 _CHANNELS = {  # each word, as the channel it names ("Android": Google's store)
     term: channel
     for channel, words in {
         "apple": "apple iphone ipad",
         "google": "google android",
-        "web": "web website",
+        "web": "web website com",  # "my.kettleby.com"
     }.items()
     for term in _all_terms(words)
 }
@@ -2888,11 +2893,15 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
     """The message says which channel it is about ("I pay monthly for Plus through the App
     Store") and the answer's article has a section headed for that channel ("Subscriptions
     bought through Apple or Google") beside the answer's own ("Monthly plans", for any
-    channel): that section's best unit too, since its rule overrides the answer's."""
-    if best.unit.kind == "steps":
+    channel): that section's best unit too, since its rule overrides the answer's. The channel
+    may be the thread's ("I signed up on my iPhone" … "can you just put it back on my card?"),
+    and the rule a sentence of the article's opening ("If your subscription is billed by Apple
+    or Google Play, change your payment method in your Apple ID … instead")."""
+    if best.unit.kind == "steps" and not question.asked_pieces():
         return None
     article = best.article
-    channels = _channels(terms(_phrased(question.latest)) - question.negated)
+    said = _NOT_CHANNEL.sub(" ", f"{question.previous} {question.latest}")  # "not through Apple"
+    channels = _channels(terms(_phrased(said)) - question.negated)
     if not channels or _channels(_text_terms(" ".join(article.sections[best.unit.section].path))):
         return None
     seen = {best.unit.section}
@@ -2903,6 +2912,18 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
         seen.add(n)  # a section's best unit
         heading = _text_terms(" ".join(article.sections[n].path[-1:]))
         if s.unit.kind != "steps" and channels & _channels(heading):
+            return s
+    if len(channels) < 2:  # the opening's rule, for a message about two channels ("My personal
+        return None  # Plus I took out … on my iPhone … our office Business account, which we
+        # signed up for on my.kettleby.com"), not one that names a phone in passing
+    for s in ranked:
+        condition = _IF.match(plain(s.unit.text)) if s.unit.kind == "sentence" else None
+        if (
+            s.article is article
+            and condition is not None
+            and not article.sections[s.unit.section].path
+            and channels & _channels(_text_terms(condition.group(1)))
+        ):
             return s
     return None
 

@@ -2285,6 +2285,36 @@ CASES = [
         ["Open the Google Play Store app."],
         id="sa-553 no rival procedure for a question read alone",
     ),
+    pytest.param(
+        "Two card changes to sort and I'm not sure where to do either. My personal Plus I took "
+        "out in the app on my iPhone - my bank's sent me a new debit card. And I look after our "
+        "office Business account, which we signed up for on my.kettleby.com, and accounts have "
+        "given me a new company credit card for it. Where do I change the card for each?",
+        (),
+        # the article's opening says what to do for the channel its steps are not for
+        ["Go to **Billing > Payment method**", "in your Apple ID or Google Play settings instead"],
+        [],
+        id="sa-969 the rule for the other channel the message names",
+    ),
+    pytest.param(
+        "Done, cancelled - thanks. Annoyingly I only went for the yearly one 5 days ago (I meant "
+        "to pick monthly) so that's £39.99 gone. Your website says you refund yearly plans within "
+        "14 days - can you just put it back on my card?",
+        (
+            ("customer", "How do I cancel my Kettleby Plus? I signed up on my iPhone."),
+            (
+                "agent",
+                "As you subscribed on your iPhone, Apple bills you, so you cancel in the iPhone "
+                "Settings app rather than in the Kettleby app: open Settings, tap your name at the "
+                "top, then tap Subscriptions, tap Kettleby Plus, then tap Cancel Subscription and "
+                "Confirm.",
+            ),
+        ),
+        # the channel the thread told (an iPhone: Apple) has a rule of its own
+        ["only they can issue a refund"],
+        [],
+        id="sa-990 the thread's channel",
+    ),
 ]
 
 
