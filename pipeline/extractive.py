@@ -806,6 +806,12 @@ _US_CITIES = (
     "Minneapolis|Nashville|Baltimore|Pittsburgh|Cleveland|Orlando"
 )
 _CANADA = "Toronto|Montreal|Montréal|Vancouver|Calgary|Ottawa|Edmonton|Winnipeg|Quebec|Halifax"
+_UK_CITIES = (  # on the mainland (Belfast's Northern Ireland is a zone of its own)
+    "London|Birmingham|Manchester|Leeds|Liverpool|Sheffield|Bristol|Newcastle|Nottingham|"
+    "Leicester|Bradford|Coventry|Hull|Stoke|Wolverhampton|Derby|Southampton|Portsmouth|Plymouth|"
+    "Reading|Brighton|Oxford|Cambridge|York|Norwich|Exeter|Bath|Cardiff|Swansea|Newport|"
+    "Glasgow|Edinburgh|Aberdeen|Dundee"
+)
 PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
     (re.compile(rf"\b(?<!Northern )({_EU}|European|Europe)\b"), ("European Union", "EU", "Europe")),
     (
@@ -825,6 +831,11 @@ PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
         ),
         ("Scottish Highlands and Islands", "Highlands", "Islands"),
     ),
+)
+
+_RULED_PLACES = (
+    *PLACES,
+    (re.compile(rf"\b({_UK_CITIES})\b"), ("UK", "United Kingdom", "Great Britain")),
 )
 
 
@@ -2591,6 +2602,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     case = _condition_met(question, best, ranked)
     if case is not None and not _in_reply(case, picked, quoted):
         take(case)
+    case = _place_stated(question, best, ranked, picked, quoted)
+    if case is not None:
+        take(case)
     # "… start again from step 3." opening the reply: those steps next, not another procedure
     if best.unit.kind == "sentence" and _STEP_NAMED.search(best.unit.text):
         own = _own_steps(best)
@@ -2926,6 +2940,37 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
         ):
             return s
     return None
+
+
+def _place_stated(
+    question: Question, best: Scored, ranked: list[Scored], picked: list[Scored], quoted: str
+) -> Scored | None:
+    """The message says where the customer is ("I'm in Leeds", "Hola! I'm in Madrid") and a
+    sentence or list item of the answer's article has a rule for that region ("Return shipping
+    is **free for UK customers**. Customers in the EU, the US and Canada pay for return
+    shipping"): that rule, which the reply does not hold yet, is the customer's. A UK city names
+    the UK here only: a table's rows split the UK into zones ("UK mainland", "Northern Ireland,
+    Scottish Highlands and Islands")."""
+    regions = {
+        region
+        for pattern, names in _RULED_PLACES
+        if pattern.search(question.latest)
+        for region in names
+    }
+    if not regions:
+        return None
+    said = re.compile(rf"\b({'|'.join(map(re.escape, sorted(regions)))})\b")
+    return next(
+        (
+            s
+            for s in ranked
+            if s.article is best.article
+            and s.unit.kind == "bullets"  # a rule among the policy's rules
+            and said.search(plain(s.unit.text))
+            and not _in_reply(s, picked, quoted)
+        ),
+        None,
+    )
 
 
 # "If you are selling the machine" is met by "Selling my Brew": a thing the customer owns, named
@@ -3289,7 +3334,7 @@ def _symptom_explained(
     for s in ranked:
         if (
             s.article is picked[0].article
-            and s.unit.kind in ("sentence", "bullets")
+            and s.unit.kind == "bullets"  # a rule among the policy's rules
             and not _in_reply(s, picked, quoted)
             and _symptom_said(told, s.unit.text, aliases)
         ):

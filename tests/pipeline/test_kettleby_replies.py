@@ -2315,6 +2315,27 @@ CASES = [
         [],
         id="sa-990 the thread's channel",
     ),
+    pytest.param(
+        "I'm in Leeds. Ordered 2 bags of beans and a milk jug from your website and paid £3.95 "
+        "delivery. I want to send back just the jug (still boxed, not used) and keep the beans. "
+        "Do I get the £3.95 back as well? And how will I know you've got it?",
+        (),
+        # the policy's rule for where the customer is (a UK city: the UK)
+        ["Return shipping is **free for UK customers**"],
+        [],
+        id="sa-436 the rule for the place the customer is in",
+    ),
+    pytest.param(
+        "Hola! I'm in Madrid. Last week I ordered three bags of beans and a 3-pack of filters "
+        "from kettleby.com and paid £9.95 for delivery. Then it turns out my flatmate had already "
+        "ordered exactly the same. Everything is still sealed. If I send the whole order back, "
+        "who pays the return postage, do I get the £9.95 delivery back as well, and how long "
+        "until the refund shows up?",
+        (),
+        ["Customers in the EU, the US and Canada pay for return shipping"],
+        [],
+        id="sa-884 the rule for an EU city",
+    ),
 ]
 
 
