@@ -869,6 +869,15 @@ _PHRASES = (
         ),
         partial(_and_named, "free trial"),
     ),
+    (  # "will I get anything to say it's been done?": "You'll get a confirmation email"
+        re.compile(
+            r"(?i)\b(?:anything|something|an? (?:e-?mail|message|notification|note))\s+"
+            r"(?:to say|saying|to confirm|confirming|to tell me)\s+(?:that\s+)?"
+            r"(?:it'?s|it has|it is|it was|that'?s)\s+(?:actually\s+|really\s+)?(?:been\s+)?"
+            r"(?:done|gone through|deleted|cancell?ed|worked|happened|closed)\b"
+        ),
+        partial(_and_named, "confirmation email"),
+    ),
     # "what should I be doing after each latte?": "After every use"
     (re.compile(r"(?i)\b(after|following) each\b"), r"\1 every"),
     (  # "Can I just email from my work address instead?": "If you write from a different address"

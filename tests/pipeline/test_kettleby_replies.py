@@ -2336,6 +2336,17 @@ CASES = [
         [],
         id="sa-884 the rule for an EU city",
     ),
+    pytest.param(
+        "I'm sick of having an app for everything and want to delete my Kettleby account. "
+        "Couple of worries though: will the coffee machine still work afterwards if I just use "
+        "the buttons? I pay for Plus through the App Store - does deleting the account stop "
+        "that? And will I get anything to say it's been done?",
+        (),
+        # "anything to say it's been done": a confirmation email
+        ["The machine keeps working with its buttons.", "You'll get a confirmation email"],
+        [],
+        id="sa-980 anything to say it's been done",
+    ),
 ]
 
 
