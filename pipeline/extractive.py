@@ -751,6 +751,8 @@ SYNONYMS = {
     **dict.fromkeys(("dud", "duff"), ("broken", "faulty")),
     **dict.fromkeys(("bobbing", "bobs", "bob"), ("floats",)),
     "postage": ("shipping",),  # "rather than pay for postage": not the shipping rates
+    # "the directors want a full dump of everyone's usage for an audit": an export
+    **dict.fromkeys(("dump", "extract"), ("export",)),
     # "a little bit of water under the machine, maybe a spoonful": "up to about a tablespoon"
     **dict.fromkeys(("spoonful", "teaspoon", "spoon"), ("tablespoon",)),
     # "is there a version for my Apple Watch?": "an app for smartwatches"

@@ -2347,6 +2347,17 @@ CASES = [
         [],
         id="sa-980 anything to say it's been done",
     ),
+    pytest.param(
+        "I'm office manager for a firm with 9 Brews on Kettleby Business and the directors want a "
+        "full dump of everyone's usage for an audit, including the recipes staff have saved. I'm "
+        "an admin on the account. Where do I get that, and will it actually include people's own "
+        "recipes?",
+        (),
+        # a dump of data is an export
+        ["Admin > Reports > Export", "not the personal recipes of team members"],
+        [],
+        id="sa-987 a dump is an export",
+    ),
 ]
 
 
