@@ -443,6 +443,15 @@ def _states_a_time(text: str) -> bool:
 
 # "about 18 months after it was delivered … is that covered?": whether a time limit has passed.
 _ELAPSED = re.compile(_DURATION.pattern + r"\s+(ago|old|after|since|later)\b", re.IGNORECASE)
+# a section for when a policy's limit has passed: "Outside the warranty"
+_OUTSIDE = re.compile(
+    r"(?i)^\s*(?:outside|beyond|after|past) (?:the|your) [\w -]*(?:warranty|"
+    r"guarantee|period|window|limit)\b"
+)
+_PASSED = re.compile(
+    r"(?i)\b(?:out of luck|(?:not|isn'?t|no longer|aren'?t) covered|out of (?:warranty|guarantee)|"
+    r"(?:has|have|'s|is) (?:run out|expired|ended|over)|too late)\b"
+)
 _WITHIN = re.compile(
     r"(?i)\b(covered|cover|warranty|guarantee|still|left|eligible|too late|in time|return|refund)\b"
 )
@@ -2616,6 +2625,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     case = _place_stated(question, best, ranked, picked, quoted)
     if case is not None:
         take(case)
+    case = _outside_the_limit(question, best, ranked, picked, quoted)
+    if case is not None:
+        take(case)
     # "… start again from step 3." opening the reply: those steps next, not another procedure
     if best.unit.kind == "sentence" and _STEP_NAMED.search(best.unit.text):
         own = _own_steps(best)
@@ -2951,6 +2963,28 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
         ):
             return s
     return None
+
+
+def _outside_the_limit(
+    question: Question, best: Scored, ranked: list[Scored], picked: list[Scored], quoted: str
+) -> Scored | None:
+    """A message that asks what happens if a limit has passed ("If it's not covered can you still
+    fix it?", "about two and a half years old … Am I completely out of luck?"): what the answer's
+    article says for that case (*Outside the warranty*: "We still repair machines after the
+    warranty ends, for a fixed fee")."""
+    if not _PASSED.search(question.asked):
+        return None
+    return next(
+        (
+            s
+            for s in ranked
+            if s.article is best.article
+            and (path := best.article.sections[s.unit.section].path)
+            and _OUTSIDE.match(path[-1])
+            and not _in_reply(s, picked, quoted)
+        ),
+        None,
+    )
 
 
 def _place_stated(

@@ -2358,6 +2358,17 @@ CASES = [
         [],
         id="sa-987 a dump is an export",
     ),
+    pytest.param(
+        "My Brew is about two and a half years old and the grinder has just packed in. I never "
+        "put it in the app (I only use the buttons), so I'm guessing I never got the extra year. "
+        "Am I completely out of luck? I thought consumer law gave me some rights on top of any "
+        "warranty anyway?",
+        (),
+        # "out of luck?" asks what happens once the limit has passed
+        ["We still repair machines after the warranty ends, for a fixed fee."],
+        [],
+        id="sa-433 out of luck: outside the warranty",
+    ),
 ]
 
 
