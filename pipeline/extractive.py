@@ -86,12 +86,12 @@ ANSWERED_ARTICLE_BONUS = 0.15  # the article the thread's last answer came from 
 ANSWERED_SHARE = 0.6  # … recognised by this share of that answer's words
 ALREADY_SAID_SHARE = 0.7  # a procedure this much of whose words the thread's last answer holds …
 ALREADY_SAID_PENALTY = 0.5  # … is what the customer was told already, not the answer now
-# The channels a help centre writes separate sections for: a message that names one
 # "… on your website, not through Apple", "not the app store": a channel ruled out
 _NOT_CHANNEL = re.compile(
     r"(?i)\b(?:not|never)\s+(?:(?:through|via|on|in|with|from|by)\s+)?(?:(?:the|my|an?)\s+)?"
     r"[\w.]+(?:\s+(?:store|id|play))?"
 )
+# The channels a help centre writes separate sections for: a message that names one
 _CHANNELS = {  # each word, as the channel it names ("Android": Google's store)
     term: channel
     for channel, words in {
@@ -443,7 +443,11 @@ def _states_a_time(text: str) -> bool:
 
 # "about 18 months after it was delivered … is that covered?": whether a time limit has passed.
 _ELAPSED = re.compile(_DURATION.pattern + r"\s+(ago|old|after|since|later)\b", re.IGNORECASE)
-# a section for when a policy's limit has passed: "Outside the warranty"
+_WITHIN = re.compile(
+    r"(?i)\b(covered|cover|warranty|guarantee|still|left|eligible|too late|in time|return|refund)\b"
+)
+# … a section for when a policy's limit has passed: "Outside the warranty", and a question about
+# that case ("Am I completely out of luck?")
 _OUTSIDE = re.compile(
     r"(?i)^\s*(?:outside|beyond|after|past) (?:the|your) [\w -]*(?:warranty|"
     r"guarantee|period|window|limit)\b"
@@ -451,9 +455,6 @@ _OUTSIDE = re.compile(
 _PASSED = re.compile(
     r"(?i)\b(?:out of luck|(?:not|isn'?t|no longer|aren'?t) covered|out of (?:warranty|guarantee)|"
     r"(?:has|have|'s|is) (?:run out|expired|ended|over)|too late)\b"
-)
-_WITHIN = re.compile(
-    r"(?i)\b(covered|cover|warranty|guarantee|still|left|eligible|too late|in time|return|refund)\b"
 )
 TIME_BONUS = 0.2
 _TIME_HEADER = re.compile(r"(?i)\b(time|days?|hours?|weeks?|how long|duration|period)\b")
@@ -632,13 +633,13 @@ _TRIED = re.compile(
     # "the temperature already on Medium", "is still on Medium from when I had the dark beans"
     r"|\b(?:already|still)\s+(?:on|at|set\s+(?:to|at|on))\b"
 )
-# "What next?" after what the customer has done: the step after those, the article's last resort
 # "What if it still won't go?", "and if that doesn't fix it?": what to do when no fix works
 _IF_STILL = re.compile(
     r"(?i)\b(?:what|and) if (?:it|that|this|they|none of (?:it|that|them|those|these)|nothing)"
     r"(?: still)? (?:won'?t|doesn'?t|don'?t|does ?n[o']t|do not|will not|isn'?t|fails?|works?)"
     r"(?! \w+ (?:until|before|after))"
 )
+# "What next?" after what the customer has done: the step after those, the article's last resort
 _NEXT = re.compile(
     r"\bwhat (?:next|now)\b|\bnow what\b|\bwhat(?:'s| is) (?:the )?next step\b", re.I
 )
@@ -1286,6 +1287,13 @@ class Question:
         return frozenset(terms(self.latest)) - self.negated
 
     @property
+    def factors(self) -> dict[str, float]:
+        """How much the message names each term: asked 1, told and the previous turn less; no
+        idf; not what it rules out ("I cancelled it (not the app store)": the App Store's
+        procedure is not named by "store")."""
+        return {t: w for t, w in self.weights(_UNIFORM).items() if t not in self.negated}
+
+    @property
     def negated(self) -> frozenset[str]:
         """The terms the newest message rules out: "(not the app store)", and what it says it
         has already tried when it asks for something else."""
@@ -1572,9 +1580,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     weights = question.weights(sources)
     how, how_much = question.wants_steps, question.wants_value
     asked = set(weights)
-    # asked 1, told and previous turn less; no idf; not what the message rules out ("I cancelled
-    # it (not the app store)": the App Store's procedure is not named by "store")
-    factors = {t: w for t, w in question.weights(_UNIFORM).items() if t not in question.negated}
+    factors = question.factors
     # A row's key named by the thread's previous turn counts for a follow-up that leans on it
     # ("and on Pro?"), not for a message that asks something of its own ("can you just send it
     # straight to the new app?" after "how do I get a copy of my recipes, history etc")
@@ -2991,7 +2997,7 @@ def _place_stated(
     question: Question, best: Scored, ranked: list[Scored], picked: list[Scored], quoted: str
 ) -> Scored | None:
     """The message says where the customer is ("I'm in Leeds", "Hola! I'm in Madrid") and a
-    sentence or list item of the answer's article has a rule for that region ("Return shipping
+    list item of the answer's article (a rule among the policy's rules) has a rule for that region ("Return shipping
     is **free for UK customers**. Customers in the EU, the US and Canada pay for return
     shipping"): that rule, which the reply does not hold yet, is the customer's. A UK city names
     the UK here only: a table's rows split the UK into zones ("UK mainland", "Northern Ireland,
@@ -3010,7 +3016,7 @@ def _place_stated(
             s
             for s in ranked
             if s.article is best.article
-            and s.unit.kind == "bullets"  # a rule among the policy's rules
+            and s.unit.kind == "bullets"
             and said.search(plain(s.unit.text))
             and not _in_reply(s, picked, quoted)
         ),
@@ -3379,7 +3385,7 @@ def _symptom_explained(
     for s in ranked:
         if (
             s.article is picked[0].article
-            and s.unit.kind == "bullets"  # a rule among the policy's rules
+            and s.unit.kind in ("sentence", "bullets")
             and not _in_reply(s, picked, quoted)
             and _symptom_said(told, s.unit.text, aliases)
         ):
@@ -4852,8 +4858,7 @@ def _rival_procedure(question: Question, top: Scored, chosen: list[Scored]) -> b
     """Another of the article's procedures than the one the whole message names ("I pay for Plus
     through the App Store on my iPhone … How do I cancel?": not *On Android*, which "How do I
     cancel?" alone may rank first)."""
-    factors = {t: w for t, w in question.weights(_UNIFORM).items() if t not in question.negated}
-    said = _padded_words(question.latest)
+    factors, said = question.factors, _padded_words(question.latest)
     return any(
         p.unit.kind == "steps"
         and p.article is top.article
