@@ -2649,6 +2649,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             or (excerpt and other.article is best.article)
             or _direction(other.article, other.unit, order) < 0  # "from monthly to yearly"
             or two_procedures
+            # another article's procedure only for a message that asks how ("We emptied the tank
+            # … all I get is E4 … Where do I start?" is not asking how to descale)
+            or (new_article and other.unit.kind == "steps" and not question.asks_how)
             or (
                 new_article
                 and (

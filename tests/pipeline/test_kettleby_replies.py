@@ -2369,6 +2369,17 @@ CASES = [
         [],
         id="sa-433 out of luck: outside the warranty",
     ),
+    pytest.param(
+        "We emptied the Brew's water tank before going away for a fortnight so the water "
+        "wouldn't go stale, and I'd put a brand-new AquaPure filter in the day before we left, "
+        "straight out of the packet. Now we're back, I've filled the tank up again, and all I get "
+        "is E4 and a buzzing pump with barely a dribble. Where do I start?",
+        (),
+        ["Take the filter out of the tank and make a drink without it."],
+        # another article's procedure only for a message that asks how: not the descaling steps
+        ["Pour one sachet of descaler into the tank"],
+        id="sa-952 no other article's procedure for a message that does not ask how",
+    ),
 ]
 
 
