@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache, partial
 from math import fsum
@@ -1979,16 +1980,7 @@ def _last_resort_left(
         and not (question.tried and _tried_section(article, picked[0].unit.section, question))
     ):
         return None
-    return next(
-        (
-            s
-            for s in ranked
-            if s.article is article
-            and _last_resort(article, s.unit)
-            and not _in_reply(s, picked, quoted)
-        ),
-        None,
-    )
+    return _unquoted(article, ranked, picked, quoted, lambda s: _last_resort(article, s.unit))
 
 
 def _last_resort(article: SourceArticle, unit: Unit) -> bool:
@@ -2983,16 +2975,13 @@ def _outside_the_limit(
     warranty ends, for a fixed fee")."""
     if not _PASSED.search(question.asked):
         return None
-    return next(
-        (
-            s
-            for s in ranked
-            if s.article is best.article
-            and (path := best.article.sections[s.unit.section].path)
-            and _OUTSIDE.match(path[-1])
-            and not _in_reply(s, picked, quoted)
-        ),
-        None,
+    sections = best.article.sections
+    return _unquoted(
+        best.article,
+        ranked,
+        picked,
+        quoted,
+        lambda s: bool((path := sections[s.unit.section].path) and _OUTSIDE.match(path[-1])),
     )
 
 
@@ -3000,11 +2989,11 @@ def _place_stated(
     question: Question, best: Scored, ranked: list[Scored], picked: list[Scored], quoted: str
 ) -> Scored | None:
     """The message says where the customer is ("I'm in Leeds", "Hola! I'm in Madrid") and a
-    list item of the answer's article (a rule among the policy's rules) has a rule for that region ("Return shipping
-    is **free for UK customers**. Customers in the EU, the US and Canada pay for return
-    shipping"): that rule, which the reply does not hold yet, is the customer's. A UK city names
-    the UK here only: a table's rows split the UK into zones ("UK mainland", "Northern Ireland,
-    Scottish Highlands and Islands")."""
+    list item of the answer's article (a rule among the policy's rules) has a rule for that
+    region ("Return shipping is **free for UK customers**. Customers in the EU, the US and Canada
+    pay for return shipping"): that rule, which the reply does not hold yet, is the customer's. A
+    UK city names the UK here only: a table's rows split the UK into zones ("UK mainland",
+    "Northern Ireland, Scottish Highlands and Islands")."""
     regions = {
         region
         for pattern, names in _RULED_PLACES
@@ -3014,14 +3003,28 @@ def _place_stated(
     if not regions:
         return None
     said = re.compile(rf"\b({'|'.join(map(re.escape, sorted(regions)))})\b")
+    return _unquoted(
+        best.article,
+        ranked,
+        picked,
+        quoted,
+        lambda s: s.unit.kind == "bullets" and bool(said.search(plain(s.unit.text))),
+    )
+
+
+def _unquoted(
+    article: SourceArticle,
+    ranked: list[Scored],
+    picked: list[Scored],
+    quoted: str,
+    wanted: Callable[[Scored], bool],
+) -> Scored | None:
+    """The best unit of ``article`` that ``wanted`` accepts and the reply does not hold yet."""
     return next(
         (
             s
             for s in ranked
-            if s.article is best.article
-            and s.unit.kind == "bullets"
-            and said.search(plain(s.unit.text))
-            and not _in_reply(s, picked, quoted)
+            if s.article is article and wanted(s) and not _in_reply(s, picked, quoted)
         ),
         None,
     )
@@ -4770,8 +4773,8 @@ def _answers_to_each_question(
     section that answers it ("Schedules are stored on the machine itself"), which the whole
     message's words rank below the procedure's other sentences."""
     pieces, asking = _asking(question.latest)
-    if sources.similarity_to is None or not asking:
-        return []
+    if sources.similarity_to is None or not asking or len(picked) >= MAX_UNITS:
+        return []  # (a reply already full takes none of them: no question is scored)
     more: list[Scored] = []
     asks: list[tuple[str, str, int]] = []
     for n in asking:
