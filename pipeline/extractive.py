@@ -190,6 +190,9 @@ _HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not 
     r"where (on|in) (the|your|my) ([\w.-]+ ){0,2}(do|can|would) (i|we) (actually |even )?"
     r"(go to )?(change|update|edit|find|turn|set|cancel|send|download|export|request|do)\b|"
     r"where is the [\w -]{1,40} (option|setting|button)|"
+    # "Can you tell me where to do that on the website?"
+    r"where to (actually )?(go to )?(change|update|edit|find|turn|set|cancel|send|download|export|"
+    r"request|do) ([\w-]+ ){0,2}(on|in) (the|your|my) (website|site|web|app)\b|"
     # "ive been through every menu in the app … where is it hiding"
     r"where('s| is| are) (it|that|this|they|the [\w -]{1,30}) (hiding|hidden)|"
     # "I want to stop Plus": a request to do something is asked as "how do I"
@@ -1061,6 +1064,9 @@ _PHRASES = (
             r"(?i)\b(?:no idea|can't remember|cannot remember|can't recall|don't remember|"
             r"do not remember|don't know|forgotten|forget)\s+(?:what\s+)?(?:my|our|the)\s+"
             r"(?:[\w-]+\s+)?(?:password|passcode)\b"
+            # "he made up the password and now … can't remember it"
+            r"|\b(?:password|passcode)\b[^.?!]{0,80}?\b(?:can't|cannot|can not|doesn't|does not|"
+            r"don't|do not)\s+(?:remember|recall)\s+it\b"
         ),
         partial(_and_named, "forgot password"),
     ),
@@ -1127,12 +1133,18 @@ _PHRASES = (
         re.compile(
             r"(?i)\b(?:every|each)\s+(?:day|morning|evening|weekday|working day|week)\b"
             r"|\bon weekdays\b"  # a time of day for a drink ("a latte ready at 7am"), not
+            # "on Mondays, Wednesdays and Fridays"
+            r"|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b"
             # any clock time ("the white screen at 6am is brutal")
-            r"|\b(?:make|makes|making|brew|brewing|ready|start|starts|have|pour)\b[^.?!]{0,40}?"
+            r"|\b(?:make|makes|making|brew|brewing|ready|waiting|start|starts|have|pour)\b"
+            r"[^.?!]{0,40}?"
             r"\bat (?:\d{1,2}[.:]\d{2}|\d{1,2}\s?(?:am|pm))\b"
         ),
         partial(_and_named, "schedule"),
     ),
+    # "anything I need to remember to do the night before?": what to make sure of before it
+    # (not the firmware that updates "every night")
+    (re.compile(r"(?i)\b(?:the )?(?:night|evening) before\b"), "before make sure"),
     # "how heavy": the weight, "how much does the tank hold": its capacity
     *((pattern, partial(_and_named, word)) for pattern, word in QUANTITIES),
     (  # "put the price of Plus up", "raise prices": a price change
