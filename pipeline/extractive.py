@@ -353,7 +353,10 @@ _EXCEPT = re.compile(r"(?i)\s*\b(?:apart from|except(?: for)?|other than|besides
 # a question that sets itself apart from the report before it: "Separately - what's the red thing"
 _SEPARATELY = re.compile(
     r"(?i)\W*(?:also,?\s+)?(?:separately|unrelated(?:ly)?|on (?:an|a) ?other (?:note|subject)|"
-    r"on a (?:different|separate) (?:note|subject)|another thing|different question)\b"
+    r"on a (?:different|separate) (?:note|subject)|another thing|different question|"
+    # "Also, once it's working, my wife wants it on her phone too - …?"
+    r"once (?:it's|it is|that's|that is|it has been) (?:working|sorted|fixed|going|set up|"
+    r"up and running))\b"
 )
 # A phrase a message quotes: in double quotes, or single ones around words that may hold an
 # apostrophe ('Don't Allow')
@@ -398,6 +401,7 @@ _SYMPTOM = re.compile(
     r"(?:let (?:me|us)|do anything|respond|react)\b|\bnothing happens\b|\b(?:does|do) nothing\b"
 )
 # What the customer did to a button: "I clicked Return items", "tapped on the Keep my account"
+_LABEL_QUOTED = re.compile(r'"([^"\n]{1,40})"|“([^”\n]{1,40})”')
 _PRESSED = re.compile(
     r"(?i)\b(?:click|clicked|clicking|tap|tapped|tapping|press|pressed|pressing|hit|select|"
     r"selected)(?: on)?(?: the)? "
@@ -613,6 +617,11 @@ _ABSENT = re.compile(
     r"\s+(?:changed|moved|replaced|touched)\s+"
     r"(?:the\s+|my\s+|our\s+)?([\w-]+(?:\s+(?:or|and)\s+(?:the\s+|my\s+|our\s+)?[\w-]+){0,3})"
 )
+_NEAR = re.compile(
+    r"(?i)\b(?:phone|iphone|ipad|tablet|it)(?:'s|\s+is|\s+was)\s+(?:right\s+|just\s+)?"
+    r"(?:next to|beside|by|close to|near|on top of)\s+(?:it|the\s+(?:machine|brew))\b"
+)
+_FAR = frozenset(_all_terms("far away"))
 # "I don't want to close my account, but …": not what closing it takes (read in the article's
 # words: "close my account" is deleting it)
 _UNWANTED = re.compile(
@@ -684,6 +693,10 @@ OPPOSITE_PENALTY = 0.4
 # turns it off ("Turning it off": "tap **Turn off**"), nor the other way round
 _SWITCHED = re.compile(
     r"(?i)\b(?:switch|turn)(?:s|ed|ing)?\s+(?:(?:it|this|that|them|the\s+[\w-]+)\s+)?(on|off)\b"
+)
+_KEPT_SWITCHED = re.compile(
+    r"(?i)\b(?:keep|keeps|kept|keeping|leave|leaves|left|leaving)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:switched|turned)\s+(?:on|off)\b"
 )
 # A light's colour the message states ("the ring is slowly glowing purple"): a cause whose
 # section names another colour and not this one ("its ring light blinks white slowly") is not
@@ -1142,9 +1155,6 @@ _PHRASES = (
         ),
         partial(_and_named, "schedule"),
     ),
-    # "anything I need to remember to do the night before?": what to make sure of before it
-    # (not the firmware that updates "every night")
-    (re.compile(r"(?i)\b(?:the )?(?:night|evening) before\b"), "before make sure"),
     # "how heavy": the weight, "how much does the tank hold": its capacity
     *((pattern, partial(_and_named, word)) for pattern, word in QUANTITIES),
     (  # "put the price of Plus up", "raise prices": a price change
@@ -1455,6 +1465,8 @@ def _negated(text: str) -> frozenset[str]:
         found |= terms(next((g for g in match.groups() if g), "")) - asked
     for match in _UNWANTED.finditer(_phrased(text)):
         found |= terms(match.group(1)) - asked
+    if _NEAR.search(text):  # "phone's right next to it": not the cause "too far away"
+        found |= _FAR
     return frozenset(found)
 
 
@@ -1609,7 +1621,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     lacked = _lacked(question)
     not_had = _not_had(question)
     colours = _colours(question)
-    switched = _switched(question.asked)
+    switched = _switch_asked(question)
     signed_out = bool(_SIGNED_OUT.search(question.latest))
     fix_asked = bool(_WHAT_TO_DO.search(question.asked))
     time_asked = bool(_TIME_ASKED.search(question.asked) or _still_within(question))
@@ -1841,11 +1853,13 @@ def _button_said(unit: Unit, pressed: tuple[str, ...]) -> bool:
 
 @lru_cache(maxsize=65536)
 def _buttons(text: str) -> tuple[str, ...]:
-    """The bold labels of two to five words a text names, capitalised and without a number."""
+    """The bold or quoted labels of two to five words a text names ('If you tapped "Don't Allow"
+    by mistake'), capitalised and without a number."""
+    labels = [a or b for a, b in (*_BOLD.findall(text), *_LABEL_QUOTED.findall(text))]
     return tuple(
         " ".join(words)
-        for a, b in _BOLD.findall(text)
-        if 2 <= len(words := _WORDS.findall(a or b)) <= 5
+        for label in labels
+        if 2 <= len(words := _WORDS.findall(label)) <= 5
         and words[0][0].isupper()
         and not any(w.isdigit() for w in words)
     )
@@ -2323,6 +2337,12 @@ def _switched(text: str) -> frozenset[str]:
     return frozenset(m.lower() for m in _SWITCHED.findall(plain(text)))
 
 
+def _switch_asked(question: Question) -> frozenset[str]:
+    """The ways a question asks to switch something, not the state it says something is kept in
+    ("Our IT team keep Location switched off … does the app need it?" asks for no switching)."""
+    return _switched(_KEPT_SWITCHED.sub(" ", question.asked))
+
+
 def _for_the_signed_in(article: SourceArticle, unit: Unit) -> bool:
     """A unit for someone still signed in: under a heading that says so ("Change your password
     while signed in"), or a sentence that does ("If you're still signed in …")."""
@@ -2551,7 +2571,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         id(a): _other_colours(a, colours) | _other_symptoms(a, question.stated)
         for a in sources.articles
     }
-    switched = _switched(question.asked)
+    switched = _switch_asked(question)
 
     def contradicts(unit: Scored) -> bool:  # "glowing purple": not the cause that "blinks white";
         # "How do I switch it on?": not "Turning it off"
@@ -3643,7 +3663,8 @@ def _case_for(
         if unit.kind != "sentence" or not _STEPS_REFERRED.search(unit.text):
             continue
         block = best.article.sections[unit.section].blocks[unit.block]
-        held = _text_terms(" ".join(block.items))
+        # (not the words that send it: "using the steps above" holds the setup "steps" asked for)
+        held = _text_terms(_STEPS_REFERRED.sub(" ", " ".join(block.items)))
         if any(_holds(t, held, aliases) and not _holds(t, steps, aliases) for t in weights):
             opening = next(
                 u
@@ -4770,6 +4791,12 @@ def _parts_by_meaning(
     return more
 
 
+def _blocks(units: list[Scored]) -> int:
+    """How many paragraphs, lists, tables or procedures the units are quoted from: a cause's
+    sentence and its fixes are one paragraph of the reply's length."""
+    return len({(id(s.article), s.unit.section, s.unit.block) for s in units})
+
+
 def _answers_to_each_question(
     question: Question, picked: list[Scored], sources: Sources, quoted: str
 ) -> list[Scored]:
@@ -4785,16 +4812,16 @@ def _answers_to_each_question(
     section that answers it ("Schedules are stored on the machine itself"), which the whole
     message's words rank below the procedure's other sentences."""
     pieces, asking = _asking(question.latest)
-    if sources.similarity_to is None or not asking or len(picked) >= MAX_UNITS:
+    if sources.similarity_to is None or not asking or _blocks(picked) >= MAX_UNITS:
         return []  # (a reply already full takes none of them: no question is scored)
     more: list[Scored] = []
     asks: list[tuple[str, str, int]] = []
     for n in asking:
         alone = " ".join(p for k, p in enumerate(pieces) if k == n or k not in asking)
-        # "Where is it??" means what the sentence before it says
-        meant = (
-            f"{pieces[n - 1]} {pieces[n]}" if n and _POINTING_BACK.search(pieces[n]) else pieces[n]
-        )
+        # "Where is it??" means what the sentence before it says (not "Separately, …" or
+        # "Also, once it's working, …", which sets itself apart from it)
+        back = n and _POINTING_BACK.search(pieces[n]) and not _SEPARATELY.match(pieces[n])
+        meant = f"{pieces[n - 1]} {pieces[n]}" if back else pieces[n]
         # … and "What happens if I do either?" each of the two things it says: "I'm tempted
         # either to leave each one in for twice as long …, or to stop using them altogether"
         either = _EITHER_ASKED.search(pieces[n]) and n and _ALTERNATIVES.search(pieces[n - 1])
@@ -4816,7 +4843,7 @@ def _answers_to_each_question(
     answering = Counter(id(top.article) for *_, top in scored_asks)
     for sub, meant, n, ranked, top in scored_asks:
         chosen = [*picked, *more]
-        if len(chosen) >= MAX_UNITS:
+        if _blocks(chosen) >= MAX_UNITS:
             break
         if top.unit.kind == "steps" and not sub.wants_steps:  # "can I just run it without any
             # filter at all?" asks no steps: "The Brew works fine without a filter.", which
@@ -4833,6 +4860,7 @@ def _answers_to_each_question(
             top = _runner_up(ranked, top, chosen, quoted, meant) or named_elsewhere or top
         if (
             top.score <= 0  # what the message rules out
+            or _ruled_out(question.negated, top)  # … or its story ("phone's right next to it")
             or (
                 all(top.article is not p.article for p in chosen)
                 and not (answering[id(top.article)] >= 2 and _one_article(chosen))

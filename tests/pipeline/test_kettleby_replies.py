@@ -2326,6 +2326,66 @@ CASES = [
         id="sa-436 the rule for the place the customer is in",
     ),
     pytest.param(
+        "I'm setting up a Brew for our staff kitchen using the work Android phone (a Samsung "
+        "A54). Our IT team keep Location switched off on company phones by policy, so before I "
+        "go begging them - does the app genuinely need it? And can you give me the setup steps "
+        "from the beginning so I get it right first time?",
+        (),
+        # Location "kept switched off" is a state, not a request to switch it off: the Android
+        # steps (which turn it on) answer; "the setup steps" are not the case "add it again
+        # using the steps above"
+        ["**On Android**", "Android needs Location to scan for Bluetooth devices"],
+        ["Changing to a new Wi-Fi network", "the phone is too far away"],
+        id="sa-998 a setting kept off is not a switch asked",
+    ),
+    pytest.param(
+        "I swim before work on Mondays, Wednesdays and Fridays and I'd love a flat white sat "
+        "waiting when I get back at 7:20 - but not on the other days, when I have a lie-in. I "
+        "like it piping hot. How do I set that up in the app, and is there anything I need to "
+        "remember to do the night before?",
+        (),
+        # a drink waiting at a time, on some days of the week: a schedule
+        ["Tap + New schedule.", "pick the days it should repeat"],
+        ["descaler"],
+        id="sa-999 a drink waiting at 7:20 on Mondays is a schedule",
+    ),
+    pytest.param(
+        "Our café has three Brews on Business and we've been paying monthly through "
+        "my.kettleby.com since we opened. Our accountant says we should move to annual billing "
+        "and keep Business as it is. Can you tell me where to do that on the website? She'll want "
+        "to know the exact figure before I commit, and when the first yearly payment would "
+        "actually go out.",
+        (),
+        # "where to do that on the website" asks for the steps
+        ["Go to **Billing > Subscription** and click **Change plan**."],
+        [],
+        id="sa-1000 where to do it on the website",
+    ),
+    pytest.param(
+        "My son set up the Kettleby app for me when I got my Brew, using my email address, but "
+        "he made up the password and now he's in Australia and can't remember it. I'd like to "
+        "get into the app on my own phone. He's still signed into my account on his phone over "
+        "there (he likes to see if I'm drinking too much coffee!). How do I get in, and would it "
+        "upset my morning schedule?",
+        (),
+        # a password nobody can remember is a forgotten one, not one changed while signed in
+        ["tap **Forgot password?**", "Your machines, recipes and schedules aren't affected."],
+        ["Enter your current password."],
+        id="sa-1001 a password nobody remembers",
+    ),
+    pytest.param(
+        "Adding our new Brew from my iPhone: light's flashing blue, phone's right next to it, but "
+        "the app keeps saying No machine found. I'm sure I tapped Don't Allow on some pop-up when "
+        "I first opened the app. Also, once it's working, my wife wants it on her phone too - "
+        "does she go through this whole setup again on hers?",
+        (),
+        # the label the customer tapped, which the article quotes; a phone right next to the
+        # machine is not "too far away"
+        ['If you tapped "Don\'t Allow" by mistake', "Privacy & Security > Local Network"],
+        ["the phone is too far away"],
+        id="sa-1016 a quoted label tapped, and a phone next to the machine",
+    ),
+    pytest.param(
         "Hola! I'm in Madrid. Last week I ordered three bags of beans and a 3-pack of filters "
         "from kettleby.com and paid £9.95 for delivery. Then it turns out my flatmate had already "
         "ordered exactly the same. Everything is still sealed. If I send the whole order back, "
