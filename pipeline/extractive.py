@@ -609,6 +609,8 @@ _ABSENT = re.compile(
     r"|\b(?:the|my)\s+([\w-]+(?:\s+[\w-]+)?)(?:'s|\s+is)\s+(?:fine|ok|okay|perfect)\b"
     # "Blue light is flashing, I allowed all the permissions, no VPN, but …"
     r"|(?:^|[,;:]\s*)no\s+([\w-]+)(?=\s*(?:[,;.!]|$|\s+(?:and|but)\b))"
+    # "The drip tray isn't full.": not the cause of a full one
+    r"|\b(?:the|my|our)\s+((?:[\w-]+\s+)?[\w-]+)(?:\s+isn't|\s+is not|'s not)\s+full\b"
     # "Drip tray's empty, nothing coming from the back": not the leak from the back
     r"|\bnothing(?:'s| is)?\s+(?:coming|leaking|dripping)\s+(?:out\s+)?(?:from|of)\s+(?:the\s+)?"
     r"([\w-]+)"
@@ -704,6 +706,9 @@ _KEPT_SWITCHED = re.compile(
 _COLOURS = frozenset(_all_terms("white blue purple red orange green amber yellow pink"))
 _COLOUR = r"(?:white|blue|purple|red|orange|green|amber|yellow|pink)"
 _LIGHT = r"(?:light|ring|led|lamp|indicator|icon|glow\w*|flash\w*|blink\w*|puls\w*|shin\w*|fad\w*)"
+# … or an icon's, by its shape ("the orange drop thing has been on")
+_SHOWN = re.compile(rf"(?i)\b({_COLOUR})\s+(?:drop|symbol|sign|icon)\b")
+_DENIED_BEFORE = re.compile(r"(?i)\b(?:no|not|never|without)\b[^.,;]*$|n't\b[^.,;]*$")
 _LIT = re.compile(  # a light's colour, not a drink's ("two flat whites")
     rf"(?i)\b{_LIGHT}\W+(?:[\w']+\W+){{0,5}}?({_COLOUR})\b"
     rf"|\b({_COLOUR})\W+(?:[\w']+\W+){{0,5}}?{_LIGHT}\b"
@@ -1018,8 +1023,12 @@ _PHRASES = (
         re.compile(r"(?i)\bstraight (?:out of|from) the (?:packet|pack|box|wrapper|wrapping)\b"),
         partial(_and_named, "skip the soak"),
     ),
-    (  # "I made about eight flat whites back to back": in a row (not the machine's back)
-        re.compile(r"(?i)\bback[- ]to[- ]back\b"),
+    (  # "I made about eight flat whites back to back": in a row (not the machine's back);
+        # "a rush of americanos …, about 15 in an hour": many in a row
+        re.compile(
+            r"(?i)\bback[- ]to[- ]back\b|\b(?:\d+|a dozen|dozens|lots|loads)\s+(?:[\w-]+\s+)?"
+            r"(?:in|within)\s+(?:an|one|the first|half an)\s+hour\b"
+        ),
         "in a row",
     ),
     (  # "what should I do with the wand each time, straight after frothing?": after every use
@@ -1083,6 +1092,14 @@ _PHRASES = (
         ),
         partial(_and_named, "forgot password"),
     ),
+    (  # "How do we tell whether it's something serious?": how to work it out (not "how do I
+        # tell the machine?")
+        re.compile(
+            r"(?i)\bhow (?:do|can|would|could|should) (?:i|we) (?:tell|find out)\b"
+            r"(?!\s+(?:the|my|our|it|him|her|them|you|us)\b)"
+        ),
+        partial(_and_named, "work out"),
+    ),
     (  # "will somebody need to be there to sign for it?": a signature on delivery
         re.compile(r"(?i)\bsign(?:s|ed|ing)? for\b"),
         partial(_and_named, "signature"),
@@ -1093,6 +1110,8 @@ _PHRASES = (
             r"|\b(?:anything|something)\s+to\s+worry\s+about\b"
             # "drip drip drip. is something broken?"
             r"|\b(?:is|has)\s+(?:something|anything)\s+(?:broken|gone wrong|wrong with it)\b"
+            # "How do we tell whether it's something serious?"
+            r"|\b(?:it's|it is|is it|is this|is that)\s+(?:something|anything)?\s*serious\b"
         ),
         partial(_and_named, "normal"),
     ),
@@ -1647,7 +1666,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     for article in sources.articles:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
         vocabulary = _vocabulary(article) if tried else set()
-        off_colour = _other_colours(article, colours) | _other_symptoms(article, question.stated)
+        off_colour = _off_sections(article, question, colours)
         if article is answered_from:
             prior += ANSWERED_ARTICLE_BONUS
         # "How long do you keep the recipes I've saved?": the row the message names of a table
@@ -2567,10 +2586,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
 
     negated = question.negated
     colours = _colours(question)
-    off_colour = {
-        id(a): _other_colours(a, colours) | _other_symptoms(a, question.stated)
-        for a in sources.articles
-    }
+    off_colour = {id(a): _off_sections(a, question, colours) for a in sources.articles}
     switched = _switch_asked(question)
 
     def contradicts(unit: Scored) -> bool:  # "glowing purple": not the cause that "blinks white";
@@ -3439,9 +3455,12 @@ def _cause_told(
     article names as a cause, every word of it ("Cause: the steam wand is dripping"): that
     section's best unit, when the reply does not quote the section yet, though the message's
     first symptom ("water under the Brew") rules out the sections under another ("Water in
-    front"). Not a thing it denies ("the drip tray isn't full")."""
+    front"). Not a thing it denies ("the drip tray isn't full"). Or a cause whose section names
+    the colour the message says a light shows ("the orange drop thing has been on": "If the orange
+    drop icon is showing, descale the machine.")."""
     article = picked[0].article
     aliases = question.aliases
+    colours = _shown(question)
     told = [
         terms(_phrased(clause))
         for piece in _pieces(question.latest)
@@ -3455,10 +3474,13 @@ def _cause_told(
             continue
         heading = _text_terms(section.path[-1])
         named = heading - _HEADING_LABELS
+        shown = colours and any(
+            colours & _unit_terms(article, u) for u in article.units if u.section == n
+        )
         if (
             heading & _HEADING_LABELS
             and len(named) >= CAUSE_MIN_TERMS
-            and any(all(_holds(t, clause, aliases) for t in named) for clause in told)
+            and (shown or any(all(_holds(t, clause, aliases) for t in named) for clause in told))
         ):
             unit = _first_of(ranked, article, n)
             if unit is not None and not _in_reply(unit, picked, quoted):
@@ -4117,7 +4139,7 @@ def _sibling_causes(
     ):
         return []
     words = sum(len(p.split()) for p in parts)
-    off_colour = _other_colours(article, _colours(question)) | _other_symptoms(article, stated)
+    off_colour = _off_sections(article, question, _colours(question))
     out: list[str] = []
     siblings = [
         n
@@ -4595,6 +4617,32 @@ def _other_colours(article: SourceArticle, colours: frozenset[str]) -> frozenset
     for unit in article.units:
         named.setdefault(unit.section, set()).update(_COLOURS & _unit_terms(article, unit))
     return frozenset(n for n, found in named.items() if found and not found & colours)
+
+
+def _off_sections(
+    article: SourceArticle, question: Question, colours: frozenset[str]
+) -> frozenset[int]:
+    """The sections the message's story rules out: those naming only another colour of a light
+    than the message states, and those of another symptom than the one it names, unless they
+    name the colour it states ("taste bitter … the orange drop thing has been on": *the machine
+    is due for a descale*, "If the orange drop icon is showing", under "weak or watery")."""
+    others = _other_symptoms(article, question.stated)
+    shown = _shown(question) | colours
+    if others and shown:
+        others -= {u.section for u in article.units if shown & _unit_terms(article, u)}
+    return _other_colours(article, colours) | others
+
+
+def _shown(question: Question) -> frozenset[str]:
+    """The colours of the icons the message says the machine shows ("the orange drop thing has
+    been on"), not one it denies ("there's no orange drop on the display")."""
+    text = question.latest
+    return frozenset(
+        term
+        for m in _SHOWN.finditer(text)
+        if not _DENIED_BEFORE.search(text[max(0, m.start() - 20) : m.start()])
+        for term in terms(m.group(1))
+    )
 
 
 def _other_symptoms(article: SourceArticle, said: frozenset[str]) -> frozenset[int]:

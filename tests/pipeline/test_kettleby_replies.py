@@ -2386,6 +2386,38 @@ CASES = [
         id="sa-1016 a quoted label tapped, and a phone next to the machine",
     ),
     pytest.param(
+        "I run a small hair salon and offer clients a coffee while their colour develops - the "
+        "Brew does about 15 a day. Lately people are leaving them half drunk: they taste bitter "
+        "and they're not very hot. I'll be honest, I've never cleaned anything inside it, and "
+        "the orange drop thing has been on for a couple of weeks. What should I tackle?",
+        (),
+        # the icon the message says is showing names a cause under another symptom's heading
+        ["Clean brew unit", "If the orange drop icon is showing, descale the machine."],
+        [],
+        id="sa-1013 the icon showing names a cause",
+    ),
+    pytest.param(
+        "coffee comes out really weak and watery whenever I pick the big mug size. the beans are "
+        "a fresh bag opened on Monday and there's no orange drop on the display. what can i do?",
+        (),
+        # … not an icon the message says is not showing
+        ["raise the strength setting"],
+        ["If the orange drop icon is showing"],
+        id="sa-216 no orange drop on the display",
+    ),
+    pytest.param(
+        "Our office Brew does a rush of americanos (no milk) first thing, about 15 in an hour, "
+        "and afterwards there's a small wet patch under it - roughly a spoonful, nothing more. "
+        "The drip tray isn't full. A colleague says water under a machine means an internal leak "
+        "and we should stop using it. How do we tell whether it's something serious?",
+        (),
+        # 15 in an hour: many drinks in a row; a drip tray that "isn't full" rules out that
+        # cause; "how do we tell": how to work out where the water comes from
+        ["up to about a tablespoon is normal", "dry the counter and the machine, make a drink"],
+        ["Cause: the drip tray is full"],
+        id="sa-1015 fifteen in an hour, and a drip tray that isn't full",
+    ),
+    pytest.param(
         "Hola! I'm in Madrid. Last week I ordered three bags of beans and a 3-pack of filters "
         "from kettleby.com and paid £9.95 for delivery. Then it turns out my flatmate had already "
         "ordered exactly the same. Everything is still sealed. If I send the whole order back, "
