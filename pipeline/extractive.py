@@ -592,6 +592,11 @@ _NEGATED = re.compile(
     r"|\b(?:rather than|instead of)\s+(?:me\s+|us\s+)?([\w-]+(?:\s+(?:for|on)\b)?"
     r"(?:\s+(?:a\s+|an\s+|the\s+)?[\w-]+)?)"
 )
+# A wish ("I'd like Kettleby to send my data straight to them rather than me downloading a zip")
+_WISH = re.compile(
+    r"(?i)\b(?:i|we)(?:'d| would) (?:like|prefer|rather)\b|\b(?:i|we) (?:want|need)\b|\bplease\b"
+    r"|\b(?:can|could|would) you\b"
+)
 # What a story says is not so, which rules out the cases that need it: "there's no purple light"
 # (not the cause that shows one), "we haven't changed the router" (not the case of a new one);
 # never what the message asks about ("there's no cancel button … How do I cancel?")
@@ -1477,7 +1482,11 @@ _UNIFORM = _Uniform()
 @lru_cache(maxsize=4096)
 def _negated(text: str) -> frozenset[str]:
     found: set[str] = set()
+    asking = [p for p in _pieces(text) if _ASKING.search(p) or _WISH.search(p)]
     for match in _NEGATED.finditer(text):  # "(not the app store)": not Apple's either
+        if match.group(3) and not any(match.group(0) in p for p in asking):
+            continue  # "pouring leftover cold brew into the tank instead of water" tells what
+            # was done, which the water's causes may answer: a preference is asked or wished
         found |= terms(_phrased(next((g for g in match.groups() if g), "")))
     asked = terms(" ".join(_asked_pieces(text)))
     for match in _ABSENT.finditer(text):

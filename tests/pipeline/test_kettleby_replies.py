@@ -2418,6 +2418,26 @@ CASES = [
         id="sa-1015 fifteen in an hour, and a drip tray that isn't full",
     ),
     pytest.param(
+        "My partner had the bright idea of pouring leftover cold brew into the Brew's water tank "
+        "instead of water, to 'make the coffee stronger'. I've rinsed the tank out but now we "
+        "get E4 and the pump just buzzes. What should we check? And if it still won't go, what "
+        "then?",
+        (),
+        # "instead of water" tells what was done: it rules out nothing the water's causes say
+        ["can stick if coffee or milk residue gets on it", "Have your machine's serial number"],
+        [],
+        id="sa-1014 instead of water, told",
+    ),
+    pytest.param(
+        "I'm switching to another coffee app and I'd like Kettleby to send my data straight to "
+        "them rather than me downloading a zip and fiddling with it. How do I ask for that?",
+        (),
+        # … but a wish's "rather than" rules out what it would rather not
+        ["privacy@kettleby.com"],
+        ["Request your export"],
+        id="sa-135 rather than, wished",
+    ),
+    pytest.param(
         "Hola! I'm in Madrid. Last week I ordered three bags of beans and a 3-pack of filters "
         "from kettleby.com and paid £9.95 for delivery. Then it turns out my flatmate had already "
         "ordered exactly the same. Everything is still sealed. If I send the whole order back, "
