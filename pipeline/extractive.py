@@ -1482,7 +1482,8 @@ _UNIFORM = _Uniform()
 @lru_cache(maxsize=4096)
 def _negated(text: str) -> frozenset[str]:
     found: set[str] = set()
-    asking = [p for p in _pieces(text) if _ASKING.search(p) or _WISH.search(p)]
+    pieces = _pieces(text)  # (a message of one sentence asks: "instead of the app")
+    asking = [p for p in pieces if len(pieces) == 1 or _ASKING.search(p) or _WISH.search(p)]
     for match in _NEGATED.finditer(text):  # "(not the app store)": not Apple's either
         if match.group(3) and not any(match.group(0) in p for p in asking):
             continue  # "pouring leftover cold brew into the tank instead of water" tells what
