@@ -66,6 +66,7 @@ from math import fsum
 from autocrm.pipeline.articles import SourceArticle, Sources, normalise
 from autocrm.pipeline.query import AMOUNT, QUANTITIES, REFUND
 from autocrm.pipeline.text import terms as _all_terms
+from autocrm.pipeline.towns import in_great_britain
 from autocrm.pipeline.units import Block, Unit, intro, plain, probe_text, sentences, table_cells
 
 # Weights of the unit score; chosen on the dev parts of the eval sets (see README, Replies).
@@ -438,6 +439,11 @@ _TIME_ASKED = re.compile(
 _DURATION = re.compile(
     r"(?i)\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|thirty|a|an|"
     r"a few|several)\s+(\w+\s+){0,2}(minutes?|hours?|days?|weeks?|months?|years?)\b"
+)
+_DAY_OF_MONTH = r"\d{1,2}(?:st|nd|rd|th)"
+_DATES_APART = re.compile(
+    rf"(?i)\b(?:on|since) the {_DAY_OF_MONTH}\b[^.?!]{{0,80}}?\btoday(?:'s| is)(?: the)? "
+    rf"{_DAY_OF_MONTH}\b"
 )
 # "You can request one export every 24 hours": how often, not how long
 _FREQUENCY = re.compile(r"(?i)\b(?:every|per|each|once a|twice a)\s+$")
@@ -872,10 +878,8 @@ PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
     ),
 )
 
-_RULED_PLACES = (
-    *PLACES,
-    (re.compile(rf"\b({_UK_CITIES})\b"), ("UK", "United Kingdom", "Great Britain")),
-)
+_UK = ("UK", "United Kingdom", "Great Britain")
+_RULED_PLACES = (*PLACES, (re.compile(rf"\b({_UK_CITIES})\b"), _UK))
 
 
 def _and_named(word: str, match: re.Match) -> str:
@@ -2690,7 +2694,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         if own is not None and not _in_reply(own, picked, quoted):
             take(own)
     for other in [s for s in ranked[:MAX_CANDIDATES] if s is not best]:
-        if len(picked) == max_units:
+        if _blocks(picked) >= max_units:
             break
         new_article = all(other.article is not p.article for p in picked)
         two_procedures = other.unit.kind == "steps" and any(p.unit.kind == "steps" for p in picked)
@@ -3058,6 +3062,8 @@ def _place_stated(
         if pattern.search(question.latest)
         for region in names
     }
+    if in_great_britain().search(question.latest):  # "We're in Stockport", any town of 15,000
+        regions.update(_UK)
     if not regions:
         return None
     said = re.compile(rf"\b({'|'.join(map(re.escape, sorted(regions)))})\b")
@@ -4600,8 +4606,10 @@ def _procedure_name(article: SourceArticle, unit: Unit) -> set[str]:
 
 def _still_within(question: Question) -> bool:
     """The message says how long ago something happened and asks whether a limit still allows
-    it ("about 18 months after it was delivered … is that covered?")."""
-    return bool(_ELAPSED.search(question.latest) and _WITHIN.search(question.asked))
+    it ("about 18 months after it was delivered … is that covered?", "It came … on the 2nd and
+    today's the 27th … Can it still go back?")."""
+    told = _ELAPSED.search(question.latest) or _DATES_APART.search(question.latest)
+    return bool(told and _WITHIN.search(question.asked))
 
 
 def _contradicted(question: Question) -> list[tuple[str, str]]:

@@ -2438,6 +2438,20 @@ CASES = [
         id="sa-135 rather than, wished",
     ),
     pytest.param(
+        "Decided the Brew isn't for us - we've gone back to the old stovetop pot. It came from "
+        "your website on the 2nd and today's the 27th; it's been used but it's clean and we've "
+        "got all the bits. Two snags: the box got flattened and recycled ages ago, and I'm away "
+        "with work for most of next month. Can it still go back? If I start the return this "
+        "weekend, how long have I got to actually post it, and does it have to be in the "
+        "original box? We're in Stockport.",
+        (),
+        # the 2nd to the 27th: is it still within the limit; Stockport: a town of Great Britain;
+        # a list quoted in part counts once against the reply's length (the steps still fit)
+        ["within **30 days of delivery**", "free for UK customers", "ideally in the original box"],
+        [],
+        id="sa-1008 dates apart, a town, and the steps",
+    ),
+    pytest.param(
         "Hola! I'm in Madrid. Last week I ordered three bags of beans and a 3-pack of filters "
         "from kettleby.com and paid £9.95 for delivery. Then it turns out my flatmate had already "
         "ordered exactly the same. Everything is still sealed. If I send the whole order back, "
