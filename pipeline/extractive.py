@@ -94,11 +94,17 @@ _NOT_CHANNEL = re.compile(
     r"[\w.]+(?:\s+(?:store|id|play))?"
 )
 # The channels a help centre writes separate sections for: a message that names one
+# "I took Plus out inside the app on my Pixel", "signed up on my iPhone": where one subscribed
+_SUBSCRIBED_ON = re.compile(
+    r"(?i)\b(?:took|taken|signed up|subscribed|bought|paid|pay|paying)\b[^.?!]{0,40}?"
+    r"\b(?:on|through|via|with) (?:my|an|the|our) (?:[\w-]+ )?(?:iphone|ipad|android|pixel|samsung|"
+    r"galaxy)\b"
+)
 _CHANNELS = {  # each word, as the channel it names ("Android": Google's store)
     term: channel
     for channel, words in {
         "apple": "apple iphone ipad",
-        "google": "google android",
+        "google": "google android pixel samsung galaxy oneplus xiaomi motorola",
         "web": "web website com",  # "my.kettleby.com"
     }.items()
     for term in _all_terms(words)
@@ -3013,9 +3019,12 @@ def _case_stated(question: Question, best: Scored, ranked: list[Scored]) -> Scor
         heading = _text_terms(" ".join(article.sections[n].path[-1:]))
         if s.unit.kind != "steps" and channels & _channels(heading):
             return s
-    if len(channels) < 2:  # the opening's rule, for a message about two channels ("My personal
-        return None  # Plus I took out … on my iPhone … our office Business account, which we
-        # signed up for on my.kettleby.com"), not one that names a phone in passing
+    # the opening's rule, for a message about two channels ("My personal Plus I took out … on my
+    # iPhone … our office Business account, which we signed up for on my.kettleby.com") or one
+    # that says where it subscribed ("I took Plus out inside the app on my Pixel"), not one that
+    # names a phone in passing
+    if len(channels) < 2 and not _SUBSCRIBED_ON.search(said):
+        return None
     for s in ranked:
         condition = _IF.match(plain(s.unit.text)) if s.unit.kind == "sentence" else None
         if (

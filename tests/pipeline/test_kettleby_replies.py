@@ -2452,6 +2452,23 @@ CASES = [
         id="sa-1008 dates apart, a town, and the steps",
     ),
     pytest.param(
+        "Right. I'm fairly sure I took Plus out inside the app on my Pixel, and the card it was "
+        "on has been replaced with a new Monzo one. Can you just update the card at your end so "
+        "the next attempt goes through?",
+        (
+            ("customer", "I've had an email saying my Plus payment didn't go through. What now?"),
+            (
+                "agent",
+                "We'll try the payment again 3 times over 7 days, and you keep full access during "
+                "this time.",
+            ),
+        ),
+        # subscribed on a Pixel: Google Play bills it, and the article's opening has its rule
+        ["change your payment method in your Apple ID or Google Play settings instead"],
+        [],
+        id="sa-1022 subscribed on a Pixel",
+    ),
+    pytest.param(
         "Hola! I'm in Madrid. Last week I ordered three bags of beans and a 3-pack of filters "
         "from kettleby.com and paid £9.95 for delivery. Then it turns out my flatmate had already "
         "ordered exactly the same. Everything is still sealed. If I send the whole order back, "
