@@ -579,7 +579,7 @@ _PLACED = r"(?:on|in|under|underneath|inside|behind|beneath|at|next to|beside|be
 # "The grind dial is on top of the bean hopper": where a part (of two or three words) is
 _PART_PLACED = re.compile(rf"^The ((?:[a-z]+ ){{1,2}}[a-z]+) (?:is|are|sits) {_PLACED}")
 # "where on earth is it?", "where do I find it?": a place asked; a sentence that says one
-_WHERE_ASKED = re.compile(r"(?i)\bwhere\b")
+_WHERE_ASKED = re.compile(r"(?i)\b(?:some|any)?where\b")  # "is there somewhere in the app …?"
 _PLACE_SAID = re.compile(
     rf"(?i)\b(?:printed|located|found|shown|written|stamped|engraved|listed|is|are)\s+{_PLACED}"
 )
@@ -1106,6 +1106,10 @@ _PHRASES = (
             r"don't|do not)\s+(?:remember|recall)\s+it\b"
         ),
         partial(_and_named, "forgot password"),
+    ),
+    (  # "somewhere in the app to keep an eye on it": where to check it
+        re.compile(r"(?i)\bkeep (?:an eye on|track of|tabs on)\b"),
+        partial(_and_named, "check"),
     ),
     (  # "How do we tell whether it's something serious?": how to work it out (not "how do I
         # tell the machine?")
@@ -5028,13 +5032,17 @@ def _runner_up(
     asked = _unhyphened(_with_synonyms(terms(_phrased(piece))))
     wanted = asked - _unhyphened(terms(quoted))
     where = bool(_WHERE_ASKED.search(piece))
-    for other in ranked[1:RUNNER_UP_CANDIDATES]:
+    # (the other rows of the top one's table are not candidates: the reply quotes its row)
+    others = [s for s in ranked[1:] if s.unit.kind != "row" or not _overlaps(s, [top])]
+    for other in others[: RUNNER_UP_CANDIDATES - 1]:
         if other.score < RUNNER_UP_PLACE_RATIO * top.score:
             break
         held = _unhyphened(_unit_terms(other.article, other.unit))
         # "the serial number where on earth is it": "The serial number is printed on the
         # sticker under the drip tray", where the reply only names it
-        place = where and asked & held and bool(_PLACE_SAID.search(plain(other.unit.text)))
+        # (or the menu it is under: "… under **Settings > Maintenance**")
+        text = plain(other.unit.text)
+        place = where and asked & held and bool(_PLACE_SAID.search(text) or _MENU_PATH.search(text))
         if (
             other.unit.kind != "steps"
             and any(other.article is p.article for p in chosen)

@@ -2469,6 +2469,18 @@ CASES = [
         id="sa-1022 subscribed on a Pixel",
     ),
     pytest.param(
+        "The Brew in our office gets used mostly for hot water for tea, plus a few double "
+        "espressos for the coffee snobs. We took the filter out months ago. The test strip showed "
+        "3 red squares. How many cups should we get between descales, and do the teas and doubles "
+        "count? Is there somewhere in the app to keep an eye on it so it doesn't catch us out?",
+        (),
+        # "somewhere in the app to keep an eye on it": where to check, a menu; the table's other
+        # rows are no candidates for it
+        ["| Hard (15 to 21 °dH) |", "the number of cups left before the next descale"],
+        ["| Soft (0 to 7 °dH) |"],
+        id="sa-1004 somewhere in the app to keep an eye on it",
+    ),
+    pytest.param(
         "Hola! I'm in Madrid. Last week I ordered three bags of beans and a 3-pack of filters "
         "from kettleby.com and paid £9.95 for delivery. Then it turns out my flatmate had already "
         "ordered exactly the same. Everything is still sealed. If I send the whole order back, "
