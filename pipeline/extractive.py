@@ -365,6 +365,7 @@ _SEPARATELY = re.compile(
     r"once (?:it's|it is|that's|that is|it has been) (?:working|sorted|fixed|going|set up|"
     r"up and running))\b"
 )
+_ALSO = re.compile(r"(?i)\W*(?:and\s+)?also\b")
 # A phrase a message quotes: in double quotes, or single ones around words that may hold an
 # apostrophe ('Don't Allow')
 _QUOTED = re.compile(
@@ -4899,7 +4900,12 @@ def _answers_to_each_question(
         alone = " ".join(p for k, p in enumerate(pieces) if k == n or k not in asking)
         # "Where is it??" means what the sentence before it says (not "Separately, …" or
         # "Also, once it's working, …", which sets itself apart from it)
-        back = n and _POINTING_BACK.search(pieces[n]) and not _SEPARATELY.match(pieces[n])
+        back = (
+            n
+            and _POINTING_BACK.search(pieces[n])
+            and not _SEPARATELY.match(pieces[n])
+            and not _ALSO.match(pieces[n])  # "Also, because it'll be out of sight …"
+        )
         meant = f"{pieces[n - 1]} {pieces[n]}" if back else pieces[n]
         # … and "What happens if I do either?" each of the two things it says: "I'm tempted
         # either to leave each one in for twice as long …, or to stop using them altogether"

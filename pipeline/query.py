@@ -62,6 +62,9 @@ QUANTITIES = (
     (re.compile(r"(?i)\bhow (tall|high)\b"), "height"),
     (re.compile(r"(?i)\bhow wide\b"), "width"),
     (re.compile(r"(?i)\bhow deep\b"), "depth"),
+    # "The fitter needs its width, depth and height": the dimensions (W x D x H)
+    (re.compile(r"(?i)\b(width|depth|measurements)\b"), "dimensions"),
+    (re.compile(r"(?i)\bclearance\b"), "room"),  # "extra clearance above it": room above it
     (re.compile(r"(?i)\bhow loud\b"), "noise"),
     (re.compile(r"(?i)\bhow (much|many)\b[^.?!]{0,60}?\bhold\b"), "capacity"),
     (re.compile(r"(?i)\bfit (under|beneath|between)\b"), "dimensions height"),

@@ -2481,6 +2481,18 @@ CASES = [
         id="sa-1004 somewhere in the app to keep an eye on it",
     ),
     pytest.param(
+        "We're having a new kitchen fitted and I want the Brew hidden away on a pull-out shelf "
+        "inside a tall larder unit. The fitter needs its width, depth and height, and wants to "
+        "know if we need extra clearance above it. Also, because it'll be out of sight behind a "
+        "door, I'm worried it'll get left on all day - does it switch itself off?",
+        (),
+        # width, depth and height: the dimensions (W x D x H); "Also, because it'll be …" is a
+        # question of its own, not about the sentence before it
+        ["| Dimensions (W x D x H) | 24 x 43 x 36 cm |", "switches itself off after 30 minutes"],
+        [],
+        id="sa-1005 width, depth and height; also, a question apart",
+    ),
+    pytest.param(
         "Hola! I'm in Madrid. Last week I ordered three bags of beans and a 3-pack of filters "
         "from kettleby.com and paid £9.95 for delivery. Then it turns out my flatmate had already "
         "ordered exactly the same. Everything is still sealed. If I send the whole order back, "
