@@ -793,6 +793,8 @@ SYNONYMS = {
     # the tank can stick if coffee or milk residue gets on it"
     **dict.fromkeys(("sticky", "stuck"), ("stick",)),
     "milky": ("milk",),
+    # "I've just switched to oat milk": "for plant-based milk, choose a "barista" version"
+    **dict.fromkeys(("oat", "soya", "soy", "almond", "coconut", "cashew"), ("plant-based",)),
     # "moved across to the Amex … will the Visa stay saved?": the card
     **dict.fromkeys(("visa", "mastercard", "maestro"), ("card",)),
     "amex": ("american express", "card"),
@@ -1472,6 +1474,14 @@ def _asking_at(pieces: tuple[str, ...]) -> list[int]:
     ("Keep finding a little puddle under the tank … Separately - what's the red thing?"): the
     report is a matter of its own, to answer too."""
     asking = [n for n, p in enumerate(pieces) if _ASKING.search(p)]
+    # … and a report after the last question that opens "Also" ("Also I've just switched to oat
+    # milk and it barely foams at all."): a matter of its own too
+    after = [
+        n
+        for n in range(asking[-1] + 1 if asking else len(pieces), len(pieces))
+        if _ALSO.match(pieces[n]) or _SEPARATELY.match(pieces[n])
+    ]
+    asking += after
     apart = [n for n in asking if n and _SEPARATELY.match(pieces[n])]
     if not apart:
         return asking

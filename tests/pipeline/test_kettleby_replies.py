@@ -2493,6 +2493,24 @@ CASES = [
         id="sa-1005 width, depth and height; also, a question apart",
     ),
     pytest.param(
+        "Great, I'll do that after every latte. Someone at work mentioned there's a weekly job as "
+        "well - how does the tip come off, how long does it need soaking and where's this pin I "
+        "keep hearing about? Also I've just switched to oat milk and it barely foams at all.",
+        (
+            ("customer", "How should I be cleaning the steam wand day to day?"),
+            (
+                "agent",
+                "After every use: wipe the wand with a damp cloth straight after frothing, while "
+                "the milk is still wet.",
+            ),
+        ),
+        # a report after the question that opens "Also" is a matter of its own; oat milk is a
+        # plant-based one
+        ["Unscrew the frothing tip", 'choose a "barista" version'],
+        [],
+        id="sa-1023 also, oat milk",
+    ),
+    pytest.param(
         "Hola! I'm in Madrid. Last week I ordered three bags of beans and a 3-pack of filters "
         "from kettleby.com and paid £9.95 for delivery. Then it turns out my flatmate had already "
         "ordered exactly the same. Everything is still sealed. If I send the whole order back, "
