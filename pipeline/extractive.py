@@ -93,13 +93,13 @@ _NOT_CHANNEL = re.compile(
     r"(?i)\b(?:not|never)\s+(?:(?:through|via|on|in|with|from|by)\s+)?(?:(?:the|my|an?)\s+)?"
     r"[\w.]+(?:\s+(?:store|id|play))?"
 )
-# The channels a help centre writes separate sections for: a message that names one
 # "I took Plus out inside the app on my Pixel", "signed up on my iPhone": where one subscribed
 _SUBSCRIBED_ON = re.compile(
     r"(?i)\b(?:took|taken|signed up|subscribed|bought|paid|pay|paying)\b[^.?!]{0,40}?"
     r"\b(?:on|through|via|with) (?:my|an|the|our) (?:[\w-]+ )?(?:iphone|ipad|android|pixel|samsung|"
     r"galaxy)\b"
 )
+# The channels a help centre writes separate sections for: a message that names one
 _CHANNELS = {  # each word, as the channel it names ("Android": Google's store)
     term: channel
     for channel, words in {
@@ -3496,8 +3496,8 @@ def _cause_told(
     section's best unit, when the reply does not quote the section yet, though the message's
     first symptom ("water under the Brew") rules out the sections under another ("Water in
     front"). Not a thing it denies ("the drip tray isn't full"). Or a cause whose section names
-    the colour the message says a light shows ("the orange drop thing has been on": "If the orange
-    drop icon is showing, descale the machine.")."""
+    the colour of an icon the message says the machine shows ("the orange drop thing has been
+    on": "If the orange drop icon is showing, descale the machine.")."""
     article = picked[0].article
     aliases = question.aliases
     colours = _shown(question)
