@@ -860,12 +860,6 @@ _US_CITIES = (
     "Minneapolis|Nashville|Baltimore|Pittsburgh|Cleveland|Orlando"
 )
 _CANADA = "Toronto|Montreal|Montréal|Vancouver|Calgary|Ottawa|Edmonton|Winnipeg|Quebec|Halifax"
-_UK_CITIES = (  # on the mainland (Belfast's Northern Ireland is a zone of its own)
-    "London|Birmingham|Manchester|Leeds|Liverpool|Sheffield|Bristol|Newcastle|Nottingham|"
-    "Leicester|Bradford|Coventry|Hull|Stoke|Wolverhampton|Derby|Southampton|Portsmouth|Plymouth|"
-    "Reading|Brighton|Oxford|Cambridge|York|Norwich|Exeter|Bath|Cardiff|Swansea|Newport|"
-    "Glasgow|Edinburgh|Aberdeen|Dundee"
-)
 PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
     (re.compile(rf"\b(?<!Northern )({_EU}|European|Europe)\b"), ("European Union", "EU", "Europe")),
     (
@@ -888,7 +882,6 @@ PLACES = (  # case-sensitive: "US" is the country, "us" a pronoun
 )
 
 _UK = ("UK", "United Kingdom", "Great Britain")
-_RULED_PLACES = (*PLACES, (re.compile(rf"\b({_UK_CITIES})\b"), _UK))
 
 
 def _and_named(word: str, match: re.Match) -> str:
@@ -3081,10 +3074,7 @@ def _place_stated(
     UK city names the UK here only: a table's rows split the UK into zones ("UK mainland",
     "Northern Ireland, Scottish Highlands and Islands")."""
     regions = {
-        region
-        for pattern, names in _RULED_PLACES
-        if pattern.search(question.latest)
-        for region in names
+        region for pattern, names in PLACES if pattern.search(question.latest) for region in names
     }
     if in_great_britain().search(question.latest):  # "We're in Stockport", any town of 15,000
         regions.update(_UK)
@@ -3500,7 +3490,7 @@ def _cause_told(
     on": "If the orange drop icon is showing, descale the machine.")."""
     article = picked[0].article
     aliases = question.aliases
-    colours = _shown(question)
+    colours = _shown(question.latest)
     told = [
         terms(_phrased(clause))
         for piece in _pieces(question.latest)
@@ -4669,16 +4659,16 @@ def _off_sections(
     name the colour it states ("taste bitter … the orange drop thing has been on": *the machine
     is due for a descale*, "If the orange drop icon is showing", under "weak or watery")."""
     others = _other_symptoms(article, question.stated)
-    shown = _shown(question) | colours
+    shown = _shown(question.latest) | colours
     if others and shown:
         others -= {u.section for u in article.units if shown & _unit_terms(article, u)}
     return _other_colours(article, colours) | others
 
 
-def _shown(question: Question) -> frozenset[str]:
-    """The colours of the icons the message says the machine shows ("the orange drop thing has
+@lru_cache(maxsize=4096)  # once per message, not per article scored
+def _shown(text: str) -> frozenset[str]:
+    """The colours of the icons a message says the machine shows ("the orange drop thing has
     been on"), not one it denies ("there's no orange drop on the display")."""
-    text = question.latest
     return frozenset(
         term
         for m in _SHOWN.finditer(text)

@@ -20,6 +20,7 @@ from autocrm.core.settings import Settings
 from autocrm.db.connect import make_pool, resolve_url
 from autocrm.pipeline.chat import ChatModel, build_chat_model
 from autocrm.pipeline.embedder import Embedder, build_embedder
+from autocrm.pipeline.towns import in_great_britain
 
 WARM_UP_TEXT = "warm-up"
 
@@ -75,8 +76,8 @@ def build_resources(
     cls: type[R] = Resources,  # type: ignore[assignment]
 ) -> R:
     """Open the pool, then build the embedder (unless an already-loaded ``embedder`` is given) and
-    the chat model. ``warm_up``: embed one text now, so that the model is loaded before the first
-    request rather than during it. ``cls``: a subclass whose extra fields have defaults (the API's
+    the chat model. ``warm_up``: embed one text and load the drafter's gazetteer now, so that both
+    are loaded before the first request rather than during it. ``cls``: a subclass whose extra fields have defaults (the API's
     adds its queue). The pool is closed again if anything after it fails."""
     url = resolve_url(settings)
     pool = make_pool(url, min_size=min_size, max_size=max_size)
@@ -85,6 +86,7 @@ def build_resources(
         res = cls(settings=settings, url=url, pool=pool, embedder=embedder, chat_model=chat_model)
         if warm_up:
             res.embedder.embed([WARM_UP_TEXT])
+            in_great_britain()  # the drafter's gazetteer (a third of a second to load)
     except BaseException:
         pool.close()
         raise

