@@ -119,6 +119,7 @@ SEMANTIC_WEIGHT = 1.0  # × the cosine of the unit's section (its best chunk) to
 UNIT_SEMANTIC_WEIGHT = 1.0  # × the cosine of a prose sentence (with its headings) to the question
 UNIT_SEMANTIC_CANDIDATES = 24  # the best units by words that meaning may re-order
 FOLLOW_UP_WORDS = 10
+INTERJECTION_WORDS = 2  # "Great.", "OK thanks.": a sentence this short says what "it" is not
 SHORT_QUESTION_WORDS = 7  # a question this short leans on the message's opening for its meaning
 CONTEXT_SENTENCE_WEIGHT = 0.35
 PROSE_BUDGET_WORDS = 150
@@ -307,6 +308,9 @@ _ASKING = re.compile(
     + r"|\b(so|and|but|now)\s+(i|we)(\s+(need|want|would like)|'d like)\s+to\b"
     # "My husband also wants to know if he could start a coffee from the browser"
     + r"|\b(wants?|needs?|would like|'d like) to know\b"
+    # "… one of our older colleagues is asking if she could just have the codes by text"
+    + r"|\b(is|are|was|were|has been|have been|keeps?)\s+asking\s+(me\s+|us\s+)?"
+    + r"(if|whether|how|what|when|where|why|which)\b|\basked\s+(me|us)\s+(if|whether)\b"
     # "… the serial number where on earth is it, there's nothing on the back"
     + r"|\b(where|what|how|why|which) (on earth|exactly|the heck)\s+(is|are|do|does|can|would)\b"
     # "… so I'm not sure it actually went through", "I'm honestly not 100% sure I won't …"
@@ -558,6 +562,7 @@ _BOUND = re.compile(
 )
 # A cell that counts something ("2 red squares"): its number and what it counts.
 _COUNT_CELL = re.compile(r"(?P<n>\d[\d,]*)\s+(?P<what>[^\W\d_][\w'-]*(?:\s+[^\W\d_][\w'-]*){0,2})")
+_NUMBER_WORDS = {"1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six"}
 _GIVEN_NUMBER = re.compile(r"(?<![\w.,£$€:/-])\d[\d,]*(?:\.\d+)?(?![\d:/]|[.,]\d)")
 _FROM_TO = re.compile(r"(?i)\bfrom\s+([\w-]+)\s+to\s+([\w-]+)")
 _WORDS = re.compile(r"[\w'-]+")
@@ -2462,13 +2467,15 @@ def _written_out(cell: str, said: str) -> bool:
     if text in said and re.search(rf"(?<!\w){re.escape(text)}(?!\w)", said):
         return True
     count = _COUNT_CELL.fullmatch(text)
-    if not count or count["n"] not in said:
+    word = _NUMBER_WORDS.get(count["n"]) if count else None  # "got four red squares"
+    if not count or (count["n"] not in said and not (word and word in said)):
         return False
+    number = f"(?:{re.escape(count['n'])}|{word})" if word else re.escape(count["n"])
     words = count["what"].split()
     wanted = terms(count["what"])
     return bool(wanted) and any(
         wanted <= terms(" ".join(said[m.end() :].split()[: len(words) + 1]))
-        for m in re.finditer(rf"(?<![\w.,]){re.escape(count['n'])}(?![\w]|[.,]\d)", said)
+        for m in re.finditer(rf"(?<![\w.,]){number}(?![\w]|[.,]\d)", said)
     )
 
 
@@ -4902,11 +4909,21 @@ def _answers_to_each_question(
         # "Also, once it's working, …", which sets itself apart from it)
         back = (
             n
+            and len(pieces[n - 1].split()) > INTERJECTION_WORDS  # "Great. Can I make it …?"
             and _POINTING_BACK.search(pieces[n])
             and not _SEPARATELY.match(pieces[n])
             and not _ALSO.match(pieces[n])  # "Also, because it'll be out of sight …"
         )
         meant = f"{pieces[n - 1]} {pieces[n]}" if back else pieces[n]
+        # "Great. Can I make it compulsory …?" after an answer about two-step verification: "it"
+        # is what the customer asked before
+        if (
+            not back
+            and question.previous
+            and all(len(p.split()) <= INTERJECTION_WORDS for p in pieces[:n])
+            and _POINTING_BACK.search(pieces[n])
+        ):
+            meant = f"{question.previous} {pieces[n]}"
         # … and "What happens if I do either?" each of the two things it says: "I'm tempted
         # either to leave each one in for twice as long …, or to stop using them altogether"
         either = _EITHER_ASKED.search(pieces[n]) and n and _ALTERNATIVES.search(pieces[n - 1])

@@ -2565,6 +2565,45 @@ CASES = [
         ["Pour one sachet of descaler into the tank"],
         id="sa-952 no other article's procedure for a message that does not ask how",
     ),
+    pytest.param(
+        "Great. Can I make it compulsory for all 18 of our staff, rather than hoping they "
+        "bother? What happens to anyone who hasn't done it yet? And one of our older colleagues "
+        "is asking if she could just have the codes sent to her by text instead of installing "
+        "an app.",
+        (
+            (
+                "customer",
+                "I'm the admin on our office's Kettleby Business account. How does two-step "
+                "verification work on your app?",
+            ),
+            (
+                "agent",
+                "Two-step verification adds a second check when you sign in: as well as your "
+                "password, you enter a 6-digit code from an authenticator app such as Google "
+                "Authenticator, Microsoft Authenticator or 1Password. Each person sets it up in "
+                "the app under Settings > Account > Security.",
+            ),
+        ),
+        # "is asking if she could …" asks; "Great. Can I make it compulsory?" is about what the
+        # customer asked before (two-step verification), not about "Great."
+        [
+            "We don't send codes by text message",
+            "an admin can require two-step verification for every team member",
+        ],
+        [],
+        id="sa-1054 'is asking if' asks; 'it' after 'Great.' is the thread's question",
+    ),
+    pytest.param(
+        "Finally did the test strip that came in the box - dipped it, waited, and only one "
+        "square went red. We're in Aberdeen so I suppose that figures. We do use the AquaPure "
+        "filter. How often should I actually be swapping the filter, and how many cups do we "
+        "get between descales?",
+        (),
+        ["| Soft (0 to 7 °dH) | 1 red square | 3 months | 3,000 cups | 1,500 cups |"],
+        # "one square went red" is the Soft row's "1 red square", written in words
+        ["| Medium (8 to 14 °dH)", "| Very hard (over 21 °dH)"],
+        id="sa-685 a count written in words names its row",
+    ),
 ]
 
 
