@@ -620,6 +620,8 @@ _WISH = re.compile(
 # never what the message asks about ("there's no cancel button … How do I cancel?")
 _ABSENT = re.compile(
     r"(?i)\bthere(?:'s| is| was| are| were) no\s+([\w-]+(?:\s+[\w-]+)?)"
+    # "I'm only on the free plan so there's nothing to cancel": not "Cancel … first"
+    r"|\bthere(?:'s| is) nothing to\s+([\w-]+)"
     # "I've had a look at the rubber ring … and it looks perfect": not the cause of a damaged one
     r"|\b(?:had a look at|looked at|checked|inspected)\s+the\s+((?:[\w-]+\s+)?[\w-]+)\b"
     r"[^.?!]{0,40}?\b(?:it|they)\s+(?:looks?|seems?|is|are)\s+(?:perfect|fine|ok|okay|intact|"
@@ -903,6 +905,8 @@ def _refund_asked(match: re.Match) -> str:
 _PHRASES = (
     (re.compile(r"(?i)\bhow (long|soon)\b"), "when"),
     (re.compile(r"(?i)\s*\bbefore (?:i|we) forget\b"), ""),  # "cancel now before I forget"
+    # "a handful of recipes I'd quite like to hang on to": "if you want to keep your recipes"
+    (re.compile(r"(?i)\b(?:hang|hanging|hold|holding) on ?to\b"), "keep"),
     (  # "wants to unscrew the back panel to look for the leak": "Never try to open the casing"
         re.compile(
             r"(?i)\b(?:unscrew\w*|tak\w+ (?:off|apart)|remov\w+|pr[iy]\w*|open\w*) (?:off )?"
@@ -4987,6 +4991,9 @@ def _answers_to_each_question(
                     own > first
                     or top is named_elsewhere
                     or (top is own_best and first_words < FIRST_WORDS_RATIO * top.score)
+                    # "does the Brew stop working?": "**Machines are released.** … keeps working",
+                    # an item of the long list the reply quotes (no paragraph more)
+                    or (top is own_best and _item_of_quoted_list(top, chosen))
                 )
             )
             or _heading_names(top, pieces[n])
@@ -5131,6 +5138,15 @@ def _overlaps(other: Scored, picked: list[Scored]) -> bool:
         and p.unit.section == other.unit.section
         and p.unit.block == other.unit.block
         and not (_long_list(other) and p.unit.item != other.unit.item)
+        for p in picked
+    )
+
+
+def _item_of_quoted_list(other: Scored, picked: list[Scored]) -> bool:
+    """Another item of a long list that the picked units quote items of."""
+    return _long_list(other) and any(
+        p.article is other.article
+        and (p.unit.section, p.unit.block) == (other.unit.section, other.unit.block)
         for p in picked
     )
 

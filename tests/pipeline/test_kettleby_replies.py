@@ -2604,6 +2604,33 @@ CASES = [
         ["| Medium (8 to 14 °dH)", "| Very hard (over 21 °dH)"],
         id="sa-685 a count written in words names its row",
     ),
+    pytest.param(
+        "I'm only on the free plan so there's nothing to cancel. But if I delete my account, "
+        "does the Brew stop working? My girlfriend wants to put it on her account afterwards. "
+        "And I've got a handful of recipes I'd quite like to hang on to - anything I should do "
+        "first?",
+        (
+            (
+                "customer",
+                "I'm thinking of deleting my Kettleby account - I barely use the app these days. "
+                "Anything I need to know first?",
+            ),
+            (
+                "agent",
+                "Before you delete, cancel any paid subscription first: deleting your account "
+                "doesn't stop payments made through the App Store or Google Play. When you're "
+                "ready, go to Settings > Account > Delete account in the app.",
+            ),
+        ),
+        # recipes to "hang on to" are kept; "does the Brew stop working?" is another item of the
+        # same list; "there's nothing to cancel" rules out cancelling first
+        [
+            "**Download your data** if you want to keep your recipes",
+            "**Machines are released.**",
+        ],
+        ["**Cancel any paid subscription first.**"],
+        id="sa-1055 hang on to; another item of the quoted list; nothing to cancel",
+    ),
 ]
 
 
