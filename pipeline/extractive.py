@@ -905,6 +905,15 @@ def _refund_asked(match: re.Match) -> str:
 _PHRASES = (
     (re.compile(r"(?i)\bhow (long|soon)\b"), "when"),
     (re.compile(r"(?i)\s*\bbefore (?:i|we) forget\b"), ""),  # "cancel now before I forget"
+    # "taking one Brew off our Business plan": removing a machine from it
+    (
+        re.compile(
+            r"(?i)\b(?:take|takes|taking|took|taken)\s+((?:[\w-]+\s+){1,3}?)off\b(?!\s+(?:and|then)\b)"
+        ),
+        r"remove \1from",
+    ),
+    # "What should we do to get back to normal?" is not about the back of the machine
+    (re.compile(r"(?i)\bback to normal\b"), "normal"),
     # "a handful of recipes I'd quite like to hang on to": "if you want to keep your recipes"
     (re.compile(r"(?i)\b(?:hang|hanging|hold|holding) on ?to\b"), "keep"),
     (  # "wants to unscrew the back panel to look for the leak": "Never try to open the casing"

@@ -2631,6 +2631,28 @@ CASES = [
         ["**Cancel any paid subscription first.**"],
         id="sa-1055 hang on to; another item of the quoted list; nothing to cancel",
     ),
+    pytest.param(
+        "We're closing one of our two café sites at the end of the month, so I'll be taking one "
+        "Brew off our Business plan halfway through the billing month. Do we get money back for "
+        "the rest of that month? Also, I've heard a rumour your prices are going up - would we "
+        "be stuck paying the higher price?",
+        (),
+        # "taking one Brew off our Business plan" is removing a machine from it
+        ["we add a pro-rata account credit", "If we change our prices"],
+        [],
+        id="sa-1041 taking a machine off a plan is removing it",
+    ),
+    pytest.param(
+        "My partner decided 'finer is better' and cranked the grind dial right down to 1 - while "
+        "the machine was switched off, I might add. Ever since, the espresso trickles out really "
+        "slowly and tastes harsh and bitter. What should we do to get back to normal? And could "
+        "turning it with the machine off have harmed anything?",
+        (),
+        ["turn the grind dial one step coarser", "Only turn the dial while the grinder is running"],
+        # "get back to normal" named the back of the machine: its leak's steps were added
+        ["Water from the back of the machine", "Switch the machine off and unplug it."],
+        id="sa-1045 back to normal is not the back of the machine",
+    ),
 ]
 
 
