@@ -381,7 +381,9 @@ QUOTED_LABEL_BONUS = 0.25
 _CLAUSE = re.compile(  # "… and how many …", "(a) … (b) …", "… a month, how many …",
     # "how much do the water tank and the bean container hold?"
     r"\s+(?=and (?:how|what|when|where|which|the|my|your)\b)|\s+(?=\(?\b[a-d]\)\s)"
-    r"|,\s+(?=(?:how|what|when|where|which) )",
+    r"|,\s+(?=(?:how|what|when|where|which) )"
+    # "… would need to manage the machines too, so how many people can have admin rights?"
+    r"|,\s+(?=so (?:how|what|when|where|which|who|can|could|do|does|is|are|will|would) )",
     re.IGNORECASE,
 )
 # "every cup tastes sour … What am I doing wrong?", "a puddle every morning. What's going on?":
@@ -1832,7 +1834,10 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 # a value question, or the row's key named ("E5", "Canada"); the row whose key
                 # the question names most completely ("dataset groups", not "columns in a
                 # dataset") before rows whose long keys merely mention its words
-                bonus += ROW_BONUS * (1 + _key_share(asked, _row_key(unit), aliases))
+                key = _row_key(unit)
+                if not _named_by_commonplace(key, keys_named, weights):  # "two Brews": not
+                    bonus += ROW_BONUS * _key_share(asked, key, aliases)  # "Brew history"
+                bonus += ROW_BONUS
                 if _key_written_out(unit.text, said):  # "maximum number of dataset groups"
                     bonus += VERBATIM_KEY_BONUS
             scored.append(Scored(cov + bonus, cov, article, unit))

@@ -2653,6 +2653,23 @@ CASES = [
         ["Water from the back of the machine", "Switch the machine off and unplug it."],
         id="sa-1045 back to normal is not the back of the machine",
     ),
+    pytest.param(
+        "I'm the practice manager at a dental surgery and we've got two Brews - one in the staff "
+        "room, one in reception. I'm thinking of moving us to Business, paid monthly. What would "
+        "that cost us a month? Our three receptionists would need to manage the machines too, so "
+        "how many people can have admin rights? The partners will want figures on how much "
+        "coffee we get through. And if we add a third machine for the new treatment wing in the "
+        "summer, when does the price go up?",
+        (),
+        # "two Brews" names no row "Brew history"; ", so how many people can have admin rights?"
+        # is a clause of its own, which names its row
+        [
+            "Hi, Price per month — Business: £12.99 per machine.",
+            "| Team members with admin access | Not available | Not available | Up to 25 |",
+        ],
+        ["| Brew history |"],
+        id="sa-1035 the product's name adds nothing to a row; ', so how many' is a clause",
+    ),
 ]
 
 
