@@ -634,6 +634,9 @@ _ABSENT = re.compile(
     # "not at the front, the drip tray's fine": not the full drip tray (not "Card's fine", a
     # word with no article: the card named in the answer)
     r"|\b(?:the|my)\s+([\w-]+(?:\s+[\w-]+)?)(?:'s|\s+is)\s+(?:fine|ok|okay|perfect)\b"
+    # "The tank's seated properly": not the cause of a tank that isn't
+    r"|\b(?:the|my)\s+([\w-]+(?:\s+[\w-]+)?)(?:'s|\s+is)\s+(?:seated|sitting|clicked in|in)\s+"
+    r"(?:properly|correctly|fine|straight)\b"
     # "Blue light is flashing, I allowed all the permissions, no VPN, but …"
     r"|(?:^|[,;:]\s*)no\s+([\w-]+)(?=\s*(?:[,;.!]|$|\s+(?:and|but)\b))"
     # "The drip tray isn't full.": not the cause of a full one
@@ -2661,10 +2664,19 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         )
 
     every = ranked  # … with the units of the sections the message's other symptom rules out
+    codes_said = _codes(f"{question.previous} {question.latest}")
     ranked = [
         s
         for s in ranked
-        if s is best or not (told(s) or _ruled_out(negated, s) or contradicts(s) or quoted_items(s))
+        if s is best
+        or not (
+            told(s)
+            or _ruled_out(negated, s)
+            or contradicts(s)
+            or quoted_items(s)
+            # "E9 on the screen …": not "**E5:** the drawer sensor counts pucks …"
+            or (codes_said and _other_code(s.unit, codes_said))
+        )
     ]
     # Further units must answer a part of what is asked: the story around the question ("I just
     # bought a 3-pack") is context for choosing, not something to answer with more passages.
@@ -4722,9 +4734,18 @@ def _named_alone(
     heading that no heading outside it holds: its sections, and its siblings' sections."""
     out = []
     for siblings in _symptom_groups(tuple(s.path for s in article.sections)):
-        named = [n for n, (words, _) in enumerate(siblings) if words & said]
+        # a sibling with no sections below names nothing (its words may be the story's: "pushed
+        # it back on straight" for "Water from the back …"), and is not another problem when
+        # the message names a word of its heading not in the title ("Still offline?" after
+        # "… shows Offline")
+        named = [n for n, (words, _, leaf) in enumerate(siblings) if not leaf and words & said]
         if len(named) == 1:
-            others = (members for n, (_, members) in enumerate(siblings) if n != named[0])
+            title = _text_terms(article.title)
+            others = (
+                members
+                for n, (words, members, leaf) in enumerate(siblings)
+                if n != named[0] and not (leaf and (words - title) & said)
+            )
             out.append((siblings[named[0]][1], frozenset().union(*others)))
     return out
 
@@ -4732,7 +4753,7 @@ def _named_alone(
 @lru_cache(maxsize=256)
 def _symptom_groups(
     paths: tuple[tuple[str, ...], ...],
-) -> tuple[tuple[tuple[frozenset[str], frozenset[int]], ...], ...]:
+) -> tuple[tuple[tuple[frozenset[str], frozenset[int], bool], ...], ...]:
     """Sets of two or more sibling headings that each have headings below them (an H2 may hold
     no text of its own, only its H3 sections): per sibling, the words of its heading that no
     heading outside it holds, and the sections under it."""
@@ -4744,13 +4765,19 @@ def _symptom_groups(
         siblings = sorted(h for h in with_below if h[:-1] == parent)
         if len(siblings) < 2:
             continue
+        # … with their siblings that hold none ("Water from the back of the machine", a cause
+        # of its own beside "Water in front of the machine" and its causes)
+        leaves = sorted(h for h in headings - with_below if h[:-1] == parent)
         groups.append(
             tuple(
                 (
-                    words[h].difference(*(w for other, w in words.items() if other[: len(h)] != h)),
+                    words[h].difference(*(w for other, w in words.items() if other[: len(h)] != h))
+                    if h in with_below
+                    else words[h],  # (a leaf: all its heading's words)
                     frozenset(n for n, p in enumerate(paths) if p[: len(h)] == h),
+                    h not in with_below,
                 )
-                for h in siblings
+                for h in [*siblings, *leaves]
             )
         )
     return tuple(groups)

@@ -2670,6 +2670,30 @@ CASES = [
         ["| Brew history |"],
         id="sa-1035 the product's name adds nothing to a row; ', so how many' is a clause",
     ),
+    pytest.param(
+        "The Brew in our office kitchen does a lot of lattes and cappuccinos, and most afternoons "
+        "there's a puddle along the front of the counter. Someone's also pointed out that the "
+        "steam wand keeps dripping for a bit after people froth their milk. Is the machine "
+        "leaking? What should we be doing about it?",
+        (),
+        ["**Cause: the steam wand is dripping**", "**Cause: the drip tray is full**"],
+        # "along the front" names *Water in front of the machine*: its sibling sections are other
+        # problems, the one with no causes below it too (its steps had opened the reply)
+        ["Water from the back of the machine", "Contact support, describing where the water"],
+        id="sa-1047 a problem named rules out its sibling without causes below it",
+    ),
+    pytest.param(
+        "After Sunday brunch (I made about eight flat whites back to back) there was a little "
+        "bit of water under the Brew, maybe a spoonful, and the steam wand kept dripping onto "
+        "the counter for a bit after each one. The tank's seated properly and the drip tray "
+        "isn't full. Should I be worried?",
+        (),
+        ["Hi, **Condensation under the machine** [1]"],
+        # "The tank's seated properly" names no problem: *Water under the water tank* is not the
+        # one named, which would rule out the condensation beside it
+        ["Water from the back of the machine"],
+        id="sa-656 a part said to be seated properly names no problem",
+    ),
 ]
 
 
