@@ -376,6 +376,7 @@ _QUOTED = re.compile(
     r"[\"“]([^\"“”\n]{3,60})[\"”]|(?<!\w)['‘]((?:[^'‘’\n]|(?<=\w)['’](?=\w)){3,60}?)['’](?!\w)"
 )
 QUOTED_LABEL_BONUS = 0.25
+ITEM_NAMED_TERMS = 2  # words of a question another item of a quoted list holds, to join it
 # Where one question asks for two things: "how many machines and how many schedules",
 # "(a) my old chats … and (b) my order history".
 _CLAUSE = re.compile(  # "… and how many …", "(a) … (b) …", "… a month, how many …",
@@ -5118,7 +5119,13 @@ def _runner_up(
             other.unit.kind != "steps"
             and any(other.article is p.article for p in chosen)
             and not _in_reply(other, chosen, quoted)
-            and (place or (wanted & held and other.score >= RUNNER_UP_RATIO * top.score))
+            and (
+                place
+                or (
+                    (wanted & held or _names_item(asked, held, other, chosen))
+                    and other.score >= RUNNER_UP_RATIO * top.score
+                )
+            )
         ):
             return other
     return None
@@ -5181,6 +5188,13 @@ def _overlaps(other: Scored, picked: list[Scored]) -> bool:
         and not (_long_list(other) and p.unit.item != other.unit.item)
         for p in picked
     )
+
+
+def _names_item(asked: set[str], held: set[str], other: Scored, chosen: list[Scored]) -> bool:
+    """Another item of a long list the reply quotes, which holds two words of the question, though
+    the reply says them already ("I'd like to keep my recipes somehow": *Download your data* …
+    "if you want to keep your recipes", beside the reply's "Cancel … first")."""
+    return _item_of_quoted_list(other, chosen) and len(asked & held) >= ITEM_NAMED_TERMS
 
 
 def _item_of_quoted_list(other: Scored, picked: list[Scored]) -> bool:

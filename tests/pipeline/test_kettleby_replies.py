@@ -2694,6 +2694,21 @@ CASES = [
         ["Water from the back of the machine"],
         id="sa-656 a part said to be seated properly names no problem",
     ),
+    pytest.param(
+        "Moving to Canada next month and I want to tidy up and close my Kettleby account. I pay "
+        "for Plus on your website, so will the deletion go through while that's still running? "
+        "I'd like to keep my recipes somehow. And will you wipe the receipts for the machine I "
+        "bought from you? I might need them for the warranty.",
+        (),
+        # every word of "I'd like to keep my recipes somehow" is in the reply already (the
+        # retention row): the list's other item that holds them answers it
+        [
+            "**Download your data** if you want to keep your recipes",
+            "**Cancel any paid subscription first.**",
+        ],
+        [],
+        id="sa-1012 another item of the quoted list holding the question's words",
+    ),
 ]
 
 
