@@ -353,7 +353,9 @@ _CAN_I_DO_THAT = re.compile(
     r"(?i)\s*(and |so )?(can|could) (i|we) (just |still |also )?do (that|this)\b"
 )
 _SO_THAT = re.compile(r"(?i),?\s+so\s+(?=(?:i|we)\b)")
-_POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|they)\b")
+# ("they" is mostly people: "My in-laws … will the app be in Dutch for them? And how do they get
+# onto our machine …?" is not about the app's languages)
+_POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them)\b")
 # A short question that is all about what the piece before it says ("Is that the problem?",
 # "Could this be why?", "Would that cause it?"), not any question with an "it" in it
 _POINTS_BACK = re.compile(

@@ -2709,6 +2709,17 @@ CASES = [
         [],
         id="sa-1012 another item of the quoted list holding the question's words",
     ),
+    pytest.param(
+        "My in-laws from Rotterdam are staying with us for a month and they'd love to use the "
+        "Brew from their own phones. Their phones are set to Dutch - will the app be in Dutch "
+        "for them? And how do they get onto our machine without using my login? I'm the one who "
+        "set it up.",
+        (),
+        # "how do they get onto our machine" is about the in-laws, not the sentence before it
+        ["English, French, German, Spanish, Italian and Dutch.", "**Share > Invite**"],
+        [],
+        id="sa-1017 'they' does not point back at the sentence before",
+    ),
 ]
 
 
