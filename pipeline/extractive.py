@@ -4951,8 +4951,16 @@ def _answers_to_each_question(
         return []  # (a reply already full takes none of them: no question is scored)
     more: list[Scored] = []
     asks: list[tuple[str, str, int]] = []
+    # "Also …" / "Separately …" opens a matter of its own: its story is not an earlier
+    # question's ("Can I have the other three weeks refunded? Also asking for my brother: he's on
+    # yearly …"), nor the earlier story its question's
+    opens = [k for k, p in enumerate(pieces) if k and (_ALSO.match(p) or _SEPARATELY.match(p))]
     for n in asking:
-        alone = " ".join(p for k, p in enumerate(pieces) if k == n or k not in asking)
+        first = max((k for k in opens if k <= n), default=0)
+        last = min((k for k in opens if k > n), default=len(pieces))
+        alone = " ".join(
+            p for k, p in enumerate(pieces) if k == n or (k not in asking and first <= k < last)
+        )
         # "Where is it??" means what the sentence before it says (not "Separately, …" or
         # "Also, once it's working, …", which sets itself apart from it)
         back = (

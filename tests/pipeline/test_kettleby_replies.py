@@ -2720,6 +2720,18 @@ CASES = [
         [],
         id="sa-1017 'they' does not point back at the sentence before",
     ),
+    pytest.param(
+        "Our Brew has a red ring and the screen says E9. I've pressed the Brew button, switched "
+        "it off at the wall for ten minutes and back on, and it's still E9. What is that one? "
+        "Also if someone needs a serial number, the machine's wedged in under a wall cabinet and "
+        "I really don't want to drag it out to look underneath it.",
+        (),
+        # "Also if someone needs a serial number, …" is a matter of its own: the story before it
+        # (E9, the red ring) is not its story
+        ["| E9 | Internal sensor fault |", "**Settings > Machine > About**"],
+        [],
+        id="sa-678 a matter opened by 'Also' has its own story",
+    ),
 ]
 
 
