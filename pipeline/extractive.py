@@ -158,6 +158,7 @@ TABLE_NOTE_WORDS = 30  # what the opening says holds for every row, quoted under
 _TABLE_BELOW = re.compile(r"(?i)\b(?:in|from|see|use) the table below\b")
 WHOLE_TABLE_ROWS = 6  # a table this small is quoted whole when the question picks no row
 FOLLOWING_NOTE_WORDS = 40
+SHORT_PARAGRAPH_WORDS = 30  # a paragraph this short is quoted from its start
 BULLETS_WHOLE_WORDS = 80
 TITLE_WORDS = 12  # a line this short with no closing punctuation is a heading in plain text
 _BOLD = re.compile(r"\*\*([^*]+)\*\*|__([^_]+)__")
@@ -4135,6 +4136,9 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
         return [*_heading_line(article, unit), *(b.markdown for b in prose)]
     items = block.items
     start = _antecedent_start(items, unit.item or 0)
+    if len(block.markdown.split()) <= SHORT_PARAGRAPH_WORDS:
+        start = 0  # "A "cup" is any drink …, including hot water and steam. A double espresso
+        # counts as two cups.": a paragraph this short is one statement
     picked = [items[start]]
     words = len(picked[0].split())
     for sentence in items[start + 1 :]:

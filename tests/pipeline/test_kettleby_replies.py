@@ -2732,6 +2732,21 @@ CASES = [
         [],
         id="sa-678 a matter opened by 'Also' has its own story",
     ),
+    pytest.param(
+        "The Brew in our office gets used mostly for hot water for tea, plus a few double "
+        "espressos for the coffee snobs. We took the filter out months ago. The test strip "
+        "showed 3 red squares. How many cups should we get between descales, and do the teas "
+        "and doubles count? Is there somewhere in the app to keep an eye on it so it doesn't "
+        "catch us out?",
+        (),
+        # the second sentence of a two-sentence note answered, the first (what a cup is) was cut
+        [
+            'A "cup" is any drink that runs water through the boiler, including hot water and '
+            "steam. A double espresso counts as two cups.",
+        ],
+        [],
+        id="sa-1004 a short paragraph is quoted from its start",
+    ),
 ]
 
 
