@@ -167,6 +167,7 @@ CAUSES_BUDGET_WORDS = 100  # a problem's other causes, after the one that fits b
 CAUSES_LIST_WORDS = 250  # an error page's other numbered causes, each with its fix
 _SYMPTOM_HEADING = re.compile(r"(?i)^\W*symptoms?\b")
 _MEANING_ASKED = re.compile(r"(?i)\bmean(?:s|ing)?\b")  # "what does E4 mean?"
+_CAUSE_HEADING = re.compile(r"(?i)^\W*cause\b")
 _NUMBERED_CAUSE = re.compile(r"(?i)^\W*cause\s+\d+\b")
 _FIX = re.compile(r"(?i)^\W*fix\b")
 # "what should I change?", "what do I actually have to do?": asks for steps, or a cause's fix
@@ -4136,9 +4137,11 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
         return [*_heading_line(article, unit), *(b.markdown for b in prose)]
     items = block.items
     start = _antecedent_start(items, unit.item or 0)
-    if len(block.markdown.split()) <= SHORT_PARAGRAPH_WORDS:
+    if len(block.markdown.split()) <= SHORT_PARAGRAPH_WORDS and not items[-1].rstrip().endswith(
+        ":"
+    ):
         start = 0  # "A "cup" is any drink …, including hot water and steam. A double espresso
-        # counts as two cups.": a paragraph this short is one statement
+        # counts as two cups.": a paragraph this short is one statement (not a list's lead-in)
     picked = [items[start]]
     words = len(picked[0].split())
     for sentence in items[start + 1 :]:
@@ -4773,8 +4776,12 @@ def _symptom_groups(
         if len(siblings) < 2:
             continue
         # … with their siblings that hold none ("Water from the back of the machine", a cause
-        # of its own beside "Water in front of the machine" and its causes)
-        leaves = sorted(h for h in headings - with_below if h[:-1] == parent)
+        # of its own beside "Water in front of the machine" and its causes), where each sibling
+        # holds causes (a troubleshooting page, not a guide's sections)
+        causes = all(
+            any(p[:-1] == h and _CAUSE_HEADING.match(p[-1]) for p in headings) for h in siblings
+        )
+        leaves = sorted(h for h in headings - with_below if h[:-1] == parent) if causes else []
         groups.append(
             tuple(
                 (

@@ -3055,3 +3055,61 @@ def test_a_units_coverage_does_not_depend_on_the_order_of_the_questions_terms():
         for order in itertools.permutations(weights)
     }
     assert len(seen) == 1, seen
+
+
+PROBLEMS_AND_CAUSES = """# Water around the machine
+
+## Water in front of the machine
+
+### Cause: the drip tray is full
+Empty the drip tray.
+
+## Water under the water tank
+
+### Cause: the tank isn't seated
+Push the tank down.
+
+## Water from the back of the machine
+
+Switch the machine off and contact support.
+"""
+
+GUIDE_SECTIONS = """# Storage types
+
+## Magnetic storage
+
+### Magnetic limits
+Up to 3 TB.
+
+## Provisioned IOPS storage
+
+### Provisioned limits
+Up to 64 TB.
+
+## Latency
+
+Single-digit millisecond latencies.
+"""
+
+
+def test_a_problem_named_alone_rules_out_its_siblings_with_no_causes_below_only_on_a_cause_page():
+    """The message names "front" alone: on a page of problems and their causes, the other
+    problems are ruled out, the one with no causes below it too (its steps had opened a reply
+    about a puddle at the front); on a guide whose sections are not causes, a section with
+    nothing below it is never ruled out (AWS's "three storage types" list, read for latency)."""
+    from autocrm.pipeline.extractive import _other_symptoms
+    from autocrm.pipeline.text import terms
+
+    def under(article, heading: str) -> set[int]:
+        return {n for n, s in enumerate(article.sections) if s.path[:1] == (heading,)}
+
+    leaks = _source(PROBLEMS_AND_CAUSES, "Water around the machine")
+    off = _other_symptoms(leaks, frozenset(terms("a puddle along the front")))
+    assert under(leaks, "Water from the back of the machine") <= off
+    assert under(leaks, "Water under the water tank") <= off
+    assert not under(leaks, "Water in front of the machine") & off
+
+    guide = _source(GUIDE_SECTIONS, "Storage types")
+    off = _other_symptoms(guide, frozenset(terms("how fast is magnetic storage")))
+    assert not under(guide, "Latency") & off
+    assert under(guide, "Provisioned IOPS storage") <= off
