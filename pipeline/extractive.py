@@ -4958,10 +4958,14 @@ def _answers_to_each_question(
     section that answers it ("Schedules are stored on the machine itself"), which the whole
     message's words rank below the procedure's other sentences."""
     pieces, asking = _asking(question.latest)
-    if sources.similarity_to is None or not asking or _blocks(picked) >= MAX_UNITS:
+    told = _either_of_those(pieces)
+    if sources.similarity_to is None or not (asking or told) or _blocks(picked) >= MAX_UNITS:
         return []  # (a reply already full takes none of them: no question is scored)
     more: list[Scored] = []
-    asks: list[tuple[str, str, int]] = []
+    # "… I'm sure I read something about 3 years, and he did add it to the app. Also, he always
+    # descaled it with a cheap supermarket descaler … Does either of those matter?": each thing
+    # told, with the question
+    asks: list[tuple[str, str, int]] = [(f"{t} {pieces[-1]}", f"{t} {pieces[-1]}", 0) for t in told]
     # "Also …" / "Separately …" opens a matter of its own: its story is not an earlier
     # question's ("Can I have the other three weeks refunded? Also asking for my brother: he's on
     # yearly …"), nor the earlier story its question's
@@ -5072,6 +5076,14 @@ def _answers_to_each_question(
     return more
 
 
+def _either_of_those(pieces: list[str]) -> list[str]:
+    """The two sentences before a message's closing and only question that asks about "either
+    of those" (or "both of them"), when neither asks."""
+    if len(pieces) < 3 or not _EITHER_OF.search(pieces[-1]) or _asking_at(tuple(pieces[:-1])):
+        return []
+    return pieces[-3:-1]
+
+
 def _rival_procedure(question: Question, top: Scored, chosen: list[Scored]) -> bool:
     """Another of the article's procedures than the one the whole message names ("I pay for Plus
     through the App Store on my iPhone … How do I cancel?": not *On Android*, which "How do I
@@ -5105,6 +5117,10 @@ def _wordier(best: Scored, ranked: list[Scored]) -> Scored:
 
 # "What happens if I do either?", "… to both of those?": a question about each of the
 # alternatives the sentence before it names ("either to …, or to …")
+_EITHER_OF = re.compile(
+    r"(?i)\b(?:does|do|would|will|could|can|is|are)\s+(?:either|both|any|each)\s+of\s+"
+    r"(?:those|these|them|that)\b"
+)
 _EITHER_ASKED = re.compile(r"(?i)\b(?:either|both|each)(?:\s+of\s+(?:them|those|these))?\W*$")
 _ALTERNATIVES = re.compile(r"(?i)\beither\s+(.+?),?\s+or\s+(.+?)[.!]?$")
 

@@ -2747,6 +2747,19 @@ CASES = [
         [],
         id="sa-1004 a short paragraph is quoted from its start",
     ),
+    pytest.param(
+        "Our Brew's grinder has stopped working. It was delivered 26 months ago, so my husband "
+        "says we're out of warranty - but I'm sure I read something about 3 years, and he did "
+        "add it to the app the day it arrived. Also, he always descaled it with a cheap "
+        "supermarket descaler (one that says it's for coffee machines) rather than your sachets. "
+        "Does either of those matter?",
+        (),
+        # "Does either of those matter?" asks about each of the two things told before it: the
+        # 3 years is the extended warranty
+        ["**Extended warranty:** register your machine in the Kettleby app within 60 days"],
+        [],
+        id="sa-1009 'does either of those matter?' asks about each thing told",
+    ),
 ]
 
 
