@@ -4137,11 +4137,11 @@ def _sentences(article: SourceArticle, unit: Unit, block: Block, blocks) -> list
         return [*_heading_line(article, unit), *(b.markdown for b in prose)]
     items = block.items
     start = _antecedent_start(items, unit.item or 0)
-    if len(block.markdown.split()) <= SHORT_PARAGRAPH_WORDS and not items[-1].rstrip().endswith(
-        ":"
-    ):
-        start = 0  # "A "cup" is any drink …, including hot water and steam. A double espresso
-        # counts as two cups.": a paragraph this short is one statement (not a list's lead-in)
+    # "A "cup" is any drink …, including hot water and steam. A double espresso counts as two
+    # cups.": a paragraph this short is one statement (not when it leads into a list)
+    lead_in = items[-1].rstrip().endswith(":")
+    if len(block.markdown.split()) <= SHORT_PARAGRAPH_WORDS and not lead_in:
+        start = 0
     picked = [items[start]]
     words = len(picked[0].split())
     for sentence in items[start + 1 :]:
@@ -4765,8 +4765,9 @@ def _symptom_groups(
     paths: tuple[tuple[str, ...], ...],
 ) -> tuple[tuple[tuple[frozenset[str], frozenset[int], bool], ...], ...]:
     """Sets of two or more sibling headings that each have headings below them (an H2 may hold
-    no text of its own, only its H3 sections): per sibling, the words of its heading that no
-    heading outside it holds, and the sections under it."""
+    no text of its own, only its H3 sections), with, when each holds causes, their siblings that
+    hold none: per sibling, the words of its heading that no heading outside it holds (all of
+    them for one with none below), the sections under it, and whether it has none below."""
     headings = {path[: k + 1] for path in paths for k in range(len(path))}
     with_below = {h for h in headings if any(len(p) > len(h) and p[: len(h)] == h for p in paths)}
     words = {h: _text_terms(h[-1]) for h in headings}
@@ -4965,7 +4966,7 @@ def _answers_to_each_question(
     # "… I'm sure I read something about 3 years, and he did add it to the app. Also, he always
     # descaled it with a cheap supermarket descaler … Does either of those matter?": each thing
     # told, with the question
-    asks: list[tuple[str, str, int]] = [(f"{t} {pieces[-1]}", f"{t} {pieces[-1]}", 0) for t in told]
+    asks = [(f"{t} {pieces[-1]}", f"{t} {pieces[-1]}", len(pieces) - 1) for t in told]
     # "Also …" / "Separately …" opens a matter of its own: its story is not an earlier
     # question's ("Can I have the other three weeks refunded? Also asking for my brother: he's on
     # yearly …"), nor the earlier story its question's
@@ -5115,12 +5116,13 @@ def _wordier(best: Scored, ranked: list[Scored]) -> Scored:
     return best
 
 
-# "What happens if I do either?", "… to both of those?": a question about each of the
-# alternatives the sentence before it names ("either to …, or to …")
+# "Does either of those matter?": a question about each of the two things told before it
 _EITHER_OF = re.compile(
     r"(?i)\b(?:does|do|would|will|could|can|is|are)\s+(?:either|both|any|each)\s+of\s+"
     r"(?:those|these|them|that)\b"
 )
+# "What happens if I do either?", "… to both of those?": a question about each of the
+# alternatives the sentence before it names ("either to …, or to …")
 _EITHER_ASKED = re.compile(r"(?i)\b(?:either|both|each)(?:\s+of\s+(?:them|those|these))?\W*$")
 _ALTERNATIVES = re.compile(r"(?i)\beither\s+(.+?),?\s+or\s+(.+?)[.!]?$")
 
