@@ -1361,6 +1361,12 @@ class Question:
         return f"{pieces[0]} {piece}" if asking and 0 not in asking else piece
 
     @cached_property
+    def codes(self) -> frozenset[str]:
+        """The codes the customer names ("E9", "KB-200"), in the newest message or the turn
+        before it."""
+        return _codes(f"{self.previous} {self.latest}")
+
+    @cached_property
     def answered_terms(self) -> frozenset[str]:
         """The terms of the answer the newest message follows (empty when none), read as an
         article's text is (an answer repeats the article's words)."""
@@ -1707,7 +1713,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
     said_words = _padded_words(question.latest)  # a heading's phrase written out
     asked_words = _padded_words(question.asked)
     pressed = _pressed(question.latest)  # … a button's, as clicked
-    codes_said = _codes(f"{question.previous} {question.latest}")
+    codes_said = question.codes
     scored = []
     contrasted: set[int] = set()  # procedures whose heading the question names, among others
     answered_from = _answered_from(question, sources)
@@ -2669,7 +2675,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         )
 
     every = ranked  # … with the units of the sections the message's other symptom rules out
-    codes_said = _codes(f"{question.previous} {question.latest}")
+    codes_said = question.codes
     ranked = [
         s
         for s in ranked
