@@ -292,6 +292,8 @@ _QUESTION_FORMS = (
     r"btw|incidentally)[,:]?\s+)*({opening})\b"
     r"(?!\s+(that|this|it|so)\s*[-–—,.!:;])"  # "Did that - water came out …": I did
     r"|\s[-–—]\s+(is|are|will|would|does|do|can|could|should)\b"
+    # "I'm trying to cut our electricity use: how much does it draw on standby, and …"
+    r"|:\s+(how|what|why|when|where|which|who)\s+(much|many|long|\w+s|is|are|do|can|would)\b"
     # "If I wasn't happy with how you had handled my data, who would I actually contact …"
     r"|^\s*if\b[^?]*,\s+(how|what|why|when|where|which|who)\s+(would|should|do|does|can|could|"
     r"will)\s+(i|we)\b"
@@ -397,6 +399,9 @@ _WHATS_WRONG = re.compile(
     r"(?i)\bwhat (am|are) (i|we) doing wrong|\bwhat(?:'s| is) (going on|wrong|causing)"
     # "Is it the beans or the machine?": which cause
     r"|\b(?:is|was) it (?:the|my|our) [\w-]+(?: [\w-]+)? or (?:the|my|our) [\w-]+"
+    # "Is that what's doing it? … And is there anything else I should be checking?": the others
+    r"|\b(?:anything|what) else (?:(?:should|do|can|could|must) (?:i|we)|(?:i|we) (?:should|need "
+    r"to|ought to|must|could)) (?:be )?(?:check|look)"
 )
 _PROBLEM = re.compile(
     r"(?i)\b(can'?t|cannot|won'?t(?! (need|want|be (needing|using|wanting)))|doesn'?t|isn'?t|"
@@ -458,6 +463,7 @@ _DURATION = re.compile(
     r"(?i)\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|thirty|a|an|"
     r"a few|several)\s+(\w+\s+){0,2}(minutes?|hours?|days?|weeks?|months?|years?)\b"
 )
+_YEARS = re.compile(_DURATION.pattern.replace("minutes?|hours?|days?|weeks?|months?|", ""))
 _DAY_OF_MONTH = r"\d{1,2}(?:st|nd|rd|th)"
 _DATES_APART = re.compile(
     rf"(?i)\b(?:on|since) the {_DAY_OF_MONTH}\b[^.?!]{{0,80}}?\btoday(?:'s| is)(?: the)? "
@@ -476,7 +482,8 @@ def _states_a_time(text: str) -> bool:
 # "about 18 months after it was delivered … is that covered?": whether a time limit has passed.
 _ELAPSED = re.compile(_DURATION.pattern + r"\s+(ago|old|after|since|later)\b", re.IGNORECASE)
 _WITHIN = re.compile(
-    r"(?i)\b(covered|cover|warranty|guarantee|still|left|eligible|too late|in time|return|refund)\b"
+    r"(?i)\b(covered|cover|warranty|guarantee|still|left|eligible|too late|in time|return|refund|"
+    r"claim|claiming)\b"
 )
 # … a section for when a policy's limit has passed: "Outside the warranty", and a question about
 # that case ("Am I completely out of luck?")
@@ -842,6 +849,8 @@ SYNONYMS = {
     **dict.fromkeys(("twist", "twiddle", "rotate"), ("turn",)),
     # "I set it up in the app the day it arrived": "within 60 days of delivery"
     **dict.fromkeys(("arrived", "arrive", "arrives", "arrival"), ("delivery",)),
+    # "I'm ordering this Saturday: when will it leave?": "Orders placed on a weekend …"
+    **dict.fromkeys(("saturday", "sunday", "saturdays", "sundays"), ("weekend",)),
 }
 # … as terms: a term's one-word synonyms
 _SYNONYM_TERMS = {
@@ -1729,6 +1738,10 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
         prior = RANK_PRIOR[min(article.rank, len(RANK_PRIOR) - 1)]
         vocabulary = _vocabulary(article) if tried else set()
         off_colour = _off_sections(article, question, colours)
+        # "light's flashing blue": never the cause "the machine isn't in pairing mode"
+        holding = {
+            n for n in range(len(article.sections)) if _state_holds(article, n, question.latest)
+        }
         if article is answered_from:
             prior += ANSWERED_ARTICLE_BONUS
         # "How long do you keep the recipes I've saved?": the row the message names of a table
@@ -1746,7 +1759,7 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
         for unit in article.units:
             # not quotable alone, or a sentence pointing to another source ("see *Kettleby Brew
             # warranty*"): that one answers
-            if not _quotable(article, unit) or id(unit) in pointed:
+            if not _quotable(article, unit) or id(unit) in pointed or unit.section in holding:
                 continue
             held = _unit_terms(article, unit)
             if not says_without and unit.kind == "sentence":  # a message that says "without"
@@ -1801,9 +1814,11 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 bonus -= ALREADY_SAID_PENALTY
             if labels and any(label in _apostrophed(unit.text) for label in labels):
                 bonus += QUOTED_LABEL_BONUS  # "I tap 'Don't Allow'": "If you tapped "Don't Allow""
-            if _heading_label_said(article, unit, said_words) or _button_said(unit, pressed):
+            if _heading_label_said(article, unit, said_words):
                 bonus += QUOTED_LABEL_BONUS  # "The app just says No machine found.": the
                 # section headed 'During setup: "No machine found"'
+            if _button_said(unit, pressed):  # … and, of its causes, 'If you tapped "Don't
+                bonus += QUOTED_LABEL_BONUS  # Allow" …' for "I hit Don't Allow"
             if unit.section in headings_asked[id(article)]:
                 bonus += QUOTED_LABEL_BONUS  # "what happens if I lose my phone and I've lost
                 # the backup codes as well": the section "Lost your phone and your backup codes?"
@@ -1849,8 +1864,10 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 # the question names most completely ("dataset groups", not "columns in a
                 # dataset") before rows whose long keys merely mention its words
                 key = _row_key(unit)
-                if not _named_by_commonplace(key, keys_named, weights):  # "two Brews": not
-                    bonus += ROW_BONUS * _key_share(asked, key, aliases)  # "Brew history"
+                if not _named_by_commonplace(key, keys_named, weights) and not _placed_off_topic(
+                    article, unit, asked, aliases
+                ):  # "two Brews": not "Brew history"; "retiring to Spain": not shipping's "EU"
+                    bonus += ROW_BONUS * _key_share(asked, key, aliases)
                 bonus += ROW_BONUS
                 if _key_written_out(unit.text, said):  # "maximum number of dataset groups"
                     bonus += VERBATIM_KEY_BONUS
@@ -2456,6 +2473,18 @@ def _names(asked: set[str], key: set[str], aliases: dict) -> bool:
     return bool(key & asked) or any(a and a <= key for t in asked for a in aliases.get(t, ()))
 
 
+def _placed_off_topic(article: SourceArticle, unit: Unit, asked: set[str], aliases: dict) -> bool:
+    """The row's key is named only as a place ("We're retiring to Spain": *European Union*) and
+    the question asks nothing its table or article is about (a cost, a delivery, shipping): the
+    shipping rates answer nothing about using the machine there."""
+    key = _row_key(unit)
+    if key & asked or not _names(asked, key, aliases):
+        return False
+    header = article.sections[unit.section].blocks[unit.block].header
+    topic = _text_terms(article.title) | (_text_terms(header[0]) if header else frozenset())
+    return not (topic - key) & asked
+
+
 def _named_by_commonplace(key: set[str], named: set[str], weights: dict[str, float]) -> bool:
     """Part of the row's key is named, only by a word most articles hold (the product's name:
     "one Brew in the kitchen" does not name the row "Brew schedules")."""
@@ -2877,6 +2906,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         picked.insert(0, unit)
         composed[id(unit)] = lines
     _one_quote_per_list(picked, composed, question)
+    _one_table_per_block(picked, composed)
     parts: list[str] = []
     used = [(p.article, p.unit) for p in picked]
     for n, scored in enumerate(picked):
@@ -2948,8 +2978,14 @@ def _time_limit(
 ) -> Scored | None:
     """A message that says how old something is and asks whether it is still covered ("about
     20 months old … would the warranty cover a dodgy sensor?") and a reply that states no time:
-    the answer's article's best unit that states one, so the customer can check their case."""
-    if not _still_within(question) or _DURATION.search(quoted):
+    the answer's article's best unit that states one, so the customer can check their case. A
+    machine "just over two years old" is not measured against "within 10 working days" that a
+    claim's steps state: for years told, the reply must state years."""
+    if (
+        not _still_within(question)
+        or _YEARS.search(quoted)
+        or (not _YEARS.search(question.latest) and _DURATION.search(quoted))
+    ):
         return None
     article = picked[0].article
     return next(
@@ -4080,6 +4116,34 @@ def _one_quote_per_list(
         composed[id(p)] = _list_items(p, items[key])
 
 
+def _one_table_per_block(picked: list[Scored], composed: dict[int, list[str]]) -> None:
+    """Rows of one table that several units of the reply quote ("Will my UK machine work in
+    Spain? … how much does it draw on standby?": *Mains voltage*, then *Standby power*): one
+    table, where the first is, with every quoted row in table order; a later row's stated value
+    and notes stay where they answer (a note quoted already is not said twice)."""
+    first: dict[tuple, tuple[Scored, str]] = {}
+    for p in picked:
+        if p.unit.kind != "row":
+            continue
+        block = p.article.sections[p.unit.section].blocks[p.unit.block]
+        assert block.header is not None
+        key = (id(p.article), p.unit.section, p.unit.block)
+        head = "\n".join(block.header)
+        table = next((t for t in composed[id(p)] if t.startswith(head)), None)
+        if table is None:
+            continue
+        if key not in first:
+            first[key] = (p, table)
+            continue
+        earlier, quoted = first[key]
+        rows = {*quoted.splitlines()[2:], *table.splitlines()[2:]}
+        merged = "\n".join([*block.header, *(r for r in block.items if r in rows)])
+        parts = composed[id(earlier)]
+        parts[parts.index(quoted)] = merged
+        first[key] = (earlier, merged)
+        composed[id(p)] = [t for t in composed[id(p)] if t != table]
+
+
 def _other_fixes(article: SourceArticle, unit: Unit, question: Question) -> list[str]:
     """An error page of numbered causes ("Cause 1: Air in the water line", "Cause 2: …"), asked
     how to fix the error it names: after the cause that fits best, each other cause, what it is
@@ -4250,7 +4314,7 @@ def _sibling_causes(
     }
     named |= {n for n in siblings if described[n] and (n not in lacking or n in ended)}
     # … and one whose state the message says holds ("The blue light is flashing") is ruled out
-    holding = {n for n in lacking - ended if described[n]}
+    holding = {n for n in siblings if _state_holds(article, n, question.latest)}
     for n in sorted(siblings, key=lambda n: n not in named):
         section = article.sections[n]
         if n in off_colour or n in holding:
@@ -4290,6 +4354,20 @@ _ENDED = re.compile(
     r"(?i)\b(?:stopped|no longer|not \w+ any ?more|went (?:off|out)|gone (?:off|out)|"
     r"turned (?:itself )?off)\b"
 )
+
+
+def _state_holds(article: SourceArticle, section: int, latest: str) -> bool:
+    """A cause headed by a state the machine lacks ("the machine isn't in pairing mode") whose
+    description's own words the message says hold ("light's flashing blue"), and not that they
+    ended ("it was flashing blue but it's stopped now"): not the customer's cause."""
+    path = article.sections[section].path
+    if not path or not _CAUSE_HEADING.match(path[-1]) or not _NOT_STATE.search(path[-1]):
+        return False
+    own = _description_words(article, section)
+    ended = any(
+        _ENDED.search(sentence) and own & _said_plainly(sentence) for sentence in _pieces(latest)
+    )
+    return not ended and len(own & _said_plainly(latest)) >= 2
 
 
 def _description_words(article: SourceArticle, section: int) -> frozenset[str]:
@@ -5035,6 +5113,11 @@ def _answers_to_each_question(
                 top = prose
         named_elsewhere = None
         own_best = top
+        # "… Will it work over there? And how much does it draw when it's sitting on standby?":
+        # the row that question names (*Standby power*) is not in a reply quoting another row of
+        # its table (*Mains voltage*)
+        if _row_named_apart(top, pieces[n], quoted, question.aliases):
+            chosen = [p for p in chosen if not _overlaps(top, [p])]
         if top.score > 0 and _in_reply(top, chosen, quoted):
             named_elsewhere = _row_named_elsewhere(top, ranked, chosen, quoted)
             top = _runner_up(ranked, top, chosen, quoted, meant) or named_elsewhere or top
@@ -5081,6 +5164,16 @@ def _answers_to_each_question(
         ):
             more.append(top)
     return more
+
+
+def _row_named_apart(top: Scored, piece: str, quoted: str, aliases: dict) -> bool:
+    """A table row the reply does not show, whose key the question's own words name (not its
+    story's)."""
+    return (
+        top.unit.kind == "row"
+        and normalise(plain(top.unit.text)) not in quoted
+        and _names(terms(_phrased(piece)), _row_key(top.unit), aliases)
+    )
 
 
 def _either_of_those(pieces: list[str]) -> list[str]:

@@ -2760,6 +2760,67 @@ CASES = [
         [],
         id="sa-1009 'does either of those matter?' asks about each thing told",
     ),
+    pytest.param(
+        # "retiring to Spain" named shipping's *European Union* row, which opened the reply; the
+        # standby question (after "…: how much") asked nothing, auto-off never came
+        "We're retiring to Spain in the spring and I'd like to take our Brew - it's the UK one. "
+        "Will it work over there? And I'm trying to cut our electricity use: how much does it "
+        "draw when it's sitting on standby, and can I make it switch itself off sooner than it "
+        "does now?",
+        (),
+        [
+            "A UK machine works in the EU with a plug adapter",
+            "| Standby power | 0.5 W |",
+            "anything from 10 to 120 minutes",
+        ],
+        ["International (DHL)", "£9.95"],
+        id="sa-1070 a place names no shipping row for a machine's use; ': how much' asks",
+    ),
+    pytest.param(
+        # the claim's steps state "10 working days", which had passed for the warranty's length
+        "The grinder on our Brew has just given up - it whirs for a second, then nothing. The "
+        "machine is just over two years old, but I did add it to the app the day it arrived, if "
+        "that changes anything. How do I go about claiming? We got rid of the original box ages "
+        "ago, so I'm not sure how we'd even send it anywhere.",
+        (),
+        ["Choose a collection date", "your warranty is extended to 3 years"],
+        [],
+        id="sa-1063 a machine years old: the warranty's length in years",
+    ),
+    pytest.param(
+        "There's a little pool of water under the Brew's water tank most mornings. I took the "
+        "tank off to have a look and the small rubber ring underneath, round the valve, has a "
+        "split in it. Is that what's doing it? Where would I get a new one? And is there "
+        "anything else I should be checking while I'm at it?",
+        (),
+        ["order a replacement tank seal", "If the tank sits at an angle"],
+        ["Water in front of the machine", "drip tray"],
+        id="sa-1078 'anything else I should be checking?' asks for the problem's other causes",
+    ),
+    pytest.param(
+        # the screen's message ("No machine found") named every cause below it alike, and the
+        # button the customer pressed counted no more: "the phone is too far away" answered
+        "I'm trying to add our Brew to the app on my iPhone but it just says No machine found. I "
+        "think when a pop-up asked about finding devices on my network I hit Don't Allow without "
+        "reading it. Also, my husband already set the machine up on his phone last year - do I "
+        "actually need to add it myself?",
+        (),
+        ["Privacy & Security > Local Network"],
+        ["stand within 2 metres"],
+        id="sa-1080 the button pressed and the screen's message count apart",
+    ),
+    pytest.param(
+        # "isn't in pairing mode" opened the reply though the light flashes blue
+        "Trying to set up the Brew from the living room with my Pixel (the kitchen's through two "
+        "walls but the router's in here so I thought that'd be better). The ring light's "
+        "flashing blue but the app keeps saying 'No machine found'. I'm a bit of a privacy nerd "
+        "so I always have a VPN running on the phone plus an ad blocker. Could any of that be "
+        "messing with it?",
+        (),
+        ["pause the VPN or ad blocker"],
+        ["pairing mode"],
+        id="sa-713 a cause whose lacking state the message says holds is never quoted",
+    ),
 ]
 
 
@@ -2841,6 +2902,19 @@ def test_a_row_named_only_by_the_product_name_does_not_open_the_reply(kettleby_u
     prepared = prepare(kettleby_url, real_embedder, latest)
     assert "Brew history" not in prepared.draft.text
     assert prepared.decision.action == Action.draft, prepared.decision.signals
+
+
+def test_rows_of_one_table_asked_apart_are_quoted_in_one_table(kettleby_url, real_embedder):
+    """sa-658 (dev): the weight asked with the whole message, the mains voltage by its own
+    question; the specifications table had been quoted twice, a row each."""
+    latest = (
+        "We're moving from Bristol to Lisbon in September and want to take the Brew with us. "
+        "Will our UK machine actually work in Portugal? Also how heavy is it - I'm working out "
+        "what goes in the car and what goes with the removal firm."
+    )
+    text = prepare(kettleby_url, real_embedder, latest).draft.text
+    assert text.count("| Specification | Kettleby Brew (KB-200) |") == 1, text
+    assert "| Weight | 8.2 kg |\n| Mains voltage |" in text, text
 
 
 def test_a_reply_never_says_a_paragraph_twice(kettleby_url, real_embedder):
