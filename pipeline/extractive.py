@@ -688,7 +688,9 @@ _TRIED = re.compile(
     r"|\b(?:it|the machine|the brew)\s+(?:was|has been|got)\s+(?:\w+\s+)?(?:descaled|cleaned|"
     r"primed|reset|replaced|rinsed|soaked|refilled)\b"
     # "the temperature already on Medium", "is still on Medium from when I had the dark beans"
+    # (not a version the phone runs: "an older iPhone still on iOS 15")
     r"|\b(?:already|still)\s+(?:on|at|set\s+(?:to|at|on))\b"
+    r"(?!\s+(?:an?\s+)?(?:ios|ipados|android|version|firmware)\b)"
 )
 # "What if it still won't go?", "and if that doesn't fix it?": what to do when no fix works
 _IF_STILL = re.compile(
@@ -786,6 +788,12 @@ _PLATFORMS = {
 _PHONES = frozenset(_all_terms("iphone pixel samsung galaxy oneplus xiaomi huawei motorola"))
 # What a brand before it names: the app or a product, not who bills ("billed by Kettleby")
 _PRODUCT_WORDS = frozenset({"app", "plus", "business", "subscription", "plan"})
+# Languages the help centre's list of the app's languages does not name
+_LANGUAGES = (
+    "portuguese polish welsh gaelic swedish danish norwegian finnish greek turkish russian "
+    "ukrainian romanian hungarian czech chinese mandarin cantonese japanese korean arabic hindi "
+    "urdu punjabi bengali tamil gujarati"
+)
 # Words a question and an article use for the same thing: a question's term counts as held when
 # a unit holds all the terms of one of its alternatives ("website": "web").
 SYNONYMS = {
@@ -849,6 +857,10 @@ SYNONYMS = {
     **dict.fromkeys(("twist", "twiddle", "rotate"), ("turn",)),
     # "I set it up in the app the day it arrived": "within 60 days of delivery"
     **dict.fromkeys(("arrived", "arrive", "arrives", "arrival"), ("delivery",)),
+    # "her phone is set up in Portuguese": "The app follows the language of your phone"
+    **dict.fromkeys(_LANGUAGES.split(), ("language",)),
+    # "Is the jug lost?": "If an item is still missing, let us know …"
+    "lost": ("missing",),
     # "I'm ordering this Saturday: when will it leave?": "Orders placed on a weekend …"
     **dict.fromkeys(("saturday", "sunday", "saturdays", "sundays"), ("weekend",)),
 }

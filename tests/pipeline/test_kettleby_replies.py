@@ -2821,6 +2821,28 @@ CASES = [
         ["pairing mode"],
         id="sa-713 a cause whose lacking state the message says holds is never quoted",
     ),
+    pytest.param(
+        # "still on iOS 15" read as a setting tried ("still on Medium"), which ruled out the
+        # sentence naming the iOS versions; "Portuguese" named no language
+        "I'm getting a Brew for my mother-in-law, who's moving in with us. Her phone is set up in "
+        "Portuguese and it's an older iPhone still on iOS 15. Will the app work on it, and will "
+        "it be in Portuguese? If not, could she just use the machine through my account instead "
+        "of having her own?",
+        (),
+        ["iOS 16 or later", "The app follows the language of your phone"],
+        [],
+        id="sa-1081 a phone's version is not a fix tried; a language named is a language",
+    ),
+    pytest.param(
+        "My order turned up yesterday with the beans and the descaler, but no milk jug, even "
+        "though it's on the order. I've just spotted a second tracking link in the dispatch "
+        "email, but when I click it there's nothing on it yet. Is the jug lost? And if it never "
+        "shows up, how long have I got to tell you?",
+        (),
+        ["sent in more than one parcel", "let us know within **7 days** of delivery"],
+        [],
+        id="sa-1082 'is the jug lost?' asks about a missing item",
+    ),
 ]
 
 
