@@ -61,6 +61,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache, partial
+from itertools import pairwise
 from math import fsum
 
 from autocrm.pipeline.articles import SourceArticle, Sources, normalise
@@ -660,6 +661,11 @@ _ABSENT = re.compile(
     r"|\b(?:haven't|hasn't|didn't|have not|has not|did not|never|(?:nobody|no one)(?:'s|\s+has))"
     r"\s+(?:changed|moved|replaced|touched)\s+"
     r"(?:the\s+|my\s+|our\s+)?([\w-]+(?:\s+(?:or|and)\s+(?:the\s+|my\s+|our\s+)?[\w-]+){0,3})"
+)
+# "Is that the problem?", "Could that be it?": what the sentence before says is suggested as the cause
+_SUGGESTED = re.compile(
+    r"(?i)^\W*(?:and |so )?(?:is|was|could|might|would|can) (?:that|this) (?:be )?(?:the (?:problem|"
+    r"cause|reason|issue|culprit)|it|why)\b"
 )
 _NEAR = re.compile(
     r"(?i)\b(?:phone|iphone|ipad|tablet|it)(?:'s|\s+is|\s+was)\s+(?:right\s+|just\s+)?"
@@ -1563,7 +1569,12 @@ def _negated(text: str) -> frozenset[str]:
             # was done, which the water's causes may answer: a preference is asked or wished
         found |= terms(_phrased(next((g for g in match.groups() if g), "")))
     asked = terms(" ".join(_asked_pieces(text)))
+    # "… and we've never touched the temperature. Is that the problem?": a cause suggested, not
+    # one ruled out
+    suggested = [p for p, after in pairwise(pieces) if _SUGGESTED.match(after)]
     for match in _ABSENT.finditer(text):
+        if any(match.group(0) in p for p in suggested):
+            continue
         found |= terms(next((g for g in match.groups() if g), "")) - asked
     for match in _UNWANTED.finditer(_phrased(text)):
         found |= terms(match.group(1)) - asked

@@ -2843,6 +2843,19 @@ CASES = [
         [],
         id="sa-1082 'is the jug lost?' asks about a missing item",
     ),
+    pytest.param(
+        # "never touched the temperature" ruled the temperature's causes out, though the next
+        # sentence asks whether it is the problem: only the sour side was answered
+        "Two of us, two very different coffees: I drink a light Ethiopian and my husband has a "
+        "dark Italian roast, and we swap the beans in the hopper depending on whose turn it is. "
+        "Lately his come out bitter and mine come out sour, and we've never touched the "
+        "temperature. Is that the problem? Where do I change it, and what should it be for each "
+        "of us?",
+        (),
+        ["Dark roasts turn bitter at high temperatures", "Medium (92 °C)", "High (96 °C)"],
+        [],
+        id="sa-1077 'never touched X. Is that the problem?' suggests X, rules nothing out",
+    ),
 ]
 
 
