@@ -464,7 +464,9 @@ _DURATION = re.compile(
     r"(?i)\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|thirty|a|an|"
     r"a few|several)\s+(\w+\s+){0,2}(minutes?|hours?|days?|weeks?|months?|years?)\b"
 )
-_YEARS = re.compile(_DURATION.pattern.replace("minutes?|hours?|days?|weeks?|months?|", ""))
+_YEARS = re.compile(  # … of years ("two years old", "a year"): _DURATION's units but years
+    _DURATION.pattern.replace("minutes?|hours?|days?|weeks?|months?|", "")
+)
 _DAY_OF_MONTH = r"\d{1,2}(?:st|nd|rd|th)"
 _DATES_APART = re.compile(
     rf"(?i)\b(?:on|since) the {_DAY_OF_MONTH}\b[^.?!]{{0,80}}?\btoday(?:'s| is)(?: the)? "
@@ -867,8 +869,6 @@ SYNONYMS = {
     **dict.fromkeys(_LANGUAGES.split(), ("language",)),
     # "Is the jug lost?": "If an item is still missing, let us know …"
     "lost": ("missing",),
-    # "I'm ordering this Saturday: when will it leave?": "Orders placed on a weekend …"
-    **dict.fromkeys(("saturday", "sunday", "saturdays", "sundays"), ("weekend",)),
 }
 # … as terms: a term's one-word synonyms
 _SYNONYM_TERMS = {
@@ -4329,12 +4329,7 @@ def _sibling_causes(
     own = {n: _description_words(article, n) for n in siblings}
     described = {n: len(own[n] & plainly) >= 2 for n in siblings}
     lacking = {n for n in siblings if _NOT_STATE.search(article.sections[n].path[-1])}
-    ended = {
-        n
-        for n in lacking
-        for sentence in _pieces(question.latest)
-        if _ENDED.search(sentence) and own[n] & _said_plainly(sentence)
-    }
+    ended = {n for n in lacking if _state_ended(own[n], question.latest)}
     named |= {n for n in siblings if described[n] and (n not in lacking or n in ended)}
     # … and one whose state the message says holds ("The blue light is flashing") is ruled out
     holding = {n for n in siblings if _state_holds(article, n, question.latest)}
@@ -4387,10 +4382,13 @@ def _state_holds(article: SourceArticle, section: int, latest: str) -> bool:
     if not path or not _CAUSE_HEADING.match(path[-1]) or not _NOT_STATE.search(path[-1]):
         return False
     own = _description_words(article, section)
-    ended = any(
-        _ENDED.search(sentence) and own & _said_plainly(sentence) for sentence in _pieces(latest)
-    )
-    return not ended and len(own & _said_plainly(latest)) >= 2
+    return not _state_ended(own, latest) and len(own & _said_plainly(latest)) >= 2
+
+
+def _state_ended(own: frozenset[str], latest: str) -> bool:
+    """A sentence of the message says a state described by ``own`` words ended ("it was
+    flashing blue but it's stopped now")."""
+    return any(_ENDED.search(s) and own & _said_plainly(s) for s in _pieces(latest))
 
 
 def _description_words(article: SourceArticle, section: int) -> frozenset[str]:
@@ -5139,9 +5137,8 @@ def _answers_to_each_question(
         # "… Will it work over there? And how much does it draw when it's sitting on standby?":
         # the row that question names (*Standby power*) is not in a reply quoting another row of
         # its table (*Mains voltage*)
-        if _row_named_apart(top, pieces[n], quoted, question.aliases):
-            chosen = [p for p in chosen if not _overlaps(top, [p])]
-        if top.score > 0 and _in_reply(top, chosen, quoted):
+        apart = _row_named_apart(top, pieces[n], quoted, question.aliases)
+        if top.score > 0 and not apart and _in_reply(top, chosen, quoted):
             named_elsewhere = _row_named_elsewhere(top, ranked, chosen, quoted)
             top = _runner_up(ranked, top, chosen, quoted, meant) or named_elsewhere or top
         if (
@@ -5151,7 +5148,8 @@ def _answers_to_each_question(
                 all(top.article is not p.article for p in chosen)
                 and not (answering[id(top.article)] >= 2 and _one_article(chosen))
             )
-            or _in_reply(top, chosen, quoted)  # the unit, its paragraph, list or table, or its text
+            # the unit, its paragraph, list or table, or its text
+            or (not apart and _in_reply(top, chosen, quoted))
             # a second procedure only for a question that asks how ("I want to change my
             # password" is answered by the reply's procedure, not by "Forgot your password")
             or (
