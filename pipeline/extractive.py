@@ -1676,6 +1676,7 @@ class Scored:
     coverage: float
     article: SourceArticle
     unit: Unit
+    row_bonus: float = 0.0  # of ``score``: what a table row gets for being named or a value asked
 
 
 @dataclass
@@ -1887,13 +1888,15 @@ def score_units(question: Question, sources: Sources) -> list[Scored]:
                 # the question names most completely ("dataset groups", not "columns in a
                 # dataset") before rows whose long keys merely mention its words
                 key = _row_key(unit)
+                row_bonus = ROW_BONUS
                 if not _named_by_commonplace(key, keys_named, weights) and not _placed_off_topic(
                     article, unit, asked, aliases
                 ):  # "two Brews": not "Brew history"; "retiring to Spain": not shipping's "EU"
-                    bonus += ROW_BONUS * _key_share(asked, key, aliases)
-                bonus += ROW_BONUS
+                    row_bonus += ROW_BONUS * _key_share(asked, key, aliases)
                 if _key_written_out(unit.text, said):  # "maximum number of dataset groups"
-                    bonus += VERBATIM_KEY_BONUS
+                    row_bonus += VERBATIM_KEY_BONUS
+                scored.append(Scored(cov + bonus + row_bonus, cov, article, unit, row_bonus))
+                continue
             scored.append(Scored(cov + bonus, cov, article, unit))
     scored = _intro_gives_way(_contrasted(scored, contrasted))
     scored = sorted(scored, key=_rank)
@@ -5265,8 +5268,12 @@ def _runner_up(
     where = bool(_WHERE_ASKED.search(piece))
     # (the other rows of the top one's table are not candidates: the reply quotes its row)
     others = [s for s in ranked[1:] if s.unit.kind != "row" or not _overlaps(s, [top])]
+    # a row the reply quotes is measured without its bonus, which chose it among its table's
+    # rows ("Is there a trial first … And your website lists everything in pounds - what will I
+    # be charged?": *Free trial* again, "Prices are in pounds sterling …" next)
+    best = top.score - top.row_bonus
     for other in others[: RUNNER_UP_CANDIDATES - 1]:
-        if other.score < RUNNER_UP_PLACE_RATIO * top.score:
+        if other.score < RUNNER_UP_PLACE_RATIO * best:
             break
         held = _unhyphened(_unit_terms(other.article, other.unit))
         # "the serial number where on earth is it": "The serial number is printed on the
@@ -5282,7 +5289,7 @@ def _runner_up(
                 place
                 or (
                     (wanted & held or _names_item(asked, held, other, chosen))
-                    and other.score >= RUNNER_UP_RATIO * top.score
+                    and other.score >= RUNNER_UP_RATIO * best
                 )
             )
         ):

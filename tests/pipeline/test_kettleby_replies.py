@@ -2856,6 +2856,32 @@ CASES = [
         [],
         id="sa-1077 'never touched X. Is that the problem?' suggests X, rules nothing out",
     ),
+    pytest.param(
+        # each later question's best unit was the *Free trial* row the reply quotes, and the next
+        # unit had to come within 0.8 of a score the row's bonus had made
+        "Hallo from Cologne! I'm on the free plan with the app on my Android phone and thinking "
+        "about trying Plus. Do I get any sort of report on how much coffee I'm drinking with it? "
+        "Is there a trial first, and do I have to hand over card details to get it? And your "
+        "website lists everything in pounds - what will I actually be charged here in Germany?",
+        (),
+        [
+            "| Usage reports |",
+            "You need to add a payment method to start a trial",
+            "show the price in your local currency",
+        ],
+        [],
+        id="sa-1067 a quoted row is measured without its bonus for the next unit",
+    ),
+    pytest.param(
+        "We're having a new kitchen fitted and I want the Brew hidden away on a pull-out shelf "
+        "inside a tall larder unit. The fitter needs its width, depth and height, and wants to "
+        "know if we need extra clearance above it. Also, because it'll be out of sight behind a "
+        "door, I'm worried it'll get left on all day - does it switch itself off?",
+        (),
+        ["24 x 43 x 36 cm", "leave room above it to lift the lid", "anything from 10 to 120"],
+        [],
+        id="sa-1005 the clearance above, beside the dimensions row",
+    ),
 ]
 
 
