@@ -725,7 +725,8 @@ _ELSE = re.compile(
 # return it"); and what was done without helping ("I've pulled the plug for 30 seconds twice now
 # and it's made no difference")
 _STILL = re.compile(
-    r"(?i)\b(?:still|already|(?:made|makes|making) (?:no|zero) difference"
+    # (not "already" closing a sentence: "the kettle is furring up already" is how soon)
+    r"(?i)\b(?:still|already(?!\s*(?:[.!?]|$))|(?:made|makes|making) (?:no|zero) difference"
     r"|(?:did ?n[o']t|does ?n[o']t|has ?n[o']t) (?:help|work|fix (?:it|anything)|change anything)"
     r"|no (?:luck|joy))\b"
 )

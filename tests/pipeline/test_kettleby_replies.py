@@ -2882,6 +2882,19 @@ CASES = [
         [],
         id="sa-1005 the clearance above, beside the dimensions row",
     ),
+    pytest.param(
+        # "the kettle is furring up already" read as a fix already tried, so "I did the strip
+        # test from the box" ruled out every row that names the strip: the reply was the
+        # on-machine sentence alone
+        "We've just moved from Devon to Kent and the kettle is furring up already. I did the "
+        "strip test from the box and got four red squares. What level should I set in the app, "
+        "and where is that setting? I keep the filter in, by the way - my husband reckons it "
+        "doesn't actually make any difference to how often we need to descale. Is he right?",
+        (),
+        ["| Very hard (over 21 °dH) | 4 red squares |"],
+        [],
+        id="sa-1038 'already' closing a sentence is how soon, not a fix tried",
+    ),
 ]
 
 
