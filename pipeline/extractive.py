@@ -602,6 +602,7 @@ _PLACED = r"(?:on|in|under|underneath|inside|behind|beneath|at|next to|beside|be
 # "The grind dial is on top of the bean hopper": where a part (of two or three words) is
 _PART_PLACED = re.compile(rf"^The ((?:[a-z]+ ){{1,2}}[a-z]+) (?:is|are|sits) {_PLACED}")
 # "where on earth is it?", "where do I find it?": a place asked; a sentence that says one
+_WHERE = re.compile(r"(?i)\bwhere\b")
 _WHERE_ASKED = re.compile(r"(?i)\b(?:some|any)?where\b")  # "is there somewhere in the app …?"
 _PLACE_SAID = re.compile(
     rf"(?i)\b(?:printed|located|found|shown|written|stamped|engraved|listed|is|are)\s+{_PLACED}"
@@ -5179,6 +5180,9 @@ def _answers_to_each_question(
                 )
             )
             or _heading_names(top, pieces[n])
+            # "where is that setting?" beside a quoted row: the procedure that says where
+            # ("… open **Settings > Maintenance > Water hardness** and choose the level")
+            or (top is not own_best and top.unit.kind == "steps")
             # "What's the free limit?" with "300 recipes saved": the row whose key the message
             # names, for a question of a value (a table row means little to the model)
             or (
@@ -5283,7 +5287,9 @@ def _runner_up(
         text = plain(other.unit.text)
         place = where and asked & held and bool(_PLACE_SAID.search(text) or _MENU_PATH.search(text))
         if (
-            other.unit.kind != "steps"
+            # a procedure only for where a setting is ("where is that setting?", not "is my card
+            # number going to be anywhere in the file?")
+            (other.unit.kind != "steps" or (place and _WHERE.search(piece)))
             and any(other.article is p.article for p in chosen)
             and not _in_reply(other, chosen, quoted)
             and (

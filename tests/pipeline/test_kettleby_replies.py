@@ -2885,15 +2885,16 @@ CASES = [
     pytest.param(
         # "the kettle is furring up already" read as a fix already tried, so "I did the strip
         # test from the box" ruled out every row that names the strip: the reply was the
-        # on-machine sentence alone
+        # on-machine sentence alone; "where is that setting?" gets the procedure whose step says
+        # where, beside the quoted row
         "We've just moved from Devon to Kent and the kettle is furring up already. I did the "
         "strip test from the box and got four red squares. What level should I set in the app, "
         "and where is that setting? I keep the filter in, by the way - my husband reckons it "
         "doesn't actually make any difference to how often we need to descale. Is he right?",
         (),
-        ["| Very hard (over 21 °dH) | 4 red squares |"],
+        ["| Very hard (over 21 °dH) | 4 red squares |", "Settings > Maintenance > Water hardness"],
         [],
-        id="sa-1038 'already' closing a sentence is how soon, not a fix tried",
+        id="sa-1038 'already' closing a sentence is how soon; 'where is that setting?': the steps",
     ),
 ]
 
