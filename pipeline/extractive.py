@@ -601,8 +601,8 @@ _SEE = re.compile(
 _PLACED = r"(?:on|in|under|underneath|inside|behind|beneath|at|next to|beside|below|above)\b"
 # "The grind dial is on top of the bean hopper": where a part (of two or three words) is
 _PART_PLACED = re.compile(rf"^The ((?:[a-z]+ ){{1,2}}[a-z]+) (?:is|are|sits) {_PLACED}")
+_WHERE = re.compile(r"(?i)\bwhere\b")  # "where is that setting?", not "anywhere in the file"
 # "where on earth is it?", "where do I find it?": a place asked; a sentence that says one
-_WHERE = re.compile(r"(?i)\bwhere\b")
 _WHERE_ASKED = re.compile(r"(?i)\b(?:some|any)?where\b")  # "is there somewhere in the app …?"
 _PLACE_SAID = re.compile(
     rf"(?i)\b(?:printed|located|found|shown|written|stamped|engraved|listed|is|are)\s+{_PLACED}"
