@@ -194,6 +194,8 @@ _HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not 
     r"(go|run|talk|walk) (me |us )?through (it|this|that|everything|the whole thing)\b.{0,30}"
     r"\bfrom the (very )?(beginning|start)|"
     r"what'?s the (process|procedure|drill)|what is the (process|procedure)|"
+    # "Is there a quick routine I should be doing each time I use it?"
+    r"is there an? ([\w-]+ ){0,2}routine\b|"
     r"where (do|can|would) (i|we) (actually |even )?(go to )?"
     r"(change|update|edit|find|turn|set|cancel|send|download|export|request)|"
     # "And where on the site do I actually do it?" (not "Where do I do that?": what to tap may
@@ -295,6 +297,9 @@ _QUESTION_FORMS = (
     r"|\s[-–—]\s+(is|are|will|would|does|do|can|could|should)\b"
     # "I'm trying to cut our electricity use: how much does it draw on standby, and …"
     r"|:\s+(how|what|why|when|where|which|who)\s+(much|many|long|\w+s|is|are|do|can|would)\b"
+    # "… the tracking link shows nothing at all yet, is that normal" (no question mark)
+    r"|,\s*(is|was|are|does|should)\s+(that|this|it)\s+(normal|ok|okay|right|usual|expected|fine)"
+    r"\s*[.!]*\s*$"
     # "If I wasn't happy with how you had handled my data, who would I actually contact …"
     r"|^\s*if\b[^?]*,\s+(how|what|why|when|where|which|who)\s+(would|should|do|does|can|could|"
     r"will)\s+(i|we)\b"
@@ -346,6 +351,8 @@ _COULD_THAT_BE_IT = re.compile(
     r"them) be (it|why|the (cause|reason|problem|culprit)|to blame|"
     # "I always have a VPN running plus an ad blocker. Could any of that be messing with it?"
     r"(messing|interfering|getting in the way|causing|affecting|blocking))\b"
+    # "I've also got NordVPN running on my phone, if that makes any difference?"
+    r"|\b(if|whether|does) (that|this|it) makes? (any|a) difference\b"
 )
 # … or asks how to do what the sentence before says: "I'm ready to close the account for good.
 # How do I actually do it in the app?"
@@ -517,6 +524,10 @@ _LAST_RESORT = re.compile(
 )
 LAST_RESORT_BONUS = 0.3
 _DENIES = re.compile(r"(?i)\bnot\b|n't\b|\bnever\b")
+# A caution on doing something: "Only turn the dial while the grinder is running, …" (its
+# action: "turn the dial")
+_CAUTION = re.compile(r"(?i)^\W*only\s+(\w+\s+(?:the\s+|your\s+)?[\w-]+)\s+(?:while|when|once)\b")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # not a correction: a warning ("Don't unplug it …") or a condition ("… if you don't have …")
 _WARNING = re.compile(r"(?i)^\W*(don't|do not|never|when|only)\b|\bif\b")
 # a code the message says came back, and a list for a code that does
@@ -627,6 +638,9 @@ _NEGATED = re.compile(
     # "rather than me downloading a zip": not the self-service export
     r"|\b(?:rather than|instead of)\s+(?:me\s+|us\s+)?([\w-]+(?:\s+(?:for|on)\b)?"
     r"(?:\s+(?:a\s+|an\s+|the\s+)?[\w-]+)?)"
+    # "Not the big weekly soak, just the everyday bit."
+    r"|(?:^|[.?!]\s+)not\s+(?:the\s+|a\s+|an\s+)?((?:[\w-]+\s+){0,2}[\w-]+)\s*[,;]\s*"
+    r"(?:just|only|but)\b"
 )
 # A wish ("I'd like Kettleby to send my data straight to them rather than me downloading a zip")
 _WISH = re.compile(
@@ -690,8 +704,10 @@ _TRIED = re.compile(
     r"(?:tried|done|did|checked|re-?\w+ed|cleaned|descaled|replaced|updated|changed|removed|"
     r"unplugged|switched|turned|primed|rinsed|soaked|followed|tested|swapped|cleared|allowed|pulled|"
     r"taken|took|pressed|held|filled|emptied|ran|cancell?ed)\b"
-    # "One thing I did notice - …": what was seen, not done
-    r"(?!\s+(?:notice|see|spot|find|hear|read|wonder|think|realise|realize)\b)"
+    # "One thing I did notice - …": what was seen, not done; "I did put a new filter in this
+    # week though": what happened, a clue to the cause
+    r"(?!\s+(?:notice|see|spot|find|hear|read|wonder|think|realise|realize|put|fit|install|"
+    r"add|buy|get|move|use)\b)"
     r"|^\s*(?:tried|done|checked)\b"
     # "it was descaled a fortnight ago": done, by whoever did it
     r"|\b(?:it|the machine|the brew)\s+(?:was|has been|got)\s+(?:\w+\s+)?(?:descaled|cleaned|"
@@ -982,6 +998,36 @@ _PHRASES = (
     ),
     # "what should I be doing after each latte?": "After every use"
     (re.compile(r"(?i)\b(after|following) each\b"), r"\1 every"),
+    (  # "setting up the Brew from the sofa (it's in the kitchen at the other end of the house)":
+        # the phone is too far away
+        re.compile(
+            r"(?i)\b(?:from|at|in) the (?:other|far) end of the (?:house|flat|building|garden)\b"
+            r"|\bfrom (?:the|my|our) (?:sofa|couch|bed|garden|bedroom|living room|lounge)\b"
+            r"|\bin (?:a|another) (?:different )?room\b"
+        ),
+        partial(_and_named, "far away"),
+    ),
+    (  # "are they properly gone or sitting on a server somewhere?": what backups keep
+        re.compile(
+            # (not "has actually gone through": done)
+            r"(?i)\b(?:properly|really|actually|truly|permanently) (?:gone|deleted|erased|wiped)\b"
+            r"(?!\s+through)|\bgone for good\b|\bon (?:a|your|some) servers? somewhere\b"
+        ),
+        partial(_and_named, "backups"),
+    ),
+    # "Do I have to redo the whole thing?": "start again from step 3"
+    (
+        re.compile(
+            r"(?i)\b(?:redo|re-do|do (?:it|the whole thing|everything|it all) (?:again|over)|"
+            r"start (?:all )?over)\b"
+        ),
+        "start again",
+    ),
+    # "Is there a quick routine I should be doing each time I use it?": "After every use"
+    (
+        re.compile(r"(?i)\b(?:each|every) time (?:i|we|you) use (?:it|one|them)\b"),
+        "after every use",
+    ),
     (  # "Can I just email from my work address instead?": "If you write from a different address"
         re.compile(
             r"(?i)\bfrom (?:my|a|an|another|our|his|her|their) (?:work|personal|other|new|second|"
@@ -1358,12 +1404,14 @@ class Question:
 
     def asked_parts(self, sources: Sources) -> list[dict[str, float]]:
         """Each sentence that asks, as its own weights, when the message asks more than one thing
-        ("Can I send it from my work email? Also is there a fee?")."""
+        ("Can I send it from my work email? Also is there a fee?"), as the article words it: "I'd
+        rather pay monthly" is "I want to pay monthly", which asks."""
+        return self.weights_of(sources, self.asked_pieces(_phrased(self.latest)))
+
+    def weights_of(self, sources: Sources, pieces: list[str]) -> list[dict[str, float]]:
+        """Each piece's weights (the weights of the words it holds)."""
         weights = self.weights(sources)
-        return [
-            {t: weights[t] for t in terms(p) if t in weights}
-            for p in self.asked_pieces(_phrased(self.latest))
-        ]
+        return [{t: weights[t] for t in terms(p) if t in weights} for p in pieces]
 
     def asked_pieces(self, text: str | None = None) -> list[str]:
         """The sentences of the newest message (or ``text``) that ask, when it asks more than
@@ -2168,6 +2216,16 @@ def _direction(article: SourceArticle, unit: Unit, order: dict[str, int]) -> int
     return _said_order(terms(match.group(1)), terms(match.group(2)), order)
 
 
+def _compares(scored: Scored) -> bool:
+    """The unit names both sides of its section's "from A to B" heading."""
+    path = scored.article.sections[scored.unit.section].path
+    match = _FROM_TO.search(path[-1]) if path else None
+    held = _text_terms(plain(scored.unit.text))
+    return match is not None and all(
+        terms(match.group(n)) and terms(match.group(n)) <= held for n in (1, 2)
+    )
+
+
 def _said_order(a: set[str], b: set[str], order: dict[str, int]) -> int:
     """+1 when the message (``order``: ``_first_said``) names the one term of ``a`` before the
     one of ``b``, −1 when after, 0 when it does not name both."""
@@ -2820,7 +2878,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         if (
             _in_reply(other, picked, quoted)  # its block, or its words (a lead-in)
             or (excerpt and other.article is best.article)
-            or _direction(other.article, other.unit, order) < 0  # "from monthly to yearly"
+            # "from monthly to yearly" (not its comparison of the two: "Yearly plans cost about
+            # 17% less than paying monthly", which answers either way)
+            or (_direction(other.article, other.unit, order) < 0 and not _compares(other))
             or two_procedures
             # another article's procedure only for a message that asks how ("We emptied the tank
             # … all I get is E4 … Where do I start?" is not asking how to descale)
@@ -2860,7 +2920,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
             take(other)
     # A question of several that no unit answers by its words ("will the app run on it?" where
     # the article says "works on iPhone … with iOS 16 or later"): its closest unit by meaning.
-    for other in _parts_by_meaning(question, parts_asked, picked, ranked, sources, quoted):
+    for other in _parts_by_meaning(question, picked, ranked, sources, quoted):
         take(other)
     for other in _answers_to_each_question(question, picked, sources, quoted):
         take(other)
@@ -2902,6 +2962,9 @@ def answer(question: Question, sources: Sources) -> Answer | None:
     warning = _against_plan(question, picked, ranked, quoted)
     if warning is not None:
         take(warning)
+    caution = _caution_for_fix(picked, quoted)
+    if caution is not None:
+        take(caution)
     # A quoted passage that names what to do ("For anything else, make a privacy request.") in
     # an article with a section on how to do it ("How to make a privacy request"): that section.
     for other in _how_to_sections(picked, composed, ranked):
@@ -3668,6 +3731,23 @@ def _against_plan(
     return best if of_plan and of_message >= PLAN_MIN_SHARED else None
 
 
+def _caution_for_fix(picked: list[Scored], quoted: str) -> Scored | None:
+    """A fix the reply quotes ("**Fix:** turn the grind dial one step finer.") and what the
+    answer's article says about doing it ("Only turn the dial while the grinder is running,
+    otherwise you can jam the burrs."): the customer needs it before they turn the dial."""
+    article = picked[0].article
+    fixes = [terms(s) for s in _SENTENCE_END.split(quoted) if _FIX.match(s)]
+    for unit in article.units:
+        caution = _CAUTION.match(plain(unit.text)) if unit.kind == "sentence" else None
+        if (
+            caution
+            and any(terms(caution.group(1)) <= fix for fix in fixes)
+            and normalise(plain(unit.text)) not in quoted
+        ):
+            return Scored(0.0, 0.0, article, unit)
+    return None
+
+
 def _with_antecedent(article: SourceArticle, unit: Unit) -> str:
     """A sentence alone, or with the sentence before it in its paragraph when it points back."""
     items = article.sections[unit.section].blocks[unit.block].items
@@ -4323,7 +4403,8 @@ def _sibling_causes(
     ]
     # a cause the message names by a word no other part of the article holds ("I also have a
     # VPN on my phone") before the others, whatever its place
-    plainly = _said_plainly(question.latest)
+    # (in the article's words: "from the sofa … at the other end of the house": "too far away")
+    plainly = _said_plainly(_phrased(question.latest))
     named = {n for n in siblings if _own_heading_words(article, n) & plainly}
     # … or by two words only its cause's description holds ("the machine's in the kitchen …
     # through two walls": "… a short range through kitchen walls"): told, so quoted whatever
@@ -4999,7 +5080,6 @@ def _answers_a_part(
 
 def _parts_by_meaning(
     question: Question,
-    parts: list[dict[str, float]],
     picked: list[Scored],
     ranked: list[Scored],
     sources: Sources,
@@ -5007,10 +5087,14 @@ def _parts_by_meaning(
 ) -> list[Scored]:
     """For each question of the message the picked units answer less than ``PART_ANSWERED`` of,
     the unit of the best article closest to it in meaning, when close enough."""
-    if sources.similarity_to is None or not parts:
+    # the message's own questions, each beside its words (in the article's words: "Would that wipe
+    # my old shop invoices too?" holds "erase")
+    asked = question.asked_pieces()
+    if sources.similarity_to is None or not asked:
         return []
     article, aliases, more = picked[0].article, question.aliases, []
-    pieces = zip(question.asked_pieces(), question.asked_in_context(), parts, strict=False)
+    parts = question.weights_of(sources, [_phrased(p) for p in asked])
+    pieces = zip(asked, question.asked_in_context(), parts, strict=True)
     for piece, in_context, part in pieces:
         chosen = [*picked, *more]
         if len(chosen) >= MAX_UNITS:
@@ -5040,10 +5124,14 @@ def _parts_by_meaning(
             and not part.keys() & _vocabulary(article)
         ):
             in_context = question.opening_and(in_context)
-        probes = [probe_text(s.article.title, s.article.sections, s.unit) for s in candidates]
+        # … and the reply's own units of that article: one of them closer in meaning answers it
+        # already ("Would that wipe my old shop invoices too?": "Some records, such as invoices
+        # …, must be kept by law", not "Only the account owner can delete a Business account")
+        own = [s for s in chosen if s.article is article]
+        probes = [probe_text(article.title, article.sections, s.unit) for s in [*candidates, *own]]
         cosines = sources.similarity_to(probes, in_context)
-        cosine, closest = max(zip(cosines, candidates, strict=True), key=lambda cs: cs[0])
-        if cosine >= PART_MEANING:
+        cosine, closest = max(zip(cosines, candidates, strict=False), key=lambda cs: cs[0])
+        if cosine >= PART_MEANING and cosine > max(cosines[len(candidates) :], default=0.0):
             more.append(closest)
     return more
 

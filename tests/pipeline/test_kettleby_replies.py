@@ -2896,6 +2896,122 @@ CASES = [
         [],
         id="sa-1038 'already' closing a sentence is how soon; 'where is that setting?': the steps",
     ),
+    pytest.param(
+        # the article's intro alone: "each time I use it" is "After every use", "a quick routine"
+        # asks for steps, and "Not the big weekly soak, just …" rules the deep clean out
+        "I've got into making flat whites most mornings and the steam wand is already getting "
+        "crusty bits of dried milk on it. Is there a quick routine I should be doing each time I "
+        "use it? Not the big weekly soak, just the everyday bit.",
+        (),
+        ["Wipe the wand with a damp cloth straight after frothing", "swing it back to its resting"],
+        ["Unscrew the frothing tip"],
+        id="sa-1096 'each time I use it', 'a quick routine', 'Not the …, just …'",
+    ),
+    pytest.param(
+        # "I did put a new filter in this week though" read as a fix already tried: the filter's
+        # cause was ruled out, and it is the one a new filter points to
+        "E4 again on the Brew, pump buzzing away and hardly anything coming out. I've already "
+        "done the hot-water-button priming thing and I descaled it on Sunday, so it's not that. I "
+        "did put a new filter in this week though. Oh, and the kids keep rinsing milky cups out "
+        "in the tank (don't ask). Anything else I can try before I ring you?",
+        (),
+        ["Take the filter out of the tank and make a drink without it", "Press the valve"],
+        ["Hold the Hot water button for 5 seconds to prime the pump"],
+        id="sa-1112 'I did put a new filter in' is what happened, not a fix tried",
+    ),
+    pytest.param(
+        # "…, is that normal" without a question mark was not read as asking: only the discount
+        # codes were answered
+        "two things - can I use my newsletter code AND the one my friend sent me on the same "
+        "order? and my beans order got dispatched this morning but the tracking link shows "
+        "nothing at all yet, is that normal",
+        (),
+        ["only one discount code can be used per order", "Tracking can take up to 24 hours"],
+        [],
+        id="sa-1114 a closing ', is that normal' asks",
+    ),
+    pytest.param(
+        # "redo the whole thing" is "start again": the sentence that says from which step
+        "Right, I got as far as the rinse but then my daughter switched it off at the plug and "
+        "the orange drop is still showing. Do I have to redo the whole thing? Also once it's all "
+        "done, is a slight chemical smell in the first coffee something to worry about?",
+        (
+            (
+                "customer",
+                "We never connected our Brew to the app. How do I descale it just using the "
+                "machine?",
+            ),
+            (
+                "agent",
+                "Take the water filter out of the tank, pour one sachet of descaler into the tank "
+                "and fill it with water up to the MAX line. Press and hold the Steam and Hot water "
+                "buttons together for 5 seconds until the ring light pulses orange, put a "
+                "container under the spout and press the Brew button.",
+            ),
+        ),
+        ["start again from step 3", "A faint descaler smell in the first cup"],
+        [],
+        id="sa-1116 'redo the whole thing' is 'start again'",
+    ),
+    pytest.param(
+        # each question's words were matched with another question's unit (the "I'd rather"
+        # sentence asks as the article words it, not as the customer does), and the invoices
+        # question, answered already, brought the Business accounts section
+        "Thinking of deleting my Kettleby account altogether. Would that wipe my old shop "
+        "invoices too? I'd rather nothing was left. And my husband uses the Brew every morning "
+        "with the buttons - will it stop working once the account's gone?",
+        (),
+        ["invoices for things you bought, must be kept by law", "keeps working with its buttons"],
+        ["Only the account owner can delete a Business account"],
+        id="sa-1108 a question answered already by the reply's closest unit adds nothing",
+    ),
+    pytest.param(
+        # "from the sofa … at the other end of the house" is the phone too far away, and "if
+        # that makes any difference?" asks about the causes: only the VPN's was quoted
+        "Trying to set up the Brew from the sofa (it's in the kitchen at the other end of the "
+        "house). The light's flashing blue but the app just keeps saying No machine found. I've "
+        "also got NordVPN running on my phone, if that makes any difference?",
+        (),
+        ["pause the VPN or ad blocker", "stand within 2 metres of the machine"],
+        ["hold the Power button for 3 seconds again"],
+        id="sa-1109 'at the other end of the house' is too far away",
+    ),
+    pytest.param(
+        # the fix says to turn the grind dial; the article's caution on turning it was not quoted
+        "Since I switched to a light roast from a little roastery in town my coffee has come out "
+        "really sharp and sour. The beans are super fresh, roasted three days ago! Grind's on 7 "
+        "if that helps. What am I doing wrong?",
+        (),
+        ["turn the grind dial one step finer", "Only turn the dial while the grinder is running"],
+        [],
+        id="sa-1110 a quoted fix brings the article's caution on doing it",
+    ),
+    pytest.param(
+        # "are they properly gone or sitting on a server somewhere?" asks about the backups
+        "I'm having a bit of a digital clear-out. If I delete some old recipes and schedules in "
+        "the app, how long do you hang on to them - are they properly gone or sitting on a server "
+        "somewhere? Also I had a long back-and-forth with your support team last year about a "
+        "leak, how long do you keep those chats?",
+        (),
+        [
+            "Until you delete them or delete your account",
+            "3 years after the conversation is closed",
+            "Deleted data can remain in our encrypted backups for a short time",
+        ],
+        [],
+        id="sa-1103 'properly gone' asks what the backups keep",
+    ),
+    pytest.param(
+        # … and "has actually gone through" is done, not gone: read as backups, it opened the
+        # reply with the web cancellation steps and the cancellation article's notes
+        "I'm planning to delete my Kettleby account. I pay for Plus on your website, not through "
+        "Apple or Google. Will deleting the account stop the monthly payments, or do I need to "
+        "cancel separately? And how will I know the deletion has actually gone through?",
+        (),
+        ["Cancel any paid subscription first."],
+        ["Deleting the app from your phone"],
+        id="sa-528 'has actually gone through' is not 'properly gone'",
+    ),
 ]
 
 
