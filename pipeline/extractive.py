@@ -295,6 +295,9 @@ _QUESTION_FORMS = (
     r"btw|incidentally)[,:]?\s+)*({opening})\b"
     r"(?!\s+(that|this|it|so)\s*[-–—,.!:;])"  # "Did that - water came out …": I did
     r"|\s[-–—]\s+(is|are|will|would|does|do|can|could|should)\b"
+    # "my machine sends you error logs and a cup count - how long do you hang on to those"
+    r"|\s[-–—]\s+(how|what|why|when|where|which|who)\s+(much|many|long|often|is|are|do|does|did|"
+    r"can|could|would|will|should)\b"
     # "I'm trying to cut our electricity use: how much does it draw on standby, and …"
     r"|:\s+(how|what|why|when|where|which|who)\s+(much|many|long|\w+s|is|are|do|can|would)\b"
     # "… the tracking link shows nothing at all yet, is that normal" (no question mark)

@@ -3012,6 +3012,21 @@ CASES = [
         ["Deleting the app from your phone"],
         id="sa-528 'has actually gone through' is not 'properly gone'",
     ),
+    pytest.param(
+        # "… a cup count - how long do you hang on to those" was not read as asking, so the
+        # message's questions were one: the inactive accounts went unanswered
+        "I hardly use the Kettleby app any more and I'm on the free plan. If I just stop signing "
+        "in, do you eventually delete the account yourselves, and would I get any warning? Also, "
+        "my machine sends you error logs and a cup count - how long do you hang on to those, and "
+        "do you do anything else with them?",
+        (),
+        [
+            "haven't signed in for 3 years, we'll delete it",
+            "24 months from when they were recorded",
+        ],
+        [],
+        id="sa-1071 '- how long do you …' asks",
+    ),
 ]
 
 
