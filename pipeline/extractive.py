@@ -1018,6 +1018,11 @@ _PHRASES = (
         ),
         partial(_and_named, "backups"),
     ),
+    # "the app seems to nag me to descale constantly": the reminders
+    (
+        re.compile(r"(?i)\b(?:nag\w*|pester\w*|keeps? (?:telling|asking|prompting) me)\b"),
+        partial(_and_named, "reminders"),
+    ),
     # "Do I have to redo the whole thing?": "start again from step 3"
     (
         re.compile(

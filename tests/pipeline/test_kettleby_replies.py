@@ -3027,6 +3027,19 @@ CASES = [
         [],
         id="sa-1071 '- how long do you …' asks",
     ),
+    pytest.param(
+        # "the app seems to nag me to descale constantly - is that why?": the reminders, which
+        # the factory setting explains
+        "finally did the test strip that came in the box (only took me 8 months lol) and it's got "
+        "2 red squares. I never set anything when I set the machine up and the app seems to nag "
+        "me to descale constantly - is that why? I mostly use the Brew for hot water for tea tbh, "
+        "does that even count towards it? And where in the app can I see how many cups I've got "
+        "left before the next one?",
+        (),
+        ["| Medium (8 to 14 °dH) | 2 red squares |", "The factory setting is **Hard**"],
+        [],
+        id="sa-972 'nag me to descale' is about the reminders",
+    ),
 ]
 
 
