@@ -315,7 +315,7 @@ _ASKING = re.compile(
         + r"|please|pls|i need|i want|i'd like|tell me|help|any way"
         + r"|(i'?m |i was |just )?wondering|(i'?m )?not sure (if|whether|how|why|what)"
         + r"|any ideas?|(i'?d )?(love|want|need) to know|(please )?let me know|just checking"
-        + r"|(i'?m )?curious"
+        + r"|(i'?m )?curious|i was (also |really )?hoping to"
     )
     # "My son's moved out so I want to get rid of his 6am one": a request after its reason
     + r"|\b(so|and|but|now)\s+(i|we)(\s+(need|want|would like)|'d like)\s+to\b"
@@ -1017,6 +1017,13 @@ _PHRASES = (
             r"(?!\s+through)|\bgone for good\b|\bon (?:a|your|some) servers? somewhere\b"
         ),
         partial(_and_named, "backups"),
+    ),
+    (  # "put my business Amex on alongside my personal debit card": two cards on file
+        re.compile(
+            r"(?i)\b(?:alongside|as well as|in addition to|on top of|next to)\s+(?:my|our|the|a|"
+            r"his|her)\s+(?:[\w-]+\s+){0,2}card\b"
+        ),
+        partial(_and_named, "one card on file"),
     ),
     # "the app seems to nag me to descale constantly": the reminders
     (

@@ -3040,6 +3040,17 @@ CASES = [
         [],
         id="sa-972 'nag me to descale' is about the reminders",
     ),
+    pytest.param(
+        # "I was also hoping to put my business Amex on alongside my personal debit card." asks
+        # for a second card: "You can only have one card on file at a time"
+        "I'm self-employed and pay for Plus on my.kettleby.com. I'd like to pay with PayPal, like "
+        "I do in your shop - can I? If not, what can I use? I was also hoping to put my business "
+        "Amex on alongside my personal debit card. And where do I get invoices for my accountant?",
+        (),
+        ["You can only have one card on file at a time", "Billing > Invoices"],
+        [],
+        id="sa-1076 'I was hoping to' asks; a card 'alongside' another is two on file",
+    ),
 ]
 
 
