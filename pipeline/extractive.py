@@ -5145,8 +5145,9 @@ def _parts_by_meaning(
         own = [s for s in chosen if s.article is article]
         probes = [probe_text(article.title, article.sections, s.unit) for s in [*candidates, *own]]
         cosines = sources.similarity_to(probes, in_context)
-        cosine, closest = max(zip(cosines, candidates, strict=False), key=lambda cs: cs[0])
-        if cosine >= PART_MEANING and cosine > max(cosines[len(candidates) :], default=0.0):
+        theirs, ours = cosines[: len(candidates)], cosines[len(candidates) :]
+        cosine, closest = max(zip(theirs, candidates, strict=True), key=lambda cs: cs[0])
+        if cosine >= PART_MEANING and cosine > max(ours, default=0.0):
             more.append(closest)
     return more
 
