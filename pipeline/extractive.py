@@ -196,6 +196,9 @@ _HOW = re.compile(  # "how would I have known it was due?" asks for a sign, not 
     r"what'?s the (process|procedure|drill)|what is the (process|procedure)|"
     # "Is there a quick routine I should be doing each time I use it?"
     r"is there an? ([\w-]+ ){0,2}routine\b|"
+    # "I've been all through the app on my phone and can't find a download option - where is it?"
+    r"(can'?t|cannot|couldn'?t) find (a|an|the|any) ([\w-]+ ){0,2}(option|button|setting|link)\b"
+    r"[^.?!]{0,30}\bwhere\b|"
     r"where (do|can|would) (i|we) (actually |even )?(go to )?"
     r"(change|update|edit|find|turn|set|cancel|send|download|export|request)|"
     # "And where on the site do I actually do it?" (not "Where do I do that?": what to tap may
@@ -692,6 +695,7 @@ _NEAR = re.compile(
     r"(?:next to|beside|by|close to|near|on top of)\s+(?:it|the\s+(?:machine|brew))\b"
 )
 _FAR = frozenset(_all_terms("far away"))
+_ANY_AMOUNT = frozenset(_all_terms("everything anything all whole lot"))
 # "I don't want to close my account, but …": not what closing it takes (read in the article's
 # words: "close my account" is deleting it)
 _UNWANTED = re.compile(
@@ -1645,7 +1649,8 @@ def _negated(text: str) -> frozenset[str]:
         found |= terms(match.group(1)) - asked
     if _NEAR.search(text):  # "phone's right next to it": not the cause "too far away"
         found |= _FAR
-    return frozenset(found)
+    # "just the recipes rather than everything" rules out no unit that says "everything"
+    return frozenset(found) - _ANY_AMOUNT
 
 
 @lru_cache(maxsize=4096)

@@ -3051,6 +3051,18 @@ CASES = [
         [],
         id="sa-1076 'I was hoping to' asks; a card 'alongside' another is two on file",
     ),
+    pytest.param(
+        # "can't find a download option - where is it?" asks for the steps, and "rather than
+        # everything" ruled them out (a step says "or leave everything ticked")
+        "I want a copy of my recipes to share with my nephew, who's helping me tidy them up. I've "
+        "been all through the app on my phone and can't find a download option - where is it? Can "
+        "I download just the recipes rather than everything? And I'd rather he didn't see any card "
+        "numbers - will they be in the file?",
+        (),
+        ["Account > Privacy > Download my data", "Payment card numbers are never included"],
+        [],
+        id="sa-1051 'can't find the option - where is it?': the steps; 'everything' rules out none",
+    ),
 ]
 
 
