@@ -533,7 +533,6 @@ _DENIES = re.compile(r"(?i)\bnot\b|n't\b|\bnever\b")
 # A caution on doing something: "Only turn the dial while the grinder is running, …" (its
 # action: "turn the dial")
 _CAUTION = re.compile(r"(?i)^\W*only\s+(\w+\s+(?:the\s+|your\s+)?[\w-]+)\s+(?:while|when|once)\b")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # not a correction: a warning ("Don't unplug it …") or a condition ("… if you don't have …")
 _WARNING = re.compile(r"(?i)^\W*(don't|do not|never|when|only)\b|\bif\b")
 # a code the message says came back, and a list for a code that does
@@ -2229,17 +2228,21 @@ def _direction(article: SourceArticle, unit: Unit, order: dict[str, int]) -> int
     """+1 when the unit's heading says "from A to B" and the message names A before B ("we pay
     yearly … I'd rather pay monthly": "Switching from yearly to monthly"), −1 when it names them
     the other way round, 0 otherwise: the two sections hold the same words."""
-    path = article.sections[unit.section].path
-    match = _FROM_TO.search(path[-1]) if path else None
+    match = _from_to(article, unit)
     if match is None:
         return 0
     return _said_order(terms(match.group(1)), terms(match.group(2)), order)
 
 
+def _from_to(article: SourceArticle, unit: Unit) -> re.Match | None:
+    """The "from A to B" of the unit's section heading ("Switching from yearly to monthly")."""
+    path = article.sections[unit.section].path
+    return _FROM_TO.search(path[-1]) if path else None
+
+
 def _compares(scored: Scored) -> bool:
     """The unit names both sides of its section's "from A to B" heading."""
-    path = scored.article.sections[scored.unit.section].path
-    match = _FROM_TO.search(path[-1]) if path else None
+    match = _from_to(scored.article, scored.unit)
     held = _text_terms(plain(scored.unit.text))
     return match is not None and all(
         terms(match.group(n)) and terms(match.group(n)) <= held for n in (1, 2)
@@ -3756,7 +3759,11 @@ def _caution_for_fix(picked: list[Scored], quoted: str) -> Scored | None:
     answer's article says about doing it ("Only turn the dial while the grinder is running,
     otherwise you can jam the burrs."): the customer needs it before they turn the dial."""
     article = picked[0].article
-    fixes = [terms(s) for s in _SENTENCE_END.split(quoted) if _FIX.match(s)]
+    fixes = [
+        _text_terms(plain(u.text))
+        for u in article.units
+        if u.kind == "sentence" and _FIX.match(u.text) and normalise(plain(u.text)) in quoted
+    ]
     for unit in article.units:
         caution = _CAUTION.match(plain(unit.text)) if unit.kind == "sentence" else None
         if (
