@@ -373,7 +373,8 @@ _CAN_I_DO_THAT = re.compile(
 _SO_THAT = re.compile(r"(?i),?\s+so\s+(?=(?:i|we)\b)")
 # ("they" is mostly people: "My in-laws … will the app be in Dutch for them? And how do they get
 # onto our machine …?" is not about the app's languages)
-_POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them)\b")
+# ("Can I just ask for another one straight away?" after "the link says it's expired")
+_POINTING_BACK = re.compile(r"(?i)\b(it|that|this|them|(?:another|a new|a fresh) one)\b")
 # A short question that is all about what the piece before it says ("Is that the problem?",
 # "Could this be why?", "Would that cause it?"), not any question with an "it" in it
 _POINTS_BACK = re.compile(
@@ -416,6 +417,9 @@ _WHATS_WRONG = re.compile(
     # "Is that what's doing it? … And is there anything else I should be checking?": the others
     r"|\b(?:anything|what) else (?:(?:should|do|can|could|must) (?:i|we)|(?:i|we) (?:should|need "
     r"to|ought to|must|could)) (?:be )?(?:check|look)"
+    # "is the machine dying??": the machine, or one of the causes the article lists
+    r"|\b(?:is|has) (?:the|my|our) (?:machine|brew) (?:dying|broken|faulty|knackered|had it|"
+    r"packing up|giving up|on (?:its|the) way out)"
 )
 _PROBLEM = re.compile(
     r"(?i)\b(can'?t|cannot|won'?t(?! (need|want|be (needing|using|wanting)))|doesn'?t|isn'?t|"
@@ -598,6 +602,10 @@ _COUNT_CELL = re.compile(r"(?P<n>\d[\d,]*)\s+(?P<what>[^\W\d_][\w'-]*(?:\s+[^\W\
 _NUMBER_WORDS = {"1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six"}
 _GIVEN_NUMBER = re.compile(r"(?<![\w.,£$€:/-])\d[\d,]*(?:\.\d+)?(?![\d:/]|[.,]\d)")
 _FROM_TO = re.compile(r"(?i)\bfrom\s+([\w-]+)\s+to\s+([\w-]+)")
+# where a message goes: "can I go back to monthly?", "switch over to the yearly option"
+_GOING_TO = re.compile(
+    r"(?i)\b(?:back|over|switch|move|change|go|going)\s+to\s+(?:the\s+|a\s+)?([\w-]+)"
+)
 _WORDS = re.compile(r"[\w'-]+")
 # A section on how to do something ("How to make a privacy request"): what it does, two words or more.
 _HOW_TO = re.compile(r"(?i)^\W*how to\s+(\w+\s+\S.{2,78}?)[\s.?!:]*$")
@@ -2238,6 +2246,14 @@ def _from_to(article: SourceArticle, unit: Unit) -> re.Match | None:
     """The "from A to B" of the unit's section heading ("Switching from yearly to monthly")."""
     path = article.sections[unit.section].path
     return _FROM_TO.search(path[-1]) if path else None
+
+
+def _goes_to(scored: Scored, piece: str) -> bool:
+    """The unit's section heading goes "from A to B" and the question goes to B ("can I go back
+    to monthly?": "Switching from yearly to monthly")."""
+    match = _from_to(scored.article, scored.unit)
+    going = {t for m in _GOING_TO.finditer(piece) for t in terms(m.group(1))}
+    return match is not None and bool(going) and terms(match.group(2)) <= going
 
 
 def _compares(scored: Scored) -> bool:
@@ -4922,8 +4938,12 @@ def _off_sections(
     """The sections the message's story rules out: those naming only another colour of a light
     than the message states, and those of another symptom than the one it names, unless they
     name the colour it states ("taste bitter … the orange drop thing has been on": *the machine
-    is due for a descale*, "If the orange drop icon is showing", under "weak or watery")."""
-    others = _other_symptoms(article, question.stated)
+    is due for a descale*, "If the orange drop icon is showing", under "weak or watery"). A
+    message that tells of two problems and asks about either ("a small puddle under the machine
+    … water under the end where the tank is … Should I be worried about either?") rules out no
+    other symptom by naming one."""
+    either = any(_EITHER_ASKED.search(p) for p in _pieces(question.latest))
+    others = frozenset() if either else _other_symptoms(article, question.stated)
     shown = _shown(question.latest) | colours
     if others and shown:
         others -= {u.section for u in article.units if shown & _unit_terms(article, u)}
@@ -5289,6 +5309,7 @@ def _answers_to_each_question(
                 and (
                     own > first
                     or top is named_elsewhere
+                    or (top is not own_best and _goes_to(top, pieces[n]))  # the way back
                     or (top is own_best and first_words < FIRST_WORDS_RATIO * top.score)
                     # "does the Brew stop working?": "**Machines are released.** … keeps working",
                     # an item of the long list the reply quotes (no paragraph more)
@@ -5393,6 +5414,12 @@ def _runner_up(
     # rows ("Is there a trial first … And your website lists everything in pounds - what will I
     # be charged?": *Free trial* again, "Prices are in pounds sterling …" next)
     best = top.score - top.row_bonus
+    # "can I go back to monthly?" where the reply quotes the way to yearly: the way back, which
+    # holds the same words
+    if _from_to(top.article, top.unit) is not None and not _goes_to(top, piece):
+        back = [s for s in others if s.article is top.article and _goes_to(s, piece)]
+        if back and not _in_reply(back[0], chosen, quoted):
+            return back[0]
     for other in others[: RUNNER_UP_CANDIDATES - 1]:
         if other.score < RUNNER_UP_PLACE_RATIO * best:
             break

@@ -3063,6 +3063,69 @@ CASES = [
         [],
         id="sa-1051 'can't find the option - where is it?': the steps; 'everything' rules out none",
     ),
+    pytest.param(
+        # "is the machine dying??" asks what is wrong: only the descale cause, which the orange
+        # drop names, was quoted, not the cup size and the stale beans the message tells of
+        "my coffee has gone really weak and watery lately, like brown water tbh. I always use the "
+        "biggest cup size because I've got a massive mug. beans are from a 1kg bag I opened about "
+        "2 months ago, I just tip the whole lot in the hopper. oh and the orange drop thing has "
+        "been on for a while. is the machine dying??",
+        (),
+        [
+            "If the orange drop icon is showing, descale the machine.",
+            "or choose a smaller cup size",
+            "Beans lose most of their flavour within about 4 weeks of opening the bag.",
+        ],
+        [],
+        id="sa-1142 'is the machine dying?' asks for the causes",
+    ),
+    pytest.param(
+        # "Can I just ask for another one straight away?" alone means nothing: "another one" is
+        # the export the sentence before it tells of (only the file's format was answered)
+        "I requested it just before going on holiday and only opened the email now, ten days "
+        "later - the link says it's expired. Can I just ask for another one straight away? And I "
+        "want to have a play with my brew history in Excel, what format will that come in?",
+        (
+            ("customer", "Can I download a copy of all the data you have on my Kettleby account?"),
+            (
+                "agent",
+                "Yes, for free. Sign in at my.kettleby.com, go to Account > Privacy > Download "
+                "my data, leave everything ticked (or pick what you want) and click Request "
+                "export. We'll email you when it's ready, usually within a few minutes, and you "
+                "can download the ZIP file from the link in the email.",
+            ),
+        ),
+        ["You can request one export every 24 hours.", "brew history and orders are CSV files"],
+        [],
+        id="sa-1150 'another one' points back to the sentence before",
+    ),
+    pytest.param(
+        # "can I go back to monthly?" beside the way to yearly, which the reply quotes: the way
+        # back, a section of the same words, was left out
+        "I pay monthly for Plus on the website. I'm clearly not going anywhere so I'm thinking "
+        "of switching to the yearly option. If I switch now, do I get charged the year on top of "
+        "the month I've already paid? Roughly how much would I save? And if I change my mind "
+        "next year, can I go back to monthly?",
+        (),
+        [
+            "so you'll never pay for the same month twice",
+            "**Switching from yearly to monthly** [1] This takes effect when your current year",
+        ],
+        [],
+        id="sa-1138 'go back to monthly' is the section from yearly to monthly",
+    ),
+    pytest.param(
+        # two problems told, "Should I be worried about either?": naming the tank's did not rule
+        # out the condensation section (a puddle "maybe a spoonful" after ten coffees)
+        "Two little water mysteries with our Brew. After Sunday brunch (about ten coffees back to "
+        "back) there was a small puddle under the machine, maybe a spoonful. And this week "
+        "there's been water under the end where the tank is, even on quiet days - the tank has "
+        "sat slightly wonky since my son put it back. Should I be worried about either?",
+        (),
+        ["up to about a tablespoon is normal"],
+        [],
+        id="sa-1143 a message asking about either of two problems rules neither out",
+    ),
 ]
 
 
