@@ -277,6 +277,8 @@ def held_back(signals: dict, settings: DecisionSettings, *, confidence: float) -
         return "reply evidence"  # confident retrieval, weak reply
     if (signals.get("questions_asked") or 0) > settings.send_max_questions:
         return "several questions"  # an agent checks that each one is answered
+    if signals.get("names_left_out"):
+        return "a name not answered"  # "on Pro and Team?" answered for Team alone
     if confidence < settings.send_threshold_prose and not structural(signals):
         return "prose answer"  # not a whole procedure or row, and not confident enough for prose
     return None

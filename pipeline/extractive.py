@@ -3073,6 +3073,7 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         "answer_kind_steps": float(best.unit.kind == "steps"),
         "answer_kind_row": float(best.unit.kind == "row"),
         "questions_asked": float(len(question.asked_pieces()) or 1),
+        "names_left_out": float(len(_names_left_out(question.latest, parts))),
         "unseen_terms": round(
             fsum(w for t, w in used_words.items() if t not in sources.idf)
             / (fsum(used_words.values()) or 1),
@@ -3080,6 +3081,26 @@ def answer(question: Question, sources: Sources) -> Answer | None:
         ),
     }
     return Answer([_unescape(p) for p in parts], cited, used, evidence)
+
+
+# Names joined in a message ("the API rate limit on Pro and Team", "Free, Team or Business")
+_JOINED_NAMES = re.compile(
+    r"\b([A-Z][\w-]+)(?:\s*,\s*|\s+(?:and|or|&|vs\.?|versus)\s+)(?=([A-Z][\w-]+)\b)"
+)
+
+
+def _names_left_out(latest: str, parts: list[str]) -> list[str]:
+    """Of two names the message joins, the one a reply that says the other never says: the
+    reply answers half of "… on Pro and Team?" (a plan the help centre no longer sells), however
+    sure its Team row is."""
+    said = terms(plain(" ".join(parts)))
+    left = []
+    for match in _JOINED_NAMES.finditer(latest):
+        names = [(name, terms(name)) for name in match.groups()]
+        held = [bool(words) and words <= said for _, words in names]
+        if held.count(True) == 1:
+            left += [name for (name, words), h in zip(names, held, strict=True) if words and not h]
+    return left
 
 
 def _listed_terms(units: list[Scored], composed: dict[int, list[str]]) -> set[str]:

@@ -289,6 +289,23 @@ def test_an_order_number_the_kb_never_saw_keeps_a_confident_reply_a_draft(kb_con
     assert held.decision.signals["unseen_terms"] > eager.decision.send_max_unseen
 
 
+def test_a_reply_that_says_one_of_two_names_asked_is_drafted(kb_conn, real_embedder):
+    """`autocrm ask "what's the API rate limit on Pro and Team?"` on the demo was sent at 0.92
+    with Team's row alone: Pro is a plan the help centre no longer sells."""
+    eager = Settings().model_copy(deep=True)
+    eager.decision.send_threshold = 0.01
+    eager.decision.send_threshold_prose = 0.01
+    one = prepared(kb_conn, real_embedder, "What's the API rate limit on Team?", settings=eager)
+    assert one.decision.action == Action.send, one.draft.text
+    assert one.decision.signals["names_left_out"] == 0
+    both = "What's the API rate limit on Pro and Team?"
+    held = prepared(kb_conn, real_embedder, both, settings=eager)
+    assert "300" in held.draft.text and "Pro" not in held.draft.text, held.draft.text
+    assert held.decision.signals["names_left_out"] == 1
+    assert held.decision.action == Action.draft
+    assert held.decision.signals["held_back"] == "a name not answered"
+
+
 def test_a_follow_up_after_an_answer_is_drafted_for_an_agent_never_auto_sent(
     kb_conn, real_embedder
 ):
