@@ -677,6 +677,8 @@ _ABSENT = re.compile(
     # "not at the front, the drip tray's fine": not the full drip tray (not "Card's fine", a
     # word with no article: the card named in the answer)
     r"|\b(?:the|my)\s+([\w-]+(?:\s+[\w-]+)?)(?:'s|\s+is)\s+(?:fine|ok|okay|perfect)\b"
+    # "and yes the hopper is full of beans": not the cause of an empty one
+    r"|\byes,?\s+(?:the|my|our)\s+((?:[\w-]+\s+)?[\w-]+(?:'s|\s+is|\s+are)\s+full of\s+[\w-]+)"
     # "The tank's seated properly": not the cause of a tank that isn't
     r"|\b(?:the|my)\s+([\w-]+(?:\s+[\w-]+)?)(?:'s|\s+is)\s+(?:seated|sitting|clicked in|in)\s+"
     r"(?:properly|correctly|fine|straight)\b"

@@ -3126,6 +3126,18 @@ CASES = [
         [],
         id="sa-1143 a message asking about either of two problems rules neither out",
     ),
+    pytest.param(
+        # "and yes the hopper is full of beans" says what was checked: the stale beans' cause
+        # (hopper, beans, "use in a week") was added from another article as a second part
+        "The grinder on my Brew seems to have died - the motor whirrs but nothing gets ground, "
+        "and yes the hopper is full of beans. It's about 14 months old and I bought it from your "
+        "website. How do I get it fixed under the warranty? And am I going to be without a coffee "
+        "machine for weeks?",
+        (),
+        ["Settings > Machine > Warranty claim", "send it back within 10 working days"],
+        ["Beans lose most of their flavour"],
+        id="sa-1129 'yes the hopper is full of beans' rules out the beans",
+    ),
 ]
 
 
