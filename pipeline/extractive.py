@@ -5296,7 +5296,7 @@ def _answers_to_each_question(
                 prose.article is not top.article or prose.unit.section != top.unit.section
             ):
                 top = prose
-        named_elsewhere = None
+        named_elsewhere = parallel = None
         own_best = top
         # "… Will it work over there? And how much does it draw when it's sitting on standby?":
         # the row that question names (*Standby power*) is not in a reply quoting another row of
@@ -5304,7 +5304,10 @@ def _answers_to_each_question(
         apart = _row_named_apart(top, pieces[n], quoted, question.aliases)
         if top.score > 0 and not apart and _in_reply(top, chosen, quoted):
             named_elsewhere = _row_named_elsewhere(top, ranked, chosen, quoted)
-            top = _runner_up(ranked, top, chosen, quoted, meant) or named_elsewhere or top
+            parallel = _section_told(ranked, top, chosen, quoted, sub.latest)
+            top = (
+                _runner_up(ranked, top, chosen, quoted, meant) or parallel or named_elsewhere or top
+            )
         if (
             top.score <= 0  # what the message rules out
             or _ruled_out(question.negated, top)  # … or its story ("phone's right next to it")
@@ -5333,6 +5336,7 @@ def _answers_to_each_question(
                     own > first
                     or top is named_elsewhere
                     or (top is not own_best and _goes_to(top, pieces[n]))  # the way back
+                    or top is parallel  # "I'm on monthly …": *Monthly plans*
                     or (top is own_best and first_words < FIRST_WORDS_RATIO * top.score)
                     # "does the Brew stop working?": "**Machines are released.** … keeps working",
                     # an item of the long list the reply quotes (no paragraph more)
@@ -5418,6 +5422,50 @@ _ALTERNATIVES = re.compile(r"(?i)\beither\s+(.+?),?\s+or\s+(.+?)[.!]?$")
 def _in_reply(unit: Scored, chosen: list[Scored], quoted: str) -> bool:
     """The reply has the unit already: its block (``_overlaps``) or its words."""
     return _overlaps(unit, chosen) or normalise(plain(unit.unit.text)) in quoted
+
+
+def _heading_told(scored: Scored, told: str) -> bool:
+    """The words of the unit's section heading that no other part of its article holds are
+    all in ``told`` ("I'm on monthly Plus": *Monthly plans*)."""
+    if not scored.article.sections[scored.unit.section].path:
+        return False
+    own = _own_heading_words(scored.article, scored.unit.section)
+    return bool(own) and own <= terms(_phrased(told))
+
+
+def _section_told(
+    ranked: list[Scored], top: Scored, chosen: list[Scored], quoted: str, told: str
+) -> Scored | None:
+    """A question whose best unit the reply quotes already, under a heading its story does not
+    name ("I'm on monthly Plus … Can I have the other three weeks refunded?" beside a brother's
+    yearly plan: the yearly refund rules): the best unit of the parallel section its story names
+    (*Monthly plans* beside *Yearly plans*), nearly as good ("We don't give refunds for part of
+    a month")."""
+    if _heading_told(top, told) or not top.article.sections[top.unit.section].path:
+        return None
+    best = top.score - top.row_bonus
+    for other in ranked[1:]:
+        if other.score < RUNNER_UP_PLACE_RATIO * best:
+            break
+        if (
+            other.article is top.article
+            and other.unit.section != top.unit.section
+            and _heading_told(other, told)
+            and _parallel(top.article, top.unit.section, other.unit.section)
+            and not _in_reply(other, chosen, quoted)
+        ):
+            return other
+    return None
+
+
+def _parallel(article: SourceArticle, one: int, other: int) -> bool:
+    """Two sections whose headings differ only by their own words: alternatives ("Monthly
+    plans", "Yearly plans")."""
+    shared = [
+        _text_terms(article.sections[n].path[-1]) - _own_heading_words(article, n)
+        for n in (one, other)
+    ]
+    return bool(shared[0]) and shared[0] == shared[1]
 
 
 def _runner_up(

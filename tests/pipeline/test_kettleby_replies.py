@@ -3138,6 +3138,18 @@ CASES = [
         ["Beans lose most of their flavour"],
         id="sa-1129 'yes the hopper is full of beans' rules out the beans",
     ),
+    pytest.param(
+        # "I'm on monthly Plus … Can I have the other three-and-a-bit weeks refunded?" beside a
+        # brother's yearly plan: the yearly rules answered both, *Monthly plans* never quoted
+        "I'm on monthly Plus through my.kettleby.com - it went out on the 1st and I cancelled "
+        "today (the 6th). Can I have the other three-and-a-bit weeks refunded? Also asking for "
+        "my brother: he's on yearly and cancelled about three weeks after it renewed. Does he get "
+        "anything back?",
+        (),
+        ["We don't give refunds for part of a month.", "yearly plans aren't refunded"],
+        [],
+        id="sa-1010 a question's story names the parallel section its answer is under",
+    ),
 ]
 
 
