@@ -1614,7 +1614,17 @@ def _asking_at(pieces: tuple[str, ...]) -> list[int]:
         if _ALSO.match(pieces[n]) or _SEPARATELY.match(pieces[n])
     ]
     asking += after
-    apart = [n for n in asking if n and _SEPARATELY.match(pieces[n])]
+    # ("… it just says No machine found. … Also, my husband already set the machine up on his
+    # phone last year - do I actually need to add it myself?": the report asks too)
+    apart = [
+        n
+        for n in asking
+        if n
+        and (
+            _SEPARATELY.match(pieces[n])
+            or (_ALSO.match(pieces[n]) and pieces[n].rstrip().endswith("?"))
+        )
+    ]
     if not apart:
         return asking
     reports = {m for n in apart for m in range(max((a + 1 for a in asking if a < n), default=0), n)}

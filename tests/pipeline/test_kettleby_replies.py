@@ -3150,6 +3150,22 @@ CASES = [
         [],
         id="sa-1010 a question's story names the parallel section its answer is under",
     ),
+    pytest.param(
+        # the message's one question opens "Also": the report before it (the permission) was
+        # answered, the question (a husband's machine, added already) was not
+        "I'm trying to add our Brew to the app on my iPhone but it just says No machine found. I "
+        "think when a pop-up asked about finding devices on my network I hit Don't Allow without "
+        "reading it. Also, my husband already set the machine up on his phone last year - do I "
+        "actually need to add it myself?",
+        (),
+        [
+            "switch on Kettleby",
+            "A machine can only be connected to one Kettleby account.",
+            "share it with you from the app instead of adding it again",
+        ],
+        [],
+        id="sa-1080 a question opening 'Also' sets the report before it apart",
+    ),
 ]
 
 
