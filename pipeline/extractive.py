@@ -5451,7 +5451,7 @@ def _section_told(
     yearly plan: the yearly refund rules): the best unit of the parallel section its story names
     (*Monthly plans* beside *Yearly plans*), nearly as good ("We don't give refunds for part of
     a month")."""
-    if _heading_told(top, told) or not top.article.sections[top.unit.section].path:
+    if _heading_told(top, told):
         return None
     best = top.score - top.row_bonus
     for other in ranked[1:]:
@@ -5471,6 +5471,8 @@ def _section_told(
 def _parallel(article: SourceArticle, one: int, other: int) -> bool:
     """Two sections whose headings differ only by their own words: alternatives ("Monthly
     plans", "Yearly plans")."""
+    if not (article.sections[one].path and article.sections[other].path):
+        return False
     shared = [
         _text_terms(article.sections[n].path[-1]) - _own_heading_words(article, n)
         for n in (one, other)
@@ -5498,9 +5500,9 @@ def _runner_up(
     # "can I go back to monthly?" where the reply quotes the way to yearly: the way back, which
     # holds the same words
     if _from_to(top.article, top.unit) is not None and not _goes_to(top, piece):
-        back = [s for s in others if s.article is top.article and _goes_to(s, piece)]
-        if back and not _in_reply(back[0], chosen, quoted):
-            return back[0]
+        back = next((s for s in others if s.article is top.article and _goes_to(s, piece)), None)
+        if back is not None and not _in_reply(back, chosen, quoted):
+            return back
     for other in others[: RUNNER_UP_CANDIDATES - 1]:
         if other.score < RUNNER_UP_PLACE_RATIO * best:
             break
